@@ -1,0 +1,77 @@
+"""Load one parsed file into staging: validate each row, stage it, quarantine it, or withhold it.
+
+Feed modules provide the parser and the row validator; this loop is the same for every feed, so the
+receipt's sums (read = loaded + quarantined + withheld) hold by construction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from connectors.parsers import FileRejected, ParsedRow
+from schemas.child import RowIssue, RowOutcome, SourceRecord
+from warehouse.intake import FileCounts, quarantine_row, record_issues
+from warehouse.staging import Lineage, stage_records
+
+BATCH_SIZE = 1_000
+DUPLICATE_KEY = RowIssue("source key", "the same child appears twice in this file; only the first is loaded")
+# A file where most rows cannot be loaded is a broken extract, not a file with a few bad rows.
+MAX_QUARANTINED_SHARE = 0.5
+
+RowValidator = Callable[[ParsedRow], RowOutcome]
+
+
+@dataclass
+class LoadResult:
+    """Counts and dropped field names of one file's rows."""
+
+    counts: FileCounts = field(default_factory=FileCounts)
+    dropped_fields: Counter[str] = field(default_factory=Counter)
+
+
+def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], validate: RowValidator) -> LoadResult:
+    """Validate and stage rows in batches; raises FileRejected if the file as a whole fails its checks."""
+    result = LoadResult()
+    batch: list[tuple[int, SourceRecord]] = []
+    seen_keys: set[str] = set()
+    for row in rows:
+        result.counts.read += 1
+        result.dropped_fields.update(set(row.dropped))
+        outcome = validate(row)
+        if outcome.withheld:
+            result.counts.withheld += 1
+            continue
+        record = outcome.record
+        if record is not None and record.source_key in seen_keys:
+            outcome.errors.append(DUPLICATE_KEY)
+            record = None
+        if record is None:
+            result.counts.quarantined += 1
+            quarantine_row(conn, lineage.file_id, row.row_number, row.values, outcome.errors)
+            continue
+        seen_keys.add(record.source_key)
+        result.counts.loaded += 1
+        if outcome.warnings:
+            result.counts.warned += 1
+            record_issues(conn, lineage.file_id, row.row_number, "warning", outcome.warnings)
+        batch.append((row.row_number, record))
+        if len(batch) >= BATCH_SIZE:
+            stage_records(conn, lineage, batch)
+            batch.clear()
+    stage_records(conn, lineage, batch)
+    check_file(result.counts)
+    return result
+
+
+def check_file(counts: FileCounts) -> None:
+    """Whole-file checks: an empty file, or one where most rows are unusable, is rejected."""
+    if counts.read == 0:
+        raise FileRejected("the file holds no rows")
+    if counts.quarantined > counts.read * MAX_QUARANTINED_SHARE:
+        raise FileRejected(
+            f"{counts.quarantined} of {counts.read} rows could not be loaded; the extract looks broken"
+        )

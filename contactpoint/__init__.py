@@ -1,0 +1,1 @@
+"""ContactPoint Hub: feeds in, one child identity each, a directory out."""

@@ -1,0 +1,179 @@
+"""The pipeline's steps as plain functions: receive → load → link → publish → acknowledge.
+
+DAGs and the CLI call these; each step is idempotent and leaves every file in exactly one state
+(``received`` until loaded, then ``accepted``, ``accepted_with_errors`` or ``rejected``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Connection, text
+
+from connectors.dropzone import DropZone, FolderDropZone, IncomingFile
+from connectors.feeds import FEEDS, parse_file_name
+from connectors.landing import ChecksumMismatch, land
+from connectors.loading import LoadResult
+from connectors.parsers import FileRejected
+from connectors.school import load_school_file
+from contactpoint import clock
+from contactpoint.settings import get_settings
+from matching.link import LinkSummary, link_unlinked
+from warehouse.db import transaction
+from warehouse.intake import FileCounts, duplicate_receipt, finish_file, register_file
+from warehouse.publish import PublishSummary, publish_directory
+from warehouse.staging import Lineage
+
+log = logging.getLogger(__name__)
+
+FileLoader = Callable[[Connection, Lineage, Path, date], LoadResult]
+LOADERS: dict[str, FileLoader] = {"school": load_school_file}
+
+
+def default_dropzone() -> DropZone:
+    """The folder drop zone of the settings (the SFTP drop zone slots in here)."""
+    return FolderDropZone(get_settings().dropzone)
+
+
+def _receipt_bytes(body: dict[str, object]) -> bytes:
+    return json.dumps(body, indent=2, sort_keys=True).encode()
+
+
+def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
+    """Land and register every complete file of ``feed``; answer duplicates at once.
+
+    Returns the ids of this feed's files waiting to be loaded (including any a crashed run left).
+    """
+    dropzone = dropzone or default_dropzone()
+    landing = get_settings().landing_dir
+    for incoming in dropzone.list_complete(feed):
+        try:
+            landed = land(dropzone, incoming, landing)
+        except ChecksumMismatch as exc:
+            log.warning("%s", exc)
+            body = {"file_name": incoming.name, "status": "rejected", "reason": str(exc)}
+            dropzone.deliver_receipt(feed, incoming.name, _receipt_bytes(body))
+            dropzone.archive(incoming, accepted=False)
+            continue
+        with transaction() as conn:
+            known = conn.execute(
+                text("SELECT file_name FROM intake.file WHERE sha256 = :s"), {"s": landed.sha256}
+            ).scalar()
+            if known == incoming.name:
+                continue  # a retry of a file already registered: acknowledge() finishes it
+            try:
+                name = parse_file_name(incoming.name)
+                bad_name = None if name.feed == feed else f"a {name.feed} file sent to the {feed} feed"
+            except ValueError as exc:
+                name, bad_name = None, str(exc)
+            registration = register_file(
+                conn, feed=feed, file_name=incoming.name, sha256=landed.sha256, size=landed.size,
+                sender=name.sender if name else None, extract_time=name.extract_time if name else None,
+                sequence=name.sequence if name else None,
+            )
+            if registration.duplicate:
+                body = duplicate_receipt(conn, registration.file_id, incoming.name)
+            elif bad_name:
+                finish_file(conn, registration.file_id, counts=FileCounts(), status="rejected",
+                            reason=bad_name, dropped_fields={})
+        if registration.duplicate:
+            log.info("%s: duplicate of a file already received", incoming.name)
+            dropzone.deliver_receipt(feed, incoming.name, _receipt_bytes(body))
+            dropzone.archive(incoming, accepted=True)
+    with transaction() as conn:
+        return list(conn.execute(
+            text("SELECT file_id FROM intake.file WHERE feed = :f AND status = 'received' ORDER BY file_id"),
+            {"f": feed},
+        ).scalars())
+
+
+@dataclass
+class FileOutcome:
+    """One file's terminal state and counts (small enough for XCom)."""
+
+    file_id: int
+    file_name: str
+    status: str
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    withheld: int = 0
+    warned: int = 0
+    reason: str | None = None
+
+
+def load(file_id: int) -> FileOutcome | None:
+    """Load one registered file in one transaction; None if another worker already did."""
+    with transaction() as conn:
+        f = conn.execute(
+            text("""SELECT * FROM intake.file WHERE file_id = :f AND status = 'received'
+                    FOR UPDATE SKIP LOCKED"""), {"f": file_id},
+        ).one_or_none()
+        if f is None:
+            return None
+        lineage = Lineage(f.feed, f.sender, f.file_id, f.extract_time, f.sequence)
+        path = get_settings().landing_dir / f.sha256.strip()
+        loader = LOADERS.get(f.feed)
+        savepoint = conn.begin_nested()
+        try:
+            if loader is None:
+                raise FileRejected(f"the {f.feed} feed is not accepted yet")
+            result = loader(conn, lineage, path, clock.today())
+            savepoint.commit()
+            counts, reason = result.counts, None
+            status = "accepted_with_errors" if counts.quarantined or counts.warned else "accepted"
+            dropped = dict(result.dropped_fields)
+        except FileRejected as exc:
+            savepoint.rollback()  # nothing of a rejected file stays staged or quarantined
+            counts, reason, status, dropped = FileCounts(), str(exc), "rejected", {}
+        finish_file(conn, file_id, counts=counts, status=status, reason=reason, dropped_fields=dropped)
+    log.info("%s: %s (%s)", f.file_name, status, reason or asdict(counts))
+    return FileOutcome(file_id, f.file_name, status, counts.read, counts.loaded, counts.quarantined,
+                       counts.withheld, counts.warned, reason)
+
+
+def link(run_id: str) -> LinkSummary:
+    """Link every record without a child."""
+    with transaction() as conn:
+        return link_unlinked(conn, run_id)
+
+
+def publish() -> PublishSummary:
+    """Publish what changed to the directory."""
+    with transaction() as conn:
+        return publish_directory(conn)
+
+
+def acknowledge(feed: str, dropzone: DropZone | None = None) -> int:
+    """Deliver receipts not yet delivered and move their files out of ``inbound/``; returns how many."""
+    dropzone = dropzone or default_dropzone()
+    with transaction() as conn:
+        pending = conn.execute(text("""
+            SELECT f.file_id, f.file_name, f.size_bytes, f.status, f.sha256, r.body
+            FROM intake.receipt r JOIN intake.file f USING (file_id)
+            WHERE f.feed = :feed AND r.delivered_at IS NULL ORDER BY f.file_id"""), {"feed": feed}).fetchall()
+    for p in pending:
+        dropzone.deliver_receipt(feed, p.file_name, _receipt_bytes(p.body))
+        dropzone.archive(IncomingFile(feed, p.file_name, p.size_bytes), accepted=p.status != "rejected")
+        with transaction() as conn:
+            conn.execute(text("UPDATE intake.receipt SET delivered_at = now() WHERE file_id = :f"),
+                         {"f": p.file_id})
+        # The landed copy may hold what a feed must not send (a CTF's attainment): gone once answered.
+        (get_settings().landing_dir / p.sha256.strip()).unlink(missing_ok=True)
+    return len(pending)
+
+
+def run_feed(feed: str, run_id: str, dropzone: DropZone | None = None) -> list[FileOutcome]:
+    """Every step for one feed, in order, outside Airflow (tests, backfills)."""
+    if feed not in FEEDS:
+        raise ValueError(f"unknown feed {feed!r}")
+    outcomes = [o for o in (load(i) for i in receive(feed, dropzone)) if o is not None]
+    link(run_id)
+    publish()
+    acknowledge(feed, dropzone)
+    return outcomes

@@ -1,0 +1,60 @@
+"""The hub's one configuration object, read from ``CONTACTPOINT_*`` environment variables."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything the hub can be told from outside; nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTACTPOINT_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the directory store; unset starts an embedded PostgreSQL.",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".contactpoint",
+        description="Folder the hub owns: embedded database, landing area, demo drop zone, Airflow home.",
+    )
+    dropzone_dir: Path | None = Field(
+        default=None, description="Folder drop zone (inbound/<feed>/...); default <data_dir>/dropzone."
+    )
+    as_of: date | None = Field(
+        default=None, description="Freeze the hub's clock at this date (demos, tests, backfills)."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level name.")
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        """Data folder of the embedded PostgreSQL server."""
+        return self.data_dir / "pgdata"
+
+    @property
+    def landing_dir(self) -> Path:
+        """Local folder where fetched files wait, under their sha256, until they are loaded."""
+        return self.data_dir / "landing"
+
+    @property
+    def dropzone(self) -> Path:
+        """The folder drop zone used when no SFTP server is configured."""
+        return self.dropzone_dir or self.data_dir / "dropzone"
+
+    @property
+    def airflow_home(self) -> Path:
+        """Airflow's home for the self-contained local set-up (metadata DB, logs)."""
+        return self.data_dir / "airflow"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The directory store: migrations, intake, staging, identity, directory, audit, retention."""

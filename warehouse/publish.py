@@ -1,0 +1,122 @@
+"""Publish the directory from linked source records: set-based, idempotent, only what changed.
+
+Only children with a record flagged ``needs_publish`` are recomputed. Every write is an upsert
+guarded by ``IS DISTINCT FROM``, so an unchanged child is not touched and its history stays quiet;
+running the same publish twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+CHILD_COLUMNS = (
+    "given_name", "middle_names", "family_name", "date_of_birth", "gender", "address_line_1",
+    "address_line_2", "address_line_3", "address_line_4", "address_line_5", "postcode", "shielded",
+)
+INVOLVEMENT_COLUMNS = (
+    "cp_id", "organisation_name", "practitioner_name", "phone", "email", "started_on", "ended_on",
+    "lead_professional",
+)
+CARER_COLUMNS = ("title", "given_name", "family_name", "relationship", "parental_responsibility", "phone", "email")
+
+# The record that speaks for a child: still current, newest extract. (Survivorship per attribute,
+# with feed trust, replaces this with a rule table.)
+BEST_RECORD = """
+    SELECT DISTINCT ON (l.cp_id) l.cp_id, s.*,
+           bool_or(s.restricted) OVER (PARTITION BY l.cp_id) AS any_restricted
+    FROM dirty d JOIN identity.link l ON l.cp_id = d.cp_id
+    JOIN staging.source_record s ON s.record_id = l.record_id
+    ORDER BY l.cp_id, s.present DESC, s.extract_time DESC, s.sequence DESC, s.record_id DESC
+"""
+
+
+def _assignments(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"{c} = excluded.{c}" for c in columns)
+
+
+def _changed(table: str, columns: tuple[str, ...]) -> str:
+    return f"({', '.join(f'{table}.{c}' for c in columns)}) IS DISTINCT FROM " \
+           f"({', '.join(f'excluded.{c}' for c in columns)})"
+
+
+@dataclass
+class PublishSummary:
+    """What a publish changed."""
+
+    children_considered: int
+    children_written: int
+    carers_written: int
+    involvements_written: int
+    rows_removed: int
+
+
+def publish_directory(conn: Connection) -> PublishSummary:
+    """Recompute and upsert every child whose source records changed since the last publish."""
+    conn.execute(text("""
+        CREATE TEMP TABLE dirty ON COMMIT DROP AS
+        SELECT DISTINCT l.cp_id FROM staging.source_record s
+        JOIN identity.link l ON l.record_id = s.record_id
+        JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'active'
+        WHERE s.needs_publish"""))
+    considered = conn.execute(text("SELECT count(*) FROM dirty")).scalar_one()
+
+    columns = ", ".join(CHILD_COLUMNS)
+    children = conn.execute(text(f"""
+        INSERT INTO directory.child (cp_id, {columns})
+        SELECT cp_id, given_name, middle_names, family_name, date_of_birth, gender, address_line_1,
+               address_line_2, address_line_3, address_line_4, address_line_5, postcode, any_restricted
+        FROM ({BEST_RECORD}) best
+        ON CONFLICT (cp_id) DO UPDATE SET {_assignments(CHILD_COLUMNS)}, updated_at = now()
+        WHERE {_changed('directory.child', CHILD_COLUMNS)}""")).rowcount
+
+    conn.execute(text(f"""
+        CREATE TEMP TABLE wanted_carer ON COMMIT DROP AS
+        SELECT best.cp_id, best.record_id AS source_record_id, c.contact_order, c.title, c.given_name,
+               c.family_name, c.relationship, c.parental_responsibility, c.phone, c.email
+        FROM ({BEST_RECORD}) best,
+             jsonb_to_recordset(best.contacts) AS c(contact_order int, title text, given_name text,
+                 family_name text, relationship text, parental_responsibility boolean, phone text, email text)"""))
+    removed = conn.execute(text("""
+        DELETE FROM directory.carer k USING dirty d WHERE k.cp_id = d.cp_id AND NOT EXISTS (
+            SELECT 1 FROM wanted_carer w WHERE (w.cp_id, w.source_record_id, w.contact_order)
+                                             = (k.cp_id, k.source_record_id, k.contact_order))""")).rowcount
+    carers = conn.execute(text(f"""
+        INSERT INTO directory.carer (cp_id, source_record_id, contact_order, {', '.join(CARER_COLUMNS)})
+        SELECT cp_id, source_record_id, contact_order, {', '.join(CARER_COLUMNS)} FROM wanted_carer
+        ON CONFLICT (cp_id, source_record_id, contact_order) DO UPDATE SET {_assignments(CARER_COLUMNS)}
+        WHERE {_changed('directory.carer', CARER_COLUMNS)}""")).rowcount
+
+    # A record no longer in its sender's newest snapshot means the service has ended: shown as past,
+    # dated by the extract that no longer listed it (not by when the hub happened to load it).
+    conn.execute(text("""
+        CREATE TEMP TABLE wanted_involvement ON COMMIT DROP AS
+        SELECT l.cp_id, s.record_id AS source_record_id, i.kind, i.organisation_code, i.organisation_name,
+               i.practitioner_name, i.phone, i.email, i.started_on,
+               COALESCE(i.ended_on, CASE WHEN NOT s.present THEN (
+                   SELECT min(f.extract_time)::date FROM intake.file f
+                   WHERE f.feed = s.feed AND f.sender = s.sender AND f.extract_time > s.extract_time
+                     AND f.status IN ('accepted', 'accepted_with_errors')) END) AS ended_on,
+               COALESCE(i.lead_professional, false) AS lead_professional
+        FROM dirty d JOIN identity.link l ON l.cp_id = d.cp_id
+        JOIN staging.source_record s ON s.record_id = l.record_id,
+        jsonb_to_record(s.involvement) AS i(kind text, organisation_code text, organisation_name text,
+            practitioner_name text, phone text, email text, started_on date, ended_on date,
+            lead_professional boolean)
+        WHERE s.involvement IS NOT NULL"""))
+    removed += conn.execute(text("""
+        DELETE FROM directory.involvement v USING dirty d WHERE v.cp_id = d.cp_id AND NOT EXISTS (
+            SELECT 1 FROM wanted_involvement w WHERE (w.source_record_id, w.kind, w.organisation_code)
+                                                   = (v.source_record_id, v.kind, v.organisation_code))""")).rowcount
+    involvement_columns = ", ".join(INVOLVEMENT_COLUMNS)
+    involvements = conn.execute(text(f"""
+        INSERT INTO directory.involvement (source_record_id, kind, organisation_code, {involvement_columns})
+        SELECT source_record_id, kind, organisation_code, {involvement_columns} FROM wanted_involvement
+        ON CONFLICT (source_record_id, kind, organisation_code) DO UPDATE SET {_assignments(INVOLVEMENT_COLUMNS)}
+        WHERE {_changed('directory.involvement', INVOLVEMENT_COLUMNS)}""")).rowcount
+
+    conn.execute(text("""
+        UPDATE staging.source_record s SET needs_publish = false
+        WHERE s.needs_publish AND EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = s.record_id)"""))
+    return PublishSummary(considered, children, carers, involvements, removed)

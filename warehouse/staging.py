@@ -1,0 +1,110 @@
+"""The staging schema: one row per (feed, source key), updated in place, with lineage.
+
+Precedence is by the sender's extract time and sequence, never by arrival: an older file that
+arrives late cannot overwrite what a newer one said, so files in any order give the same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+from schemas.child import SourceRecord
+
+UPSERT = text("""
+INSERT INTO staging.source_record AS s (
+    feed, sender, source_key, file_id, row_number, extract_time, sequence,
+    given_name, middle_names, family_name, preferred_given_name, preferred_family_name, former_family_name,
+    date_of_birth, gender, address_line_1, address_line_2, address_line_3, address_line_4, address_line_5,
+    postcode, no_fixed_postcode, nhs_number, upn, uln, restricted, contacts, involvement, content_hash)
+VALUES (
+    :feed, :sender, :source_key, :file_id, :row_number, :extract_time, :sequence,
+    :given_name, :middle_names, :family_name, :preferred_given_name, :preferred_family_name,
+    :former_family_name, :date_of_birth, :gender, :address_line_1, :address_line_2, :address_line_3,
+    :address_line_4, :address_line_5, :postcode, :no_fixed_postcode, :nhs_number, :upn, :uln, :restricted,
+    CAST(:contacts AS jsonb), CAST(:involvement AS jsonb), :content_hash)
+ON CONFLICT (feed, source_key) DO UPDATE SET
+    sender = excluded.sender, file_id = excluded.file_id, row_number = excluded.row_number,
+    extract_time = excluded.extract_time, sequence = excluded.sequence,
+    given_name = excluded.given_name, middle_names = excluded.middle_names,
+    family_name = excluded.family_name, preferred_given_name = excluded.preferred_given_name,
+    preferred_family_name = excluded.preferred_family_name, former_family_name = excluded.former_family_name,
+    date_of_birth = excluded.date_of_birth, gender = excluded.gender,
+    address_line_1 = excluded.address_line_1, address_line_2 = excluded.address_line_2,
+    address_line_3 = excluded.address_line_3, address_line_4 = excluded.address_line_4,
+    address_line_5 = excluded.address_line_5, postcode = excluded.postcode,
+    no_fixed_postcode = excluded.no_fixed_postcode, nhs_number = excluded.nhs_number, upn = excluded.upn,
+    uln = excluded.uln, restricted = excluded.restricted, contacts = excluded.contacts,
+    involvement = excluded.involvement, present = true,
+    needs_publish = s.needs_publish OR s.content_hash <> excluded.content_hash OR NOT s.present,
+    updated_at = CASE WHEN s.content_hash <> excluded.content_hash THEN now() ELSE s.updated_at END,
+    content_hash = excluded.content_hash
+WHERE (excluded.extract_time, excluded.sequence) >= (s.extract_time, s.sequence)
+""")
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where staged rows came from."""
+
+    feed: str
+    sender: str
+    file_id: int
+    extract_time: datetime
+    sequence: int
+
+
+def content_hash(record: SourceRecord) -> str:
+    """Fingerprint of what a record says (not where it came from), to publish only real changes."""
+    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+
+
+def stage_records(conn: Connection, lineage: Lineage, rows: list[tuple[int, SourceRecord]]) -> None:
+    """Upsert a batch of validated rows with their lineage."""
+    if not rows:
+        return
+    params = []
+    for row_number, record in rows:
+        lines = record.address_lines
+        params.append({
+            "feed": lineage.feed, "sender": lineage.sender, "source_key": record.source_key,
+            "file_id": lineage.file_id, "row_number": row_number, "extract_time": lineage.extract_time,
+            "sequence": lineage.sequence, "given_name": record.given_name, "middle_names": record.middle_names,
+            "family_name": record.family_name, "preferred_given_name": record.preferred_given_name,
+            "preferred_family_name": record.preferred_family_name,
+            "former_family_name": record.former_family_name, "date_of_birth": record.date_of_birth,
+            "gender": record.gender, "address_line_1": lines[0], "address_line_2": lines[1],
+            "address_line_3": lines[2], "address_line_4": lines[3], "address_line_5": lines[4],
+            "postcode": record.postcode, "no_fixed_postcode": record.no_fixed_postcode,
+            "nhs_number": record.nhs_number, "upn": record.upn, "uln": record.uln,
+            "restricted": record.restricted,
+            "contacts": "[" + ",".join(c.model_dump_json() for c in record.contacts) + "]",
+            "involvement": record.involvement.model_dump_json() if record.involvement else None,
+            "content_hash": content_hash(record),
+        })
+    conn.execute(UPSERT, params)
+
+
+def mark_snapshot_presence(conn: Connection, lineage: Lineage) -> int:
+    """After a full snapshot: a sender's record is present only if its newest file still lists it.
+
+    Returns how many records changed presence (e.g. pupils who left the school).
+    """
+    latest = conn.execute(
+        text("""SELECT extract_time, sequence FROM intake.file
+                WHERE feed = :feed AND sender = :sender
+                  AND (status IN ('accepted', 'accepted_with_errors') OR file_id = :file_id)
+                ORDER BY extract_time DESC, sequence DESC LIMIT 1"""),
+        {"feed": lineage.feed, "sender": lineage.sender, "file_id": lineage.file_id},
+    ).one()
+    result = conn.execute(
+        text("""UPDATE staging.source_record
+                SET present = ((extract_time, sequence) = (:t, :s)), needs_publish = true, updated_at = now()
+                WHERE feed = :feed AND sender = :sender
+                  AND present IS DISTINCT FROM ((extract_time, sequence) = (:t, :s))"""),
+        {"feed": lineage.feed, "sender": lineage.sender, "t": latest.extract_time, "s": latest.sequence},
+    )
+    return result.rowcount
