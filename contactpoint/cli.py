@@ -1,0 +1,233 @@
+"""``contactpoint``: the hub's one command line (generate, migrate, demo, status, airflow-env)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from contactpoint.logs import configure_logging
+from contactpoint.settings import get_settings
+
+DEMO_FEEDS = ("school",)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contactpoint", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write synthetic feed files and their ground truth")
+    gen.add_argument("--children", type=int, default=1_000, help="population size (100 to 1,000,000)")
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--fault-rate", type=float, default=0.05, help="share of rows with an injected fault")
+    gen.add_argument("--feeds", default="school,gp,connexions,ecaf,ics", help="comma-separated feeds")
+    gen.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 1))
+    gen.add_argument("--out", type=Path, required=True, help="drop-zone folder to write (inbound/<feed>/...)")
+
+    sub.add_parser("migrate", help="create or upgrade the directory store's schemas")
+
+    demo = sub.add_parser("demo", help="generate children, drop their school files, run the DAG, summarise")
+    demo.add_argument("--children", type=int, default=3_000)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--fault-rate", type=float, default=0.05)
+
+    sub.add_parser("status", help="what the store holds: files by feed and state, records, children")
+    sub.add_parser("airflow-env", help="print the exports that point Airflow at this hub (eval them)")
+    return parser
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Write synthetic feed files."""
+    from contactpoint.synthetic import generate
+
+    feeds = tuple(f.strip() for f in args.feeds.split(",") if f.strip())
+    summary = _generate_with_progress(args.out, args.children, args.seed, args.fault_rate, feeds, args.as_of)
+    print(f"{summary.children:,} children → {args.out}")
+    for feed in feeds:
+        print(f"  {feed:<11} {summary.files.get(feed, 0):>6,} files {summary.rows.get(feed, 0):>10,} rows "
+              f"{summary.faulty_rows.get(feed, 0):>8,} with faults")
+    return 0
+
+
+def _generate_with_progress(out: Path, children: int, seed: int, fault_rate: float, feeds: Sequence[str],
+                            as_of: date) -> Any:
+    from tqdm import tqdm
+
+    from contactpoint.synthetic import generate
+
+    with tqdm(total=children, desc="generating children", unit=" children", file=sys.stderr) as bar:
+        def progress(done: int) -> None:
+            bar.update(done - bar.n)
+
+        return generate(out, children=children, seed=seed, fault_rate=fault_rate, feeds=feeds, as_of=as_of,
+                        progress=progress)
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    """Bring the store to the newest schema."""
+    from warehouse.db import database_url
+    from warehouse.migrate import upgrade
+
+    upgrade()
+    print(f"store is up to date ({_describe(database_url())})")
+    return 0
+
+
+def _describe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Synthetic feeds → drop zone → Airflow DAG (``dag.test()``) → directory, with a summary."""
+    from tqdm import tqdm
+
+    from contactpoint.airflow_env import prepare_airflow
+
+    settings = get_settings()
+    started = time.monotonic()
+    steps = ["store", "feeds", "airflow", "ingest_school"]
+    with tqdm(total=len(steps), desc="demo", unit=" step", file=sys.stderr) as bar:
+        bar.set_postfix_str("migrating the store")
+        from warehouse.migrate import upgrade
+
+        upgrade()
+        bar.update()
+        bar.set_postfix_str("generating feeds")
+        generated = settings.data_dir / "generated"
+        shutil.rmtree(generated, ignore_errors=True)
+        summary = _generate_with_progress(generated, args.children, args.seed, args.fault_rate, DEMO_FEEDS,
+                                          date(2026, 11, 1))
+        dropped = _drop_files(generated, settings.dropzone, DEMO_FEEDS)
+        bar.update()
+        bar.set_postfix_str("preparing Airflow")
+        prepare_airflow()
+        bar.update()
+        before = _watermarks()
+        for feed in DEMO_FEEDS:
+            bar.set_postfix_str(f"running ingest_{feed}")
+            state = _run_dag(f"ingest_{feed}")
+            if state != "success":
+                print(f"ingest_{feed} ended {state}; see {settings.airflow_home / 'logs'}", file=sys.stderr)
+                return 1
+            bar.update()
+    _print_demo_summary(summary.children, dropped, before, time.monotonic() - started)
+    return 0
+
+
+def _drop_files(generated: Path, dropzone: Path, feeds: Sequence[str]) -> int:
+    """Put generated files into the drop zone as a sender would: upload as .part, then rename."""
+    count = 0
+    for feed in feeds:
+        inbound = dropzone / "inbound" / feed
+        inbound.mkdir(parents=True, exist_ok=True)
+        for path in sorted((generated / "inbound" / feed).iterdir()):
+            part = inbound / (path.name + ".part")
+            shutil.copyfile(path, part)
+            part.rename(inbound / path.name)
+            count += 1
+    return count
+
+
+def _run_dag(dag_id: str) -> str:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from contactpoint.airflow_env import DAGS_FOLDER
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
+    dag = bag.get_dag(dag_id)
+    if dag is None:
+        raise RuntimeError(f"DAG {dag_id} did not load: {bag.import_errors}")
+    run = dag.test()
+    return str(run.state)
+
+
+def _watermarks() -> tuple[int, int]:
+    """Newest file id and duplicate delivery id, so a summary can count what one run added."""
+    from sqlalchemy import text
+
+    from warehouse.db import transaction
+
+    with transaction() as conn:
+        row = conn.execute(text("""SELECT (SELECT coalesce(max(file_id), 0) FROM intake.file),
+                                          (SELECT coalesce(max(delivery_id), 0) FROM intake.duplicate_delivery)""")).one()
+    return int(row[0]), int(row[1])
+
+
+def _print_demo_summary(children: int, dropped: int, before: tuple[int, int], seconds: float) -> None:
+    from sqlalchemy import text
+
+    from warehouse.db import transaction
+
+    with transaction() as conn:
+        files = conn.execute(text("""
+            SELECT status, count(*) AS files, sum(rows_read) AS read, sum(rows_loaded) AS loaded,
+                   sum(rows_quarantined) AS quarantined, sum(rows_warned) AS warned
+            FROM intake.file WHERE file_id > :after GROUP BY status ORDER BY status"""),
+            {"after": before[0]}).fetchall()
+        duplicates = conn.execute(text("SELECT count(*) FROM intake.duplicate_delivery WHERE delivery_id > :after"),
+                                  {"after": before[1]}).scalar_one()
+        in_directory = conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one()
+    print(f"\nContactPoint Hub demo: {children:,} synthetic children, {dropped:,} school files dropped")
+    if not files:
+        print("  no new files loaded")
+    for f in files:
+        print(f"  {f.files:>5,} files {f.status:<21} rows read {f.read:>7,}  loaded {f.loaded:>7,}  "
+              f"quarantined {f.quarantined:>5,}  loaded with warnings {f.warned:>5,}")
+    print(f"  {duplicates:>5,} files acknowledged as duplicates (already received)")
+    print(f"  children in the directory: {in_directory:,}")
+    print(f"  receipts: {get_settings().dropzone / 'outbound'}")
+    print(f"  time taken: {seconds:.1f} s")
+
+
+def cmd_status(_: argparse.Namespace) -> int:
+    """Print what the store holds."""
+    from sqlalchemy import text
+
+    from warehouse.db import transaction
+
+    with transaction() as conn:
+        files = conn.execute(text("""SELECT feed, status, count(*) AS n, sum(rows_loaded) AS loaded,
+                                            sum(rows_quarantined) AS quarantined
+                                     FROM intake.file GROUP BY feed, status ORDER BY feed, status""")).fetchall()
+        counts = {name: conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() for name in (
+            "staging.source_record", "identity.child", "directory.child", "directory.carer",
+            "directory.involvement", "intake.quarantined_row", "intake.duplicate_delivery")}
+    print("files:")
+    for f in files:
+        print(f"  {f.feed:<11} {f.status:<21} {f.n:>6,} files  {f.loaded or 0:>9,} rows loaded  "
+              f"{f.quarantined or 0:>6,} quarantined")
+    for name, n in counts.items():
+        print(f"{name:<28} {n:>10,}")
+    return 0
+
+
+def cmd_airflow_env(_: argparse.Namespace) -> int:
+    """Print shell exports for running Airflow's own UI on this hub."""
+    from contactpoint.airflow_env import airflow_environment
+
+    for key, value in airflow_environment().items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+COMMANDS = {"generate": cmd_generate, "migrate": cmd_migrate, "demo": cmd_demo, "status": cmd_status,
+            "airflow-env": cmd_airflow_env}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``contactpoint`` command."""
+    args = _parser().parse_args(argv)
+    configure_logging()
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
