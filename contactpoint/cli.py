@@ -44,8 +44,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write synthetic feed files."""
-    from contactpoint.synthetic import generate
-
     feeds = tuple(f.strip() for f in args.feeds.split(",") if f.strip())
     summary = _generate_with_progress(args.out, args.children, args.seed, args.fault_rate, feeds, args.as_of)
     print(f"{summary.children:,} children → {args.out}")
@@ -156,8 +154,9 @@ def _watermarks() -> tuple[int, int]:
     from warehouse.db import transaction
 
     with transaction() as conn:
-        row = conn.execute(text("""SELECT (SELECT coalesce(max(file_id), 0) FROM intake.file),
-                                          (SELECT coalesce(max(delivery_id), 0) FROM intake.duplicate_delivery)""")).one()
+        row = conn.execute(text("""
+            SELECT (SELECT coalesce(max(file_id), 0) FROM intake.file),
+                   (SELECT coalesce(max(delivery_id), 0) FROM intake.duplicate_delivery)""")).one()
     return int(row[0]), int(row[1])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -40,7 +40,7 @@ def default_dropzone() -> DropZone:
     return FolderDropZone(get_settings().dropzone)
 
 
-def _receipt_bytes(body: dict[str, object]) -> bytes:
+def _receipt_bytes(body: Mapping[str, object]) -> bytes:
     return json.dumps(body, indent=2, sort_keys=True).encode()
 
 

@@ -70,7 +70,8 @@ def address_lines(address: dict[str, Any]) -> tuple[str | None, ...]:
                  clean_text(bs.get("Town")) or clean_text(bs.get("PostTown")),
                  clean_text(bs.get("AdministrativeArea")) or clean_text(address.get("County"))]
     else:
-        plain = address.get("AddressLines") if isinstance(address.get("AddressLines"), dict) else {}
+        plain = address.get("AddressLines")
+        plain = plain if isinstance(plain, dict) else {}
         lines = [clean_text(plain.get(f"AddressLine{i}")) for i in range(1, 6)]
     present = [line for line in lines if line]
     return tuple(present + [None] * (5 - len(present)))

@@ -32,7 +32,7 @@ def test_nhs_number_modulus_11(raw: str | None, expected: str | None) -> None:
 def test_nhs_number_whose_check_would_be_10_is_never_valid() -> None:
     # 999000001: weights 10..2 give a remainder of 1, so the check would be 10 (invalid).
     body = next(f"{n:09d}" for n in range(999_000_000, 999_001_000)
-                if sum(int(d) * w for d, w in zip(f"{n:09d}", range(10, 1, -1))) % 11 == 1)
+                if sum(int(d) * w for d, w in zip(f"{n:09d}", range(10, 1, -1), strict=True)) % 11 == 1)
     assert all(normalise_nhs_number(body + str(d)) is None for d in range(10))
 
 
@@ -76,7 +76,7 @@ def test_pseudo_postcodes_mean_no_fixed_postcode() -> None:
 def test_uln_and_ods_code() -> None:
     # 1000000004: 10*1 + 1*4 = 14 ≡ 3; find a valid one by the rule rather than trusting a literal.
     valid = next(f"{n:010d}" for n in range(1_000_000_000, 1_000_001_000)
-                 if sum(int(d) * w for d, w in zip(f"{n:010d}", range(10, 0, -1))) % 11 == 10)
+                 if sum(int(d) * w for d, w in zip(f"{n:010d}", range(10, 0, -1), strict=True)) % 11 == 10)
     assert normalise_uln(valid) == valid
     assert normalise_uln("0" + valid[1:]) is None
     assert normalise_uln(valid[:-1] + str((int(valid[-1]) + 1) % 10)) is None

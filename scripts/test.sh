@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Usage: scripts/test.sh [pytest args] — set up, lint, type-check, then run the whole test suite
+# against a real PostgreSQL (the machine's, or the embedded one when none answers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/ensure-postgres.sh
+.venv/bin/ruff check .
+.venv/bin/mypy .
+exec .venv/bin/pytest -n 2 "$@"
