@@ -18,6 +18,7 @@ from warehouse.intake import FileCounts, quarantine_row, record_issues
 from warehouse.staging import Lineage, stage_records
 
 BATCH_SIZE = 1_000
+WITHHELD = RowIssue("row", "withheld")
 DUPLICATE_KEY = RowIssue("source key", "the same child appears twice in this file; only the first is loaded")
 # A file where most rows cannot be loaded is a broken extract, not a file with a few bad rows.
 MAX_QUARANTINED_SHARE = 0.5
@@ -43,7 +44,9 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
         result.dropped_fields.update(set(row.dropped))
         outcome = validate(row)
         if outcome.withheld:
+            # Counted and listed by row number only: the receipt must not say why (that would disclose it).
             result.counts.withheld += 1
+            record_issues(conn, lineage.file_id, row.row_number, "withheld", [WITHHELD])
             continue
         record = outcome.record
         if record is not None and record.source_key in seen_keys:

@@ -39,6 +39,11 @@ class Involvement(BaseModel):
     started_on: date | None = None
     ended_on: date | None = None
     lead_professional: bool = False
+    # ics: social_care, youth_offending, sexual_health, mental_health, substance_misuse, other.
+    service_type: str | None = None
+    # A sensitive service (recorded only with explicit consent; most readers see "an unspecified service").
+    sensitive: bool = False
+    caf_completed: bool = False
 
 
 class SourceRecord(BaseModel):
@@ -62,6 +67,11 @@ class SourceRecord(BaseModel):
     upn: str | None = None
     uln: str | None = None
     restricted: bool = False
+    # Retention flags as the feeds send them (None: the feed says nothing).
+    consent_extend_to_19: bool | None = None
+    extend_to_25: bool | None = None
+    deregistered_on: date | None = None
+    deregistration_reason: str | None = None
     contacts: tuple[Contact, ...] = ()
     involvement: Involvement | None = None
 

@@ -128,6 +128,7 @@ def build_receipt(conn: Connection, file_id: int) -> dict[str, Any]:
                  "withheld": f.rows_withheld, "loaded_with_warnings": f.rows_warned},
         "quarantined": _issues(conn, file_id, "quarantined"),
         "warnings": _issues(conn, file_id, "warning"),
+        "withheld_rows": [i["row"] for i in _issues(conn, file_id, "withheld")],
         # Names only, never values: these fields are not in the spec and were not stored.
         "dropped_fields": dict(sorted(f.dropped_fields.items())),
     }

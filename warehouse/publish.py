@@ -17,7 +17,7 @@ CHILD_COLUMNS = (
 )
 INVOLVEMENT_COLUMNS = (
     "cp_id", "organisation_name", "practitioner_name", "phone", "email", "started_on", "ended_on",
-    "lead_professional",
+    "lead_professional", "service_type", "sensitive", "caf_completed",
 )
 CARER_COLUMNS = ("title", "given_name", "family_name", "relationship", "parental_responsibility", "phone", "email")
 
@@ -98,12 +98,13 @@ def publish_directory(conn: Connection) -> PublishSummary:
                    SELECT min(f.extract_time)::date FROM intake.file f
                    WHERE f.feed = s.feed AND f.sender = s.sender AND f.extract_time > s.extract_time
                      AND f.status IN ('accepted', 'accepted_with_errors')) END) AS ended_on,
-               COALESCE(i.lead_professional, false) AS lead_professional
+               COALESCE(i.lead_professional, false) AS lead_professional, i.service_type,
+               COALESCE(i.sensitive, false) AS sensitive, COALESCE(i.caf_completed, false) AS caf_completed
         FROM dirty d JOIN identity.link l ON l.cp_id = d.cp_id
         JOIN staging.source_record s ON s.record_id = l.record_id,
         jsonb_to_record(s.involvement) AS i(kind text, organisation_code text, organisation_name text,
             practitioner_name text, phone text, email text, started_on date, ended_on date,
-            lead_professional boolean)
+            lead_professional boolean, service_type text, sensitive boolean, caf_completed boolean)
         WHERE s.involvement IS NOT NULL"""))
     removed += conn.execute(text("""
         DELETE FROM directory.involvement v USING dirty d WHERE v.cp_id = d.cp_id AND NOT EXISTS (

@@ -19,12 +19,14 @@ INSERT INTO staging.source_record AS s (
     feed, sender, source_key, file_id, row_number, extract_time, sequence,
     given_name, middle_names, family_name, preferred_given_name, preferred_family_name, former_family_name,
     date_of_birth, gender, address_line_1, address_line_2, address_line_3, address_line_4, address_line_5,
-    postcode, no_fixed_postcode, nhs_number, upn, uln, restricted, contacts, involvement, content_hash)
+    postcode, no_fixed_postcode, nhs_number, upn, uln, restricted, consent_extend_to_19, extend_to_25,
+    deregistered_on, deregistration_reason, contacts, involvement, content_hash)
 VALUES (
     :feed, :sender, :source_key, :file_id, :row_number, :extract_time, :sequence,
     :given_name, :middle_names, :family_name, :preferred_given_name, :preferred_family_name,
     :former_family_name, :date_of_birth, :gender, :address_line_1, :address_line_2, :address_line_3,
     :address_line_4, :address_line_5, :postcode, :no_fixed_postcode, :nhs_number, :upn, :uln, :restricted,
+    :consent_extend_to_19, :extend_to_25, :deregistered_on, :deregistration_reason,
     CAST(:contacts AS jsonb), CAST(:involvement AS jsonb), :content_hash)
 ON CONFLICT (feed, source_key) DO UPDATE SET
     sender = excluded.sender, file_id = excluded.file_id, row_number = excluded.row_number,
@@ -37,7 +39,9 @@ ON CONFLICT (feed, source_key) DO UPDATE SET
     address_line_3 = excluded.address_line_3, address_line_4 = excluded.address_line_4,
     address_line_5 = excluded.address_line_5, postcode = excluded.postcode,
     no_fixed_postcode = excluded.no_fixed_postcode, nhs_number = excluded.nhs_number, upn = excluded.upn,
-    uln = excluded.uln, restricted = excluded.restricted, contacts = excluded.contacts,
+    uln = excluded.uln, restricted = excluded.restricted, consent_extend_to_19 = excluded.consent_extend_to_19,
+    extend_to_25 = excluded.extend_to_25, deregistered_on = excluded.deregistered_on,
+    deregistration_reason = excluded.deregistration_reason, contacts = excluded.contacts,
     involvement = excluded.involvement, present = true,
     needs_publish = s.needs_publish OR s.content_hash <> excluded.content_hash OR NOT s.present,
     updated_at = CASE WHEN s.content_hash <> excluded.content_hash THEN now() ELSE s.updated_at END,
@@ -80,7 +84,9 @@ def stage_records(conn: Connection, lineage: Lineage, rows: list[tuple[int, Sour
             "address_line_3": lines[2], "address_line_4": lines[3], "address_line_5": lines[4],
             "postcode": record.postcode, "no_fixed_postcode": record.no_fixed_postcode,
             "nhs_number": record.nhs_number, "upn": record.upn, "uln": record.uln,
-            "restricted": record.restricted,
+            "restricted": record.restricted, "consent_extend_to_19": record.consent_extend_to_19,
+            "extend_to_25": record.extend_to_25, "deregistered_on": record.deregistered_on,
+            "deregistration_reason": record.deregistration_reason,
             "contacts": "[" + ",".join(c.model_dump_json() for c in record.contacts) + "]",
             "involvement": record.involvement.model_dump_json() if record.involvement else None,
             "content_hash": content_hash(record),
