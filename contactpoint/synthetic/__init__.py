@@ -1,0 +1,29 @@
+"""Deterministic, streaming synthetic children and the five feeds' files about them.
+
+``generate`` writes a drop zone (``inbound/<feed>/NAME``) that follows ``shared/feeds/README.md``,
+with controlled faults and a ground truth naming the true child behind every data row. From a
+shell: ``python -m contactpoint.synthetic OUT_DIR --children 100000``.
+"""
+
+from contactpoint.synthetic.dropzone import FEEDS, GROUND_TRUTH_COLUMNS, file_name
+from contactpoint.synthetic.faults import FAULT_KINDS, IDENTIFIER_FAULTS, LINKAGE_FAULTS, ROW_FAULTS
+from contactpoint.synthetic.generator import (
+    CHILDREN_COLUMNS,
+    GenerationSummary,
+    generate,
+    plan_local_authorities,
+)
+
+__all__ = [
+    "CHILDREN_COLUMNS",
+    "FAULT_KINDS",
+    "FEEDS",
+    "GROUND_TRUTH_COLUMNS",
+    "IDENTIFIER_FAULTS",
+    "LINKAGE_FAULTS",
+    "ROW_FAULTS",
+    "GenerationSummary",
+    "file_name",
+    "generate",
+    "plan_local_authorities",
+]
