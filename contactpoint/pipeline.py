@@ -15,8 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
+from connectors.connexions import load_connexions_file
 from connectors.dropzone import DropZone, FolderDropZone, IncomingFile
+from connectors.ecaf import load_ecaf_file
 from connectors.feeds import FEEDS, parse_file_name
+from connectors.gp import load_gp_file
+from connectors.ics import load_ics_file
 from connectors.landing import ChecksumMismatch, land
 from connectors.loading import LoadResult
 from connectors.parsers import FileRejected
@@ -32,7 +36,13 @@ from warehouse.staging import Lineage
 log = logging.getLogger(__name__)
 
 FileLoader = Callable[[Connection, Lineage, Path, date], LoadResult]
-LOADERS: dict[str, FileLoader] = {"school": load_school_file}
+LOADERS: dict[str, FileLoader] = {
+    "school": load_school_file,
+    "gp": load_gp_file,
+    "connexions": load_connexions_file,
+    "ecaf": load_ecaf_file,
+    "ics": load_ics_file,
+}
 
 
 def default_dropzone() -> DropZone:
@@ -61,11 +71,12 @@ def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
             dropzone.archive(incoming, accepted=False)
             continue
         with transaction() as conn:
-            known = conn.execute(
-                text("SELECT file_name FROM intake.file WHERE sha256 = :s"), {"s": landed.sha256}
-            ).scalar()
-            if known == incoming.name:
-                continue  # a retry of a file already registered: acknowledge() finishes it
+            known = conn.execute(text("""
+                SELECT f.file_name, r.delivered_at IS NOT NULL AS answered
+                FROM intake.file f LEFT JOIN intake.receipt r USING (file_id) WHERE f.sha256 = :s"""),
+                {"s": landed.sha256}).one_or_none()
+            if known is not None and known.file_name == incoming.name and not known.answered:
+                continue  # a crashed run left this file unanswered: load() and acknowledge() finish it
             try:
                 name = parse_file_name(incoming.name)
                 bad_name = None if name.feed == feed else f"a {name.feed} file sent to the {feed} feed"

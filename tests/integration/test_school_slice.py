@@ -207,3 +207,16 @@ def test_the_header_must_name_the_school_that_sent_the_file(store: Path) -> None
     [outcome] = run_feed("school", "run-1")
 
     assert outcome.status == "rejected" and "3729999" in (outcome.reason or "")
+
+
+def test_a_file_sent_again_under_its_own_name_after_its_receipt_is_acknowledged_as_a_duplicate(store: Path) -> None:
+    name, content = school_file_name(), ctf([pupil()])
+    drop(store, "school", name, content)
+    run_feed("school", "run-1")
+    drop(store, "school", name, content)
+
+    assert run_feed("school", "run-2") == []
+
+    assert receipt(store, name)["status"] == "duplicate"
+    assert not (store / "inbound" / "school" / name).exists()
+    assert scalar("SELECT count(*) FROM intake.duplicate_delivery") == 1
