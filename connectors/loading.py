@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from connectors.feeds import FEEDS
 from connectors.parsers import FileRejected, ParsedRow
 from schemas.child import RowIssue, RowOutcome, SourceRecord
 from warehouse.intake import FileCounts, quarantine_row, record_issues
-from warehouse.staging import Lineage, stage_records
+from warehouse.staging import Lineage, stage_records, withdraw_record
 
 BATCH_SIZE = 1_000
 WITHHELD = RowIssue("row", "withheld")
@@ -35,9 +36,14 @@ class LoadResult:
 
 
 def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], validate: RowValidator) -> LoadResult:
-    """Validate and stage rows in batches; raises FileRejected if the file as a whole fails its checks."""
+    """Validate and stage rows in batches; raises FileRejected if the file as a whole fails its checks.
+
+    A full snapshot lists each child once, so a repeated source key is quarantined. In a delta feed a
+    later row about the same child (an ICS ``close`` after its ``open``) supersedes the earlier one.
+    """
+    snapshot = FEEDS[lineage.feed].full_snapshot
     result = LoadResult()
-    batch: list[tuple[int, SourceRecord]] = []
+    batch: dict[str, tuple[int, SourceRecord]] = {}
     seen_keys: set[str] = set()
     for row in rows:
         result.counts.read += 1
@@ -47,25 +53,30 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
             # Counted and listed by row number only: the receipt must not say why (that would disclose it).
             result.counts.withheld += 1
             record_issues(conn, lineage.file_id, row.row_number, "withheld", [WITHHELD])
+            if outcome.withdraws:
+                withdraw_record(conn, lineage, outcome.withdraws)
             continue
         record = outcome.record
-        if record is not None and record.source_key in seen_keys:
+        if record is not None and snapshot and record.source_key in seen_keys:
             outcome.errors.append(DUPLICATE_KEY)
             record = None
         if record is None:
             result.counts.quarantined += 1
             quarantine_row(conn, lineage.file_id, row.row_number, row.values, outcome.errors)
             continue
-        seen_keys.add(record.source_key)
+        if snapshot:
+            seen_keys.add(record.source_key)
         result.counts.loaded += 1
         if outcome.warnings:
             result.counts.warned += 1
             record_issues(conn, lineage.file_id, row.row_number, "warning", outcome.warnings)
-        batch.append((row.row_number, record))
-        if len(batch) >= BATCH_SIZE:
-            stage_records(conn, lineage, batch)
+        # One statement cannot update a row twice: stage the earlier row first, so the upsert applies
+        # the later one over it (same extract, later statement) exactly as it would across files.
+        if record.source_key in batch or len(batch) >= BATCH_SIZE:
+            stage_records(conn, lineage, list(batch.values()))
             batch.clear()
-    stage_records(conn, lineage, batch)
+        batch[record.source_key] = (row.row_number, record)
+    stage_records(conn, lineage, list(batch.values()))
     check_file(result.counts)
     return result
 

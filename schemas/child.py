@@ -92,3 +92,5 @@ class RowOutcome:
     warnings: list[RowIssue] = field(default_factory=list)
     errors: list[RowIssue] = field(default_factory=list)
     withheld: bool = False
+    # A withheld row about a record staged earlier with consent withdraws that consent: its source key.
+    withdraws: str | None = None

@@ -78,7 +78,11 @@ def validate_ics_row(values: dict[str, Any], sender: str, today: date) -> RowOut
     type and the team, so a ``close`` event ends the involvement its ``open`` began.
     """
     if is_withheld(values):
-        return RowOutcome(record=None, withheld=True)
+        # Read only to find the key: a consented record of this same service is withdrawn with it.
+        withheld_row, _ = parse_row(IcsRow, values, today)
+        key = source_key(withheld_row.la_code, None, withheld_row, withheld_row.service_type,
+                         withheld_row.team_name) if withheld_row is not None else None
+        return RowOutcome(record=None, withheld=True, withdraws=key)
     row, errors = parse_row(IcsRow, values, today)
     if row is None or (errors := la_mismatch(row.la_code, sender)):
         return RowOutcome(record=None, errors=errors)

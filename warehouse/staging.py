@@ -42,7 +42,14 @@ ON CONFLICT (feed, source_key) DO UPDATE SET
     uln = excluded.uln, restricted = excluded.restricted, consent_extend_to_19 = excluded.consent_extend_to_19,
     extend_to_25 = excluded.extend_to_25, deregistered_on = excluded.deregistered_on,
     deregistration_reason = excluded.deregistration_reason, contacts = excluded.contacts,
-    involvement = excluded.involvement, present = true,
+    -- A later event (a close) may not repeat when the service started: keep the start already known.
+    involvement = CASE
+        WHEN jsonb_typeof(excluded.involvement -> 'started_on') = 'null'
+         AND jsonb_typeof(s.involvement -> 'started_on') = 'string'
+         AND excluded.involvement ->> 'organisation_code' = s.involvement ->> 'organisation_code'
+        THEN jsonb_set(excluded.involvement, '{started_on}', s.involvement -> 'started_on')
+        ELSE excluded.involvement END,
+    present = true,
     needs_publish = s.needs_publish OR s.content_hash <> excluded.content_hash OR NOT s.present,
     updated_at = CASE WHEN s.content_hash <> excluded.content_hash THEN now() ELSE s.updated_at END,
     content_hash = excluded.content_hash
@@ -114,3 +121,43 @@ def mark_snapshot_presence(conn: Connection, lineage: Lineage) -> int:
         {"feed": lineage.feed, "sender": lineage.sender, "t": latest.extract_time, "s": latest.sequence},
     )
     return result.rowcount
+
+
+def withdraw_record(conn: Connection, lineage: Lineage, source_key: str) -> bool:
+    """Remove a staged record whose consent a newer row withdrew, and everything published from it.
+
+    The child keeps its ContactPoint ID; if no other record speaks for the child, the child leaves the
+    directory, otherwise its other records are republished. Returns whether a record was removed.
+    """
+    found = conn.execute(
+        text("""SELECT s.record_id, l.cp_id FROM staging.source_record s
+                LEFT JOIN identity.link l ON l.record_id = s.record_id
+                WHERE s.feed = :feed AND s.source_key = :key
+                  AND (s.extract_time, s.sequence) <= (:t, :s)"""),
+        {"feed": lineage.feed, "key": source_key, "t": lineage.extract_time, "s": lineage.sequence},
+    ).one_or_none()
+    if found is None:
+        return False
+    params = {"r": found.record_id, "c": found.cp_id}
+    conn.execute(text("DELETE FROM directory.involvement WHERE source_record_id = :r"), params)
+    conn.execute(text("DELETE FROM directory.carer WHERE source_record_id = :r"), params)
+    if found.cp_id is not None:
+        conn.execute(text("""INSERT INTO identity.link_history (record_id, old_cp_id, new_cp_id, method, run_id)
+                             VALUES (:r, :c, NULL, 'consent_withdrawn', :run)"""),
+                     {**params, "run": f"file-{lineage.file_id}"})
+        conn.execute(text("DELETE FROM identity.link WHERE record_id = :r"), params)
+    conn.execute(text("DELETE FROM staging.source_record WHERE record_id = :r"), params)
+    others = 0
+    if found.cp_id is not None:
+        others = conn.execute(text("""UPDATE staging.source_record SET needs_publish = true
+                                      WHERE record_id IN (SELECT record_id FROM identity.link WHERE cp_id = :c)"""),
+                              params).rowcount
+        if others == 0:
+            conn.execute(text("DELETE FROM directory.child WHERE cp_id = :c"), params)
+    # History would otherwise keep what consent no longer allows (the triggers just copied it there too).
+    conn.execute(text("""
+        DELETE FROM directory.history WHERE table_name IN ('involvement', 'carer')
+          AND :r IN ((old_row ->> 'source_record_id')::bigint, (new_row ->> 'source_record_id')::bigint)"""), params)
+    if found.cp_id is not None and others == 0:
+        conn.execute(text("DELETE FROM directory.history WHERE cp_id = :c"), params)
+    return True

@@ -209,8 +209,6 @@ def test_an_ics_close_in_a_later_file_ends_the_involvement_its_open_began(store:
     assert rows("SELECT count(*) FROM staging.source_record") == [(1,)]
 
 
-@pytest.mark.xfail(strict=True, reason="load_rows quarantines a second row with the same source key in one file; "
-                                       "event feeds need the later event to supersede the earlier one")
 def test_an_ics_open_and_close_in_one_file_end_the_involvement(store: Path) -> None:
     opened = ics_row(event_date="2026-03-01")
     send(store, "ics", csv_file([opened, ics_row(), {**opened, "event": "close", "event_date": "2026-09-30"}]))
@@ -218,4 +216,24 @@ def test_an_ics_open_and_close_in_one_file_end_the_involvement(store: Path) -> N
     [outcome] = run_feed("ics", "run-1")
 
     assert outcome.quarantined == 0
-    assert rows("SELECT ended_on::text FROM directory.involvement WHERE ended_on IS NOT NULL") == [("2026-09-30",)]
+    assert rows("SELECT started_on::text, ended_on::text FROM directory.involvement WHERE ended_on IS NOT NULL") == [
+        ("2026-03-01", "2026-09-30")]
+
+
+def test_consent_withdrawn_in_a_later_file_removes_the_sensitive_service_and_the_child_it_alone_named(
+        store: Path) -> None:
+    consented = ics_row(service_type="substance_misuse", consent_sensitive="Y", given_name="Nia",
+                        team_name="CANARY-SUBSTANCE-TEAM", event_date="2026-03-01")
+    send(store, "ics", csv_file([consented, ics_row(given_name="Theo")]), stamp="20261001T090000")
+    run_feed("ics", "run-1")
+    assert rows("SELECT count(*) FROM directory.child WHERE given_name = 'Nia'") == [(1,)]
+
+    name = send(store, "ics", csv_file([{**consented, "consent_sensitive": "N", "event_date": "2026-10-20"}]),
+                stamp="20261101T090000")
+    [outcome] = run_feed("ics", "run-2")
+
+    assert (outcome.read, outcome.withheld) == (1, 1)
+    assert receipt(store, "ics", name)["withheld_rows"] == [1]
+    assert "CANARY-SUBSTANCE-TEAM" not in every_text_value_in_the_store()
+    assert rows("SELECT given_name FROM directory.child") == [("Theo",)]
+    assert rows("SELECT method FROM identity.link_history WHERE new_cp_id IS NULL") == [("consent_withdrawn",)]
