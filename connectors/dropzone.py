@@ -97,6 +97,14 @@ class FolderDropZone:
             if (inbound / name).exists():
                 os.replace(inbound / name, target / name)
 
+    def upload(self, feed: str, name: str, source: Path) -> None:
+        """Send a file as a sender does (``NAME.part``, then rename): demos and tests."""
+        inbound = self.root / "inbound" / feed
+        inbound.mkdir(parents=True, exist_ok=True)
+        part = inbound / (name + PART_SUFFIX)
+        shutil.copyfile(source, part)
+        os.replace(part, inbound / name)
+
     def deliver_receipt(self, feed: str, file_name: str, body: bytes) -> None:
         """Write the receipt atomically, so a sender never reads half of one."""
         outbound = self.root / "outbound" / feed

@@ -28,6 +28,11 @@ FEEDS: dict[str, Feed] = {
     )
 }
 
+def staged_asset_uri(feed: str) -> str:
+    """The Airflow Asset an ingest DAG updates when it has staged a feed's rows (linking follows it)."""
+    return f"contactpoint://staging/{feed}"
+
+
 FILE_NAME = re.compile(
     r"^(?P<feed>[a-z]+)_(?P<sender>[A-Za-z0-9-]{1,40})_(?P<stamp>\d{8}T\d{6})_(?P<sequence>\d{1,9})"
     r"\.(?P<extension>xml|csv)$"

@@ -346,6 +346,16 @@ class SftpDropZone:
 
         self._retrying(f"receipt for {file_name}", write)
 
+    def upload(self, feed: str, name: str, source: Path) -> None:
+        """Send a file as a sender does (``inbound/<feed>/NAME.part``, then rename): demos and tests."""
+
+        def put(sftp: paramiko.SFTPClient) -> None:
+            final = posixpath.join(self._makedirs(sftp, "inbound", feed), _segment(name))
+            sftp.put(str(source), final + PART_SUFFIX)
+            sftp.posix_rename(final + PART_SUFFIX, final)
+
+        self._retrying(f"upload {name}", put)
+
     # -- the connection -------------------------------------------------------------------------
 
     def _path(self, *segments: str) -> str:

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
 
-DEMO_FEEDS = ("school",)
+DEMO_FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,18 +85,18 @@ def _describe(url: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Synthetic feeds → drop zone → Airflow DAG (``dag.test()``) → directory, with a summary."""
+    """Synthetic feeds → drop zone → Airflow DAGs (``dag.test()``) → directory, with a summary."""
     from tqdm import tqdm
 
     from contactpoint.airflow_env import prepare_airflow
+    from contactpoint.pipeline import open_dropzone
+    from warehouse.migrate import upgrade
 
     settings = get_settings()
     started = time.monotonic()
-    steps = ["store", "feeds", "airflow", "ingest_school"]
-    with tqdm(total=len(steps), desc="demo", unit=" step", file=sys.stderr) as bar:
+    dag_ids = [f"ingest_{feed}" for feed in DEMO_FEEDS] + ["link_identities"]
+    with tqdm(total=3 + len(dag_ids), desc="demo", unit=" step", file=sys.stderr) as bar:
         bar.set_postfix_str("migrating the store")
-        from warehouse.migrate import upgrade
-
         upgrade()
         bar.update()
         bar.set_postfix_str("generating feeds")
@@ -103,33 +104,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(generated, ignore_errors=True)
         summary = _generate_with_progress(generated, args.children, args.seed, args.fault_rate, DEMO_FEEDS,
                                           date(2026, 11, 1))
-        dropped = _drop_files(generated, settings.dropzone, DEMO_FEEDS)
+        with open_dropzone() as dropzone:
+            dropped = _send_files(generated, dropzone, DEMO_FEEDS)
         bar.update()
         bar.set_postfix_str("preparing Airflow")
         prepare_airflow()
         bar.update()
         before = _watermarks()
-        for feed in DEMO_FEEDS:
-            bar.set_postfix_str(f"running ingest_{feed}")
-            state = _run_dag(f"ingest_{feed}")
+        for dag_id in dag_ids:
+            bar.set_postfix_str(f"running {dag_id}")
+            state = _run_dag(dag_id)
             if state != "success":
-                print(f"ingest_{feed} ended {state}; see {settings.airflow_home / 'logs'}", file=sys.stderr)
+                print(f"{dag_id} ended {state}; see {settings.airflow_home / 'logs'}", file=sys.stderr)
                 return 1
             bar.update()
     _print_demo_summary(summary.children, dropped, before, time.monotonic() - started)
     return 0
 
 
-def _drop_files(generated: Path, dropzone: Path, feeds: Sequence[str]) -> int:
-    """Put generated files into the drop zone as a sender would: upload as .part, then rename."""
+def _send_files(generated: Path, dropzone: Any, feeds: Sequence[str]) -> int:
+    """Upload generated files as their senders would (``.part``, then rename)."""
     count = 0
     for feed in feeds:
-        inbound = dropzone / "inbound" / feed
-        inbound.mkdir(parents=True, exist_ok=True)
-        for path in sorted((generated / "inbound" / feed).iterdir()):
-            part = inbound / (path.name + ".part")
-            shutil.copyfile(path, part)
-            part.rename(inbound / path.name)
+        folder = generated / "inbound" / feed
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            dropzone.upload(feed, path.name, path)
             count += 1
     return count
 
@@ -139,7 +138,7 @@ def _run_dag(dag_id: str) -> str:
 
     from contactpoint.airflow_env import DAGS_FOLDER
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
     dag = bag.get_dag(dag_id)
     if dag is None:
         raise RuntimeError(f"DAG {dag_id} did not load: {bag.import_errors}")
@@ -166,23 +165,33 @@ def _print_demo_summary(children: int, dropped: int, before: tuple[int, int], se
     from warehouse.db import transaction
 
     with transaction() as conn:
-        files = conn.execute(text("""
-            SELECT status, count(*) AS files, sum(rows_read) AS read, sum(rows_loaded) AS loaded,
-                   sum(rows_quarantined) AS quarantined, sum(rows_warned) AS warned
-            FROM intake.file WHERE file_id > :after GROUP BY status ORDER BY status"""),
-            {"after": before[0]}).fetchall()
-        duplicates = conn.execute(text("SELECT count(*) FROM intake.duplicate_delivery WHERE delivery_id > :after"),
-                                  {"after": before[1]}).scalar_one()
-        in_directory = conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one()
-    print(f"\nContactPoint Hub demo: {children:,} synthetic children, {dropped:,} school files dropped")
-    if not files:
-        print("  no new files loaded")
-    for f in files:
-        print(f"  {f.files:>5,} files {f.status:<21} rows read {f.read:>7,}  loaded {f.loaded:>7,}  "
-              f"quarantined {f.quarantined:>5,}  loaded with warnings {f.warned:>5,}")
-    print(f"  {duplicates:>5,} files acknowledged as duplicates (already received)")
-    print(f"  children in the directory: {in_directory:,}")
-    print(f"  receipts: {get_settings().dropzone / 'outbound'}")
+        feeds = conn.execute(text("""
+            SELECT f.feed, count(*) FILTER (WHERE f.file_id > :files) AS new_files,
+                   count(*) FILTER (WHERE f.file_id > :files AND f.status = 'rejected') AS rejected,
+                   coalesce(sum(f.rows_read) FILTER (WHERE f.file_id > :files), 0) AS read,
+                   coalesce(sum(f.rows_loaded) FILTER (WHERE f.file_id > :files), 0) AS loaded,
+                   coalesce(sum(f.rows_quarantined) FILTER (WHERE f.file_id > :files), 0) AS quarantined,
+                   coalesce(sum(f.rows_withheld) FILTER (WHERE f.file_id > :files), 0) AS withheld,
+                   coalesce(sum(f.rows_warned) FILTER (WHERE f.file_id > :files), 0) AS warned,
+                   (SELECT count(*) FROM intake.duplicate_delivery d JOIN intake.file o USING (file_id)
+                    WHERE o.feed = f.feed AND d.delivery_id > :deliveries) AS duplicates
+            FROM intake.file f GROUP BY f.feed ORDER BY f.feed"""),
+            {"files": before[0], "deliveries": before[1]}).fetchall()
+        directory = conn.execute(text("""
+            SELECT (SELECT count(*) FROM directory.child) AS children,
+                   (SELECT count(*) FROM directory.child WHERE shielded) AS shielded,
+                   (SELECT count(*) FROM directory.involvement WHERE ended_on IS NULL) AS current_involvements,
+                   (SELECT count(*) FROM directory.carer) AS carers""")).one()
+    print(f"\nContactPoint Hub demo: {children:,} synthetic children, {dropped:,} files sent to the drop zone")
+    print(f"  {'feed':<11}{'files':>7}{'rejected':>10}{'duplicate':>11}{'read':>9}{'loaded':>9}"
+          f"{'quarantined':>13}{'withheld':>10}{'warnings':>10}")
+    for f in feeds:
+        print(f"  {f.feed:<11}{f.new_files:>7,}{f.rejected:>10,}{f.duplicates:>11,}{f.read:>9,}{f.loaded:>9,}"
+              f"{f.quarantined:>13,}{f.withheld:>10,}{f.warned:>10,}")
+    print(f"  directory: {directory.children:,} children ({directory.shielded:,} shielded), "
+          f"{directory.current_involvements:,} current involvements, {directory.carers:,} parents/carers")
+    print(f"  receipts: {get_settings().dropzone / 'outbound'}" if not get_settings().sftp_conn_id
+          else "  receipts: outbound/<feed>/ on the SFTP drop zone")
     print(f"  time taken: {seconds:.1f} s")
 
 
@@ -223,6 +232,8 @@ COMMANDS = {"generate": cmd_generate, "migrate": cmd_migrate, "demo": cmd_demo, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``contactpoint`` command."""
+    # Airflow imports FastAPI's test client, whose deprecation notice is noise on a data team's screen.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     args = _parser().parse_args(argv)
     configure_logging()
     return COMMANDS[args.command](args)

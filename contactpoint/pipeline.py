@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -45,9 +46,21 @@ LOADERS: dict[str, FileLoader] = {
 }
 
 
-def default_dropzone() -> DropZone:
-    """The folder drop zone of the settings (the SFTP drop zone slots in here)."""
-    return FolderDropZone(get_settings().dropzone)
+@contextmanager
+def open_dropzone(dropzone: DropZone | None = None) -> Iterator[DropZone]:
+    """The given drop zone, else the configured one: SFTP when an Airflow connection is named, else
+    the folder drop zone. An SFTP connection opened here is closed on leaving."""
+    if dropzone is not None:
+        yield dropzone
+        return
+    settings = get_settings()
+    if settings.sftp_conn_id:
+        from connectors.sftp import SftpDropZone  # paramiko only when SFTP is configured
+
+        with SftpDropZone.from_airflow_connection(settings.sftp_conn_id) as sftp:
+            yield sftp
+    else:
+        yield FolderDropZone(settings.dropzone)
 
 
 def _receipt_bytes(body: Mapping[str, object]) -> bytes:
@@ -59,7 +72,16 @@ def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
 
     Returns the ids of this feed's files waiting to be loaded (including any a crashed run left).
     """
-    dropzone = dropzone or default_dropzone()
+    with open_dropzone(dropzone) as zone:
+        _receive(feed, zone)
+    with transaction() as conn:
+        return list(conn.execute(
+            text("SELECT file_id FROM intake.file WHERE feed = :f AND status = 'received' ORDER BY file_id"),
+            {"f": feed},
+        ).scalars())
+
+
+def _receive(feed: str, dropzone: DropZone) -> None:
     landing = get_settings().landing_dir
     for incoming in dropzone.list_complete(feed):
         try:
@@ -96,11 +118,6 @@ def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
             log.info("%s: duplicate of a file already received", incoming.name)
             dropzone.deliver_receipt(feed, incoming.name, _receipt_bytes(body))
             dropzone.archive(incoming, accepted=True)
-    with transaction() as conn:
-        return list(conn.execute(
-            text("SELECT file_id FROM intake.file WHERE feed = :f AND status = 'received' ORDER BY file_id"),
-            {"f": feed},
-        ).scalars())
 
 
 @dataclass
@@ -148,6 +165,11 @@ def load(file_id: int) -> FileOutcome | None:
                        counts.withheld, counts.warned, reason)
 
 
+def load_files(file_ids: list[int]) -> list[dict[str, object]]:
+    """Load each file; the outcomes as plain dicts (for XCom and summaries)."""
+    return [asdict(o) for o in (load(i) for i in file_ids) if o is not None]
+
+
 def link(run_id: str) -> LinkSummary:
     """Link every record without a child."""
     with transaction() as conn:
@@ -162,7 +184,11 @@ def publish() -> PublishSummary:
 
 def acknowledge(feed: str, dropzone: DropZone | None = None) -> int:
     """Deliver receipts not yet delivered and move their files out of ``inbound/``; returns how many."""
-    dropzone = dropzone or default_dropzone()
+    with open_dropzone(dropzone) as zone:
+        return _acknowledge(feed, zone)
+
+
+def _acknowledge(feed: str, dropzone: DropZone) -> int:
     with transaction() as conn:
         pending = conn.execute(text("""
             SELECT f.file_id, f.file_name, f.size_bytes, f.status, f.sha256, r.body

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     dropzone_dir: Path | None = Field(
         default=None, description="Folder drop zone (inbound/<feed>/...); default <data_dir>/dropzone."
     )
+    sftp_conn_id: str | None = Field(
+        default=None,
+        description="Airflow connection of the SFTP drop zone (e.g. contactpoint_sftp); unset: the folder drop zone.",
+    )
     as_of: date | None = Field(
         default=None, description="Freeze the hub's clock at this date (demos, tests, backfills)."
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from connectors.feeds import FEEDS, staged_asset_uri
 from contactpoint.airflow_env import DAGS_FOLDER, prepare_airflow
 from tests.factories import ctf, drop, pupil, school_file_name
 from warehouse.db import transaction
@@ -28,9 +29,18 @@ def dagbag() -> Iterator[object]:
 
 
 @pytest.mark.dags
-def test_every_dag_file_imports_without_errors(dagbag) -> None:
+def test_every_dag_file_imports_without_errors_and_every_feed_has_its_dag(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert {Path(d.fileloc).name for d in dagbag.dags.values()} == {p.name for p in DAG_FILES}
+    assert set(dagbag.dags) == {f"ingest_{feed}" for feed in FEEDS} | {"link_identities"}
+
+
+@pytest.mark.dags
+def test_linking_is_scheduled_on_every_feed_s_staged_asset(dagbag) -> None:
+    produced = {outlet.uri for dag_id, dag in dagbag.dags.items() if dag_id.startswith("ingest_")
+                for task in dag.tasks for outlet in task.outlets}
+    consumed = {asset.uri for asset in dagbag.get_dag("link_identities").timetable.asset_condition.objects}
+    assert produced == consumed == {staged_asset_uri(feed) for feed in FEEDS}
 
 
 @pytest.mark.dags
@@ -60,13 +70,14 @@ def test_a_dag_file_does_no_heavy_work_at_import(dag_file: Path) -> None:
 
 @pytest.mark.dags
 @pytest.mark.postgres
-def test_ingest_school_under_dag_test_loads_a_school_file_and_answers_the_sender(dagbag, store: Path) -> None:
+def test_ingest_school_then_link_identities_under_dag_test_load_a_file_and_answer_the_sender(
+        dagbag, store: Path) -> None:
     name = school_file_name()
     drop(store, "school", name, ctf([pupil(), pupil(Forename="Maisie", Sex="F", DOB="2016-02-30")]))
 
-    run = dagbag.get_dag("ingest_school").test()
+    assert str(dagbag.get_dag("ingest_school").test().state) == "success"
+    assert str(dagbag.get_dag("link_identities").test().state) == "success"
 
-    assert str(run.state) == "success"
     receipt = json.loads((store / "outbound" / "school" / f"{name}.receipt.json").read_text())
     assert receipt["status"] == "accepted_with_errors" and receipt["rows"]["loaded"] == 1
     with transaction() as conn:
