@@ -39,6 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--fault-rate", type=float, default=0.05)
 
     sub.add_parser("status", help="what the store holds: files by feed and state, records, children")
+
+    files = sub.add_parser("link-files", help="dry run: link CSV files in the canonical columns, store untouched")
+    files.add_argument("files", type=Path, nargs="+")
+    files.add_argument("--out", type=Path, required=True, help="record_id,cluster_id CSV to write")
+    files.add_argument("--model", type=Path, default=None, help="a trained model JSON (default: the bundled one)")
+
+    relink = sub.add_parser("relink", help="link every record afresh; ContactPoint IDs carry over")
+    relink.add_argument("--backend", choices=("duckdb", "spark"), default="duckdb")
+
+    train = sub.add_parser("train-model", help="estimate the linkage model from the staged records")
+    train.add_argument("--out", type=Path, default=None, help="write the model JSON here instead of the store")
     sub.add_parser("airflow-env", help="print the exports that point Airflow at this hub (eval them)")
     return parser
 
@@ -226,7 +237,38 @@ def cmd_airflow_env(_: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "migrate": cmd_migrate, "demo": cmd_demo, "status": cmd_status,
+def cmd_link_files(args: argparse.Namespace) -> int:
+    """Link CSV files without touching the store."""
+    from matching.files import link_files, write_clusters
+
+    linkage = link_files(args.files, args.model)
+    clusters = write_clusters(linkage, args.out)
+    print(f"{len(linkage.clustering.group_of):,} records → {clusters:,} clusters in {args.out}; "
+          f"{len(linkage.review):,} pairs a steward should review")
+    return 0
+
+
+def cmd_relink(args: argparse.Namespace) -> int:
+    """Full re-link of the store."""
+    from contactpoint.pipeline import publish, relink
+
+    summary = relink(f"relink-{int(time.time())}", backend=args.backend)
+    print(summary)
+    print(publish())
+    return 0
+
+
+def cmd_train_model(args: argparse.Namespace) -> int:
+    """Train the model on the staged records; store it (unpromoted) or write it to a file."""
+    from contactpoint.pipeline import train_model
+
+    version = train_model(args.out)
+    print(f"model {version} written" + (f" to {args.out}" if args.out else " to identity.model (not promoted)"))
+    return 0
+
+
+COMMANDS = {"generate": cmd_generate, "link-files": cmd_link_files, "relink": cmd_relink,
+            "train-model": cmd_train_model, "migrate": cmd_migrate, "demo": cmd_demo, "status": cmd_status,
             "airflow-env": cmd_airflow_env}
 
 

@@ -28,7 +28,7 @@ from connectors.parsers import FileRejected
 from connectors.school import load_school_file
 from contactpoint import clock
 from contactpoint.settings import get_settings
-from matching.link import LinkSummary, link_unlinked
+from matching.link import CANONICAL, LinkSummary, link_unlinked, relink_all
 from warehouse.db import transaction
 from warehouse.intake import FileCounts, duplicate_receipt, finish_file, register_file
 from warehouse.publish import PublishSummary, publish_directory
@@ -174,6 +174,30 @@ def link(run_id: str) -> LinkSummary:
     """Link every record without a child."""
     with transaction() as conn:
         return link_unlinked(conn, run_id)
+
+
+def relink(run_id: str, backend: str = "duckdb") -> LinkSummary:
+    """Link every record afresh (IDs carry over by maximum overlap)."""
+    with transaction() as conn:
+        return relink_all(conn, run_id, backend=backend)
+
+
+def train_model(out: Path | None = None) -> str:
+    """Estimate the model from the staged records; keep it in the store unpromoted, or write it out."""
+    from matching.features import features_frame
+    from matching.model import save_model, train
+
+    with transaction() as conn:
+        records = [dict(r._mapping) for r in conn.execute(text(CANONICAL))]
+    model = train(features_frame(records))
+    version = f"{model['linker_uid']}-{clock.now():%Y%m%dT%H%M%S}"
+    if out is not None:
+        save_model(model, out)
+        return version
+    with transaction() as conn:
+        conn.execute(text("INSERT INTO identity.model (version, model) VALUES (:v, CAST(:m AS jsonb))"),
+                     {"v": version, "m": json.dumps(model)})
+    return version
 
 
 def publish() -> PublishSummary:

@@ -1,116 +1,248 @@
-"""Link staged records to children (deterministic rules only, for now).
+"""Link staged records to children in the store: a nightly delta, or a full re-link on demand.
 
-A record, once linked, keeps its child: re-running changes nothing, so ContactPoint IDs are stable
-across runs. New records first try existing children rule by rule; the rest are grouped among
-themselves (records agreeing on any rule's keys are one child) and each group becomes a new child.
+Delta: records without a child are scored against the existing records they could match (found by
+their blocking keys) and among themselves; they join an existing child, or become new children.
+Full: every record is linked afresh and ContactPoint IDs carry over by maximum overlap, so a re-run on
+unchanged data changes no ID. Steward decisions win in both. Every change of a record's child is
+logged; a record that only possibly matches a shielded child is held out of the directory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, text
 
+from matching.features import features_frame
 from matching.identity import cp_id_for
-from matching.rules import DETERMINISTIC_RULES, LINKABLE_COLUMNS, DeterministicRule
+from matching.linkage import Linkage, link_frames
+from matching.model import load_model
 
-NEW_CHILD_METHOD = "new_child"
 LINK_LOCK = 7_204_312  # one linking run at a time, or two runs could each make a child for one record
+CANONICAL = """
+    SELECT s.record_id, s.given_name, s.middle_names, s.family_name, s.preferred_given_name,
+           s.preferred_family_name, s.former_family_name, s.date_of_birth, s.gender, s.postcode,
+           s.address_line_1, s.nhs_number, s.upn, l.cp_id
+    FROM staging.source_record s LEFT JOIN identity.link l ON l.record_id = s.record_id
+"""
 
 
 @dataclass
 class LinkSummary:
-    """What a linking run did."""
+    """What a linking run did (small: it travels through XCom)."""
 
     run_id: str
-    linked_to_existing: dict[str, int] = field(default_factory=dict)
+    mode: str
+    records: int = 0
+    pairs_scored: int = 0
+    joined_existing: int = 0
     new_children: int = 0
-    records_in_new_children: int = 0
+    records_moved: int = 0
+    children_merged: int = 0
+    held_children: int = 0
+    review_pairs: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
 
 
-def _rule_sql(rule: DeterministicRule) -> str:
-    if not set(rule.keys) <= LINKABLE_COLUMNS:
-        raise ValueError(f"rule {rule.name} names a column that is not linkable")
-    agree = " AND ".join(f"o.{k} = s.{k}" for k in rule.keys)
-    present = " AND ".join(f"s.{k} IS NOT NULL" for k in rule.keys)
-    return f"""
-        INSERT INTO identity.link (record_id, cp_id, method, run_id)
-        SELECT DISTINCT ON (s.record_id) s.record_id, l.cp_id, :method, :run_id
-        FROM staging.source_record s
-        JOIN staging.source_record o ON {agree} AND o.record_id <> s.record_id
-        JOIN identity.link l ON l.record_id = o.record_id
-        JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'active'
-        WHERE {present}
-          AND NOT EXISTS (SELECT 1 FROM identity.link x WHERE x.record_id = s.record_id)
-        ORDER BY s.record_id, c.created_at, l.cp_id
-        RETURNING record_id, cp_id"""
+def current_model(conn: Connection) -> dict[str, Any]:
+    """The promoted model in the store, else the bundled one."""
+    stored = conn.execute(text("""SELECT model FROM identity.model WHERE promoted_at IS NOT NULL
+                                  ORDER BY promoted_at DESC LIMIT 1""")).scalar()
+    return dict(stored) if stored else load_model()
 
 
-def _find(parent: dict[int, int], item: int) -> int:
-    while parent[item] != item:
-        parent[item] = parent[parent[item]]
-        item = parent[item]
-    return item
+def steward_constraints(conn: Connection) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Must-link and cannot-link pairs: each pair's newest decision that was not undone."""
+    rows = conn.execute(text("""
+        SELECT DISTINCT ON (record_a, record_b) record_a, record_b, decision FROM identity.steward_decision
+        WHERE undone_at IS NULL ORDER BY record_a, record_b, decided_at DESC, decision_id DESC""")).fetchall()
+    must = [(str(r.record_a), str(r.record_b)) for r in rows if r.decision == "must_link"]
+    cannot = [(str(r.record_a), str(r.record_b)) for r in rows if r.decision == "cannot_link"]
+    return must, cannot
 
 
-def group_new_records(rows: Sequence[dict[str, object]], rules: Sequence[DeterministicRule]) -> list[list[int]]:
-    """Group records that agree on every key of some rule (transitively); pure, for testing."""
-    parent = {int(str(r["record_id"])): int(str(r["record_id"])) for r in rows}
-    for rule in rules:
-        first_with_key: dict[tuple[object, ...], int] = {}
-        for row in rows:
-            key = tuple(row[k] for k in rule.keys)
-            if any(v is None for v in key):
-                continue
-            record_id = int(str(row["record_id"]))
-            if key in first_with_key:
-                parent[_find(parent, record_id)] = _find(parent, first_with_key[key])
-            else:
-                first_with_key[key] = record_id
-    groups: dict[int, list[int]] = {}
-    for record_id in parent:
-        groups.setdefault(_find(parent, record_id), []).append(record_id)
-    return sorted(sorted(g) for g in groups.values())
+def _records(conn: Connection, where: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(text(f"{CANONICAL} WHERE {where}"), params or {})]
 
 
-def link_unlinked(conn: Connection, run_id: str) -> LinkSummary:
-    """Link every record that has no child yet; returns counts by rule."""
+def _candidates(conn: Connection) -> list[dict[str, Any]]:
+    """Linked records sharing a blocking key with an unlinked one: the only ones a delta can match,
+    so a nightly delta reads a sliver of a national directory, not all of it."""
+    return _records(conn, """l.cp_id IS NOT NULL AND s.record_id IN (
+        WITH n AS (SELECT * FROM staging.source_record u
+                   WHERE NOT EXISTS (SELECT 1 FROM identity.link x WHERE x.record_id = u.record_id))
+        SELECT o.record_id FROM staging.source_record o JOIN n ON o.nhs_number = n.nhs_number
+        UNION SELECT o.record_id FROM staging.source_record o JOIN n ON o.upn = n.upn
+        UNION SELECT o.record_id FROM staging.source_record o JOIN n ON o.date_of_birth = n.date_of_birth
+        UNION SELECT o.record_id FROM staging.source_record o JOIN n
+            ON lower(o.family_name) = lower(n.family_name)
+           AND o.date_of_birth BETWEEN make_date(extract(year FROM n.date_of_birth)::int, 1, 1)
+                                   AND make_date(extract(year FROM n.date_of_birth)::int, 12, 31))""")
+
+
+def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> LinkSummary:
+    """The nightly delta: link every record that has no child yet."""
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
-    summary = LinkSummary(run_id)
-    for rule in DETERMINISTIC_RULES:
-        linked = conn.execute(text(_rule_sql(rule)), {"method": rule.name, "run_id": run_id}).fetchall()
-        summary.linked_to_existing[rule.name] = len(linked)
-        _log_changes(conn, [(r.record_id, r.cp_id) for r in linked], rule.name, run_id)
-
-    columns = sorted({k for rule in DETERMINISTIC_RULES for k in rule.keys})
-    rows = [dict(r._mapping) for r in conn.execute(text(
-        f"""SELECT record_id, {', '.join(columns)} FROM staging.source_record s
-            WHERE NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = s.record_id)
-            ORDER BY record_id"""))]
-    groups = group_new_records(rows, DETERMINISTIC_RULES)
-    if not groups:
+    summary = LinkSummary(run_id, "delta")
+    new = _records(conn, "l.cp_id IS NULL")
+    if not new:
         return summary
-    numbers = conn.execute(
-        text("SELECT nextval('identity.child_number') FROM generate_series(1, :n)"), {"n": len(groups)}
-    ).scalars().all()
-    cp_ids = [cp_id_for(int(n)) for n in numbers]
-    conn.execute(text("INSERT INTO identity.child (cp_id) VALUES (:cp_id)"), [{"cp_id": c} for c in cp_ids])
-    links = [(record_id, cp_id) for cp_id, group in zip(cp_ids, groups, strict=True) for record_id in group]
-    conn.execute(
-        text("INSERT INTO identity.link (record_id, cp_id, method, run_id) VALUES (:r, :c, :m, :run)"),
-        [{"r": r, "c": c, "m": NEW_CHILD_METHOD, "run": run_id} for r, c in links],
-    )
-    _log_changes(conn, links, NEW_CHILD_METHOD, run_id)
-    summary.new_children = len(groups)
-    summary.records_in_new_children = len(links)
+    existing = _candidates(conn)
+    children = {str(r["record_id"]): str(r["cp_id"]) for r in existing}
+    must, cannot = steward_constraints(conn)
+    linkage = link_frames(features_frame(new), current_model(conn),
+                          existing=features_frame(existing) if existing else None,
+                          children=children, must_link=must, cannot_link=cannot, backend=backend)
+    summary.records, summary.pairs_scored = len(new), linkage.pairs_scored
+    new_ids = {str(r["record_id"]) for r in new}
+    assignments: dict[str, str] = {}
+    fresh_groups: list[list[str]] = []
+    for members in linkage.clustering.groups().values():
+        owners = {children[m] for m in members if m in children}
+        joining = [m for m in members if m in new_ids]
+        if not joining:
+            continue
+        if owners:
+            owner = owners.pop()  # the clustering never lets a delta group hold two children
+            assignments.update({m: owner for m in joining})
+            summary.joined_existing += len(joining)
+        else:
+            fresh_groups.append(joining)
+    for cp_id, members in zip(_new_children(conn, len(fresh_groups)), fresh_groups, strict=True):
+        assignments.update({m: cp_id for m in members})
+    summary.new_children = len(fresh_groups)
+    _write_links(conn, assignments, {}, "delta", run_id)
+    summary.review_pairs = _queue_reviews(conn, linkage, run_id)
+    summary.held_children = _hold_possible_shielded(conn, linkage)
     return summary
 
 
-def _log_changes(conn: Connection, links: list[tuple[int, str]], method: str, run_id: str) -> None:
-    if links:
-        conn.execute(
-            text("""INSERT INTO identity.link_history (record_id, old_cp_id, new_cp_id, method, run_id)
-                    VALUES (:r, NULL, :c, :m, :run)"""),
-            [{"r": r, "c": c, "m": method, "run": run_id} for r, c in links],
-        )
+def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> LinkSummary:
+    """Link every record afresh; IDs carry over by maximum overlap, retired IDs point to their successor."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
+    summary = LinkSummary(run_id, "full")
+    records = _records(conn, "true")
+    if not records:
+        return summary
+    before = {str(r["record_id"]): str(r["cp_id"]) for r in records if r["cp_id"]}
+    must, cannot = steward_constraints(conn)
+    linkage = link_frames(features_frame(records), current_model(conn), must_link=must, cannot_link=cannot,
+                          backend=backend)
+    summary.records, summary.pairs_scored = len(records), linkage.pairs_scored
+    groups = list(linkage.clustering.groups().values())
+    carried = carry_over(groups, before)
+    fresh = [i for i, cp_id in enumerate(carried) if cp_id is None]
+    for i, cp_id in zip(fresh, _new_children(conn, len(fresh)), strict=True):
+        carried[i] = cp_id
+    assignments = {m: str(carried[i]) for i, members in enumerate(groups) for m in members}
+    summary.new_children = len(fresh)
+    summary.records_moved = _write_links(conn, assignments, before, "full", run_id)
+    summary.children_merged = _retire_children(conn, before, assignments)
+    summary.review_pairs = _queue_reviews(conn, linkage, run_id)
+    summary.held_children = _hold_possible_shielded(conn, linkage)
+    return summary
+
+
+def carry_over(groups: list[list[str]], before: dict[str, str]) -> list[str | None]:
+    """Each group's ContactPoint ID: the old ID holding most of its records, each old ID used once.
+
+    Ties go to the larger group, then to the older (smaller) group index: deterministic for a re-run.
+    """
+    overlaps = []
+    for index, members in enumerate(groups):
+        for cp_id, count in Counter(before[m] for m in members if m in before).items():
+            overlaps.append((-count, -len(members), index, cp_id))
+    chosen: list[str | None] = [None] * len(groups)
+    taken: set[str] = set()
+    for _, _, index, cp_id in sorted(overlaps):
+        if chosen[index] is None and cp_id not in taken:
+            chosen[index] = cp_id
+            taken.add(cp_id)
+    return chosen
+
+
+def _new_children(conn: Connection, count: int) -> list[str]:
+    if count == 0:
+        return []
+    numbers = conn.execute(text("SELECT nextval('identity.child_number') FROM generate_series(1, :n)"),
+                           {"n": count}).scalars().all()
+    cp_ids = [cp_id_for(int(n)) for n in numbers]
+    conn.execute(text("INSERT INTO identity.child (cp_id) VALUES (:c)"), [{"c": c} for c in cp_ids])
+    return cp_ids
+
+
+def _write_links(conn: Connection, assignments: dict[str, str], before: dict[str, str], method: str,
+                 run_id: str) -> int:
+    changed = [(int(r), cp_id, before.get(r)) for r, cp_id in assignments.items() if before.get(r) != cp_id]
+    if not changed:
+        return 0
+    conn.execute(text("""
+        INSERT INTO identity.link (record_id, cp_id, method, run_id) VALUES (:r, :c, :m, :run)
+        ON CONFLICT (record_id) DO UPDATE SET cp_id = excluded.cp_id, method = excluded.method,
+            run_id = excluded.run_id, linked_at = now()"""),
+        [{"r": r, "c": c, "m": method, "run": run_id} for r, c, _ in changed])
+    conn.execute(text("""INSERT INTO identity.link_history (record_id, old_cp_id, new_cp_id, method, run_id)
+                         VALUES (:r, :old, :c, :m, :run)"""),
+                 [{"r": r, "old": old, "c": c, "m": method, "run": run_id} for r, c, old in changed])
+    # The directory recomputes every child whose records moved, the old owner as well as the new.
+    owners = sorted({c for _, c, _ in changed} | {old for _, _, old in changed if old})
+    conn.execute(text("""UPDATE staging.source_record SET needs_publish = true WHERE record_id IN (
+                         SELECT record_id FROM identity.link WHERE cp_id = ANY(:owners))"""), {"owners": owners})
+    return sum(1 for _, _, old in changed if old is not None)
+
+
+def _retire_children(conn: Connection, before: dict[str, str], after: dict[str, str]) -> int:
+    """Old IDs left without records are merged into the ID that took most of them, never reused."""
+    successors: dict[str, Counter[str]] = {}
+    for record, old in before.items():
+        successors.setdefault(old, Counter())[after[record]] += 1
+    retired = [(old, counts.most_common(1)[0][0]) for old, counts in successors.items() if old not in after.values()]
+    if retired:
+        conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :new WHERE cp_id = :old"),
+                     [{"old": old, "new": new} for old, new in retired])
+        conn.execute(text("DELETE FROM directory.child WHERE cp_id = ANY(:old)"), {"old": [o for o, _ in retired]})
+    return len(retired)
+
+
+def _queue_reviews(conn: Connection, linkage: Linkage, run_id: str) -> int:
+    # A pair whose records now belong to one child is no longer a question for a steward.
+    conn.execute(text("""
+        DELETE FROM identity.review_pair p USING identity.link a, identity.link b
+        WHERE p.status = 'open' AND a.record_id = p.record_a AND b.record_id = p.record_b AND a.cp_id = b.cp_id"""))
+    rows = [{"a": min(int(p["record_a"]), int(p["record_b"])), "b": max(int(p["record_a"]), int(p["record_b"])),
+             "w": p["match_weight"], "reason": p["reason"], "x": json.dumps(p["explanation"]), "run": run_id}
+            for p in linkage.review]
+    if rows:
+        conn.execute(text("""
+            INSERT INTO identity.review_pair (record_a, record_b, match_weight, reason, explanation, run_id)
+            VALUES (:a, :b, :w, :reason, CAST(:x AS jsonb), :run)
+            ON CONFLICT (record_a, record_b) DO UPDATE SET match_weight = excluded.match_weight,
+                reason = excluded.reason, explanation = excluded.explanation
+            WHERE identity.review_pair.status = 'open'"""), rows)
+    return len(rows)
+
+
+def _hold_possible_shielded(conn: Connection, linkage: Linkage) -> int:
+    """A child that might be a shielded child (an open review pair between them) stays out of the
+    directory until a steward decides: no unshielded duplicate of a shielded child is ever published."""
+    pairs = [(int(p["record_a"]), int(p["record_b"])) for p in linkage.review]
+    if not pairs:
+        return 0
+    records = sorted({r for pair in pairs for r in pair})
+    rows = conn.execute(text("""
+        SELECT l.record_id, l.cp_id, EXISTS (
+            SELECT 1 FROM identity.link k JOIN staging.source_record r ON r.record_id = k.record_id
+            WHERE k.cp_id = l.cp_id AND r.restricted) AS shielded
+        FROM identity.link l WHERE l.record_id = ANY(:records)"""), {"records": records}).fetchall()
+    child = {r.record_id: r.cp_id for r in rows}
+    shielded = {r.record_id for r in rows if r.shielded}
+    held = sorted({child[other] for a, b in pairs for one, other in ((a, b), (b, a))
+                   if one in shielded and other in child and other not in shielded})
+    if not held:
+        return 0
+    return conn.execute(text("UPDATE identity.child SET status = 'held' WHERE status = 'active' AND cp_id = ANY(:c)"),
+                        {"c": held}).rowcount

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from matching.identity import cp_id_for, is_valid_cp_id
-from matching.link import group_new_records
-from matching.rules import DETERMINISTIC_RULES
 
 pytestmark = pytest.mark.unit
 
@@ -30,14 +28,3 @@ def test_check_letter_catches_a_mistyped_digit_and_a_swap() -> None:
         if digits[position] != digits[position + 1]:
             swapped = digits[:position] + digits[position + 1] + digits[position] + digits[position + 2:]
             assert not is_valid_cp_id(f"CP{swapped}{cp_id[-1]}")
-
-
-def test_new_records_that_share_an_identifier_and_birth_date_become_one_child() -> None:
-    rows = [
-        {"record_id": 1, "nhs_number": "9990000018", "upn": None, "date_of_birth": "2016-03-04"},
-        {"record_id": 2, "nhs_number": None, "upn": "A123", "date_of_birth": "2016-03-04"},
-        {"record_id": 3, "nhs_number": "9990000018", "upn": "A123", "date_of_birth": "2016-03-04"},
-        {"record_id": 4, "nhs_number": None, "upn": "A123", "date_of_birth": "2016-04-03"},  # other birth date
-        {"record_id": 5, "nhs_number": None, "upn": None, "date_of_birth": "2016-03-04"},   # nothing to link on
-    ]
-    assert group_new_records(rows, DETERMINISTIC_RULES) == [[1, 2, 3], [4], [5]]

@@ -1,0 +1,80 @@
+"""From a scored pair to a decision: link, review (a steward decides) or apart.
+
+The rules are data, checked in order; the first that holds decides. The model's weight is the last
+word only when no rule spoke: identifiers that agree with the date of birth link; valid identifiers
+that disagree keep apart; twins (same surname, birth date and home, different forename) never link
+without a steward, whatever the weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from matching.settings import THRESHOLDS, Thresholds
+
+LINK, REVIEW, APART = "link", "review", "apart"
+
+# Gamma values of the comparisons in matching/settings.py (higher is closer; -1 is null).
+FORENAME_DIFFERENT = 0
+SURNAME_SHARED = 2            # exact (3) or a part in common (2)
+DOB_EXACT, DOB_SWAPPED = 4, 3
+SAME_POSTCODE = 3             # same home (4) or same postcode (3)
+IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
+
+Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
+
+
+@dataclass(frozen=True)
+class PairRule:
+    """A named rule: where ``applies`` holds, the pair gets ``decision`` (review still needs the weight)."""
+
+    name: str
+    decision: str
+    applies: Predicate
+
+
+def _identifier_conflict(p: pd.DataFrame) -> pd.Series[bool]:
+    return (p["gamma_nhs_number"] == IDENTIFIER_DIFFERS) | (p["gamma_upn"] == IDENTIFIER_DIFFERS)
+
+
+def _identifier_and_birth_date_agree(p: pd.DataFrame) -> pd.Series[bool]:
+    agrees = (p["gamma_nhs_number"] == IDENTIFIER_AGREES) | (p["gamma_upn"] == IDENTIFIER_AGREES)
+    return agrees & (p["gamma_dob"] >= DOB_SWAPPED)
+
+
+def _twins(p: pd.DataFrame) -> pd.Series[bool]:
+    return ((p["gamma_forename"] == FORENAME_DIFFERENT) & (p["gamma_surname"] >= SURNAME_SHARED)
+            & (p["gamma_dob"] == DOB_EXACT) & (p["gamma_household"] >= SAME_POSTCODE))
+
+
+PAIR_RULES: tuple[PairRule, ...] = (
+    PairRule("conflicting identifiers", APART, _identifier_conflict),
+    PairRule("twins or siblings", REVIEW, _twins),
+    PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
+)
+
+
+def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS) -> pd.DataFrame:
+    """Add ``decision`` and ``rule`` columns to scored pairs (gamma columns and ``match_weight``)."""
+    decided = pairs.copy()
+    decision = pd.Series(pd.NA, index=pairs.index, dtype="object")
+    rule = pd.Series(pd.NA, index=pairs.index, dtype="object")
+    for pair_rule in PAIR_RULES:
+        hit = pair_rule.applies(pairs).fillna(False).astype(bool) & decision.isna()
+        decision[hit] = pair_rule.decision
+        rule[hit] = pair_rule.name
+    undecided = decision.isna()
+    weight = pairs["match_weight"]
+    decision[undecided & (weight >= thresholds.link)] = LINK
+    decision[undecided & (weight < thresholds.link) & (weight >= thresholds.review)] = REVIEW
+    decision[decision.isna()] = APART
+    rule[undecided] = "match weight"
+    # A rule that sends a pair to review still needs evidence worth a steward's time.
+    weak = (decision == REVIEW) & (weight < thresholds.review)
+    decision[weak] = APART
+    decided["decision"] = decision
+    decided["rule"] = rule
+    return decided

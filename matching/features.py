@@ -1,0 +1,88 @@
+"""The linker's view of a record: standardised comparison columns, one row per source record.
+
+Built from the canonical columns (``staging.source_record`` or a ``link-files`` CSV) by the pure
+functions of ``matching.standardise``, so the pipeline and the dry run compare exactly the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from matching.standardise import (
+    clean_name,
+    forename_key,
+    house_number,
+    postcode_parts,
+    street_key,
+    surname_key,
+    surname_parts,
+    transposed,
+)
+from schemas.identifiers import normalise_nhs_number, normalise_postcode, normalise_upn
+
+FEATURE_COLUMNS = (
+    "unique_id", "forename", "forename_formal", "given_names", "surname", "surname_parts", "dob",
+    "dob_transposed", "birth_year", "gender", "postcode", "postcode_sector", "postcode_district",
+    "house_number", "street", "nhs_number", "upn",
+)
+KNOWN_GENDERS = frozenset({"M", "F"})
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def record_features(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Comparison columns of one record in canonical columns (any of them may be missing)."""
+    born = _as_date(record.get("date_of_birth"))
+    swapped = transposed(born)
+    forenames = [record.get("given_name"), record.get("preferred_given_name")]
+    given = []
+    for name in (*forenames, record.get("middle_names")):
+        cleaned = clean_name(name)
+        for part in cleaned.split(" ") if cleaned else []:
+            formal = forename_key(part)
+            if formal and formal not in given:
+                given.append(formal)
+    postcode = normalise_postcode(record.get("postcode"))
+    parts = postcode_parts(postcode)
+    first_forename = clean_name(record.get("given_name"))
+    gender = (record.get("gender") or "").strip().upper()
+    return {
+        "unique_id": str(record["record_id"]),
+        "forename": first_forename.split(" ")[0] if first_forename else None,
+        "forename_formal": forename_key(record.get("given_name")),
+        "given_names": given or None,
+        "surname": surname_key(record.get("family_name")),
+        "surname_parts": list(surname_parts(record.get("family_name"), record.get("former_family_name"),
+                                            record.get("preferred_family_name"))) or None,
+        "dob": born.isoformat() if born else None,
+        "dob_transposed": swapped.isoformat() if swapped else None,
+        "birth_year": born.year if born else None,
+        "gender": gender if gender in KNOWN_GENDERS else None,
+        "postcode": parts.full,
+        "postcode_sector": parts.sector,
+        "postcode_district": parts.district,
+        "house_number": house_number(record.get("address_line_1")),
+        "street": street_key(record.get("address_line_1")),
+        "nhs_number": normalise_nhs_number(record.get("nhs_number")),
+        "upn": normalise_upn(record.get("upn")),
+    }
+
+
+def features_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """A DataFrame of comparison columns, ready to register with Splink."""
+    frame = pd.DataFrame([record_features(r) for r in records], columns=list(FEATURE_COLUMNS))
+    # Splink needs real nulls and stable dtypes even when a column is entirely empty.
+    return frame.astype({"birth_year": "Int64"}).astype(object).where(frame.notna(), None)

@@ -1,0 +1,90 @@
+"""One linkage, the same for the pipeline and for ``contactpoint link-files``: score, decide, cluster.
+
+Takes comparison-column frames (``matching.features``) and returns every record's group plus the pairs
+a steward should see. Nothing here touches the store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from matching.cluster import Clustering, RecordKeys, cluster
+from matching.decide import LINK, REVIEW, decide_pairs
+from matching.model import score_between, score_within
+from matching.settings import THRESHOLDS, Thresholds
+
+COMPARISON_NAMES = ("forename", "surname", "dob", "household", "gender", "nhs_number", "upn")
+# Rules that link on their own outrank any weight when groups are formed.
+RULE_WEIGHT = 1_000.0
+
+
+@dataclass
+class Linkage:
+    """Groups of records, and the pairs for review with why."""
+
+    clustering: Clustering
+    review: list[dict[str, Any]] = field(default_factory=list)
+    pairs_scored: int = 0
+    links: int = 0
+
+
+def explanation(pair: pd.Series) -> dict[str, Any]:
+    """Per-comparison evidence of a scored pair: agreement level and match weight (log2 Bayes factor)."""
+    out: dict[str, Any] = {}
+    for name in COMPARISON_NAMES:
+        factor = float(pair.get(f"bf_{name}", 1.0) or 1.0) * float(pair.get(f"bf_tf_adj_{name}", 1.0) or 1.0)
+        out[name] = {"gamma": int(pair.get(f"gamma_{name}", -1)),
+                     "weight": round(math.log2(factor), 3) if factor > 0 else None}
+    return out
+
+
+def _keys(frame: pd.DataFrame, children: dict[str, str] | None) -> list[RecordKeys]:
+    children = children or {}
+    return [RecordKeys(str(record), nhs or None, upn or None, children.get(str(record)))
+            for record, nhs, upn in zip(frame["unique_id"].tolist(), frame["nhs_number"].tolist(),
+                                        frame["upn"].tolist(), strict=True)]
+
+
+def link_frames(new: pd.DataFrame, model: dict[str, Any], *, existing: pd.DataFrame | None = None,
+                children: dict[str, str] | None = None, must_link: Iterable[tuple[str, str]] = (),
+                cannot_link: Iterable[tuple[str, str]] = (), thresholds: Thresholds = THRESHOLDS,
+                backend: str = "duckdb") -> Linkage:
+    """Link ``new`` records: among themselves (a full link) or, given ``existing`` records and their
+    ``children``, against those too (a delta: existing children are never merged by the linker)."""
+    # Pairs below the review threshold can neither link nor reach a steward: never materialised.
+    floor = min(thresholds.review, thresholds.link)
+    if existing is None:
+        pairs = score_within(new, model, threshold=floor, backend=backend)
+        records = _keys(new, children)
+    else:
+        pairs = score_between(existing, new, model, threshold=floor, backend=backend)
+        records = _keys(pd.concat([existing, new], ignore_index=True), children)
+    must, cannot = set(must_link), set(cannot_link)
+    decided = decide_pairs(pairs, thresholds) if not pairs.empty else pairs.assign(decision=[], rule=[])
+    linked = decided[decided["decision"] == LINK]
+    links = [(str(a), str(b), RULE_WEIGHT if rule != "match weight" else float(weight))
+             for a, b, weight, rule in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),
+                                           linked["match_weight"].tolist(), linked["rule"].tolist(), strict=True)]
+    clustering = cluster(records, links, must_link=must, cannot_link=cannot,
+                         children_may_merge=existing is None)
+    stewarded = must | cannot | {(b, a) for a, b in must | cannot}
+    review = []
+    for _, pair in decided[decided["decision"] == REVIEW].iterrows():
+        a, b = str(pair["unique_id_l"]), str(pair["unique_id_r"])
+        if (a, b) in stewarded or clustering.group_of.get(a) == clustering.group_of.get(b):
+            continue
+        review.append({"record_a": a, "record_b": b, "match_weight": float(pair["match_weight"]),
+                       "reason": str(pair["rule"]), "explanation": explanation(pair)})
+    indexed = decided.set_index(["unique_id_l", "unique_id_r"])
+    for a, b, reason in clustering.refused:
+        if (a, b) in stewarded:
+            continue
+        refused: pd.Series = indexed.loc[[(a, b)]].iloc[0]
+        review.append({"record_a": a, "record_b": b, "match_weight": float(refused["match_weight"]),
+                       "reason": f"would link, but {reason}", "explanation": explanation(refused)})
+    return Linkage(clustering, review, pairs_scored=len(pairs), links=len(links))

@@ -1,0 +1,121 @@
+"""Train, save, load and run the probabilistic model with Splink (DuckDB by default, Spark by config).
+
+The trained model is a JSON document (Splink's settings with m and u), versioned by name; scoring
+loads it, so every later run compares with the same weights until a steward lead promotes a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matching.settings import DETERMINISTIC_BLOCKS, MODEL_VERSION, TRAINING_BLOCKS, settings_dict
+
+log = logging.getLogger(__name__)
+BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / f"{MODEL_VERSION}.json"
+SCORE_COLUMNS = ("unique_id_l", "unique_id_r", "match_weight", "match_probability")
+
+
+def db_api(backend: str = "duckdb") -> Any:
+    """A Splink database API: DuckDB in-process, or a local Spark session (``backend='spark'``)."""
+    if backend == "spark":
+        from pyspark.sql import SparkSession
+        from splink import SparkAPI
+
+        spark = SparkSession.builder.master("local[2]").appName("contactpoint-linker").getOrCreate()
+        return SparkAPI(spark_session=spark)
+    from splink import DuckDBAPI
+
+    return DuckDBAPI()
+
+
+def _linker(frame: pd.DataFrame, model: dict[str, Any] | None, backend: str) -> Any:
+    from splink import Linker
+
+    api = db_api(backend)
+    table = api.register(frame, dataset_display_name="records")
+    return Linker(table, model or settings_dict(), log_level=logging.WARNING)
+
+
+def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 2e6, seed: int = 1) -> dict[str, Any]:
+    """Estimate the model from the data itself: prior from identifier matches, u by sampling, m by EM."""
+    linker = _linker(frame, None, backend)
+    training = linker.training
+    training.estimate_probability_two_random_records_match(DETERMINISTIC_BLOCKS, recall=0.8)
+    training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    for block in TRAINING_BLOCKS:
+        training.estimate_parameters_using_expectation_maximisation(block, fix_u_probabilities=True)
+    model: dict[str, Any] = linker.misc.save_model_to_json()
+    model["linker_uid"] = MODEL_VERSION
+    return with_probability_floor(model)
+
+
+def with_probability_floor(model: dict[str, Any], floor: float = 1e-6) -> dict[str, Any]:
+    """Replace m or u probabilities of 0 (a level never seen in training) with a tiny floor.
+
+    A zero makes the level's weight -inf: one disagreeing field would veto a pair whatever else agrees.
+    """
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            for key in ("m_probability", "u_probability"):
+                if level.get(key) is not None and level[key] < floor:
+                    level[key] = floor
+    return model
+
+
+def save_model(model: dict[str, Any], path: Path) -> None:
+    """Write a trained model as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(model, indent=2, sort_keys=True))
+
+
+def load_model(path: Path = BUNDLED_MODEL) -> dict[str, Any]:
+    """Read a trained model."""
+    model: dict[str, Any] = json.loads(path.read_text())
+    return model
+
+
+def score_within(frame: pd.DataFrame, model: dict[str, Any], *, threshold: float,
+                 backend: str = "duckdb") -> pd.DataFrame:
+    """Every blocked pair within ``frame`` scoring at least ``threshold``, with per-comparison weights."""
+    if len(frame) < 2:
+        return pd.DataFrame(columns=list(SCORE_COLUMNS))
+    linker = _linker(frame, model, backend)
+    predictions = linker.inference.predict(threshold_match_weight=threshold)
+    return _compact(predictions.as_pandas_dataframe())
+
+
+def score_between(existing: pd.DataFrame, new: pd.DataFrame, model: dict[str, Any], *, threshold: float,
+                  backend: str = "duckdb") -> pd.DataFrame:
+    """Blocked pairs of new records with existing ones and among themselves (a nightly delta)."""
+    if new.empty:
+        return pd.DataFrame(columns=list(SCORE_COLUMNS))
+    from splink import Linker
+
+    api = db_api(backend)
+    old_table = api.register(existing, dataset_display_name="existing")
+    new_table = api.register(new, dataset_display_name="new")
+    linker = Linker(old_table, model, log_level=logging.WARNING)
+    _register_term_frequencies(linker, pd.concat([existing, new]), api)
+    between = linker.inference.predict_between(old_table, new_table, threshold_match_weight=threshold,
+                                               warning_mode="never")
+    within = linker.inference.predict_within(new_table, threshold_match_weight=threshold, warning_mode="never")
+    return pd.concat([_compact(between.as_pandas_dataframe()), _compact(within.as_pandas_dataframe())],
+                     ignore_index=True)
+
+
+def _register_term_frequencies(linker: Any, frame: pd.DataFrame, api: Any) -> None:
+    # predict_between/within take term frequencies from registered lookups, not from the inputs.
+    for column in ("forename", "surname"):
+        counts = frame[column].dropna().value_counts(normalize=True)
+        lookup = pd.DataFrame({column: counts.index.astype(str), f"tf_{column}": counts.to_numpy(dtype=float)})
+        linker.table_management.register_term_frequency_lookup(api.register(lookup), column)
+
+
+def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
+    keep = [c for c in predictions.columns if c in SCORE_COLUMNS or c.startswith(("bf_", "gamma_", "tf_adj"))]
+    return predictions[keep].reset_index(drop=True)
