@@ -17,6 +17,6 @@ def load_connexions_file(conn: Connection, lineage: Lineage, path: Path, today: 
     """Parse, validate and stage one snapshot; the clients it no longer lists have left the service."""
     with path.open("rb") as stream:
         result = load_rows(conn, lineage, read_csv(stream, CONNEXIONS_COLUMNS),
-                           lambda row: validate_connexions_row(row.values, lineage.sender, today))
+                           lambda row: validate_connexions_row(row.values, lineage.sender, today), today=today)
     mark_snapshot_presence(conn, lineage)
     return result

@@ -17,6 +17,7 @@ def load_ecaf_file(conn: Connection, lineage: Lineage, path: Path, today: date) 
     """Parse, validate and stage one eCAF file: that an assessment exists and who to contact, nothing more."""
     with path.open("rb") as stream:
         ecaf = read_ecaf(stream)
-        result = load_rows(conn, lineage, ecaf.rows, lambda row: validate_ecaf_row(row.values, lineage.sender, today))
+        result = load_rows(conn, lineage, ecaf.rows,
+                           lambda row: validate_ecaf_row(row.values, lineage.sender, today), today=today)
     result.dropped_fields.update(ecaf.dropped)
     return result

@@ -17,4 +17,4 @@ def load_gp_file(conn: Connection, lineage: Lineage, path: Path, today: date) ->
     """Parse, validate and stage one GP registrations file."""
     with path.open("rb") as stream:
         return load_rows(conn, lineage, read_csv(stream, GP_COLUMNS),
-                         lambda row: validate_gp_row(row.values, lineage.sender, today))
+                         lambda row: validate_gp_row(row.values, lineage.sender, today), today=today)

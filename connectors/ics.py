@@ -17,4 +17,4 @@ def load_ics_file(conn: Connection, lineage: Lineage, path: Path, today: date) -
     """Parse, validate and stage one ICS file; rows the law keeps out are withheld (counted, never stored)."""
     with path.open("rb") as stream:
         return load_rows(conn, lineage, read_csv(stream, ICS_COLUMNS),
-                         lambda row: validate_ics_row(row.values, lineage.sender, today))
+                         lambda row: validate_ics_row(row.values, lineage.sender, today), today=today)

@@ -9,20 +9,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection
 
 from connectors.feeds import FEEDS
 from connectors.parsers import FileRejected, ParsedRow
+from contactpoint.settings import get_settings
 from schemas.child import RowIssue, RowOutcome, SourceRecord
-from warehouse.intake import FileCounts, quarantine_row, record_issues
+from schemas.expectations import ProfileCollector, check_file
+from warehouse.intake import FileCounts, previous_file_rows, quarantine_row, record_issues
 from warehouse.staging import Lineage, stage_records, withdraw_record
 
 BATCH_SIZE = 1_000
 WITHHELD = RowIssue("row", "withheld")
 DUPLICATE_KEY = RowIssue("source key", "the same child appears twice in this file; only the first is loaded")
-# A file where most rows cannot be loaded is a broken extract, not a file with a few bad rows.
-MAX_QUARANTINED_SHARE = 0.5
 
 RowValidator = Callable[[ParsedRow], RowOutcome]
 
@@ -33,16 +36,22 @@ class LoadResult:
 
     counts: FileCounts = field(default_factory=FileCounts)
     dropped_fields: Counter[str] = field(default_factory=Counter)
+    batch_checks: dict[str, Any] = field(default_factory=dict)  # check name -> success, observed
 
 
-def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], validate: RowValidator) -> LoadResult:
+def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], validate: RowValidator, *,
+              today: date, docs_dir: Path | None = None) -> LoadResult:
     """Validate and stage rows in batches; raises FileRejected if the file as a whole fails its checks.
+
+    Each file's data-quality report (HTML) is written to ``docs_dir``, by default
+    ``<data dir>/data_docs/<feed>/``, where a data team can open it.
 
     A full snapshot lists each child once, so a repeated source key is quarantined. In a delta feed a
     later row about the same child (an ICS ``close`` after its ``open``) supersedes the earlier one.
     """
     snapshot = FEEDS[lineage.feed].full_snapshot
     result = LoadResult()
+    profile = ProfileCollector(today)  # a few bytes a row, for the batch checks at the end
     batch: dict[str, tuple[int, SourceRecord]] = {}
     seen_keys: set[str] = set()
     for row in rows:
@@ -55,11 +64,15 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
             record_issues(conn, lineage.file_id, row.row_number, "withheld", [WITHHELD])
             if outcome.withdraws:
                 withdraw_record(conn, lineage, outcome.withdraws)
+            profile.add(row.row_number, "withheld")  # its number only: nothing about it is kept
             continue
         record = outcome.record
         if record is not None and snapshot and record.source_key in seen_keys:
             outcome.errors.append(DUPLICATE_KEY)
+            profile.add(row.row_number, "quarantined", record)  # keeps the repeated key
             record = None
+        elif record is None:
+            profile.add(row.row_number, "quarantined")
         if record is None:
             result.counts.quarantined += 1
             quarantine_row(conn, lineage.file_id, row.row_number, row.values, outcome.errors)
@@ -67,6 +80,7 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
         if snapshot:
             seen_keys.add(record.source_key)
         result.counts.loaded += 1
+        profile.add(row.row_number, "warned" if outcome.warnings else "loaded", record, outcome.warnings)
         if outcome.warnings:
             result.counts.warned += 1
             record_issues(conn, lineage.file_id, row.row_number, "warning", outcome.warnings)
@@ -77,15 +91,10 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
             batch.clear()
         batch[record.source_key] = (row.row_number, record)
     stage_records(conn, lineage, list(batch.values()))
-    check_file(result.counts)
+    verdict = check_file(lineage.feed, profile.frame(), previous_rows=previous_file_rows(conn, lineage),
+                         docs_dir=docs_dir or get_settings().data_dir / "data_docs" / lineage.feed,
+                         file_label=f"{lineage.feed}_{lineage.sender}_{lineage.file_id}")
+    if not verdict.passed:
+        raise FileRejected("; ".join(verdict.reasons))
+    result.batch_checks = verdict.results
     return result
-
-
-def check_file(counts: FileCounts) -> None:
-    """Whole-file checks: an empty file, or one where most rows are unusable, is rejected."""
-    if counts.read == 0:
-        raise FileRejected("the file holds no rows")
-    if counts.quarantined > counts.read * MAX_QUARANTINED_SHARE:
-        raise FileRejected(
-            f"{counts.quarantined} of {counts.read} rows could not be loaded; the extract looks broken"
-        )

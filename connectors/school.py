@@ -21,7 +21,8 @@ def load_school_file(conn: Connection, lineage: Lineage, path: Path, today: date
         school = f"{ctf.header['SourceSchool/LEA']}{ctf.header['SourceSchool/Estab']}"
         if school != lineage.sender:
             raise FileRejected(f"the Header's school {school} is not the sender {lineage.sender} in the file name")
-        result = load_rows(conn, lineage, ctf.rows, lambda row: validate_pupil(row.values, ctf.header, today))
+        result = load_rows(conn, lineage, ctf.rows, lambda row: validate_pupil(row.values, ctf.header, today),
+                           today=today)
     result.dropped_fields.update(ctf.header_dropped)
     mark_snapshot_presence(conn, lineage)
     return result

@@ -146,3 +146,16 @@ def duplicate_receipt(conn: Connection, file_id: int, file_name: str) -> dict[st
         "reason": f"the same bytes were received before as {f.file_name} ({f.status}); not loaded again",
         "duplicate_of": f.file_name,
     }
+
+
+def previous_file_rows(conn: Connection, lineage: Any) -> int | None:
+    """Rows read in the sender's accepted file of this feed extracted just before this one (None: none)."""
+    return conn.execute(
+        text("""SELECT rows_read FROM intake.file
+                WHERE feed = :feed AND sender = :sender AND file_id <> :file_id
+                  AND status IN ('accepted', 'accepted_with_errors')
+                  AND (extract_time, sequence) < (:t, :s)
+                ORDER BY extract_time DESC, sequence DESC LIMIT 1"""),
+        {"feed": lineage.feed, "sender": lineage.sender, "file_id": lineage.file_id,
+         "t": lineage.extract_time, "s": lineage.sequence},
+    ).scalar()
