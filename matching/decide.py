@@ -52,8 +52,9 @@ def _twins(p: pd.DataFrame) -> pd.Series[bool]:
 
 PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("conflicting identifiers", APART, _identifier_conflict),
-    PairRule("twins or siblings", REVIEW, _twins),
+    # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
+    PairRule("twins or siblings", REVIEW, _twins),
 )
 
 

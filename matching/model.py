@@ -33,12 +33,30 @@ def db_api(backend: str = "duckdb") -> Any:
     return DuckDBAPI()
 
 
+TF_COLUMNS = ("forename", "surname")
+TF_KEY = "contactpoint_term_frequencies"  # ours, not Splink's: removed before Splink sees the model
+
+
+def term_frequencies(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """How common each forename and surname is, for term-frequency adjustment."""
+    return {column: {str(k): float(v) for k, v in frame[column].dropna().value_counts(normalize=True).items()}
+            for column in TF_COLUMNS}
+
+
 def _linker(frame: pd.DataFrame, model: dict[str, Any] | None, backend: str) -> Any:
     from splink import Linker
 
     api = db_api(backend)
     table = api.register(frame, dataset_display_name="records")
-    return Linker(table, model or settings_dict(), log_level=logging.WARNING)
+    if model is None:
+        return Linker(table, settings_dict(), log_level=logging.WARNING)
+    linker = Linker(table, _splink_settings(model), log_level=logging.WARNING)
+    _register_term_frequencies(linker, model, api)
+    return linker
+
+
+def _splink_settings(model: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in model.items() if k != TF_KEY}
 
 
 def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 2e6, seed: int = 1) -> dict[str, Any]:
@@ -51,6 +69,9 @@ def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 2e
         training.estimate_parameters_using_expectation_maximisation(block, fix_u_probabilities=True)
     model: dict[str, Any] = linker.misc.save_model_to_json()
     model["linker_uid"] = MODEL_VERSION
+    # Frequencies of the training population, not of whatever batch is scored: a small batch (one
+    # school, one night's delta) would otherwise make its own names look common and its links weak.
+    model[TF_KEY] = term_frequencies(frame)
     return with_probability_floor(model)
 
 
@@ -99,8 +120,8 @@ def score_between(existing: pd.DataFrame, new: pd.DataFrame, model: dict[str, An
     api = db_api(backend)
     old_table = api.register(existing, dataset_display_name="existing")
     new_table = api.register(new, dataset_display_name="new")
-    linker = Linker(old_table, model, log_level=logging.WARNING)
-    _register_term_frequencies(linker, pd.concat([existing, new]), api)
+    linker = Linker(old_table, _splink_settings(model), log_level=logging.WARNING)
+    _register_term_frequencies(linker, model, api)
     between = linker.inference.predict_between(old_table, new_table, threshold_match_weight=threshold,
                                                warning_mode="never")
     within = linker.inference.predict_within(new_table, threshold_match_weight=threshold, warning_mode="never")
@@ -108,11 +129,9 @@ def score_between(existing: pd.DataFrame, new: pd.DataFrame, model: dict[str, An
                      ignore_index=True)
 
 
-def _register_term_frequencies(linker: Any, frame: pd.DataFrame, api: Any) -> None:
-    # predict_between/within take term frequencies from registered lookups, not from the inputs.
-    for column in ("forename", "surname"):
-        counts = frame[column].dropna().value_counts(normalize=True)
-        lookup = pd.DataFrame({column: counts.index.astype(str), f"tf_{column}": counts.to_numpy(dtype=float)})
+def _register_term_frequencies(linker: Any, model: dict[str, Any], api: Any) -> None:
+    for column, table in model.get(TF_KEY, {}).items():
+        lookup = pd.DataFrame({column: list(table), f"tf_{column}": list(table.values())})
         linker.table_management.register_term_frequency_lookup(api.register(lookup), column)
 
 

@@ -1,0 +1,67 @@
+"""Pair decisions and clustering, table-driven: precision first, twins never merge on their own."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from matching.cluster import RecordKeys, cluster
+from matching.decide import APART, LINK, REVIEW, decide_pairs
+from matching.link import carry_over
+from matching.settings import Thresholds
+
+pytestmark = pytest.mark.unit
+AGREE = {"gamma_forename": 4, "gamma_surname": 3, "gamma_dob": 4, "gamma_household": 4, "gamma_gender": 1,
+         "gamma_nhs_number": -1, "gamma_upn": -1}
+
+
+@pytest.mark.parametrize(("description", "gammas", "weight", "expected", "rule"), [
+    ("everything agrees", {}, 20.0, LINK, "match weight"),
+    ("weak evidence", {"gamma_household": 0}, 1.0, APART, "match weight"),
+    ("between the thresholds", {"gamma_household": 0}, 4.0, REVIEW, "match weight"),
+    ("NHS number and birth date agree, however low the weight", {"gamma_nhs_number": 1, "gamma_forename": 0},
+     -3.0, LINK, "identifier and date of birth"),
+    ("UPN agrees, day and month swapped", {"gamma_upn": 1, "gamma_dob": 3}, 1.0, LINK, "identifier and date of birth"),
+    ("valid NHS numbers differ", {"gamma_nhs_number": 0}, 25.0, APART, "conflicting identifiers"),
+    ("twins: same surname, birth date and home, other forename", {"gamma_forename": 0}, 14.0, REVIEW,
+     "twins or siblings"),
+    ("twins with different NHS numbers are simply apart", {"gamma_forename": 0, "gamma_nhs_number": 0}, 14.0,
+     APART, "conflicting identifiers"),
+    ("a nickname is not a twin", {"gamma_forename": 3}, 14.0, LINK, "match weight"),
+])
+def test_a_pair_is_decided_by_the_first_rule_that_holds(description: str, gammas: dict[str, int], weight: float,
+                                                        expected: str, rule: str) -> None:
+    pairs = pd.DataFrame([{**AGREE, **gammas, "match_weight": weight, "unique_id_l": "1", "unique_id_r": "2"}])
+    decided = decide_pairs(pairs, Thresholds(link=6.0, review=2.0)).iloc[0]
+    assert (decided["decision"], decided["rule"]) == (expected, rule), description
+
+
+def test_a_record_without_identifiers_cannot_chain_two_children_whose_nhs_numbers_differ() -> None:
+    records = [RecordKeys("a", nhs_number="9990000018"), RecordKeys("b"), RecordKeys("c", nhs_number="9990000026")]
+    result = cluster(records, [("a", "b", 9.0), ("b", "c", 8.0)])
+    assert result.group_of["a"] == result.group_of["b"] != result.group_of["c"]
+    assert result.refused == [("b", "c", "different NHS numbers")]
+
+
+def test_a_steward_decision_wins_over_the_model() -> None:
+    records = [RecordKeys("a"), RecordKeys("b"), RecordKeys("c")]
+    result = cluster(records, [("a", "b", 30.0)], must_link=[("b", "c")], cannot_link=[("a", "b")])
+    assert result.group_of["b"] == result.group_of["c"] != result.group_of["a"]
+
+
+def test_in_a_delta_two_existing_children_are_never_merged_by_the_linker() -> None:
+    records = [RecordKeys("old1", cp_id="CP1"), RecordKeys("old2", cp_id="CP2"), RecordKeys("new")]
+    result = cluster(records, [("new", "old1", 9.0), ("new", "old2", 8.0)], children_may_merge=False)
+    assert result.group_of["new"] == result.group_of["old1"] != result.group_of["old2"]
+    assert result.refused == [("new", "old2", "both are already children")]
+
+
+@pytest.mark.parametrize(("groups", "before", "expected"), [
+    ([["1", "2"], ["3"]], {"1": "A", "2": "A", "3": "B"}, ["A", "B"]),              # unchanged: same IDs
+    ([["1", "2", "3"]], {"1": "A", "2": "A", "3": "B"}, ["A"]),                      # merge keeps the larger
+    ([["1"], ["2"]], {"1": "A", "2": "A"}, ["A", None]),                            # split: one new ID
+    ([["3"], ["1", "2"]], {"1": "A", "2": "B", "3": "C"}, ["C", "A"]),               # tie: older record's ID
+])
+def test_ids_carry_over_by_maximum_overlap(groups: list[list[str]], before: dict[str, str],
+                                           expected: list[str | None]) -> None:
+    assert carry_over(groups, before) == expected

@@ -1,0 +1,68 @@
+"""Standardisation: the variants feeds send compare equal, and junk never agrees with anything."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from matching.features import record_features
+from matching.standardise import (
+    clean_name,
+    forename_key,
+    house_number,
+    postcode_parts,
+    street_key,
+    surname_key,
+    surname_parts,
+    transposed,
+)
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("left", "right"), [
+    ("Smith-Jones", "SMITH JONES"), ("O'Brien", "obrien"), ("Zoë", "Zoe"), ("  de  la Cruz ", "De-La-Cruz"),
+])
+def test_surname_variants_compare_equal(left: str, right: str) -> None:
+    assert surname_key(left) == surname_key(right)
+
+
+@pytest.mark.parametrize(("nickname", "formal"), [
+    ("Alfie", "alfred"), ("Maisie", "margaret"), ("ELLIE", "eleanor"), ("Freddie", "frederick"), ("Kate", "katherine"),
+    ("Oliver", "oliver"),
+])
+def test_nicknames_map_to_their_formal_forename(nickname: str, formal: str) -> None:
+    assert forename_key(nickname) == formal
+
+
+@pytest.mark.parametrize("junk", ["UNKNOWN", "Baby Boy", "twin 1", "  ", "x", None])
+def test_placeholder_names_are_missing_not_values(junk: str | None) -> None:
+    assert clean_name(junk) is None and forename_key(junk) is None
+
+
+def test_every_part_of_every_surname_is_kept_for_comparison() -> None:
+    assert surname_parts("Ward-Prowse", "Smith", None, "ward") == ("ward", "prowse", "smith")
+
+
+def test_a_day_month_swap_only_when_it_is_a_different_real_date() -> None:
+    assert transposed(date(2015, 3, 7)) == date(2015, 7, 3)
+    assert transposed(date(2015, 3, 13)) is None and transposed(date(2015, 4, 4)) is None
+
+
+def test_postcode_levels_and_address_parts() -> None:
+    parts = postcode_parts("SW1A 1AA")
+    assert (parts.sector, parts.district, parts.area) == ("SW1A 1", "SW1A", "SW")
+    assert house_number("12a Oak Road") == "12a" and street_key("12a Oak Road") == "oak road"
+    assert house_number("Flat 3, 27 Mill Lane") == "27"
+
+
+def test_record_features_trust_only_valid_identifiers_and_real_postcodes() -> None:
+    features = record_features({"record_id": 7, "given_name": "Alfie James", "middle_names": "Tom",
+                                "family_name": "Smith-Jones", "former_family_name": "Brown",
+                                "date_of_birth": "2016-03-04", "gender": "U", "postcode": "s601aa",
+                                "nhs_number": "9434765918", "upn": "not a upn", "address_line_1": "12 Oak Road"})
+    assert features["forename_formal"] == "alfred" and features["given_names"] == ["alfred", "james", "thomas"]
+    assert features["surname"] == "smithjones" and features["surname_parts"] == ["smith", "jones", "brown"]
+    assert features["dob_transposed"] == "2016-04-03" and features["gender"] is None
+    assert features["postcode"] == "S60 1AA" and features["nhs_number"] is None and features["upn"] is None
