@@ -54,35 +54,46 @@ class SchoolPupilRow(BaseModel):
 FIELD_NAMES = {"family_name": "Surname", "given_name": "Forename", "date_of_birth": "DOB", "gender": "Sex"}
 
 
+def detail(value: Any, field: str, warnings: list[RowIssue]) -> str | None:
+    """An optional detail as clean text; one that breaks the rules is dropped with a warning, never fatal."""
+    try:
+        return clean_text(value)
+    except ValueError as exc:
+        warnings.append(RowIssue(field, f"{exc}; loaded without it"))
+        return None
+
+
 def source_key(school: str, raw_upn: str | None, row: SchoolPupilRow) -> str:
     """The school's own key for a pupil: its UPN as sent (hashed, so a mistyped UPN is not stored)."""
     basis = raw_upn or f"{row.family_name}|{row.given_name}|{row.date_of_birth}"
     return f"{school}:{hashlib.sha256(basis.upper().encode()).hexdigest()[:24]}"
 
 
-def address_lines(address: dict[str, Any]) -> tuple[str | None, ...]:
+def address_lines(address: dict[str, Any], warnings: list[RowIssue]) -> tuple[str | None, ...]:
     """Up to five address lines from either a BS7666 address or plain address lines."""
     bs = address.get("BS7666Address")
     if isinstance(bs, dict):
-        saon, paon, street = (clean_text(bs.get(k)) for k in ("SAON", "PAON", "Street"))
-        first = " ".join(part for part in (paon, street) if part) or None
-        lines = [saon, first, clean_text(bs.get("Locality")),
-                 clean_text(bs.get("Town")) or clean_text(bs.get("PostTown")),
-                 clean_text(bs.get("AdministrativeArea")) or clean_text(address.get("County"))]
+        def part(name: str) -> str | None:
+            return detail(bs.get(name), f"Address/BS7666Address/{name}", warnings)
+
+        first = " ".join(p for p in (part("PAON"), part("Street")) if p) or None
+        lines = [part("SAON"), first, part("Locality"), part("Town") or part("PostTown"),
+                 part("AdministrativeArea") or detail(address.get("County"), "Address/County", warnings)]
     else:
         plain = address.get("AddressLines")
         plain = plain if isinstance(plain, dict) else {}
-        lines = [clean_text(plain.get(f"AddressLine{i}")) for i in range(1, 6)]
+        lines = [detail(plain.get(f"AddressLine{i}"), f"Address/AddressLines/AddressLine{i}", warnings)
+                 for i in range(1, 6)]
     present = [line for line in lines if line]
     return tuple(present + [None] * (5 - len(present)))
 
 
 def _contact(raw: dict[str, Any], position: int, warnings: list[RowIssue]) -> Contact:
-    relationship = (clean_text(raw.get("Relationship")) or "").upper() or None
+    relationship = (detail(raw.get("Relationship"), "Contact/Relationship", warnings) or "").upper() or None
     if relationship is not None and relationship not in RELATIONSHIP_CODES:
         warnings.append(RowIssue("Contact/Relationship", f"{relationship!r} is not PAR, CAR or OTH"))
         relationship = None
-    order_text = clean_text(raw.get("Order"))
+    order_text = detail(raw.get("Order"), "Contact/Order", warnings)
     phones = (raw.get("Phones") or {}).get("Phone") or []
     try:
         responsibility = flag(raw.get("Responsibility"))
@@ -90,20 +101,22 @@ def _contact(raw: dict[str, Any], position: int, warnings: list[RowIssue]) -> Co
         warnings.append(RowIssue("Contact/Responsibility", str(exc)))
         responsibility = None
     return Contact(
-        contact_order=int(order_text) if order_text and order_text.isdigit() else position,
-        title=clean_text(raw.get("Title")),
-        given_name=clean_text(raw.get("Forename")),
-        family_name=clean_text(raw.get("Surname")),
+        # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+        contact_order=int(order_text) if order_text and order_text.isascii() and order_text.isdigit() else position,
+        title=detail(raw.get("Title"), "Contact/Title", warnings),
+        given_name=detail(raw.get("Forename"), "Contact/Forename", warnings),
+        family_name=detail(raw.get("Surname"), "Contact/Surname", warnings),
         relationship=relationship,
         parental_responsibility=responsibility,
-        phone=next((clean_text(p.get("PhoneNo")) for p in phones if clean_text(p.get("PhoneNo"))), None),
-        email=clean_text(raw.get("Email")),
+        phone=next((n for n in (detail(p.get("PhoneNo"), "Contact/Phones/Phone/PhoneNo", warnings)
+                                for p in phones) if n), None),
+        email=detail(raw.get("Email"), "Contact/Email", warnings),
     )
 
 
 def _entry_date(history: list[dict[str, Any]], lea: str, estab: str) -> tuple[date | None, date | None]:
     for school in history:
-        if clean_text(school.get("LEA")) == lea and clean_text(school.get("Estab")) == estab:
+        if str(school.get("LEA") or "").strip() == lea and str(school.get("Estab") or "").strip() == estab:
             try:
                 return optional_date(school.get("EntryDate")), optional_date(school.get("LeavingDate"))
             except ValueError:
@@ -130,7 +143,7 @@ def validate_pupil(values: dict[str, Any], header: dict[str, Any], today: date) 
     uln = normalise_uln(row.uln)
     if row.uln and uln is None:
         warnings.append(RowIssue("UniqueLearnerNumber", "fails its check; loaded without the ULN"))
-    raw_postcode = clean_text(row.address.get("PostCode"))
+    raw_postcode = detail(row.address.get("PostCode"), "PostCode", warnings)
     postcode = normalise_postcode(raw_postcode)
     pseudo = is_pseudo_postcode(raw_postcode)
     if raw_postcode and postcode is None and not pseudo:
@@ -148,7 +161,7 @@ def validate_pupil(values: dict[str, Any], header: dict[str, Any], today: date) 
         preferred_given_name=row.preferred_given_name,
         preferred_family_name=row.preferred_family_name,
         former_family_name=row.former_family_name,
-        address_lines=address_lines(row.address),  # type: ignore[arg-type]
+        address_lines=address_lines(row.address, warnings),  # type: ignore[arg-type]
         postcode=postcode,
         no_fixed_postcode=pseudo,
         upn=upn,
@@ -157,7 +170,7 @@ def validate_pupil(values: dict[str, Any], header: dict[str, Any], today: date) 
         involvement=Involvement(
             kind="education",
             organisation_code=lea + estab,
-            organisation_name=clean_text(header.get("SourceSchool/SchoolName")),
+            organisation_name=detail(header.get("SourceSchool/SchoolName"), "Header/SourceSchool/SchoolName", warnings),
             started_on=started,
             ended_on=ended,
         ),
