@@ -18,9 +18,11 @@ import pytest
 # Airflow reads its home when first imported: give the session a private one before any test imports it.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="cp-tests-"))
 os.environ["CONTACTPOINT_DATA_DIR"] = str(_SESSION_DIR / "data")
-from contactpoint.airflow_env import apply_airflow_environment  # noqa: E402
+from contactpoint.airflow_env import airflow_environment  # noqa: E402
 
-apply_airflow_environment(_SESSION_DIR / "airflow")
+# Unconditionally: pytest-xdist workers inherit the controller's environment, and two workers sharing
+# one Airflow metadata database race in `airflow db migrate`.
+os.environ.update(airflow_environment(_SESSION_DIR / "airflow"))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -28,7 +30,7 @@ from contactpoint.settings import get_settings  # noqa: E402
 from warehouse import db  # noqa: E402
 
 ADMIN_URL = os.environ.get("CONTACTPOINT_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-STORE_SCHEMAS = ("intake", "staging", "identity", "directory", "archive", "audit")
+STORE_SCHEMAS = ("intake", "staging", "identity", "directory", "archive", "audit", "access")
 
 
 def _server_answers(url: str) -> bool:
@@ -81,6 +83,8 @@ def store(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = ANY(:s)"),
             {"s": list(STORE_SCHEMAS)}).scalars().all()
         if tables:
+            # The audit trail refuses TRUNCATE unless this transaction says it is a test reset.
+            conn.execute(text("SET LOCAL contactpoint.allow_audit_truncate = 'on'"))
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         conn.execute(text("ALTER SEQUENCE identity.child_number RESTART"))
     monkeypatch.setenv("CONTACTPOINT_DATA_DIR", str(tmp_path / "data"))

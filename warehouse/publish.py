@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from warehouse.survivorship import RULES, winner_sql
+
 CHILD_COLUMNS = (
     "given_name", "middle_names", "family_name", "date_of_birth", "gender", "address_line_1",
     "address_line_2", "address_line_3", "address_line_4", "address_line_5", "postcode", "shielded",
@@ -21,14 +23,19 @@ INVOLVEMENT_COLUMNS = (
 )
 CARER_COLUMNS = ("title", "given_name", "family_name", "relationship", "parental_responsibility", "phone", "email")
 
-# The record that speaks for a child: still current, newest extract. (Survivorship per attribute,
-# with feed trust, replaces this with a rule table.)
-BEST_RECORD = """
-    SELECT DISTINCT ON (l.cp_id) l.cp_id, s.*,
-           bool_or(s.restricted) OVER (PARTITION BY l.cp_id) AS any_restricted
-    FROM dirty d JOIN identity.link l ON l.cp_id = d.cp_id
-    JOIN staging.source_record s ON s.record_id = l.record_id
-    ORDER BY l.cp_id, s.present DESC, s.extract_time DESC, s.sequence DESC, s.record_id DESC
+# Each attribute group from the record its survivorship rule chooses; shielding belongs to the child:
+# once any of its records is restricted, the whole child is shielded.
+CHILD_RECORD = f"""
+    SELECT d.cp_id, n.given_name, n.middle_names, n.family_name, b.date_of_birth, b.gender,
+           a.address_line_1, a.address_line_2, a.address_line_3, a.address_line_4, a.address_line_5,
+           a.postcode, r.shielded
+    FROM dirty d
+    JOIN ({winner_sql(RULES["name"])}) n ON n.cp_id = d.cp_id
+    JOIN ({winner_sql(RULES["birth"])}) b ON b.cp_id = d.cp_id
+    LEFT JOIN ({winner_sql(RULES["address"])}) a ON a.cp_id = d.cp_id
+    JOIN (SELECT l.cp_id, bool_or(s.restricted) AS shielded FROM dirty x
+          JOIN identity.link l ON l.cp_id = x.cp_id JOIN staging.source_record s ON s.record_id = l.record_id
+          GROUP BY l.cp_id) r ON r.cp_id = d.cp_id
 """
 
 
@@ -61,13 +68,14 @@ def publish_directory(conn: Connection) -> PublishSummary:
         JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'active'
         WHERE s.needs_publish"""))
     considered = conn.execute(text("SELECT count(*) FROM dirty")).scalar_one()
+    # A child no longer active (held for a steward, merged away) leaves the directory.
+    removed = conn.execute(text("""DELETE FROM directory.child d USING identity.child c
+                                   WHERE c.cp_id = d.cp_id AND c.status <> 'active'""")).rowcount
 
     columns = ", ".join(CHILD_COLUMNS)
     children = conn.execute(text(f"""
         INSERT INTO directory.child (cp_id, {columns})
-        SELECT cp_id, given_name, middle_names, family_name, date_of_birth, gender, address_line_1,
-               address_line_2, address_line_3, address_line_4, address_line_5, postcode, any_restricted
-        FROM ({BEST_RECORD}) best
+        SELECT cp_id, {columns} FROM ({CHILD_RECORD}) best
         ON CONFLICT (cp_id) DO UPDATE SET {_assignments(CHILD_COLUMNS)}, updated_at = now()
         WHERE {_changed('directory.child', CHILD_COLUMNS)}""")).rowcount
 
@@ -75,10 +83,10 @@ def publish_directory(conn: Connection) -> PublishSummary:
         CREATE TEMP TABLE wanted_carer ON COMMIT DROP AS
         SELECT best.cp_id, best.record_id AS source_record_id, c.contact_order, c.title, c.given_name,
                c.family_name, c.relationship, c.parental_responsibility, c.phone, c.email
-        FROM ({BEST_RECORD}) best,
+        FROM ({winner_sql(RULES["carers"])}) best,
              jsonb_to_recordset(best.contacts) AS c(contact_order int, title text, given_name text,
                  family_name text, relationship text, parental_responsibility boolean, phone text, email text)"""))
-    removed = conn.execute(text("""
+    removed += conn.execute(text("""
         DELETE FROM directory.carer k USING dirty d WHERE k.cp_id = d.cp_id AND NOT EXISTS (
             SELECT 1 FROM wanted_carer w WHERE (w.cp_id, w.source_record_id, w.contact_order)
                                              = (k.cp_id, k.source_record_id, k.contact_order))""")).rowcount

@@ -1,0 +1,53 @@
+"""Survivorship: which source record speaks for each of a child's attributes. A rule table, not ifs.
+
+Each attribute group names the feeds it trusts, most trusted first, and whether trust or recency
+decides first. Names come from the school or GP record (what the child is registered as); the date of
+birth and gender from the GP (the NHS's demographics) then the school; the address from the newest
+extract of any feed that sends one (a child who moved is found at the new address), trust breaking
+ties; parents and carers from the school's roll (the only feed that sends them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SurvivorshipRule:
+    """For ``columns``: take them from the first record by (trust, recency) or (recency, trust)."""
+
+    group: str
+    columns: tuple[str, ...]
+    feeds: tuple[str, ...]
+    prefer: str  # "trust": feed order first, then newest; "newest": newest first, then feed order
+    required: str  # a record only competes when it has this column
+
+
+SURVIVORSHIP: tuple[SurvivorshipRule, ...] = (
+    SurvivorshipRule("name", ("given_name", "middle_names", "family_name"),
+                     ("school", "gp", "connexions", "ics", "ecaf"), "trust", "family_name"),
+    SurvivorshipRule("birth", ("date_of_birth", "gender"), ("gp", "school", "connexions", "ics", "ecaf"), "trust",
+                     "date_of_birth"),
+    SurvivorshipRule("address", ("address_line_1", "address_line_2", "address_line_3", "address_line_4",
+                                 "address_line_5", "postcode"),
+                     ("school", "gp", "connexions", "ics", "ecaf"), "newest", "address_line_1"),
+    SurvivorshipRule("carers", ("record_id", "contacts"), ("school",), "newest", "record_id"),
+)
+
+
+def winner_sql(rule: SurvivorshipRule) -> str:
+    """One row per dirty child: the columns of the record that wins ``rule`` (needs temp table ``dirty``)."""
+    feeds = ", ".join(f"'{feed}'" for feed in rule.feeds)
+    trust = f"array_position(ARRAY[{feeds}]::text[], s.feed)"
+    newest = "s.present DESC, s.extract_time DESC, s.sequence DESC"
+    order = f"{trust}, {newest}" if rule.prefer == "trust" else f"{newest}, {trust}"
+    columns = ", ".join(f"s.{c}" for c in rule.columns)
+    return f"""
+        SELECT DISTINCT ON (l.cp_id) l.cp_id, {columns}
+        FROM dirty d JOIN identity.link l ON l.cp_id = d.cp_id
+        JOIN staging.source_record s ON s.record_id = l.record_id
+        WHERE s.feed = ANY(ARRAY[{feeds}]::text[]) AND s.{rule.required} IS NOT NULL
+        ORDER BY l.cp_id, {order}, s.record_id DESC"""
+
+
+RULES = {rule.group: rule for rule in SURVIVORSHIP}
