@@ -48,9 +48,32 @@ def _parser() -> argparse.ArgumentParser:
     relink = sub.add_parser("relink", help="link every record afresh; ContactPoint IDs carry over")
     relink.add_argument("--backend", choices=("duckdb", "spark"), default="duckdb")
 
+    report = sub.add_parser("report", help="universal services: children without a current school or GP, by LA")
+    report.add_argument("--out", type=Path, required=True, help="folder for universal_services.csv and .html")
+
     train = sub.add_parser("train-model", help="estimate the linkage model from the staged records")
     train.add_argument("--out", type=Path, default=None, help="write the model JSON here instead of the store")
     sub.add_parser("airflow-env", help="print the exports that point Airflow at this hub (eval them)")
+
+    audit = sub.add_parser("audit", help="verify the audit log's hash chain, or anchor its head outside the store")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    for name, what in (("verify", "check every entry and every anchor; exit 1 where the chain breaks"),
+                       ("anchor", "append the chain head to the anchors file (after verifying the chain)")):
+        action = audit_sub.add_parser(name, help=what)
+        action.add_argument("--anchors", type=Path, default=None,
+                            help="anchors file (default <data_dir>/audit/anchors.log)")
+
+    users = sub.add_parser("users", help="people who may use the directory")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="create a user; prints the one-time-code provisioning URI once")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("reader", "steward", "archivist", "auditor"))
+    add.add_argument("--display-name", required=True)
+    add.add_argument("--shielded", action="store_true", help="may see shielded children")
+    add.add_argument("--sensitive", action="store_true", help="may see sensitive services")
+    add.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
+    add.add_argument("--pin-env", metavar="VAR", help="read the PIN from this environment variable")
+    users_sub.add_parser("list", help="every user, their role, entitlements and state (never secrets)")
     return parser
 
 
@@ -267,9 +290,89 @@ def cmd_train_model(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "link-files": cmd_link_files, "relink": cmd_relink,
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the universal services report."""
+    from contactpoint import clock
+    from warehouse.db import transaction
+    from warehouse.reports import universal_services, write_report
+
+    with transaction() as conn:
+        rows = universal_services(conn, clock.today())
+    csv_path, html_path = write_report(rows, args.out, clock.today())
+    print(f"{len(rows)} local authorities: {csv_path}, {html_path}")
+    for r in rows:
+        print(f"  LA {r.la}: {r.children:,} children, {r.no_school:,} of {r.school_age:,} of school age without "
+              f"a school, {r.no_gp:,} without a GP")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Verify the audit chain (exit 1 on a break) or anchor its head."""
+    from warehouse.audit import anchor_head, default_anchors_path, verify_chain
+    from warehouse.db import transaction
+
+    path = args.anchors or default_anchors_path()
+    with transaction() as conn:
+        if args.audit_command == "anchor":
+            anchor = anchor_head(conn, path)
+            print(f"anchored entry {anchor.entry_id} ({anchor.entry_hash}) in {path}" if anchor
+                  else "the audit log is empty: nothing to anchor")
+            return 0
+        result = verify_chain(conn, path)
+    if result.ok:
+        print(f"OK: {result.entries:,} entries, {result.anchors_checked:,} anchors checked ({path})")
+        return 0
+    where = f"at entry {result.first_break}" if result.first_break is not None else ""
+    print(f"BROKEN {where}: {result.reason}", file=sys.stderr)
+    return 1
+
+
+def _secret(label: str, env_var: str | None) -> str:
+    import getpass
+    import os
+
+    if env_var:
+        value = os.environ.get(env_var)
+        if not value:
+            raise SystemExit(f"{env_var} is not set")
+        return value
+    value = getpass.getpass(f"{label}: ")
+    if getpass.getpass(f"{label} again: ") != value:
+        raise SystemExit(f"the two {label.lower()}s differ")
+    return value
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Add a user or list users."""
+    from warehouse.db import transaction
+    from warehouse.users import add_user, list_users, provisioning_uri
+
+    if args.users_command == "list":
+        with transaction() as conn:
+            people = list_users(conn)
+        for u in people:
+            flags = ",".join(f for f, on in (("shielded", u["may_see_shielded"]), ("sensitive", u["may_see_sensitive"]),
+                                             ("disabled", u["disabled"]), ("locked", u["locked"])) if on)
+            print(f"{u['username']:<24} {u['role']:<10} {flags or '-':<28} {u['display_name']}")
+        return 0
+    password = _secret("Password", args.password_env)
+    pin = _secret("PIN", args.pin_env)
+    if len(password) < 12:
+        raise SystemExit("a password needs at least 12 characters")
+    if not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise SystemExit("a PIN is 4 to 8 digits")
+    with transaction() as conn:
+        secret = add_user(conn, username=args.username, display_name=args.display_name, role=args.role,
+                          password=password, pin=pin, may_see_shielded=args.shielded,
+                          may_see_sensitive=args.sensitive)
+    print(f"user {args.username} added ({args.role}). Security token, shown once; add it to an authenticator app:")
+    print(provisioning_uri(args.username, secret))
+    return 0
+
+
+COMMANDS = {"generate": cmd_generate, "report": cmd_report, "link-files": cmd_link_files, "relink": cmd_relink,
             "train-model": cmd_train_model, "migrate": cmd_migrate, "demo": cmd_demo, "status": cmd_status,
-            "airflow-env": cmd_airflow_env}
+            "airflow-env": cmd_airflow_env, "audit": cmd_audit, "users": cmd_users}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

