@@ -108,6 +108,8 @@ def read_csv(stream: IO[bytes], columns: tuple[str, ...]) -> Iterator[ParsedRow]
     except csv.Error as exc:
         raise FileRejected(f"{lines.where()} is not valid CSV: {exc}") from None
     finally:
-        text.detach()  # the caller opened the stream and closes it
+        # The caller opened the stream and closes it; it may already have, if the load failed midway.
+        if not stream.closed:
+            text.detach()
     if header is None:
         raise FileRejected("the file has no header row")
