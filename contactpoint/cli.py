@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     files.add_argument("--model", type=Path, default=None, help="a trained model JSON (default: the bundled one)")
 
     relink = sub.add_parser("relink", help="link every record afresh; ContactPoint IDs carry over")
-    relink.add_argument("--backend", choices=("duckdb", "spark"), default="duckdb")
+    relink.add_argument("--backend", choices=("duckdb", "spark"), default=None,
+                        help="default: CONTACTPOINT_LINK_BACKEND (duckdb)")
 
     report = sub.add_parser("report", help="universal services: children without a current school or GP, by LA")
     report.add_argument("--out", type=Path, required=True, help="folder for universal_services.csv and .html")

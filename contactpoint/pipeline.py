@@ -171,15 +171,15 @@ def load_files(file_ids: list[int]) -> list[dict[str, object]]:
 
 
 def link(run_id: str) -> LinkSummary:
-    """Link every record without a child."""
+    """Link every record without a child (the nightly delta)."""
     with transaction() as conn:
-        return link_unlinked(conn, run_id)
+        return link_unlinked(conn, run_id, backend=get_settings().link_backend)
 
 
-def relink(run_id: str, backend: str = "duckdb") -> LinkSummary:
+def relink(run_id: str, backend: str | None = None) -> LinkSummary:
     """Link every record afresh (IDs carry over by maximum overlap)."""
     with transaction() as conn:
-        return relink_all(conn, run_id, backend=backend)
+        return relink_all(conn, run_id, backend=backend or get_settings().link_backend)
 
 
 def train_model(out: Path | None = None) -> str:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         default=None,
         description="Airflow connection of the SFTP drop zone (e.g. contactpoint_sftp); unset: the folder drop zone.",
     )
+    link_backend: str = Field(
+        default="duckdb", pattern="^(duckdb|spark)$",
+        description="Where Splink scores pairs: duckdb (in-process) or spark (install the spark extra).",
+    )
     as_of: date | None = Field(
         default=None, description="Freeze the hub's clock at this date (demos, tests, backfills)."
     )

@@ -13,7 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from matching.settings import DETERMINISTIC_BLOCKS, MODEL_VERSION, TRAINING_BLOCKS, settings_dict
+from matching.settings import (
+    DETERMINISTIC_KEYS,
+    MODEL_VERSION,
+    TRAINING_KEYS,
+    blocks,
+    settings_dict,
+    with_parameters,
+)
 
 log = logging.getLogger(__name__)
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / f"{MODEL_VERSION}.json"
@@ -25,8 +32,15 @@ def db_api(backend: str = "duckdb") -> Any:
     if backend == "spark":
         from pyspark.sql import SparkSession
         from splink import SparkAPI
+        from splink.backends.spark import similarity_jar_location
 
-        spark = SparkSession.builder.master("local[2]").appName("contactpoint-linker").getOrCreate()
+        from contactpoint.settings import get_settings
+
+        # The jar (shipped with Splink) provides jaro_winkler and friends as Spark functions.
+        spark = (SparkSession.builder.master("local[2]").appName("contactpoint-linker")
+                 .config("spark.jars", similarity_jar_location()).getOrCreate())
+        # Splink breaks long lineages with checkpoints, which Spark keeps on disk.
+        spark.sparkContext.setCheckpointDir(str(get_settings().data_dir / "spark-checkpoints"))
         return SparkAPI(spark_session=spark)
     from splink import DuckDBAPI
 
@@ -49,23 +63,27 @@ def _linker(frame: pd.DataFrame, model: dict[str, Any] | None, backend: str) -> 
     api = db_api(backend)
     table = api.register(frame, dataset_display_name="records")
     if model is None:
-        return Linker(table, settings_dict(), log_level=logging.WARNING)
-    linker = Linker(table, _splink_settings(model), log_level=logging.WARNING)
+        return Linker(table, settings_dict(_dialect(backend)), log_level=logging.WARNING)
+    linker = Linker(table, _splink_settings(model, backend), log_level=logging.WARNING)
     _register_term_frequencies(linker, model, api)
     return linker
 
 
-def _splink_settings(model: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in model.items() if k != TF_KEY}
+def _dialect(backend: str) -> str:
+    return "spark" if backend == "spark" else "duckdb"
+
+
+def _splink_settings(model: dict[str, Any], backend: str) -> dict[str, Any]:
+    return with_parameters(settings_dict(_dialect(backend)), model)
 
 
 def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 2e6, seed: int = 1) -> dict[str, Any]:
     """Estimate the model from the data itself: prior from identifier matches, u by sampling, m by EM."""
     linker = _linker(frame, None, backend)
     training = linker.training
-    training.estimate_probability_two_random_records_match(DETERMINISTIC_BLOCKS, recall=0.8)
+    training.estimate_probability_two_random_records_match(blocks(DETERMINISTIC_KEYS), recall=0.8)
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for block in TRAINING_BLOCKS:
+    for block in blocks(TRAINING_KEYS):
         training.estimate_parameters_using_expectation_maximisation(block, fix_u_probabilities=True)
     model: dict[str, Any] = linker.misc.save_model_to_json()
     model["linker_uid"] = MODEL_VERSION
@@ -120,7 +138,7 @@ def score_between(existing: pd.DataFrame, new: pd.DataFrame, model: dict[str, An
     api = db_api(backend)
     old_table = api.register(existing, dataset_display_name="existing")
     new_table = api.register(new, dataset_display_name="new")
-    linker = Linker(old_table, _splink_settings(model), log_level=logging.WARNING)
+    linker = Linker(old_table, _splink_settings(model, backend), log_level=logging.WARNING)
     _register_term_frequencies(linker, model, api)
     between = linker.inference.predict_between(old_table, new_table, threshold_match_weight=threshold,
                                                warning_mode="never")

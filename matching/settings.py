@@ -28,128 +28,116 @@ class Thresholds:
 THRESHOLDS = Thresholds()
 
 
-def _level(sql: str, label: str, *, null: bool = False, tf: str | None = None) -> dict[str, Any]:
-    level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
-    if null:
-        level["is_null_level"] = True
-    if tf:
-        level["tf_adjustment_column"] = tf
-        level["tf_adjustment_weight"] = 1.0
-    return level
+def _comparison(name: str, description: str, levels: list[Any]) -> Any:
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(comparison_levels=levels, output_column_name=name,
+                               comparison_description=description)
 
 
-ELSE = {"sql_condition": "ELSE", "label_for_charts": "all other"}
+def comparisons() -> list[Any]:
+    """The comparisons, built with Splink's level creators so each backend gets its own SQL dialect."""
+    import splink.comparison_level_library as cll
 
-COMPARISONS: list[dict[str, Any]] = [
-    {
-        "output_column_name": "forename",
-        "comparison_description": "first forename (nicknames mapped), against all given names",
-        "comparison_levels": [
-            _level('"forename_l" IS NULL OR "forename_r" IS NULL', "null", null=True),
-            _level('"forename_l" = "forename_r"', "exact", tf="forename"),
-            _level('"forename_formal_l" = "forename_formal_r"', "same formal name (nickname)"),
-            _level('len(list_intersect("given_names_l", "given_names_r")) > 0', "a given name in common"),
-            _level('jaro_winkler_similarity("forename_l", "forename_r") >= 0.88', "jaro-winkler >= 0.88"),
-            ELSE,
-        ],
-    },
-    {
-        "output_column_name": "surname",
-        "comparison_description": "surname, against former and preferred surnames",
-        "comparison_levels": [
-            _level('"surname_l" IS NULL OR "surname_r" IS NULL', "null", null=True),
-            _level('"surname_l" = "surname_r"', "exact", tf="surname"),
-            _level('len(list_intersect("surname_parts_l", "surname_parts_r")) > 0', "a surname part in common"),
-            _level('jaro_winkler_similarity("surname_l", "surname_r") >= 0.88', "jaro-winkler >= 0.88"),
-            ELSE,
-        ],
-    },
-    {
-        "output_column_name": "dob",
-        "comparison_description": "date of birth: exact, day and month swapped, one character off",
-        "comparison_levels": [
-            _level('"dob_l" IS NULL OR "dob_r" IS NULL', "null", null=True),
-            _level('"dob_l" = "dob_r"', "exact"),
-            _level('"dob_l" = "dob_transposed_r"', "day and month swapped"),
-            _level('levenshtein("dob_l", "dob_r") <= 1', "one character off"),
-            _level('substr("dob_l", 1, 7) = substr("dob_r", 1, 7)', "same year and month"),
-            ELSE,
-        ],
-    },
-    {
-        "output_column_name": "household",
-        "comparison_description": "postcode and address as one household",
-        "comparison_levels": [
-            _level('"postcode_l" IS NULL OR "postcode_r" IS NULL', "null", null=True),
-            _level('"postcode_l" = "postcode_r" AND "house_number_l" = "house_number_r"', "same home"),
-            _level('"postcode_l" = "postcode_r"', "same postcode"),
-            _level('"postcode_sector_l" = "postcode_sector_r"', "same sector"),
-            _level('"postcode_district_l" = "postcode_district_r"', "same district"),
-            ELSE,
-        ],
-    },
-    {
-        "output_column_name": "gender",
-        "comparison_description": "gender (M/F; not known and indeterminate are null)",
-        "comparison_levels": [
-            _level('"gender_l" IS NULL OR "gender_r" IS NULL', "null", null=True),
-            _level('"gender_l" = "gender_r"', "exact"),
-            ELSE,
-        ],
-    },
-    {
-        "output_column_name": "nhs_number",
-        "comparison_description": "valid NHS number",
-        "comparison_levels": [
-            _level('"nhs_number_l" IS NULL OR "nhs_number_r" IS NULL', "null", null=True),
-            _level('"nhs_number_l" = "nhs_number_r"', "exact"),
-            ELSE,
-        ],
-    },
-    {
-        "output_column_name": "upn",
-        "comparison_description": "valid UPN",
-        "comparison_levels": [
-            _level('"upn_l" IS NULL OR "upn_r" IS NULL', "null", null=True),
-            _level('"upn_l" = "upn_r"', "exact"),
-            ELSE,
-        ],
-    },
-]
+    def custom(sql: str, label: str) -> Any:
+        # Plain lower-case identifiers and functions every backend knows: the same SQL on DuckDB and Spark.
+        return cll.CustomLevel(sql, label_for_charts=label)
+
+    def simple(column: str, description: str) -> Any:
+        return _comparison(column, description,
+                           [cll.NullLevel(column), cll.ExactMatchLevel(column), cll.ElseLevel()])
+
+    return [
+        _comparison("forename", "first forename (nicknames mapped), against all given names", [
+            cll.NullLevel("forename"),
+            cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
+            custom("forename_formal_l = forename_formal_r", "same formal name (nickname)"),
+            cll.ArrayIntersectLevel("given_names", min_intersection=1),
+            cll.JaroWinklerLevel("forename", 0.88),
+            cll.ElseLevel(),
+        ]),
+        _comparison("surname", "surname, against former and preferred surnames", [
+            cll.NullLevel("surname"),
+            cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
+            cll.ArrayIntersectLevel("surname_parts", min_intersection=1),
+            cll.JaroWinklerLevel("surname", 0.88),
+            cll.ElseLevel(),
+        ]),
+        _comparison("dob", "date of birth: exact, day and month swapped, one character off", [
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            custom("dob_l = dob_transposed_r", "day and month swapped"),
+            cll.LevenshteinLevel("dob", 1),
+            custom("substr(dob_l, 1, 7) = substr(dob_r, 1, 7)", "same year and month"),
+            cll.ElseLevel(),
+        ]),
+        _comparison("household", "postcode and address as one household", [
+            cll.NullLevel("postcode"),
+            custom("postcode_l = postcode_r AND house_number_l = house_number_r", "same home"),
+            custom("postcode_l = postcode_r", "same postcode"),
+            custom("postcode_sector_l = postcode_sector_r", "same sector"),
+            custom("postcode_district_l = postcode_district_r", "same district"),
+            cll.ElseLevel(),
+        ]),
+        simple("gender", "gender (M/F; not known and indeterminate are null)"),
+        simple("nhs_number", "valid NHS number"),
+        simple("upn", "valid UPN"),
+    ]
+
 
 # Candidate pairs: each rule misses only records with two faults at once (e.g. a mistyped surname
 # AND a swapped date of birth), and none compares a whole birth cohort with itself.
-BLOCKING_RULES: list[str] = [
-    'l."nhs_number" = r."nhs_number"',
-    'l."upn" = r."upn"',
-    'l."dob" = r."dob" AND l."forename_formal" = r."forename_formal"',
-    'l."dob" = r."dob" AND l."surname" = r."surname"',
-    'l."dob" = r."dob" AND l."postcode_sector" = r."postcode_sector"',
-    'l."forename_formal" = r."forename_formal" AND l."surname" = r."surname" AND l."birth_year" = r."birth_year"',
-]
+BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
+    ("nhs_number",), ("upn",), ("dob", "forename_formal"), ("dob", "surname"), ("dob", "postcode_sector"),
+    ("forename_formal", "surname", "birth_year"),
+)
 # Blocks for estimating m by EM: none can hold twins (different forenames, or one identifier).
-TRAINING_BLOCKS: list[str] = [
-    'l."forename_formal" = r."forename_formal" AND l."dob" = r."dob"',
-    'l."nhs_number" = r."nhs_number"',
-    'l."upn" = r."upn"',
-]
+TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("forename_formal", "dob"), ("nhs_number",), ("upn",))
 # Pairs agreeing on these are (almost) surely one child: used to estimate the prior match rate.
-DETERMINISTIC_BLOCKS: list[str] = [
-    'l."nhs_number" = r."nhs_number" AND l."dob" = r."dob"',
-    'l."upn" = r."upn" AND l."dob" = r."dob"',
-]
+DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (("nhs_number", "dob"), ("upn", "dob"))
 
 
-def settings_dict() -> dict[str, Any]:
-    """The untrained model's Splink settings."""
-    return {
-        "link_type": "dedupe_only",
-        "unique_id_column_name": "unique_id",
-        "comparisons": COMPARISONS,
-        "blocking_rules_to_generate_predictions": [{"blocking_rule": r} for r in BLOCKING_RULES],
-        "retain_intermediate_calculation_columns": True,
-        "retain_matching_columns": True,
-        "additional_columns_to_retain": [],
-        "max_iterations": 25,
-        "em_convergence": 0.0001,
-    }
+def blocks(keys: tuple[tuple[str, ...], ...]) -> list[Any]:
+    """Splink blocking rules for key tuples."""
+    from splink import block_on
+
+    return [block_on(*k) for k in keys]
+
+
+def settings_dict(sql_dialect: str = "duckdb") -> dict[str, Any]:
+    """The untrained model's Splink settings, with SQL for ``sql_dialect`` (duckdb or spark)."""
+    from splink import SettingsCreator
+
+    creator = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=blocks(BLOCKING_KEYS),
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+        max_iterations=25,
+        em_convergence=0.0001,
+    )
+    settings: dict[str, Any] = creator.create_settings_dict(sql_dialect)
+    return settings
+
+
+def with_parameters(settings: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` (any dialect) carrying a trained model's prior and m/u per level.
+
+    A model is its structure (this module) plus its parameters: levels are matched by comparison name
+    and position, so a model trained on DuckDB scores identically on Spark.
+    """
+    out = dict(settings)
+    out["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
+    by_name = {c["output_column_name"]: c["comparison_levels"] for c in trained["comparisons"]}
+    comparisons_out = []
+    for comparison in settings["comparisons"]:
+        levels = by_name[comparison["output_column_name"]]
+        if len(levels) != len(comparison["comparison_levels"]):
+            raise ValueError(f"model does not fit comparison {comparison['output_column_name']}")
+        comparisons_out.append({**comparison, "comparison_levels": [
+            {**level, **{k: trained_level[k] for k in ("m_probability", "u_probability") if k in trained_level}}
+            for level, trained_level in zip(comparison["comparison_levels"], levels, strict=True)]})
+    out["comparisons"] = comparisons_out
+    return out

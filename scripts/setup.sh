@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Usage: scripts/setup.sh — create .venv (Python 3.11) and install the hub with its dev tools.
-# Idempotent: reinstalls only when pyproject.toml changed since the last install.
+# Usage: [EXTRAS=dev,spark] scripts/setup.sh — create .venv (Python 3.11) and install the hub with its
+# dev tools (and the extras named). Idempotent: reinstalls only when pyproject.toml or EXTRAS changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,10 +10,11 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
     exit 1
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+EXTRAS="${EXTRAS:-dev}"
+stamp=.venv/.installed-$( (cat pyproject.toml; echo "$EXTRAS") | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".[dev]"
+    .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

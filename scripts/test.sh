@@ -3,7 +3,8 @@
 # against a real PostgreSQL (the machine's, or the embedded one when none answers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+# The tests also run the linker on Spark (Splink's other backend), so they need pyspark.
+EXTRAS=dev,spark scripts/setup.sh
 scripts/ensure-postgres.sh
 .venv/bin/ruff check .
 .venv/bin/mypy .

@@ -165,3 +165,21 @@ def test_a_record_that_might_be_a_shielded_child_is_held_out_of_the_directory(st
     assert rows("SELECT count(*) FROM identity.child WHERE status = 'held'") == [(1,)]
     publish()
     assert not any(p[3] == "M14 5RT" for p in rows("SELECT * FROM directory.child"))
+
+
+def test_the_same_model_on_spark_gives_the_same_children_as_on_duckdb(store: Path) -> None:
+    pytest.importorskip("pyspark", reason="the spark extra: EXTRAS=dev,spark scripts/setup.sh")
+    from matching.features import features_frame
+    from matching.linkage import link_frames
+    from matching.model import load_model
+
+    load_population(store, children=250, seed=21)
+    with transaction() as conn:
+        frame = features_frame([dict(r._mapping) for r in conn.execute(text(CANONICAL))])
+    on_duckdb = link_frames(frame, load_model(), backend="duckdb")
+    on_spark = link_frames(frame, load_model(), backend="spark")
+
+    assert partition(on_spark.clustering.group_of) == partition(on_duckdb.clustering.group_of)
+    assert on_spark.links == on_duckdb.links > 0
+    assert sorted((p["record_a"], p["record_b"]) for p in on_spark.review) == sorted(
+        (p["record_a"], p["record_b"]) for p in on_duckdb.review)
