@@ -15,6 +15,14 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist workers run with a bare __main__ (no __file__, no __spec__). Great Expectations imports
+# pyspark.sql.connect when pyspark is installed, and pyspark takes such a __main__ for its own doctest
+# runner and calls sys.exit(0). Naming the worker's __main__ keeps that guess from firing.
+import __main__  # noqa: E402
+
+if not hasattr(__main__, "__file__"):
+    __main__.__file__ = "<pytest-xdist worker>"
+
 # Airflow reads its home when first imported: give the session a private one before any test imports it.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="cp-tests-"))
 os.environ["CONTACTPOINT_DATA_DIR"] = str(_SESSION_DIR / "data")

@@ -1,0 +1,52 @@
+"""Thin Python calls of the read contract's SQL functions (migration 0004).
+
+The functions check the user, mask and audit by themselves; these wrappers only pass arguments and
+shape results. Run them in a transaction that commits: the audit entries are written in it.
+
+Refusals arrive as database errors (``sqlalchemy.exc.DBAPIError``; SQLSTATE in ``.orig.sqlstate``):
+
+- ``42501`` not allowed: unknown, disabled or locked user, or a role that does not read;
+- ``22023`` a purpose is missing, or the search criteria are not an allowed combination;
+- ``54000`` too many matches: refine the search (more than 50 children);
+- ``P0002`` no such child (unknown, held or archived ID).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+SEARCH_LIMIT = 50
+
+
+def search_children(conn: Connection, *, username: str, purpose: str, family_name: str | None = None,
+                    given_name: str | None = None, date_of_birth: date | None = None, gender: str | None = None,
+                    postcode: str | None = None) -> list[dict[str, Any]]:
+    """Children matching the criteria, masked for the user; one audit entry per child returned.
+
+    Each dict has ``cp_id, given_name, family_name, date_of_birth, gender, postcode, shielded``; a
+    shielded child the user may not see has only ``cp_id`` and ``shielded=True`` (the rest None).
+    """
+    rows = conn.execute(text("""
+        SELECT * FROM directory.search_children(CAST(:username AS text), CAST(:purpose AS text),
+            CAST(:family_name AS text), CAST(:given_name AS text), CAST(:date_of_birth AS date),
+            CAST(:gender AS text), CAST(:postcode AS text))"""),
+        {"username": username, "purpose": purpose, "family_name": family_name, "given_name": given_name,
+         "date_of_birth": date_of_birth, "gender": gender, "postcode": postcode}).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def child_record(conn: Connection, *, username: str, purpose: str, cp_id: str) -> dict[str, Any]:
+    """One child's record as JSON-ready dict, masked for the user; always one audit entry.
+
+    Shapes: the full record (``cp_id, shielded, given_name, middle_names, family_name, date_of_birth,
+    gender, address_line_1..5, postcode, carers[], involvements[]``); a shielded child the user may not
+    see: ``{cp_id, shielded: true, contact: {name, organisation, phone} | null}``; a merged-away ID:
+    ``{cp_id, superseded_by}``. Dates are ISO strings.
+    """
+    record = conn.execute(
+        text("SELECT directory.child_record(CAST(:username AS text), CAST(:purpose AS text), CAST(:cp_id AS text))"),
+        {"username": username, "purpose": purpose, "cp_id": cp_id}).scalar_one()
+    return dict(record)
