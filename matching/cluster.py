@@ -109,7 +109,8 @@ def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float
         if a in groups.parent and b in groups.parent and groups.find(a) != groups.find(b):
             groups.union(groups.find(a), groups.find(b))
     refused: list[tuple[str, str, str]] = []
-    for a, b, _ in sorted(links, key=lambda link: -link[2]):
+    # Ties broken by record ids, so equal weights are applied in the same order on every run.
+    for a, b, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
         if a not in groups.parent or b not in groups.parent:
             continue
         ra, rb = groups.find(a), groups.find(b)

@@ -83,6 +83,12 @@ def record_features(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def features_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """A DataFrame of comparison columns, ready to register with Splink."""
-    frame = pd.DataFrame([record_features(r) for r in records], columns=list(FEATURE_COLUMNS))
+    return as_frame([record_features(r) for r in records])
+
+
+def as_frame(features: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Feature rows (computed now, or kept in ``identity.record_features``) as a Splink-ready DataFrame."""
+    frame = pd.DataFrame([{c: f.get(c) for c in FEATURE_COLUMNS} for f in features], columns=list(FEATURE_COLUMNS))
+    frame["unique_id"] = frame["unique_id"].astype(str)
     # Splink needs real nulls and stable dtypes even when a column is entirely empty.
     return frame.astype({"birth_year": "Int64"}).astype(object).where(frame.notna(), None)

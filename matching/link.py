@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from matching.features import features_frame
+from matching.features import FEATURE_COLUMNS, as_frame, record_features
 from matching.identity import cp_id_for
 from matching.linkage import Linkage, link_frames
 from matching.model import load_model
+from matching.settings import BLOCKING_KEYS
 
 LINK_LOCK = 7_204_312  # one linking run at a time, or two runs could each make a child for one record
 CANONICAL = """
@@ -68,36 +69,64 @@ def _records(conn: Connection, where: str, params: dict[str, Any] | None = None)
     return [dict(r._mapping) for r in conn.execute(text(f"{CANONICAL} WHERE {where}"), params or {})]
 
 
-def _candidates(conn: Connection) -> list[dict[str, Any]]:
-    """Linked records sharing a blocking key with an unlinked one: the only ones a delta can match,
-    so a nightly delta reads a sliver of a national directory, not all of it."""
-    return _records(conn, """l.cp_id IS NOT NULL AND s.record_id IN (
-        WITH n AS (SELECT * FROM staging.source_record u
-                   WHERE NOT EXISTS (SELECT 1 FROM identity.link x WHERE x.record_id = u.record_id))
-        SELECT o.record_id FROM staging.source_record o JOIN n ON o.nhs_number = n.nhs_number
-        UNION SELECT o.record_id FROM staging.source_record o JOIN n ON o.upn = n.upn
-        UNION SELECT o.record_id FROM staging.source_record o JOIN n ON o.date_of_birth = n.date_of_birth
-        UNION SELECT o.record_id FROM staging.source_record o JOIN n
-            ON lower(o.family_name) = lower(n.family_name)
-           AND o.date_of_birth BETWEEN make_date(extract(year FROM n.date_of_birth)::int, 1, 1)
-                                   AND make_date(extract(year FROM n.date_of_birth)::int, 12, 31))""")
+FEATURE_SELECT = ", ".join(f"f.{c}" for c in FEATURE_COLUMNS if c != "unique_id")
+
+
+def _keep_features(conn: Connection, records: list[dict[str, Any]]) -> None:
+    """Compute and keep the features of records that have none kept (new, or changed since)."""
+    if not records:
+        return
+    rows = []
+    for record in records:
+        features = record_features(record)
+        features["record_id"] = int(features.pop("unique_id"))
+        rows.append(features)
+    columns = ["record_id", *(c for c in FEATURE_COLUMNS if c != "unique_id")]
+    conn.execute(text(f"""
+        INSERT INTO identity.record_features ({", ".join(columns)})
+        VALUES ({", ".join(f":{c}" for c in columns)})
+        ON CONFLICT (record_id) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in columns[1:])}"""), rows)
+
+
+def _kept_features(conn: Connection, where: str, params: dict[str, Any] | None = None) -> tuple[Any, dict[str, str]]:
+    """Kept features of the selected records (``f``: features, ``l``: link) and their current children."""
+    rows = [dict(r._mapping) for r in conn.execute(text(f"""
+        SELECT f.record_id AS unique_id, {FEATURE_SELECT}, l.cp_id FROM identity.record_features f
+        LEFT JOIN identity.link l ON l.record_id = f.record_id WHERE {where}"""), params or {})]
+    return as_frame(rows), {str(r["unique_id"]): str(r["cp_id"]) for r in rows if r["cp_id"]}
+
+
+def _candidate_sql() -> str:
+    """Linked records sharing a blocking key with a new one: the blocking rules, as index lookups."""
+    unions = " UNION ".join(
+        "SELECT o.record_id FROM identity.record_features o JOIN new_features n ON "
+        + " AND ".join(f"o.{k} = n.{k}" for k in keys)
+        for keys in BLOCKING_KEYS)
+    return f"f.record_id IN ({unions}) AND l.cp_id IS NOT NULL"
 
 
 def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> LinkSummary:
-    """The nightly delta: link every record that has no child yet."""
+    """The nightly delta: link every record that has no child yet.
+
+    Only existing records sharing a blocking key with a new one are read (their features kept in
+    ``identity.record_features``), so a night's cost follows the delta, not the directory.
+    """
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
     summary = LinkSummary(run_id, "delta")
-    new = _records(conn, "l.cp_id IS NULL")
-    if not new:
+    _keep_features(conn, _records(conn, "NOT EXISTS (SELECT 1 FROM identity.record_features f "
+                                        "WHERE f.record_id = s.record_id)"))
+    new_frame, _ = _kept_features(conn, "l.cp_id IS NULL")
+    if new_frame.empty:
         return summary
-    existing = _candidates(conn)
-    children = {str(r["record_id"]): str(r["cp_id"]) for r in existing}
+    conn.execute(text("""CREATE TEMP TABLE new_features ON COMMIT DROP AS
+                         SELECT f.* FROM identity.record_features f
+                         WHERE NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = f.record_id)"""))
+    existing, children = _kept_features(conn, _candidate_sql())
     must, cannot = steward_constraints(conn)
-    linkage = link_frames(features_frame(new), current_model(conn),
-                          existing=features_frame(existing) if existing else None,
+    linkage = link_frames(new_frame, current_model(conn), existing=existing if not existing.empty else None,
                           children=children, must_link=must, cannot_link=cannot, backend=backend)
-    summary.records, summary.pairs_scored = len(new), linkage.pairs_scored
-    new_ids = {str(r["record_id"]) for r in new}
+    summary.records, summary.pairs_scored = len(new_frame), linkage.pairs_scored
+    new_ids = set(new_frame["unique_id"])
     assignments: dict[str, str] = {}
     fresh_groups: list[list[str]] = []
     for members in linkage.clustering.groups().values():
@@ -124,14 +153,14 @@ def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> Lin
     """Link every record afresh; IDs carry over by maximum overlap, retired IDs point to their successor."""
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
     summary = LinkSummary(run_id, "full")
-    records = _records(conn, "true")
-    if not records:
+    _keep_features(conn, _records(conn, "NOT EXISTS (SELECT 1 FROM identity.record_features f "
+                                        "WHERE f.record_id = s.record_id)"))
+    frame, before = _kept_features(conn, "true")
+    if frame.empty:
         return summary
-    before = {str(r["record_id"]): str(r["cp_id"]) for r in records if r["cp_id"]}
     must, cannot = steward_constraints(conn)
-    linkage = link_frames(features_frame(records), current_model(conn), must_link=must, cannot_link=cannot,
-                          backend=backend)
-    summary.records, summary.pairs_scored = len(records), linkage.pairs_scored
+    linkage = link_frames(frame, current_model(conn), must_link=must, cannot_link=cannot, backend=backend)
+    summary.records, summary.pairs_scored = len(frame), linkage.pairs_scored
     groups = list(linkage.clustering.groups().values())
     carried = carry_over(groups, before)
     fresh = [i for i, cp_id in enumerate(carried) if cp_id is None]
@@ -199,7 +228,8 @@ def _retire_children(conn: Connection, before: dict[str, str], after: dict[str, 
     successors: dict[str, Counter[str]] = {}
     for record, old in before.items():
         successors.setdefault(old, Counter())[after[record]] += 1
-    retired = [(old, counts.most_common(1)[0][0]) for old, counts in successors.items() if old not in after.values()]
+    kept = set(after.values())
+    retired = [(old, counts.most_common(1)[0][0]) for old, counts in successors.items() if old not in kept]
     if retired:
         conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :new WHERE cp_id = :old"),
                      [{"old": old, "new": new} for old, new in retired])
