@@ -52,6 +52,8 @@ import pyotp
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from warehouse.db import server_answers
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "directory_api.json"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -122,23 +124,12 @@ def cp_id(n: int) -> str:
     return f"CP{n:09d}{chr(65 + n % 26)}"
 
 
-def _answers(url: str) -> bool:
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 def database_url(server: str) -> str:
     """The benchmark database's URL, created if missing (on the embedded server when ``server`` is down)."""
     from warehouse.db import as_psycopg_url, start_embedded_server
 
     admin_url = as_psycopg_url(server)
-    if not _answers(admin_url):
+    if not server_answers(admin_url):
         print(f"no PostgreSQL at {server}: using the embedded server", file=sys.stderr)
         admin_url = start_embedded_server(Path(tempfile.gettempdir()) / "cp-bench-directory-api-pgdata")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")

@@ -65,6 +65,8 @@ from random import Random
 from types import ModuleType
 from typing import Any
 
+from benchmarks.memory import reset_peak_rss, status_kib
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "linkage.json"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -96,27 +98,6 @@ def _existing_records_read(conn: Any, candidate_sql: str) -> int:
 
 # --- Memory ----------------------------------------------------------------------------------------
 
-def _status_kib(key: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    """Reset ``VmHWM`` to the current RSS (Linux ``clear_refs`` 5); False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
-            clear_refs.write("5")
-        return True
-    except OSError:
-        return False
-
-
 class PeakRss:
     """Peak resident set size of this process over a block: ``VmHWM`` after a reset, and a sampling thread.
 
@@ -135,22 +116,22 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            kib = _status_kib("VmRSS")
+            kib = status_kib("VmRSS")
             if kib is not None:
                 self.sampled_mib = max(self.sampled_mib, kib / 1024)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakRss:
-        kib = _status_kib("VmRSS")
+        kib = status_kib("VmRSS")
         self.baseline_mib = None if kib is None else kib / 1024
-        self.reset = _reset_peak_rss()
+        self.reset = reset_peak_rss()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        hwm = _status_kib("VmHWM")
+        hwm = status_kib("VmHWM")
         self.hwm_mib = hwm / 1024 if hwm is not None and self.reset else None
 
     @property

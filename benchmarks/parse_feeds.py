@@ -35,6 +35,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.memory import peak_rss_mib, reset_peak_rss, rss_mib
 from connectors.feeds import FEEDS, parse_file_name
 from connectors.parsers import FileRejected, ParsedRow
 from connectors.parsers.csv_feed import read_csv
@@ -130,45 +131,6 @@ def feed_files(root: Path, feed: str) -> list[Path]:
     """The complete files of ``feed`` in a drop zone (no ``.part`` or ``.sha256``), in name order."""
     extension = FEEDS[feed].extension
     return sorted(path for path in (root / "inbound" / feed).glob(f"*.{extension}") if path.is_file())
-
-
-# --- Memory ----------------------------------------------------------------------------------------
-
-def _status_kib(key: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def rss_mib() -> float | None:
-    """The process's resident set size now (Linux ``VmRSS``)."""
-    kib = _status_kib("VmRSS")
-    return None if kib is None else kib / 1024
-
-
-def peak_rss_mib() -> float | None:
-    """The process's peak resident set size since start or the last ``reset_peak_rss`` (``VmHWM``)."""
-    kib = _status_kib("VmHWM")
-    if kib is None:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return kib / 1024
-
-
-def reset_peak_rss() -> bool:
-    """Reset the peak RSS to the current RSS (Linux ``clear_refs`` 5); False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
-            clear_refs.write("5")
-        return True
-    except OSError:
-        return False
 
 
 # --- 1. Throughput per feed --------------------------------------------------------------------------

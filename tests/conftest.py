@@ -41,17 +41,6 @@ ADMIN_URL = os.environ.get("CONTACTPOINT_TEST_ADMIN_URL", "postgresql+psycopg://
 STORE_SCHEMAS = ("intake", "staging", "identity", "directory", "archive", "audit", "access")
 
 
-def _server_answers(url: str) -> bool:
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 def _reset_caches() -> None:
     get_settings.cache_clear()
     db.database_url.cache_clear()
@@ -63,7 +52,7 @@ def database_url() -> Iterator[str]:
     """A migrated, empty database for this test session (one per xdist worker)."""
     from warehouse.migrate import upgrade
 
-    if _server_answers(ADMIN_URL):
+    if db.server_answers(ADMIN_URL):
         name = f"cp_test_{uuid.uuid4().hex[:12]}"
         admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

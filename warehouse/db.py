@@ -40,6 +40,20 @@ def start_embedded_server(pgdata: Path) -> str:
     return as_psycopg_url(server.get_uri())
 
 
+def server_answers(url: str, timeout_seconds: int = 3) -> bool:
+    """Whether a PostgreSQL server answers at ``url`` (tests and benchmarks fall back when it does not)."""
+    try:
+        engine = create_engine(as_psycopg_url(url), connect_args={"connect_timeout": timeout_seconds})
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        finally:
+            engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
 @lru_cache(maxsize=1)
 def database_url() -> str:
     """URL of the store this process uses."""
