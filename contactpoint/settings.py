@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         default=None, description="Freeze the hub's clock at this date (demos, tests, backfills)."
     )
     log_level: str = Field(default="INFO", description="Python logging level name.")
+    console_secure_cookie: bool = Field(
+        default=True, description="Mark the steward console's cookies Secure (https only); false for plain http."
+    )
 
     @property
     def embedded_pgdata(self) -> Path:
