@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from directory_api import console
-from directory_api.routes import children, session
+from directory_api.routes import changes, children, session
 
 DESCRIPTION = """Search the ContactPoint directory and read children's records, for people entitled to.
 `POST /session` (user name, password, PIN, one-time code) gives a bearer token for 15 minutes; `DELETE /session`
@@ -34,6 +34,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="ContactPoint directory", version="1", description=DESCRIPTION)
     app.include_router(session.router)
     app.include_router(children.router)
+    app.include_router(changes.router)
     app.include_router(console.router)
     return app
 

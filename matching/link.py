@@ -21,6 +21,7 @@ from matching.identity import cp_id_for
 from matching.linkage import Linkage, link_frames
 from matching.model import load_model
 from matching.settings import BLOCKING_KEYS
+from warehouse.changes import ID_SPLIT, IDS_MERGED, record_change
 
 LINK_LOCK = 7_204_312  # one linking run at a time, or two runs could each make a child for one record
 CANONICAL = """
@@ -170,6 +171,7 @@ def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> Lin
     summary.new_children = len(fresh)
     summary.records_moved = _write_links(conn, assignments, before, "full", run_id)
     summary.children_merged = _retire_children(conn, before, assignments)
+    _signal_splits(conn, [groups[i] for i in fresh], [str(carried[i]) for i in fresh], before)
     summary.review_pairs = _queue_reviews(conn, linkage, run_id)
     summary.held_children = _hold_possible_shielded(conn, linkage)
     return summary
@@ -234,7 +236,17 @@ def _retire_children(conn: Connection, before: dict[str, str], after: dict[str, 
         conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :new WHERE cp_id = :old"),
                      [{"old": old, "new": new} for old, new in retired])
         conn.execute(text("DELETE FROM directory.child WHERE cp_id = ANY(:old)"), {"old": [o for o, _ in retired]})
+        for old, new in sorted(retired):
+            record_change(conn, IDS_MERGED, new, old)
     return len(retired)
+
+
+def _signal_splits(conn: Connection, groups: list[list[str]], cp_ids: list[str], before: dict[str, str]) -> None:
+    """A new ID given to records that had a child before was split off that child: one event per pair."""
+    splits = {(before[m], cp_id) for members, cp_id in zip(groups, cp_ids, strict=True)
+              for m in members if m in before}
+    for old, new in sorted(splits):
+        record_change(conn, ID_SPLIT, old, new)
 
 
 def _queue_reviews(conn: Connection, linkage: Linkage, run_id: str) -> int:

@@ -1,0 +1,61 @@
+"""The change feed: what changed since a cursor, as signals only (a kind and ContactPoint IDs).
+
+A front end polls ``GET /changes?after=<cursor>``, re-reads each child named through ``/children/{cp_id}``
+(where the contract masks and audits), and keeps ``next_cursor`` for its next poll. An event never carries
+a child's data, so the feed itself needs no masking and is not audited per poll.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from directory_api.deps import ConnDep, CurrentUser
+from directory_api.routes.children import ERRORS, as_reader
+from warehouse.changes import MAX_PAGE, changes_after
+
+router = APIRouter(prefix="/changes", tags=["changes"])
+
+# The roles that may read a child's record: anyone else could do nothing with a signal but learn
+# which IDs are active.
+FEED_ROLES = frozenset({"reader", "steward"})
+
+
+class ChangePublic(BaseModel):
+    """One signal. ``ids_merged``: ``cp_id`` kept, ``other_cp_id`` retired (reading it answers
+    "superseded by" ``cp_id``). ``id_split``: ``other_cp_id`` was split off ``cp_id``."""
+
+    cursor: int = Field(description="This event's position in the feed.")
+    kind: str = Field(examples=["child_changed", "ids_merged", "id_split", "merge_undone", "split_undone",
+                                "id_archived"])
+    cp_id: str
+    other_cp_id: str | None = None
+    recorded_at: datetime
+
+
+class ChangesPublic(BaseModel):
+    """A page of the feed, oldest first; pass ``next_cursor`` as ``after`` next time (the same value
+    comes back when nothing is new)."""
+
+    data: list[ChangePublic]
+    count: int
+    next_cursor: int
+
+
+@router.get("", responses=ERRORS)
+def read_changes(conn: ConnDep, user: CurrentUser,
+                 after: Annotated[int, Query(ge=0, description="The last cursor you saw (0: from the start).")] = 0,
+                 limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many events.")] = 100,
+                 ) -> ChangesPublic:
+    """Events after ``after``, in order: front ends re-read each child named through the read contract."""
+    if user.role not in FEED_ROLES:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"not allowed: role {user.role} does not read the directory")
+    as_reader(conn)
+    events, next_cursor = changes_after(conn, after, limit)
+    return ChangesPublic(
+        data=[ChangePublic(cursor=e.change_id, kind=e.kind, cp_id=e.cp_id, other_cp_id=e.other_cp_id,
+                           recorded_at=e.recorded_at) for e in events],
+        count=len(events), next_cursor=next_cursor)
