@@ -1,0 +1,344 @@
+"""The linkage model's lifecycle: stewards' decisions as labels, precision and recall per model version,
+a comparison before a retrained model is promoted, the promotion itself, and the weight distribution.
+
+Labels are the stewards' decisions that stand (the newest per pair, not undone): must-link says the two
+records are one child, cannot-link says they are not. A model version is judged by what it decides
+about each labelled pair when it scores the pair now, on its own, with no steward constraint: the
+linker would link, send to review, or keep apart. A pair the blocking rules never bring together is
+kept apart, as the linker would. Nothing here returns a name: pairs are record ids and weights.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from matching.decide import APART, LINK, REVIEW, decide_pairs
+from matching.features import features_frame
+from matching.link import CANONICAL, LinkSummary, relink_all
+from matching.model import load_model, score_within
+from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds
+from warehouse import audit
+
+MATCH, NON_MATCH = "match", "non_match"
+LABEL_OF = {"must_link": MATCH, "cannot_link": NON_MATCH}
+DECISIONS = (LINK, REVIEW, APART)
+PROMOTIONS_KEY = "contactpoint_promotions"  # ours, in the stored model document; Splink never reads it
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A model the linker can run: the bundled one, or one trained and kept in ``identity.model``."""
+
+    version: str
+    trained_at: Any
+    promoted_at: Any
+    current: bool
+    stored: bool
+
+
+def model_versions(conn: Connection) -> list[ModelVersion]:
+    """Every version, newest trained first, the bundled model last; exactly one is current."""
+    rows = conn.execute(text("SELECT version, trained_at, promoted_at FROM identity.model "
+                             "ORDER BY trained_at DESC, version")).fetchall()
+    current = current_version(conn)
+    versions = [ModelVersion(r.version, r.trained_at, r.promoted_at, r.version == current, True) for r in rows]
+    if not any(v.version == MODEL_VERSION for v in versions):
+        versions.append(ModelVersion(MODEL_VERSION, None, None, current == MODEL_VERSION, False))
+    return versions
+
+
+def current_version(conn: Connection) -> str:
+    """The version the linker runs (``matching.link.current_model``): the latest promoted, else the bundled."""
+    promoted = conn.execute(text("SELECT version FROM identity.model WHERE promoted_at IS NOT NULL "
+                                 "ORDER BY promoted_at DESC LIMIT 1")).scalar()
+    return str(promoted) if promoted else MODEL_VERSION
+
+
+def model_of(conn: Connection, version: str) -> dict[str, Any]:
+    """A version's trained model; KeyError when there is no such version."""
+    stored = conn.execute(text("SELECT model FROM identity.model WHERE version = :v"), {"v": version}).scalar()
+    if stored is not None:
+        return dict(stored)
+    if version == MODEL_VERSION:
+        return load_model()
+    raise KeyError(f"no model version {version!r}")
+
+
+@dataclass(frozen=True)
+class LabelledPair:
+    """Two records a steward decided about, and what the decision says they are."""
+
+    record_a: int
+    record_b: int
+    label: str
+
+
+def labelled_pairs(conn: Connection) -> list[LabelledPair]:
+    """The decisions that stand as labels: each pair's newest decision that was not undone."""
+    rows = conn.execute(text("""
+        SELECT DISTINCT ON (record_a, record_b) record_a, record_b, decision FROM identity.steward_decision
+        WHERE undone_at IS NULL ORDER BY record_a, record_b, decided_at DESC, decision_id DESC""")).fetchall()
+    return [LabelledPair(int(r.record_a), int(r.record_b), LABEL_OF[r.decision]) for r in rows]
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    """What one model decides about one pair: its match weight (None: never compared) and the decision."""
+
+    weight: float | None
+    decision: str
+    rule: str
+
+
+NOT_COMPARED = ScoredPair(None, APART, "no blocking key in common")
+
+
+def score_pairs(conn: Connection, model: dict[str, Any], pairs: Iterable[Pair], *,
+                thresholds: Thresholds = THRESHOLDS, backend: str = "duckdb") -> dict[Pair, ScoredPair]:
+    """Each pair (record ids, smaller first) as ``model`` alone would decide it today."""
+    wanted = {(min(a, b), max(a, b)) for a, b in pairs}
+    records = sorted({r for pair in wanted for r in pair})
+    if not records:
+        return {}
+    rows = [dict(r._mapping) for r in conn.execute(text(f"{CANONICAL} WHERE s.record_id = ANY(:ids)"),
+                                                   {"ids": records})]
+    scored = score_within(features_frame(rows), model, threshold=-1e9, backend=backend)
+    out = dict.fromkeys(wanted, NOT_COMPARED)
+    if scored.empty:
+        return out
+    decided = decide_pairs(scored, thresholds)
+    for a, b, weight, decision, rule in zip(decided["unique_id_l"].tolist(), decided["unique_id_r"].tolist(),
+                                            decided["match_weight"].tolist(), decided["decision"].tolist(),
+                                            decided["rule"].tolist(), strict=True):
+        key = (min(int(a), int(b)), max(int(a), int(b)))
+        if key in out:
+            out[key] = ScoredPair(round(float(weight), 3), str(decision), str(rule))
+    return out
+
+
+@dataclass
+class Confusion:
+    """A model's decisions (link, review, apart) against the stewards' labels (match, non-match)."""
+
+    version: str
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def count(self, decision: str, label: str) -> int:
+        """Labelled pairs the model decides ``decision`` that stewards labelled ``label``."""
+        return self.counts[(decision, label)]
+
+    @property
+    def labelled(self) -> int:
+        """How many labelled pairs the matrix counts."""
+        return sum(self.counts.values())
+
+    @property
+    def precision(self) -> float | None:
+        """Of the pairs the model links on its own, the share stewards say are one child (None: it links none)."""
+        linked = self.count(LINK, MATCH) + self.count(LINK, NON_MATCH)
+        return self.count(LINK, MATCH) / linked if linked else None
+
+    @property
+    def recall(self) -> float | None:
+        """Of the pairs stewards say are one child, the share the model links on its own (None: no such label)."""
+        matches = sum(self.count(d, MATCH) for d in DECISIONS)
+        return self.count(LINK, MATCH) / matches if matches else None
+
+    @property
+    def review_share(self) -> float | None:
+        """Share of labelled pairs the model would still send to a steward."""
+        return sum(self.count(REVIEW, label) for label in (MATCH, NON_MATCH)) / self.labelled if self.labelled else None
+
+
+def confusion(version: str, labels: Sequence[LabelledPair], decisions: dict[Pair, ScoredPair]) -> Confusion:
+    """The confusion matrix of one version's decisions against the labels."""
+    matrix = Confusion(version)
+    for pair in labels:
+        matrix.counts[(decisions.get((pair.record_a, pair.record_b), NOT_COMPARED).decision, pair.label)] += 1
+    return matrix
+
+
+def confusion_by_version(conn: Connection, *, backend: str = "duckdb") -> list[Confusion]:
+    """The live confusion matrix of every model version, in :func:`model_versions` order."""
+    labels = labelled_pairs(conn)
+    pairs = [(p.record_a, p.record_b) for p in labels]
+    return [confusion(v.version, labels, score_pairs(conn, model_of(conn, v.version), pairs, backend=backend))
+            for v in model_versions(conn)]
+
+
+@dataclass(frozen=True)
+class PairChange:
+    """One pair the candidate decides differently from the current model (record ids and weights only)."""
+
+    record_a: int
+    record_b: int
+    label: str | None
+    current: ScoredPair
+    candidate: ScoredPair
+
+
+@dataclass
+class Comparison:
+    """What promoting ``candidate`` over ``current`` would change, on labelled and reviewed pairs."""
+
+    current: str
+    candidate: str
+    pairs: int
+    transitions: Counter[tuple[str, str]]
+    examples: list[PairChange]
+    current_confusion: Confusion
+    candidate_confusion: Confusion
+
+    @property
+    def changed(self) -> int:
+        """Pairs whose decision differs between the two models."""
+        return sum(n for (before, after), n in self.transitions.items() if before != after)
+
+
+def compare_models(conn: Connection, candidate: str, *, current: str | None = None, examples_per_change: int = 5,
+                   backend: str = "duckdb") -> Comparison:
+    """Score every labelled pair and every pair ever sent to review with both models and count the changes.
+
+    Examples are listed per kind of change (e.g. review → link), labelled pairs first, then the pairs
+    nearest a threshold, so a steward lead inspects the changes that matter most.
+    """
+    current = current or current_version(conn)
+    labels = labelled_pairs(conn)
+    label_of: dict[Pair, str] = {(p.record_a, p.record_b): p.label for p in labels}
+    reviewed = [(int(r.record_a), int(r.record_b))
+                for r in conn.execute(text("SELECT record_a, record_b FROM identity.review_pair"))]
+    pairs = sorted(set(label_of) | set(reviewed))
+    before = score_pairs(conn, model_of(conn, current), pairs, backend=backend)
+    after = score_pairs(conn, model_of(conn, candidate), pairs, backend=backend)
+    transitions: Counter[tuple[str, str]] = Counter((before[p].decision, after[p].decision) for p in pairs)
+    changes: dict[tuple[str, str], list[PairChange]] = {}
+    for p in pairs:
+        if before[p].decision != after[p].decision:
+            changes.setdefault((before[p].decision, after[p].decision), []).append(
+                PairChange(p[0], p[1], label_of.get(p), before[p], after[p]))
+
+    def importance(change: PairChange) -> tuple[int, float, int, int]:
+        nearest = min(abs((change.candidate.weight or 0.0) - t) for t in (THRESHOLDS.link, THRESHOLDS.review))
+        return (change.label is None, nearest, change.record_a, change.record_b)
+
+    examples = [c for key in sorted(changes) for c in sorted(changes[key], key=importance)[:examples_per_change]]
+    return Comparison(current, candidate, len(pairs), transitions, examples,
+                      confusion(current, labels, before), confusion(candidate, labels, after))
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A promotion done: which version replaced which, the re-link that followed, and its audit entry."""
+
+    version: str
+    previous: str
+    relink: LinkSummary
+    audit_entry_id: int
+
+
+def promote(conn: Connection, version: str, *, steward: str, reason: str, run_id: str,
+            backend: str = "duckdb") -> Promotion:
+    """Make ``version`` the linker's model, audit it, and re-link every record (IDs carry over).
+
+    One transaction: a failed re-link leaves the old model current. The reason is kept with the model
+    (``identity.model``), not in the audit entry: it is free text, and the audit holds codes and counts only.
+    """
+    if not reason or not reason.strip():
+        raise ValueError("a promotion needs a reason")
+    previous = current_version(conn)
+    if version == previous:
+        raise ValueError(f"{version} is already the current model")
+    model = model_of(conn, version)  # KeyError for an unknown version, before anything is written
+    role = conn.execute(text("SELECT role FROM access.app_user WHERE username = :u"), {"u": steward}).scalar()
+    if role != "steward":
+        raise PermissionError(f"{steward} is not a steward: only stewards promote a model")
+    promotions = [*model.get(PROMOTIONS_KEY, []), {"steward": steward, "reason": reason.strip(), "previous": previous}]
+    # clock_timestamp, not now(): two promotions in one transaction must still be ordered.
+    conn.execute(text("""
+        INSERT INTO identity.model (version, model, promoted_at) VALUES (:v, CAST(:m AS jsonb), clock_timestamp())
+        ON CONFLICT (version) DO UPDATE SET promoted_at = clock_timestamp(), model = excluded.model"""),
+        {"v": version, "m": json.dumps({**model, PROMOTIONS_KEY: promotions})})
+    summary = relink_all(conn, run_id, backend=backend)
+    entry = audit.append(conn, username=steward, role=role, action="model_promoted", detail={
+        "version": version, "previous": previous, "relink_run": run_id, "records": summary.records,
+        "records_moved": summary.records_moved, "children_merged": summary.children_merged,
+        "new_children": summary.new_children})
+    return Promotion(version, previous, summary, entry)
+
+
+@dataclass(frozen=True)
+class ThresholdMove:
+    """What moving one threshold by ``delta`` would do to the review queue (pairwise, before clustering)."""
+
+    threshold: str
+    delta: float
+    moved_to: float
+    to_review: int
+    from_review: int
+
+    @property
+    def net(self) -> int:
+        """Change in the number of pairs for review."""
+        return self.to_review - self.from_review
+
+
+@dataclass
+class WeightDistribution:
+    """Every scored pair's weight and decision under the current thresholds, and the effect of moving them."""
+
+    version: str
+    thresholds: Thresholds
+    pairs: int
+    by_decision: Counter[str]
+    bins: list[tuple[float, dict[str, int]]]
+    bin_width: float
+    moves: list[ThresholdMove]
+
+
+def distribution(pairs: pd.DataFrame, version: str, *, thresholds: Thresholds = THRESHOLDS,
+                 bin_width: float = 1.0, low: float | None = None, high: float | None = None) -> WeightDistribution:
+    """Bin scored pairs (``match_weight`` and gamma columns) by weight and decision; try each threshold ±1.
+
+    Weights outside [low, high) are counted in the first or last bin, so the chart stays readable.
+    """
+    low = thresholds.review - 2 if low is None else low
+    high = thresholds.link + 8 if high is None else high
+    if pairs.empty:
+        return WeightDistribution(version, thresholds, 0, Counter(), [], bin_width, [])
+    decided = decide_pairs(pairs, thresholds)
+    edges = [low + i * bin_width for i in range(int((high - low) / bin_width))]
+    counts: list[Counter[str]] = [Counter() for _ in edges]
+    for weight, decision in zip(decided["match_weight"].tolist(), decided["decision"].tolist(), strict=True):
+        index = min(len(edges) - 1, max(0, int((float(weight) - low) // bin_width)))
+        counts[index][str(decision)] += 1
+    in_review = decided["decision"] == REVIEW
+    moves = []
+    for name in ("link", "review"):
+        for delta in (1.0, -1.0):
+            moved = Thresholds(**{**vars(thresholds), name: getattr(thresholds, name) + delta})
+            now_review = decide_pairs(pairs, moved)["decision"] == REVIEW
+            moves.append(ThresholdMove(name, delta, getattr(moved, name), int((now_review & ~in_review).sum()),
+                                       int((in_review & ~now_review).sum())))
+    return WeightDistribution(version, thresholds, len(decided), Counter(decided["decision"].tolist()),
+                              [(edge, dict(c)) for edge, c in zip(edges, counts, strict=True)], bin_width, moves)
+
+
+def store_distribution(conn: Connection, *, thresholds: Thresholds = THRESHOLDS,
+                       backend: str = "duckdb") -> WeightDistribution:
+    """The current model's weights over every blocked pair of staged records, down to one below the review
+    threshold (so a lower review threshold can be judged too)."""
+    version = current_version(conn)
+    rows = [dict(r._mapping) for r in conn.execute(text(CANONICAL))]
+    floor = min(thresholds.review, thresholds.link) - 1
+    frame = features_frame(rows)
+    pairs = score_within(frame, model_of(conn, version), threshold=floor, backend=backend) if len(rows) > 1 \
+        else pd.DataFrame()
+    return distribution(pairs, version, thresholds=thresholds)

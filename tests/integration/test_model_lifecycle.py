@@ -1,0 +1,230 @@
+"""The steward lead's model lifecycle: stewards' decisions as labels, a confusion matrix per model version, a
+comparison before a retrained model is promoted, and an audited promotion followed by a full re-link."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from contactpoint.pipeline import link, run_feed
+from contactpoint.synthetic import generate
+from matching.decide import APART, LINK, REVIEW
+from matching.lifecycle import (
+    MATCH,
+    NON_MATCH,
+    compare_models,
+    confusion_by_version,
+    current_version,
+    distribution,
+    labelled_pairs,
+    model_of,
+    model_versions,
+    promote,
+    store_distribution,
+)
+from matching.model import load_model
+from matching.settings import MODEL_VERSION, THRESHOLDS
+from matching.stewardship import record_decision, undo_decision
+from tests.factories import drop
+from warehouse import users
+from warehouse.audit import verify_chain
+from warehouse.db import transaction
+
+FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+SHIFTED = "child_linkage_v1-shifted"
+
+
+def rows(sql: str, **params: object) -> list[tuple]:
+    with transaction() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+def load_population(store: Path, children: int = 400, seed: int = 23) -> None:
+    generated = store.parent / "generated"
+    generate(generated, children=children, seed=seed, fault_rate=0.15)
+    for feed in FEEDS:
+        folder = generated / "inbound" / feed
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            drop(store, feed, path.name, path.read_bytes())
+        run_feed(feed, f"run-{feed}")
+    link("first")
+
+
+def store_shifted_model() -> None:
+    """A "retrained" model: the bundled one with prior odds eight times higher, so every weight rises by 3."""
+    model = load_model()
+    prior = model["probability_two_random_records_match"]
+    model["probability_two_random_records_match"] = 8 * prior / (1 - prior + 8 * prior)
+    with transaction() as conn:
+        conn.execute(text("INSERT INTO identity.model (version, model) VALUES (:v, CAST(:m AS jsonb))"),
+                     {"v": SHIFTED, "m": json.dumps(model)})
+
+
+def add_steward(name: str = "lead", role: str = "steward") -> None:
+    with transaction() as conn:
+        users.add_user(conn, username=name, display_name=name.title(), role=role, password="pw", pin="1234")
+
+
+def sure_matches(limit: int) -> list[tuple[int, int]]:
+    """Record pairs sharing a valid NHS number and date of birth: a rule links them whatever the weights."""
+    return [(a, b) for a, b in rows("""
+        SELECT a.record_id, b.record_id FROM staging.source_record a JOIN staging.source_record b
+          ON a.nhs_number = b.nhs_number AND a.date_of_birth = b.date_of_birth AND a.record_id < b.record_id
+        ORDER BY a.record_id, b.record_id LIMIT :n""", n=limit)]
+
+
+def conflicting_identifiers(limit: int) -> list[tuple[int, int]]:
+    """Record pairs with two different valid NHS numbers: never one child."""
+    return [(a, b) for a, b in rows("""
+        SELECT a.record_id, b.record_id FROM staging.source_record a JOIN staging.source_record b
+          ON a.nhs_number <> b.nhs_number AND a.family_name = b.family_name AND a.record_id < b.record_id
+        ORDER BY a.record_id, b.record_id LIMIT :n""", n=limit)]
+
+
+@pytest.mark.unit
+def test_the_weight_distribution_counts_what_each_threshold_move_would_send_to_review() -> None:
+    # No rule applies (every comparison null): the weight alone decides.
+    weights = [1.5, 2.5, 5.5, 6.5, 9.0]
+    pairs = pd.DataFrame({"match_weight": weights, **{f"gamma_{c}": [-1] * 5 for c in
+                                                        ("forename", "surname", "dob", "household", "nhs_number",
+                                                         "upn")}})
+    shown = distribution(pairs, "v", bin_width=1.0, low=0.0, high=12.0)
+
+    assert shown.by_decision == {APART: 1, REVIEW: 2, LINK: 2}
+    assert {low: counts for low, counts in shown.bins if counts} == {
+        1.0: {APART: 1}, 2.0: {REVIEW: 1}, 5.0: {REVIEW: 1}, 6.0: {LINK: 1}, 9.0: {LINK: 1}}
+    moves = {(m.threshold, m.delta): (m.to_review, m.from_review) for m in shown.moves}
+    assert moves == {("link", 1.0): (1, 0), ("link", -1.0): (0, 1), ("review", 1.0): (0, 1), ("review", -1.0): (1, 0)}
+
+
+@pytest.mark.postgres
+def test_stewards_decisions_are_labels_and_each_model_version_gets_a_confusion_matrix(store: Path) -> None:
+    load_population(store)
+    store_shifted_model()
+    matches, non_matches = sure_matches(4), conflicting_identifiers(3)
+    assert len(matches) == 4 and len(non_matches) == 3
+    with transaction() as conn:
+        for a, b in matches:
+            record_decision(conn, a, b, "must_link", steward="lead", reason="same NHS number and birth date")
+        for a, b in non_matches:
+            record_decision(conn, a, b, "cannot_link", steward="lead", reason="different NHS numbers")
+        withdrawn = record_decision(conn, *non_matches[0], "must_link", steward="lead", reason="mistake")
+        undo_decision(conn, withdrawn)
+
+    with transaction() as conn:
+        labels = labelled_pairs(conn)
+        matrices = {m.version: m for m in confusion_by_version(conn)}
+
+    # The undone decision is no label; the decision it covered stands.
+    assert sorted((p.record_a, p.record_b, p.label) for p in labels) == sorted(
+        [(a, b, MATCH) for a, b in matches] + [(a, b, NON_MATCH) for a, b in non_matches])
+    assert set(matrices) == {MODEL_VERSION, SHIFTED}
+    for matrix in matrices.values():
+        assert matrix.labelled == 7
+        assert matrix.count(LINK, MATCH) == 4          # the identifier rule links them under any weights
+        assert matrix.count(APART, NON_MATCH) == 3     # conflicting identifiers keep them apart
+        assert (matrix.precision, matrix.recall) == (1.0, 1.0)
+
+
+@pytest.mark.postgres
+def test_a_comparison_shows_how_many_pairs_a_retrained_model_would_decide_differently(store: Path) -> None:
+    load_population(store)
+    store_shifted_model()
+    with transaction() as conn:
+        reviewed = conn.execute(text("SELECT count(*) FROM identity.review_pair")).scalar_one()
+        comparison = compare_models(conn, SHIFTED)
+    assert reviewed > 0, "the population must give the linker some doubtful pairs"
+
+    assert comparison.current == MODEL_VERSION
+    assert comparison.pairs == reviewed
+    assert sum(comparison.transitions.values()) == reviewed
+    # Three more bits of evidence for every pair: review pairs within 3 of the link threshold now link, and
+    # no pair moves down.
+    assert comparison.changed > 0
+    for before, after in comparison.transitions:
+        assert (before, after) in {(REVIEW, REVIEW), (REVIEW, LINK), (APART, APART), (APART, REVIEW),
+                                   (APART, LINK), (LINK, LINK)}
+    assert comparison.examples
+    for change in comparison.examples:
+        assert change.current.decision != change.candidate.decision
+        assert change.current.weight is not None and change.candidate.weight is not None
+        assert change.candidate.weight - change.current.weight == pytest.approx(3.0, abs=0.01)
+        if change.candidate.decision == LINK and change.candidate.rule == "match weight":
+            assert change.candidate.weight >= THRESHOLDS.link > change.current.weight
+        # Record ids and weights only: nothing that names a child.
+        assert isinstance(change.record_a, int) and isinstance(change.record_b, int)
+
+
+@pytest.mark.postgres
+def test_promotion_is_audited_and_the_full_re_link_keeps_contactpoint_ids_stable(store: Path) -> None:
+    load_population(store)
+    store_shifted_model()
+    add_steward("lead")
+    add_steward("rita", role="reader")
+    before = dict(rows("SELECT record_id, cp_id FROM identity.link"))
+    with transaction() as conn:
+        with pytest.raises(ValueError, match="reason"):
+            promote(conn, SHIFTED, steward="lead", reason=" ", run_id="nope")
+        with pytest.raises(PermissionError):
+            promote(conn, SHIFTED, steward="rita", reason="try", run_id="nope")
+        with pytest.raises(KeyError):
+            promote(conn, "no-such-model", steward="lead", reason="try", run_id="nope")
+        assert current_version(conn) == MODEL_VERSION
+
+    with transaction() as conn:
+        promotion = promote(conn, SHIFTED, steward="lead", reason="retrained on the autumn census", run_id="promote-1")
+
+    with transaction() as conn:
+        assert current_version(conn) == SHIFTED
+        assert [v.version for v in model_versions(conn) if v.current] == [SHIFTED]
+        assert model_of(conn, SHIFTED)["contactpoint_promotions"][-1]["reason"] == "retrained on the autumn census"
+        entry = conn.execute(text("SELECT username, action, detail FROM audit.entry "
+                                  "WHERE action = 'model_promoted'")).one()
+        assert verify_chain(conn, store.parent / "anchors.log").ok
+    assert promotion.previous == MODEL_VERSION and promotion.relink.mode == "full"
+    assert (entry.username, entry.detail["version"], entry.detail["previous"]) == ("lead", SHIFTED, MODEL_VERSION)
+    assert entry.detail["records"] == len(before) and "retrained" not in json.dumps(entry.detail)
+
+    # Every child whose records are unchanged keeps its ContactPoint ID; no ID is reused for other records.
+    after = dict(rows("SELECT record_id, cp_id FROM identity.link"))
+    groups_before: dict[str, frozenset[int]] = {}
+    groups_after: dict[str, frozenset[int]] = {}
+    for record, cp_id in before.items():
+        groups_before[cp_id] = groups_before.get(cp_id, frozenset()) | {record}
+    for record, cp_id in after.items():
+        groups_after[cp_id] = groups_after.get(cp_id, frozenset()) | {record}
+    unchanged = set(groups_before.values()) & set(groups_after.values())
+    assert len(unchanged) > 0.9 * len(groups_before)
+    by_members_before = {members: cp_id for cp_id, members in groups_before.items()}
+    by_members_after = {members: cp_id for cp_id, members in groups_after.items()}
+    assert all(by_members_before[m] == by_members_after[m] for m in unchanged)
+    # A higher prior can only join children, never split one.
+    assert promotion.relink.new_children == 0
+    assert promotion.relink.children_merged == len(groups_before) - len(groups_after)
+
+    # Promoting back is one more audited promotion, and the linker's model follows.
+    with transaction() as conn:
+        promote(conn, MODEL_VERSION, steward="lead", reason="roll back", run_id="promote-2")
+        assert current_version(conn) == MODEL_VERSION
+        assert conn.execute(text("SELECT count(*) FROM audit.entry WHERE action = 'model_promoted'")).scalar() == 2
+
+
+@pytest.mark.postgres
+def test_the_store_weight_distribution_marks_both_thresholds_and_moves_only_one_way(store: Path) -> None:
+    load_population(store)
+    with transaction() as conn:
+        shown = store_distribution(conn)
+        open_reviews = conn.execute(text("SELECT count(*) FROM identity.review_pair")).scalar_one()
+    assert shown.pairs == sum(sum(c.values()) for _, c in shown.bins) > 0
+    assert shown.by_decision[LINK] > 0
+    # Pairwise, before clustering and stewards: every pair in the queue is among them (a review, or a link
+    # the clustering refused).
+    assert shown.by_decision[REVIEW] + shown.by_decision[LINK] >= open_reviews
+    moves = {(m.threshold, m.delta): m for m in shown.moves}
+    assert moves[("link", 1.0)].from_review == moves[("link", -1.0)].to_review == 0
+    assert moves[("review", -1.0)].from_review == moves[("review", 1.0)].to_review == 0
+    assert moves[("link", 1.0)].to_review > 0

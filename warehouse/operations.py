@@ -1,0 +1,198 @@
+"""What the data team sees of the intake: files per feed and sender, receipts, quarantined rows, daily volumes.
+
+Read-only queries over the ``intake`` schema. Nothing here returns a quarantined row's values: a data
+team needs the file, the row number, the field and the reason to ask the sender for a fix, and the
+values (names, dates of birth) would show a child to someone who has no purpose to see one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from schemas.expectations.docs import safe_label
+
+QUARANTINE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """One received file as the feeds page lists it."""
+
+    file_id: int
+    feed: str
+    sender: str | None
+    file_name: str
+    status: str
+    reason: str | None
+    read: int
+    loaded: int
+    quarantined: int
+    withheld: int
+    warned: int
+    duplicates: int
+    received_at: datetime
+    extract_time: datetime | None
+
+    @property
+    def rejected(self) -> int:
+        """Rows refused with the file: a rejected file loads none of the rows it held."""
+        return self.read if self.status == "rejected" else 0
+
+
+@dataclass(frozen=True)
+class SenderFiles:
+    """One feed and sender: their files, newest first, and the totals over them."""
+
+    feed: str
+    sender: str | None
+    files: list[FileSummary]
+
+    def total(self, count: str) -> int:
+        """The sum of one count (read, loaded, quarantined, withheld, rejected) over the sender's files."""
+        return sum(int(getattr(f, count)) for f in self.files)
+
+
+def files_by_sender(conn: Connection, *, feed: str | None = None, per_sender: int = 20) -> list[SenderFiles]:
+    """Each feed and sender with their newest ``per_sender`` files, feeds and senders in name order."""
+    rows = conn.execute(text("""
+        SELECT * FROM (
+            SELECT f.file_id, f.feed, f.sender, f.file_name, f.status, f.reason, f.rows_read AS read,
+                   f.rows_loaded AS loaded, f.rows_quarantined AS quarantined, f.rows_withheld AS withheld,
+                   f.rows_warned AS warned, f.received_at, f.extract_time,
+                   (SELECT count(*) FROM intake.duplicate_delivery d WHERE d.file_id = f.file_id) AS duplicates,
+                   row_number() OVER (PARTITION BY f.feed, f.sender
+                                      ORDER BY f.extract_time DESC NULLS LAST, f.file_id DESC) AS newest
+            FROM intake.file f WHERE (CAST(:feed AS text) IS NULL OR f.feed = :feed)) ranked
+        WHERE newest <= :n ORDER BY feed, sender NULLS LAST, newest"""), {"feed": feed, "n": per_sender}).mappings()
+    grouped: dict[tuple[str, str | None], list[FileSummary]] = {}
+    for row in rows:
+        summary = FileSummary(**{k: v for k, v in row.items() if k != "newest"})
+        grouped.setdefault((summary.feed, summary.sender), []).append(summary)
+    return [SenderFiles(feed, sender, files) for (feed, sender), files in grouped.items()]
+
+
+def file_summary(conn: Connection, file_id: int) -> FileSummary | None:
+    """One file, or None when no file has that id."""
+    row = conn.execute(text("""
+        SELECT f.file_id, f.feed, f.sender, f.file_name, f.status, f.reason, f.rows_read AS read,
+               f.rows_loaded AS loaded, f.rows_quarantined AS quarantined, f.rows_withheld AS withheld,
+               f.rows_warned AS warned, f.received_at, f.extract_time,
+               (SELECT count(*) FROM intake.duplicate_delivery d WHERE d.file_id = f.file_id) AS duplicates
+        FROM intake.file f WHERE f.file_id = :f"""), {"f": file_id}).mappings().first()
+    return FileSummary(**row) if row else None
+
+
+def receipt(conn: Connection, file_id: int) -> dict[str, Any] | None:
+    """The receipt exactly as the sender was sent it (None before the file was processed)."""
+    body = conn.execute(text("SELECT body FROM intake.receipt WHERE file_id = :f"), {"f": file_id}).scalar()
+    return dict(body) if body is not None else None
+
+
+def data_docs_path(data_dir: Path, summary: FileSummary) -> Path | None:
+    """The file's data-quality report as the loader wrote it (``connectors.loading``), if there is one.
+
+    The name is rebuilt from the registry (feed, sender, file id), never taken from a request, so a
+    request cannot name any other file on disk.
+    """
+    label = safe_label(f"{summary.feed}_{summary.sender}_{summary.file_id}", summary.feed)
+    path = data_dir / "data_docs" / summary.feed / f"{label}.html"
+    return path if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class QuarantinedIssue:
+    """One reason one row of one file was quarantined (a row with two bad fields gives two)."""
+
+    file_id: int
+    feed: str
+    sender: str | None
+    file_name: str
+    row_number: int
+    field: str
+    reason: str
+    released: bool
+
+
+@dataclass(frozen=True)
+class QuarantinePage:
+    """One page of quarantined rows' reasons, and how many there are in all."""
+
+    issues: list[QuarantinedIssue]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the filter gives (at least one, even when empty)."""
+        return max(1, -(-self.total // self.page_size))
+
+
+def quarantined_rows(conn: Connection, *, feed: str | None = None, file_id: int | None = None,
+                     include_released: bool = False, page: int = 1,
+                     page_size: int = QUARANTINE_PAGE_SIZE) -> QuarantinePage:
+    """Quarantine reasons by file, row and field, newest file first; released rows only when asked."""
+    page = max(1, page)
+    where = """i.kind = 'quarantined' AND (CAST(:feed AS text) IS NULL OR f.feed = :feed)
+               AND (CAST(:file_id AS bigint) IS NULL OR f.file_id = :file_id)
+               AND (:released OR q.released_at IS NULL)"""
+    params: dict[str, Any] = {"feed": feed, "file_id": file_id, "released": include_released}
+    source = """intake.row_issue i JOIN intake.file f ON f.file_id = i.file_id
+                LEFT JOIN intake.quarantined_row q ON q.file_id = i.file_id AND q.row_number = i.row_number"""
+    total = int(conn.execute(text(f"SELECT count(*) FROM {source} WHERE {where}"), params).scalar_one())
+    rows = conn.execute(text(f"""
+        SELECT f.file_id, f.feed, f.sender, f.file_name, i.row_number, i.field, i.reason,
+               q.released_at IS NOT NULL AS released
+        FROM {source} WHERE {where}
+        ORDER BY f.file_id DESC, i.row_number, i.field LIMIT :limit OFFSET :offset"""),
+        {**params, "limit": page_size, "offset": (page - 1) * page_size}).mappings()
+    return QuarantinePage([QuarantinedIssue(**r) for r in rows], total, page, page_size)
+
+
+@dataclass(frozen=True)
+class DailyVolume:
+    """What one feed sent on one day: rows read and quarantined (rejected files' rows count as read)."""
+
+    feed: str
+    day: date
+    files: int
+    read: int
+    quarantined: int
+    rejected_files: int
+
+    @property
+    def quarantine_rate(self) -> float:
+        """Share of the day's rows that were quarantined (0 on a day without rows)."""
+        return self.quarantined / self.read if self.read else 0.0
+
+
+def daily_volumes(conn: Connection, *, days: int = 30) -> dict[str, list[DailyVolume]]:
+    """Per feed, one entry for each of the ``days`` days up to the latest day any file arrived (quiet days as
+    zeros, so a chart shows a silent sender as a gap, not as a shorter line)."""
+    last = conn.execute(text("SELECT max((received_at AT TIME ZONE 'UTC')::date) FROM intake.file")).scalar()
+    if last is None:
+        return {}
+    first = last - timedelta(days=days - 1)
+    rows = conn.execute(text("""
+        SELECT feed, (received_at AT TIME ZONE 'UTC')::date AS day, count(*) AS files,
+               coalesce(sum(rows_read), 0) AS read, coalesce(sum(rows_quarantined), 0) AS quarantined,
+               count(*) FILTER (WHERE status = 'rejected') AS rejected_files
+        FROM intake.file WHERE (received_at AT TIME ZONE 'UTC')::date BETWEEN :first AND :last
+        GROUP BY feed, day"""), {"first": first, "last": last}).mappings()
+    seen = {(r["feed"], r["day"]): r for r in rows}
+    feeds = sorted({feed for feed, _ in seen})
+    out: dict[str, list[DailyVolume]] = {}
+    for feed in feeds:
+        series = []
+        for offset in range(days):
+            day = first + timedelta(days=offset)
+            r = seen.get((feed, day))
+            series.append(DailyVolume(feed, day, int(r["files"]), int(r["read"]), int(r["quarantined"]),
+                                      int(r["rejected_files"])) if r else DailyVolume(feed, day, 0, 0, 0, 0))
+        out[feed] = series
+    return out
