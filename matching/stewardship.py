@@ -1,36 +1,591 @@
-"""Steward decisions: must-link and cannot-link constraints the linker honours on every later run.
+"""Steward decisions and actions: what a steward decides, how it changes identities, and how it is undone.
 
-A decision names two source records (ordered), who decided, and why; the newest decision for a pair
-wins, and an undone decision no longer counts. The review pair it answers is closed.
+A *decision* names two source records (ordered) as must-link or cannot-link; the newest decision for a
+pair that is not undone wins, and the linker honours it on every later run, delta and full
+(``matching.link.steward_constraints``). An *action* (``identity.steward_action``, migration 0007) is
+what a steward did in one go, with a required reason: link or keep apart a review pair, split a record
+out of a child, merge two children, or undo an earlier action. An action writes its decisions, and a
+merge or a split changes ``identity`` at once, so the next publish shows it without waiting for a full
+re-link. What it changed is kept in ``steward_action.changes`` (record ids and ContactPoint IDs only),
+so an undo puts back exactly that: IDs end as they began.
+
+Every action is audited (``warehouse.audit``, action ``steward_<kind>``) with ids only, never the reason
+(free text may name a child); the database audits each decision row itself (migration 0004's trigger,
+which writes the decision's id and kind only). Merges, splits and their undos signal the change feed.
+
+The console and the ``contactpoint review`` commands call these functions; none of them commits.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
 from sqlalchemy import Connection, text
 
+from matching.identity import cp_id_for
+from matching.settings import THRESHOLDS
+from warehouse import audit
+from warehouse.changes import ID_SPLIT, IDS_MERGED, MERGE_UNDONE, SPLIT_UNDONE, record_change
+
 DECISIONS = ("must_link", "cannot_link")
+ACTIONS = ("link", "keep_apart", "split", "merge", "undo")
+STEWARD_METHOD = "steward"
+"""``identity.link.method`` (and ``link_history.method``) of a record moved by a steward's action."""
+
+
+class StewardshipError(ValueError):
+    """An action that cannot be taken as asked; the message says why, in the steward's words."""
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What an action did: its id, the decisions it wrote, and the IDs it kept, retired or created."""
+
+    action_id: int
+    kind: str
+    decision_ids: list[int] = field(default_factory=list)
+    kept_cp_id: str | None = None
+    retired_cp_id: str | None = None
+    new_cp_id: str | None = None
+
+
+def _reason(reason: str) -> str:
+    if not reason or not reason.strip():
+        raise StewardshipError("a steward's action needs a reason")
+    return reason.strip()
 
 
 def record_decision(conn: Connection, record_a: int, record_b: int, decision: str, *, steward: str,
-                    reason: str) -> int:
-    """Store a decision about two records; returns its id. A reason is required."""
+                    reason: str, action_id: int | None = None) -> int:
+    """Store a decision about two records; returns its id. A reason is required.
+
+    The review pair it answers, if any, is closed.
+    """
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {DECISIONS}")
-    if not reason or not reason.strip():
-        raise ValueError("a steward decision needs a reason")
     if record_a == record_b:
         raise ValueError("a decision needs two different records")
     a, b = sorted((record_a, record_b))
     decision_id = int(conn.execute(text("""
-        INSERT INTO identity.steward_decision (record_a, record_b, decision, steward, reason)
-        VALUES (:a, :b, :d, :s, :r) RETURNING decision_id"""),
-        {"a": a, "b": b, "d": decision, "s": steward, "r": reason.strip()}).scalar_one())
+        INSERT INTO identity.steward_decision (record_a, record_b, decision, steward, reason, action_id)
+        VALUES (:a, :b, :d, :s, :r, :action) RETURNING decision_id"""),
+        {"a": a, "b": b, "d": decision, "s": steward, "r": _reason(reason), "action": action_id}).scalar_one())
     conn.execute(text("UPDATE identity.review_pair SET status = 'decided' WHERE record_a = :a AND record_b = :b"),
                  {"a": a, "b": b})
     return decision_id
 
 
 def undo_decision(conn: Connection, decision_id: int) -> None:
-    """Withdraw a decision; the linker decides that pair again on its next run."""
+    """Withdraw one decision; the linker decides that pair again on its next run."""
     conn.execute(text("UPDATE identity.steward_decision SET undone_at = now() WHERE decision_id = :d"),
                  {"d": decision_id})
+
+
+# --- who is older, who is where --------------------------------------------------------------------------
+
+def child_number(cp_id: str) -> int:
+    """The sequence number a ContactPoint ID was made from (``matching.identity.cp_id_for`` inverted).
+
+    IDs made in one transaction share ``created_at``; the number says which was made first.
+    """
+    from matching import identity
+
+    digits = int(cp_id[2:11])
+    number = (digits - identity._OFFSET) * pow(identity._MULTIPLIER, -1, identity._MODULUS) % identity._MODULUS
+    if cp_id_for(number) != cp_id:
+        raise StewardshipError(f"{cp_id} is not a ContactPoint ID")
+    return number
+
+
+def older_first(cp_a: str, cp_b: str) -> tuple[str, str]:
+    """The two IDs, the one made first (the one a merge keeps) first."""
+    return (cp_a, cp_b) if child_number(cp_a) < child_number(cp_b) else (cp_b, cp_a)
+
+
+def _child_of(conn: Connection, record_id: int) -> str:
+    cp_id = conn.execute(text("SELECT cp_id FROM identity.link WHERE record_id = :r"), {"r": record_id}).scalar()
+    if cp_id is None:
+        raise StewardshipError(f"record {record_id} is not linked to a child yet")
+    return str(cp_id)
+
+
+def _records_of(conn: Connection, cp_id: str) -> list[int]:
+    return [int(r) for r in conn.execute(text(
+        "SELECT record_id FROM identity.link WHERE cp_id = :c ORDER BY record_id"), {"c": cp_id}).scalars()]
+
+
+def _status(conn: Connection, cp_id: str) -> str:
+    status = conn.execute(text("SELECT status FROM identity.child WHERE cp_id = :c FOR UPDATE"),
+                          {"c": cp_id}).scalar()
+    if status is None:
+        raise StewardshipError(f"no child {cp_id}")
+    return str(status)
+
+
+def _role(conn: Connection, steward: str) -> str:
+    role = conn.execute(text("SELECT role FROM access.app_user WHERE username = :u"), {"u": steward}).scalar()
+    return str(role) if role else "steward"
+
+
+def _new_child(conn: Connection) -> str:
+    number = int(conn.execute(text("SELECT nextval('identity.child_number')")).scalar_one())
+    cp_id = cp_id_for(number)
+    conn.execute(text("INSERT INTO identity.child (cp_id) VALUES (:c)"), {"c": cp_id})
+    return cp_id
+
+
+def _move(conn: Connection, records: list[int], to_cp_id: str, action_id: int) -> None:
+    """Move records to a child, in ``link_history`` under the action (``run_id`` = ``steward:<id>``)."""
+    if not records:
+        return
+    run_id = f"{STEWARD_METHOD}:{action_id}"
+    conn.execute(text("""
+        INSERT INTO identity.link_history (record_id, old_cp_id, new_cp_id, method, run_id)
+        SELECT l.record_id, l.cp_id, :to, :m, :run FROM identity.link l
+        WHERE l.record_id = ANY(:records) AND l.cp_id <> :to"""),
+        {"records": records, "to": to_cp_id, "m": STEWARD_METHOD, "run": run_id})
+    conn.execute(text("""UPDATE identity.link SET cp_id = :to, method = :m, run_id = :run, weight = NULL,
+                                linked_at = now()
+                         WHERE record_id = ANY(:records)"""),
+                 {"records": records, "to": to_cp_id, "m": STEWARD_METHOD, "run": run_id})
+
+
+def _needs_publish(conn: Connection, cp_ids: list[str]) -> None:
+    """The next publish recomputes these children (and drops any that are no longer active)."""
+    conn.execute(text("""UPDATE staging.source_record SET needs_publish = true WHERE record_id IN (
+                         SELECT record_id FROM identity.link WHERE cp_id = ANY(:c))"""), {"c": cp_ids})
+
+
+def _release_holds(conn: Connection, cp_ids: list[str]) -> list[str]:
+    """Held children among ``cp_ids`` with no open question left about a shielded child become active.
+
+    The linker holds a child that might be a shielded child (``matching.link._hold_possible_shielded``);
+    once a steward has answered every such pair, the child may be published.
+    """
+    released = [str(c) for c in conn.execute(text("""
+        UPDATE identity.child c SET status = 'active'
+        WHERE c.status = 'held' AND c.cp_id = ANY(:c) AND NOT EXISTS (
+            SELECT 1 FROM identity.review_pair p
+            JOIN identity.link la ON la.record_id = p.record_a JOIN identity.link lb ON lb.record_id = p.record_b
+            WHERE p.status = 'open' AND la.cp_id <> lb.cp_id AND c.cp_id IN (la.cp_id, lb.cp_id))
+        RETURNING c.cp_id"""), {"c": cp_ids}).scalars()]
+    if released:
+        _needs_publish(conn, released)
+    return sorted(released)
+
+
+def _start_action(conn: Connection, kind: str, *, steward: str, reason: str, cp_ids: list[str],
+                  pair_id: int | None = None, undoes: int | None = None) -> int:
+    return int(conn.execute(text("""
+        INSERT INTO identity.steward_action (kind, steward, reason, cp_ids, pair_id, undoes)
+        VALUES (:k, :s, :r, :c, :p, :u) RETURNING action_id"""),
+        {"k": kind, "s": steward, "r": _reason(reason), "c": cp_ids, "p": pair_id, "u": undoes}).scalar_one())
+
+
+def _finish_action(conn: Connection, action_id: int, kind: str, steward: str, changes: dict[str, Any],
+                   cp_ids: list[str], **detail: Any) -> None:
+    """Keep what the action changed and audit it (ids only: the reason stays in the action's row)."""
+    conn.execute(text("UPDATE identity.steward_action SET changes = CAST(:x AS jsonb), cp_ids = :c "
+                      "WHERE action_id = :a"),
+                 {"x": json.dumps(changes), "c": cp_ids, "a": action_id})
+    audit.append(conn, username=steward, role=_role(conn, steward), action=f"steward_{kind}",
+                 cp_id=cp_ids[0] if cp_ids else None,
+                 detail={"action_id": action_id, "cp_ids": cp_ids, **detail})
+
+
+def _merge(conn: Connection, kept: str, retired: str, action_id: int) -> dict[str, Any]:
+    """Move every record of ``retired`` to ``kept`` and retire the ID; returns what changed, for an undo."""
+    statuses = {"kept_status": _status(conn, kept), "retired_status": _status(conn, retired)}
+    moved = _records_of(conn, retired)
+    _move(conn, moved, kept, action_id)
+    conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :k WHERE cp_id = :r"),
+                 {"k": kept, "r": retired})
+    _needs_publish(conn, [kept])
+    record_change(conn, IDS_MERGED, kept, retired)
+    return {"kept": kept, "retired": retired, "moved": moved, **statuses}
+
+
+def _bind(conn: Connection, kept: str, retired: str, *, steward: str, reason: str, action_id: int,
+          already: tuple[int, int] | None = None) -> list[int]:
+    """Must-links from the kept child's first record to every other record of both children.
+
+    The steward judged the merged child as a whole: a full re-link regroups records from scratch, and
+    without these the linker could part records of either child again (a must-link between two
+    records binds only those two), which would change IDs the steward meant to keep.
+    """
+    records = sorted(set(_records_of(conn, kept)) | set(_records_of(conn, retired)))
+    anchor = records[0]
+    skip = {tuple(sorted(already))} if already else set()
+    return [record_decision(conn, anchor, record, "must_link", steward=steward, reason=reason, action_id=action_id)
+            for record in records[1:] if tuple(sorted((anchor, record))) not in skip]
+
+
+def _open_pair(conn: Connection, pair_id: int) -> tuple[int, int]:
+    row = conn.execute(text("SELECT record_a, record_b, status FROM identity.review_pair WHERE pair_id = :p "
+                            "FOR UPDATE"), {"p": pair_id}).first()
+    if row is None:
+        raise StewardshipError(f"no review pair {pair_id}")
+    if row.status != "open":
+        raise StewardshipError(f"pair {pair_id} is already decided: undo that action first")
+    return int(row.record_a), int(row.record_b)
+
+
+# --- the actions -------------------------------------------------------------------------------------------
+
+def link_pair(conn: Connection, pair_id: int, *, steward: str, reason: str) -> ActionOutcome:
+    """The two records of a review pair are one child: a must-link, and their two children merge now.
+
+    The merge keeps the older ContactPoint ID; the other is retired, superseded by it; must-links bind
+    all the merged child's records (``_bind``).
+    """
+    record_a, record_b = _open_pair(conn, pair_id)
+    cp_a, cp_b = _child_of(conn, record_a), _child_of(conn, record_b)
+    action_id = _start_action(conn, "link", steward=steward, reason=reason, cp_ids=[cp_a, cp_b], pair_id=pair_id)
+    decision = record_decision(conn, record_a, record_b, "must_link", steward=steward, reason=reason,
+                               action_id=action_id)
+    decisions = [decision]
+    changes: dict[str, Any] = {"pair_id": pair_id}
+    kept = retired = None
+    if cp_a != cp_b:
+        kept, retired = older_first(cp_a, cp_b)
+        decisions += _bind(conn, kept, retired, steward=steward, reason=reason, action_id=action_id,
+                           already=(record_a, record_b))
+        changes.update(_merge(conn, kept, retired, action_id))
+    changes["released"] = _release_holds(conn, [c for c in (cp_a, cp_b) if c != retired])
+    cp_ids = [kept, retired] if kept and retired else [cp_a]
+    _finish_action(conn, action_id, "link", steward, changes, cp_ids, pair_id=pair_id,
+                   record_ids=[record_a, record_b])
+    return ActionOutcome(action_id, "link", decisions, kept_cp_id=kept, retired_cp_id=retired)
+
+
+def keep_apart(conn: Connection, pair_id: int, *, steward: str, reason: str) -> ActionOutcome:
+    """The two records of a review pair are different children: a cannot-link; their children stay apart."""
+    record_a, record_b = _open_pair(conn, pair_id)
+    cp_a, cp_b = _child_of(conn, record_a), _child_of(conn, record_b)
+    if cp_a == cp_b:
+        raise StewardshipError(f"both records already belong to {cp_a}: split a record out of that child instead")
+    action_id = _start_action(conn, "keep_apart", steward=steward, reason=reason, cp_ids=[cp_a, cp_b],
+                              pair_id=pair_id)
+    decision = record_decision(conn, record_a, record_b, "cannot_link", steward=steward, reason=reason,
+                               action_id=action_id)
+    changes = {"pair_id": pair_id, "released": _release_holds(conn, [cp_a, cp_b])}
+    _finish_action(conn, action_id, "keep_apart", steward, changes, [cp_a, cp_b], pair_id=pair_id,
+                   record_ids=[record_a, record_b])
+    return ActionOutcome(action_id, "keep_apart", [decision])
+
+
+def split_record(conn: Connection, record_id: int, *, steward: str, reason: str) -> ActionOutcome:
+    """A record is not the child it is linked to: it gets a new ContactPoint ID of its own, with a
+    cannot-link to each of that child's other records, so no later run puts it back."""
+    source = _child_of(conn, record_id)
+    status = _status(conn, source)
+    others = [r for r in _records_of(conn, source) if r != record_id]
+    if not others:
+        raise StewardshipError(f"record {record_id} is the only record of {source}: there is nothing to split")
+    action_id = _start_action(conn, "split", steward=steward, reason=reason, cp_ids=[source])
+    decisions = [record_decision(conn, record_id, other, "cannot_link", steward=steward, reason=reason,
+                                 action_id=action_id) for other in others]
+    new = _new_child(conn)
+    if status == "held":
+        conn.execute(text("UPDATE identity.child SET status = 'held' WHERE cp_id = :c"), {"c": new})
+    _move(conn, [record_id], new, action_id)
+    _needs_publish(conn, [source, new])
+    record_change(conn, ID_SPLIT, source, new)
+    changes = {"from": source, "new": new, "record": record_id}
+    _finish_action(conn, action_id, "split", steward, changes, [source, new], record_ids=[record_id])
+    return ActionOutcome(action_id, "split", decisions, kept_cp_id=source, new_cp_id=new)
+
+
+def merge_children(conn: Connection, cp_a: str, cp_b: str, *, steward: str, reason: str) -> ActionOutcome:
+    """Two children are one: the older ID is kept, the other retired (superseded by it), its records
+    moved, with must-links binding all their records for every later run (see ``_bind``)."""
+    cp_a, cp_b = cp_a.strip().upper(), cp_b.strip().upper()
+    if cp_a == cp_b:
+        raise StewardshipError("a merge needs two different children")
+    kept, retired = older_first(cp_a, cp_b)
+    for cp_id in (kept, retired):
+        if _status(conn, cp_id) not in ("active", "held"):
+            raise StewardshipError(f"{cp_id} is no longer a current child (merged or archived)")
+    retired_records = _records_of(conn, retired)
+    if not _records_of(conn, kept) or not retired_records:
+        raise StewardshipError("both children need a linked record to be merged")
+    action_id = _start_action(conn, "merge", steward=steward, reason=reason, cp_ids=[kept, retired])
+    decisions = _bind(conn, kept, retired, steward=steward, reason=reason, action_id=action_id)
+    changes = _merge(conn, kept, retired, action_id)
+    changes["released"] = _release_holds(conn, [kept])
+    _finish_action(conn, action_id, "merge", steward, changes, [kept, retired], record_ids=retired_records)
+    return ActionOutcome(action_id, "merge", decisions, kept_cp_id=kept, retired_cp_id=retired)
+
+
+def undo_action(conn: Connection, action_id: int, *, steward: str, reason: str) -> ActionOutcome:
+    """Undo an earlier action: withdraw its decisions and put back exactly what it changed.
+
+    A merge's records go back to the retired ID, which is current again; a split's record goes back to
+    its child and the ID the split made is retired into it (IDs are never reused); a decided pair is
+    open for review again; a child released from its hold is held again. Refused when a later change
+    (another action, a re-link) moved those records since: undo that first.
+    """
+    row = conn.execute(text("""SELECT kind, undone_at, changes FROM identity.steward_action
+                               WHERE action_id = :a FOR UPDATE"""), {"a": action_id}).first()
+    if row is None:
+        raise StewardshipError(f"no steward action {action_id}")
+    if row.kind == "undo":
+        raise StewardshipError("an undo cannot be undone: take the action again instead")
+    if row.undone_at is not None:
+        raise StewardshipError(f"action {action_id} is already undone")
+    changes: dict[str, Any] = dict(row.changes or {})
+    if "retired" in changes:
+        _check_unmerge(conn, changes)
+    elif "new" in changes:
+        _check_unsplit(conn, changes)
+    undo_id = _start_action(conn, "undo", steward=steward, reason=reason, cp_ids=[], undoes=action_id)
+    conn.execute(text("UPDATE identity.steward_decision SET undone_at = now() WHERE action_id = :a"),
+                 {"a": action_id})
+    conn.execute(text("UPDATE identity.steward_action SET undone_at = now() WHERE action_id = :a"),
+                 {"a": action_id})
+    cp_ids: list[str] = []
+    if "retired" in changes:
+        cp_ids = _unmerge(conn, changes, undo_id)
+    elif "new" in changes:
+        cp_ids = _unsplit(conn, changes, undo_id)
+    if changes.get("released"):
+        conn.execute(text("UPDATE identity.child SET status = 'held' WHERE cp_id = ANY(:c) AND status = 'active'"),
+                     {"c": changes["released"]})
+        _needs_publish(conn, changes["released"])
+        cp_ids = cp_ids or list(changes["released"])
+    if changes.get("pair_id") is not None:
+        conn.execute(text("UPDATE identity.review_pair SET status = 'open' WHERE pair_id = :p"),
+                     {"p": changes["pair_id"]})
+        if not cp_ids:
+            cp_ids = [str(c) for c in conn.execute(text("""
+                SELECT l.cp_id FROM identity.review_pair p JOIN identity.link l
+                  ON l.record_id IN (p.record_a, p.record_b) WHERE p.pair_id = :p ORDER BY l.record_id"""),
+                {"p": changes["pair_id"]}).scalars()]
+    _finish_action(conn, undo_id, "undo", steward, {"undid": action_id}, cp_ids, undoes=action_id,
+                   undone_kind=row.kind)
+    return ActionOutcome(undo_id, "undo", kept_cp_id=changes.get("kept") or changes.get("from"),
+                         retired_cp_id=changes.get("retired") or changes.get("new"))
+
+
+def _check_unmerge(conn: Connection, changes: dict[str, Any]) -> None:
+    """Refuse before anything is written when the merged child changed since (the caller may go on)."""
+    kept, retired, moved = str(changes["kept"]), str(changes["retired"]), [int(r) for r in changes["moved"]]
+    state = conn.execute(text("SELECT status, superseded_by FROM identity.child WHERE cp_id = :r FOR UPDATE"),
+                         {"r": retired}).first()
+    still_there = conn.execute(text("SELECT count(*) FROM identity.link WHERE record_id = ANY(:m) AND cp_id = :k"),
+                               {"m": moved, "k": kept}).scalar_one()
+    if state is None or state.status != "merged" or state.superseded_by != kept or still_there != len(moved):
+        raise StewardshipError(f"{kept} changed after the merge (a later action or re-link): undo that first")
+
+
+def _unmerge(conn: Connection, changes: dict[str, Any], undo_id: int) -> list[str]:
+    kept, retired, moved = str(changes["kept"]), str(changes["retired"]), [int(r) for r in changes["moved"]]
+    conn.execute(text("UPDATE identity.child SET status = :s, superseded_by = NULL WHERE cp_id = :r"),
+                 {"s": changes.get("retired_status", "active"), "r": retired})
+    if changes.get("kept_status"):
+        conn.execute(text("UPDATE identity.child SET status = :s WHERE cp_id = :k AND status IN ('active', 'held')"),
+                     {"s": changes["kept_status"], "k": kept})
+    _move(conn, moved, retired, undo_id)
+    _needs_publish(conn, [kept, retired])
+    record_change(conn, MERGE_UNDONE, kept, retired)
+    return [kept, retired]
+
+
+def _check_unsplit(conn: Connection, changes: dict[str, Any]) -> None:
+    source, new, record = str(changes["from"]), str(changes["new"]), int(changes["record"])
+    if _records_of(conn, new) != [record] or _status(conn, source) not in ("active", "held"):
+        raise StewardshipError(f"{new} changed after the split (a later action or re-link): undo that first")
+
+
+def _unsplit(conn: Connection, changes: dict[str, Any], undo_id: int) -> list[str]:
+    source, new, record = str(changes["from"]), str(changes["new"]), int(changes["record"])
+    _move(conn, [record], source, undo_id)
+    # The split's ID is not reused: it points to the child its record went back to.
+    conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :s WHERE cp_id = :n"),
+                 {"s": source, "n": new})
+    _needs_publish(conn, [source])
+    record_change(conn, SPLIT_UNDONE, source, new)
+    return [source, new]
+
+
+# --- what the console and the CLI read ---------------------------------------------------------------------
+
+LOCAL_AUTHORITY_SQL = """CASE WHEN {s}.feed IN ('connexions', 'ics') THEN {s}.sender
+                              WHEN {s}.upn IS NOT NULL THEN substr({s}.upn, 2, 3) END"""
+"""A record's local authority: the sender of the LA-sent feeds, else the LA code inside its UPN
+(characters 2-4, feeds/README.md); GP and CAF records without a UPN have none."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a steward narrowed the review queue to (None: everything)."""
+
+    feed: str | None = None
+    local_authority: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One open pair in the queue; ``shielded`` pairs show only ids to stewards not entitled to them."""
+
+    pair_id: int
+    record_a: int
+    record_b: int
+    cp_a: str
+    cp_b: str
+    feed_a: str
+    feed_b: str
+    match_weight: float
+    reason: str
+    shielded: bool
+    distance: float
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue with the counts a steward plans by."""
+
+    entries: list[QueueEntry]
+    total: int
+    shielded: int
+    by_feed: dict[str, int]
+    by_local_authority: dict[str, int]
+
+
+_QUEUE_BASE = f"""
+    WITH shielded_child AS (
+        SELECT DISTINCT l.cp_id FROM staging.source_record s JOIN identity.link l ON l.record_id = s.record_id
+        WHERE s.restricted),
+    open_pair AS (
+        SELECT p.pair_id, p.record_a, p.record_b, p.match_weight, p.reason, la.cp_id AS cp_a, lb.cp_id AS cp_b,
+               sa.feed AS feed_a, sb.feed AS feed_b,
+               {LOCAL_AUTHORITY_SQL.format(s="sa")} AS la_a, {LOCAL_AUTHORITY_SQL.format(s="sb")} AS la_b,
+               (la.cp_id IN (SELECT cp_id FROM shielded_child) OR lb.cp_id IN (SELECT cp_id FROM shielded_child))
+                   AS shielded,
+               abs(p.match_weight - :link_threshold) AS distance
+        FROM identity.review_pair p
+        JOIN identity.link la ON la.record_id = p.record_a JOIN identity.link lb ON lb.record_id = p.record_b
+        JOIN staging.source_record sa ON sa.record_id = p.record_a
+        JOIN staging.source_record sb ON sb.record_id = p.record_b
+        WHERE p.status = 'open' AND la.cp_id <> lb.cp_id),
+    wanted AS (
+        SELECT * FROM open_pair
+        WHERE (CAST(:feed AS text) IS NULL OR :feed IN (feed_a, feed_b))
+          AND (CAST(:la AS text) IS NULL OR :la IN (la_a, la_b)))
+"""
+
+
+def review_queue(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: int = 1,
+                 per_page: int = 50) -> QueuePage:
+    """Open review pairs, most pressing first, with counts for the filters.
+
+    Order: pairs touching a shielded child first: until a steward answers, the other child is held out
+    of the directory (``matching.link`` holds it), so a child may be missing for practitioners, and only
+    some stewards may answer them. Then by how close the match weight is to the *link* threshold
+    (``matching.settings.THRESHOLDS.link``), nearest first: those pairs are the ones the model nearly
+    linked (or would have linked but for a constraint), so they are the likeliest to be one child shown
+    twice, which splits a child's services across two directory entries; pairs near the review floor
+    are the likeliest to be two children, who are already apart. Ties by pair id, so pages are stable.
+    Pairs whose records are now in one child (an action since) are no longer questions and are left out.
+    """
+    params = {"link_threshold": THRESHOLDS.link, "feed": flt.feed, "la": flt.local_authority}
+    rows = conn.execute(text(_QUEUE_BASE + """
+        SELECT pair_id, record_a, record_b, cp_a, cp_b, feed_a, feed_b, match_weight, reason, shielded, distance
+        FROM wanted ORDER BY shielded DESC, distance, pair_id LIMIT :limit OFFSET :offset"""),
+        {**params, "limit": per_page, "offset": max(page - 1, 0) * per_page}).fetchall()
+    counts = conn.execute(text(_QUEUE_BASE + """
+        SELECT 'total' AS kind, NULL AS key, count(*) AS n FROM wanted
+        UNION ALL SELECT 'shielded', NULL, count(*) FROM wanted WHERE shielded
+        UNION ALL SELECT 'feed', f, count(*) FROM (SELECT feed_a AS f FROM wanted UNION ALL
+                                                   SELECT feed_b FROM wanted WHERE feed_b <> feed_a) x GROUP BY f
+        UNION ALL SELECT 'la', a, count(*) FROM (SELECT la_a AS a FROM wanted WHERE la_a IS NOT NULL UNION ALL
+            SELECT la_b FROM wanted WHERE la_b IS NOT NULL AND la_b IS DISTINCT FROM la_a) y GROUP BY a"""),
+        params).fetchall()
+    total = next(int(r.n) for r in counts if r.kind == "total")
+    shielded = next(int(r.n) for r in counts if r.kind == "shielded")
+    return QueuePage(
+        entries=[QueueEntry(int(r.pair_id), int(r.record_a), int(r.record_b), r.cp_a, r.cp_b, r.feed_a, r.feed_b,
+                            float(r.match_weight), r.reason, bool(r.shielded), float(r.distance)) for r in rows],
+        total=total, shielded=shielded,
+        by_feed=dict(sorted((str(r.key), int(r.n)) for r in counts if r.kind == "feed")),
+        by_local_authority=dict(sorted((str(r.key), int(r.n)) for r in counts if r.kind == "la")))
+
+
+RECORD_FIELDS = ("given_name", "middle_names", "family_name", "preferred_given_name", "preferred_family_name",
+                 "former_family_name", "date_of_birth", "gender", "address_line_1", "address_line_2",
+                 "address_line_3", "address_line_4", "address_line_5", "postcode", "nhs_number", "upn", "uln")
+
+
+def source_records(conn: Connection, record_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Source records with feed, sender, child, shielding and standardised values (``record_features``)."""
+    rows = conn.execute(text(f"""
+        SELECT s.record_id, s.feed, s.sender, s.restricted, s.extract_time, l.cp_id,
+               {", ".join(f"s.{c}" for c in RECORD_FIELDS)}, to_jsonb(f) - 'record_id' AS features,
+               EXISTS (SELECT 1 FROM identity.link k JOIN staging.source_record r ON r.record_id = k.record_id
+                       WHERE k.cp_id = l.cp_id AND r.restricted) AS shielded
+        FROM staging.source_record s LEFT JOIN identity.link l ON l.record_id = s.record_id
+        LEFT JOIN identity.record_features f ON f.record_id = s.record_id
+        WHERE s.record_id = ANY(:ids)"""), {"ids": record_ids}).mappings()
+    return {int(r["record_id"]): dict(r) for r in rows}
+
+
+def pair_detail(conn: Connection, pair_id: int) -> dict[str, Any] | None:
+    """A review pair with its two records, the model's explanation, and each child's other records."""
+    pair = conn.execute(text("""SELECT pair_id, record_a, record_b, match_weight, reason, explanation, status,
+                                       run_id, created_at
+                                FROM identity.review_pair WHERE pair_id = :p"""), {"p": pair_id}).mappings().first()
+    if pair is None:
+        return None
+    records = source_records(conn, [int(pair["record_a"]), int(pair["record_b"])])
+    siblings: dict[int, list[dict[str, Any]]] = {}
+    for record_id in (int(pair["record_a"]), int(pair["record_b"])):
+        cp_id = records[record_id]["cp_id"]
+        others = [r for r in _records_of(conn, cp_id) if r != record_id] if cp_id else []
+        siblings[record_id] = list(source_records(conn, others).values())
+    actions = conn.execute(text("""SELECT action_id, kind, steward, decided_at, undone_at FROM identity.steward_action
+                                   WHERE pair_id = :p ORDER BY action_id"""), {"p": pair_id}).mappings().all()
+    return {**dict(pair), "records": records, "siblings": siblings, "actions": [dict(a) for a in actions]}
+
+
+def waterfall(explanation: dict[str, Any], prior: float) -> list[dict[str, Any]]:
+    """Bars of a match-weight waterfall (as Splink draws one): the prior, then each comparison's weight,
+    each bar starting where the previous ended; the last bar is the total."""
+    bars = [{"name": "prior", "weight": prior, "start": 0.0, "end": prior, "gamma": None}]
+    running = prior
+    for name, evidence in explanation.items():
+        weight = evidence.get("weight")
+        if weight is None:
+            continue
+        bars.append({"name": name, "weight": float(weight), "start": running, "end": running + float(weight),
+                     "gamma": evidence.get("gamma")})
+        running += float(weight)
+    bars.append({"name": "total", "weight": running, "start": 0.0, "end": running, "gamma": None})
+    return bars
+
+
+def identity_history(conn: Connection, cp_id: str) -> dict[str, Any] | None:
+    """One child: status, its records by feed, and every change of its records and who made it."""
+    child = conn.execute(text("SELECT cp_id, status, superseded_by, created_at FROM identity.child "
+                              "WHERE cp_id = :c"), {"c": cp_id}).mappings().first()
+    if child is None:
+        return None
+    records = source_records(conn, _records_of(conn, cp_id))
+    by_feed: dict[str, list[dict[str, Any]]] = {}
+    for record in sorted(records.values(), key=lambda r: (r["feed"], r["record_id"])):
+        by_feed.setdefault(record["feed"], []).append(record)
+    history = [dict(r) for r in conn.execute(text("""
+        SELECT h.change_id, h.changed_at, h.record_id, h.old_cp_id, h.new_cp_id, h.method, h.run_id,
+               a.action_id, a.kind, a.steward, a.undone_at
+        FROM identity.link_history h
+        LEFT JOIN identity.steward_action a ON h.run_id = 'steward:' || a.action_id
+        WHERE h.old_cp_id = :c OR h.new_cp_id = :c ORDER BY h.change_id"""), {"c": cp_id}).mappings()]
+    actions = [dict(r) for r in conn.execute(text("""
+        SELECT action_id, kind, steward, reason, decided_at, undone_at, undoes, pair_id, cp_ids
+        FROM identity.steward_action WHERE :c = ANY(cp_ids) ORDER BY action_id"""), {"c": cp_id}).mappings()]
+    merged_in = [str(c) for c in conn.execute(text(
+        "SELECT cp_id FROM identity.child WHERE superseded_by = :c ORDER BY cp_id"), {"c": cp_id}).scalars()]
+    shielded = any(r["restricted"] for r in records.values())
+    return {**dict(child), "by_feed": by_feed, "history": history, "actions": actions, "merged_in": merged_in,
+            "shielded": shielded}

@@ -3,6 +3,9 @@
 A split writes a cannot-link between the record and each of the child's other records; undoing the
 split must withdraw all of them together, so decisions carry the action that wrote them.
 
+``changes`` holds what the action did to ``identity`` (records moved, IDs retired or created, holds
+released) as record ids and ContactPoint IDs only, so an undo restores exactly that and nothing else.
+
 Revision ID: 0007
 Revises: 0006
 """
@@ -24,8 +27,10 @@ CREATE TABLE identity.steward_action (
     pair_id    bigint,
     undoes     bigint REFERENCES identity.steward_action,
     decided_at timestamptz NOT NULL DEFAULT now(),
-    undone_at  timestamptz
+    undone_at  timestamptz,
+    changes    jsonb NOT NULL DEFAULT '{}'
 );
+CREATE INDEX ON identity.steward_action (undoes);
 ALTER TABLE identity.steward_decision ADD COLUMN action_id bigint REFERENCES identity.steward_action;
 CREATE INDEX ON identity.steward_decision (action_id);
 GRANT SELECT, INSERT, UPDATE, DELETE ON identity.steward_action TO cp_loader;
