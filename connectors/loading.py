@@ -1,7 +1,7 @@
 """Load one parsed file into staging: validate each row, stage it, quarantine it, or withhold it.
 
 Feed modules provide the parser and the row validator; this loop is the same for every feed, so the
-receipt's sums (read = loaded + quarantined + withheld) hold by construction.
+receipt's sums (read = loaded + quarantined + withheld + out of scope) hold by construction.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from contactpoint.settings import get_settings
 from schemas.child import RowIssue, RowOutcome, SourceRecord
 from schemas.expectations import ProfileCollector, check_file
 from warehouse.intake import FileCounts, previous_file_rows, quarantine_row, record_issues
+from warehouse.retention import out_of_scope_keys
 from warehouse.staging import Lineage, stage_records, withdraw_record
 
 BATCH_SIZE = 1_000
 WITHHELD = RowIssue("row", "withheld")
+OUT_OF_SCOPE = RowIssue("row", "out of scope")  # not why: that would say the child was archived
 DUPLICATE_KEY = RowIssue("source key", "the same child appears twice in this file; only the first is loaded")
 
 RowValidator = Callable[[ParsedRow], RowOutcome]
@@ -53,7 +55,25 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
     result = LoadResult()
     profile = ProfileCollector(today)  # a few bytes a row, for the batch checks at the end
     batch: dict[str, tuple[int, SourceRecord]] = {}
+    batch_warnings: dict[str, list[RowIssue]] = {}
     seen_keys: set[str] = set()
+
+    def stage_batch() -> None:
+        """Stage the batch, minus rows for children already gone from the directory (counted, never stored)."""
+        door = [{"source_key": key, "date_of_birth": record.date_of_birth, "nhs_number": record.nhs_number,
+                 "upn": record.upn} for key, (_, record) in batch.items()]
+        for key in out_of_scope_keys(conn, lineage.feed, door, today) if door else ():
+            row_number, _ = batch.pop(key)
+            result.counts.loaded -= 1
+            result.counts.out_of_scope += 1
+            if batch_warnings.pop(key, None):
+                result.counts.warned -= 1
+            record_issues(conn, lineage.file_id, row_number, "out_of_scope", [OUT_OF_SCOPE])
+        for key, (row_number, _) in batch.items():
+            if key in batch_warnings:
+                record_issues(conn, lineage.file_id, row_number, "warning", batch_warnings.pop(key))
+        stage_records(conn, lineage, list(batch.values()))
+        batch.clear()
     for row in rows:
         result.counts.read += 1
         result.dropped_fields.update(set(row.dropped))
@@ -81,16 +101,15 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
             seen_keys.add(record.source_key)
         result.counts.loaded += 1
         profile.add(row.row_number, "warned" if outcome.warnings else "loaded", record, outcome.warnings)
-        if outcome.warnings:
-            result.counts.warned += 1
-            record_issues(conn, lineage.file_id, row.row_number, "warning", outcome.warnings)
         # One statement cannot update a row twice: stage the earlier row first, so the upsert applies
         # the later one over it (same extract, later statement) exactly as it would across files.
         if record.source_key in batch or len(batch) >= BATCH_SIZE:
-            stage_records(conn, lineage, list(batch.values()))
-            batch.clear()
+            stage_batch()
+        if outcome.warnings:
+            result.counts.warned += 1
+            batch_warnings[record.source_key] = outcome.warnings
         batch[record.source_key] = (row.row_number, record)
-    stage_records(conn, lineage, list(batch.values()))
+    stage_batch()
     verdict = check_file(lineage.feed, profile.frame(), previous_rows=previous_file_rows(conn, lineage),
                          docs_dir=docs_dir or get_settings().data_dir / "data_docs" / lineage.feed,
                          file_label=f"{lineage.feed}_{lineage.sender}_{lineage.file_id}")

@@ -133,6 +133,7 @@ class FileOutcome:
     withheld: int = 0
     warned: int = 0
     reason: str | None = None
+    out_of_scope: int = 0
 
 
 def load(file_id: int) -> FileOutcome | None:
@@ -162,7 +163,7 @@ def load(file_id: int) -> FileOutcome | None:
         finish_file(conn, file_id, counts=counts, status=status, reason=reason, dropped_fields=dropped)
     log.info("%s: %s (%s)", f.file_name, status, reason or asdict(counts))
     return FileOutcome(file_id, f.file_name, status, counts.read, counts.loaded, counts.quarantined,
-                       counts.withheld, counts.warned, reason)
+                       counts.withheld, counts.warned, reason, counts.out_of_scope)
 
 
 def load_files(file_ids: list[int]) -> list[dict[str, object]]:

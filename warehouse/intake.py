@@ -82,6 +82,7 @@ class FileCounts:
     quarantined: int = 0
     withheld: int = 0
     warned: int = 0
+    out_of_scope: int = 0
 
 
 def finish_file(conn: Connection, file_id: int, *, counts: FileCounts, status: str, reason: str | None,
@@ -90,10 +91,12 @@ def finish_file(conn: Connection, file_id: int, *, counts: FileCounts, status: s
     conn.execute(
         text("""UPDATE intake.file SET status = :status, reason = :reason, rows_read = :read,
                     rows_loaded = :loaded, rows_quarantined = :quarantined, rows_withheld = :withheld,
-                    rows_warned = :warned, dropped_fields = CAST(:dropped AS jsonb), processed_at = now()
+                    rows_out_of_scope = :out_of_scope, rows_warned = :warned,
+                    dropped_fields = CAST(:dropped AS jsonb), processed_at = now()
                 WHERE file_id = :file_id"""),
         dict(status=status, reason=reason, read=counts.read, loaded=counts.loaded,
              quarantined=counts.quarantined, withheld=counts.withheld, warned=counts.warned,
+             out_of_scope=counts.out_of_scope,
              dropped=json.dumps(dropped_fields), file_id=file_id),
     )
     body = build_receipt(conn, file_id)
@@ -125,10 +128,13 @@ def build_receipt(conn: Connection, file_id: int) -> dict[str, Any]:
         "reason": f.reason,
         "received_at": f.received_at.isoformat(),
         "rows": {"read": f.rows_read, "loaded": f.rows_loaded, "quarantined": f.rows_quarantined,
-                 "withheld": f.rows_withheld, "loaded_with_warnings": f.rows_warned},
+                 "withheld": f.rows_withheld, "out_of_scope": f.rows_out_of_scope,
+                 "loaded_with_warnings": f.rows_warned},
         "quarantined": _issues(conn, file_id, "quarantined"),
         "warnings": _issues(conn, file_id, "warning"),
         "withheld_rows": [i["row"] for i in _issues(conn, file_id, "withheld")],
+        # Rows about people the directory no longer holds (past every leave date, or archived): not loaded.
+        "out_of_scope_rows": [i["row"] for i in _issues(conn, file_id, "out_of_scope")],
         # Names only, never values: these fields are not in the spec and were not stored.
         "dropped_fields": dict(sorted(f.dropped_fields.items())),
     }

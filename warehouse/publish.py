@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from contactpoint import clock
+from warehouse.retention import past_leave_date
 from warehouse.survivorship import RULES, winner_sql
 
 CHILD_COLUMNS = (
@@ -67,6 +69,11 @@ def publish_directory(conn: Connection) -> PublishSummary:
         JOIN identity.link l ON l.record_id = s.record_id
         JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'active'
         WHERE s.needs_publish"""))
+    # The door stays shut: a child past its leave date (a late record, a re-sent old file) is never
+    # (re)published; the daily retention pass archives it.
+    gone = past_leave_date(conn, "dirty", clock.today())
+    if gone:
+        conn.execute(text("DELETE FROM dirty WHERE cp_id = ANY(:gone)"), {"gone": gone})
     considered = conn.execute(text("SELECT count(*) FROM dirty")).scalar_one()
     # A child no longer active (held for a steward, merged away) leaves the directory.
     removed = conn.execute(text("""DELETE FROM directory.child d USING identity.child c

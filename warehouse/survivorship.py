@@ -35,8 +35,9 @@ SURVIVORSHIP: tuple[SurvivorshipRule, ...] = (
 )
 
 
-def winner_sql(rule: SurvivorshipRule) -> str:
-    """One row per dirty child: the columns of the record that wins ``rule`` (needs temp table ``dirty``)."""
+def winner_sql(rule: SurvivorshipRule, children: str = "dirty") -> str:
+    """One row per child listed in the temp table ``children`` (column ``cp_id``): the columns of the
+    record that wins ``rule``."""
     feeds = ", ".join(f"'{feed}'" for feed in rule.feeds)
     trust = f"array_position(ARRAY[{feeds}]::text[], s.feed)"
     newest = "s.present DESC, s.extract_time DESC, s.sequence DESC"
@@ -44,7 +45,7 @@ def winner_sql(rule: SurvivorshipRule) -> str:
     columns = ", ".join(f"s.{c}" for c in rule.columns)
     return f"""
         SELECT DISTINCT ON (l.cp_id) l.cp_id, {columns}
-        FROM dirty d JOIN identity.link l ON l.cp_id = d.cp_id
+        FROM {children} d JOIN identity.link l ON l.cp_id = d.cp_id
         JOIN staging.source_record s ON s.record_id = l.record_id
         WHERE s.feed = ANY(ARRAY[{feeds}]::text[]) AND s.{rule.required} IS NOT NULL
         ORDER BY l.cp_id, {order}, s.record_id DESC"""
