@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         default=None, description="Freeze the hub's clock at this date (demos, tests, backfills)."
     )
     log_level: str = Field(default="INFO", description="Python logging level name.")
+    key_vault_dir: Path | None = Field(
+        default=None,
+        description="Where the archive's per-child keys live, outside the database; default <data_dir>/key-vault.",
+    )
     console_secure_cookie: bool = Field(
         default=True, description="Mark the steward console's cookies Secure (https only); false for plain http."
     )
@@ -58,6 +62,11 @@ class Settings(BaseSettings):
     def dropzone(self) -> Path:
         """The folder drop zone used when no SFTP server is configured."""
         return self.dropzone_dir or self.data_dir / "dropzone"
+
+    @property
+    def key_vault(self) -> Path:
+        """Folder of the archive's keys (a KMS in production): destroying a key destroys every copy of a record."""
+        return self.key_vault_dir or self.data_dir / "key-vault"
 
     @property
     def airflow_home(self) -> Path:
