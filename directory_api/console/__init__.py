@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from directory_api.console import pages
+from directory_api.console import model_lifecycle, operations, pages
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(pages.router)
+router.include_router(operations.router)
+router.include_router(model_lifecycle.router)

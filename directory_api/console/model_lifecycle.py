@@ -1,0 +1,84 @@
+"""The steward lead's model pages: precision and recall per model version from stewards' decisions, the
+comparison of a retrained model with the current one, its promotion, and the match-weight distribution.
+
+Stewards only (there is no separate "lead" role in the store: every steward may promote, and every
+promotion is audited with who did it). Pairs are shown by record id and weight, never by name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import Response
+
+from contactpoint.settings import get_settings
+from directory_api.console.operations import NAV
+from directory_api.console.ops_charts import WeightBin, weight_histogram
+from directory_api.console.session import StewardDep, check_csrf, render
+from directory_api.deps import ConnDep
+from matching import lifecycle
+from warehouse.publish import publish_directory
+
+router = APIRouter(prefix="/model")
+
+
+def _versions(conn: ConnDep, version: str) -> None:
+    if version not in {v.version for v in lifecycle.model_versions(conn)}:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no model version {version!r}")
+
+
+@router.get("/")
+def models(request: Request, conn: ConnDep, user: StewardDep) -> Response:
+    """Every model version with its live confusion matrix against the stewards' labels."""
+    versions = lifecycle.model_versions(conn)
+    matrices = lifecycle.confusion_by_version(conn, backend=get_settings().link_backend)
+    return render(request, "ops/model.html", {
+        "user": user, "nav": "model", "nav_items": NAV, "versions": versions,
+        "matrices": dict(zip([v.version for v in versions], matrices, strict=True)),
+        "labels": len(lifecycle.labelled_pairs(conn)), "decisions": lifecycle.DECISIONS,
+        "label_names": {lifecycle.MATCH: "one child (must-link)", lifecycle.NON_MATCH: "two children (cannot-link)"}})
+
+
+@router.get("/compare")
+def compare(request: Request, conn: ConnDep, user: StewardDep, candidate: str) -> Response:
+    """What promoting ``candidate`` would change: decisions per pair and examples to inspect."""
+    _versions(conn, candidate)
+    current = lifecycle.current_version(conn)
+    comparison = None if candidate == current else lifecycle.compare_models(
+        conn, candidate, current=current, backend=get_settings().link_backend)
+    return render(request, "ops/model_compare.html", {
+        "user": user, "nav": "model", "nav_items": NAV, "candidate": candidate, "current": current,
+        "comparison": comparison, "decisions": lifecycle.DECISIONS})
+
+
+@router.post("/promote")
+def promote(request: Request, conn: ConnDep, user: StewardDep, version: Annotated[str, Form()],
+            reason: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Promote a version (audited), re-link every record with it and publish what changed."""
+    check_csrf(csrf_token, user)
+    _versions(conn, version)
+    run_id = f"promote-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    try:
+        promotion = lifecycle.promote(conn, version, steward=user.username, reason=reason, run_id=run_id,
+                                      backend=get_settings().link_backend)
+    except (ValueError, PermissionError) as refused:
+        return render(request, "ops/model_promoted.html", {
+            "user": user, "nav": "model", "nav_items": NAV, "error": str(refused), "version": version},
+            status_code=status.HTTP_400_BAD_REQUEST)
+    published = publish_directory(conn)
+    return render(request, "ops/model_promoted.html", {
+        "user": user, "nav": "model", "nav_items": NAV, "promotion": promotion, "published": published,
+        "version": version})
+
+
+@router.get("/weights")
+def weights(request: Request, conn: ConnDep, user: StewardDep) -> Response:
+    """The current model's match weights over every blocked pair, both thresholds marked, and threshold moves."""
+    shown = lifecycle.store_distribution(conn, backend=get_settings().link_backend)
+    bins = [WeightBin(low, counts) for low, counts in shown.bins]
+    chart = weight_histogram(bins, shown.bin_width, {"review": shown.thresholds.review, "link": shown.thresholds.link})
+    return render(request, "ops/weights.html", {
+        "user": user, "nav": "weights", "nav_items": NAV, "shown": shown, "chart": chart,
+        "decisions": lifecycle.DECISIONS})

@@ -1,0 +1,117 @@
+"""Operations pages for the data team: what every feed sent, what was refused and why, and daily volumes.
+
+Open to stewards only. Readers never see them, and neither do archivists or auditors: a receipt and a
+quarantine listing say which rows of which school or practice failed, which is operational detail about
+children's records, and the steward role is the one the store grants intake access to (``cp_steward``).
+No page shows a quarantined row's values: file, row, field and reason are what a data team needs to ask
+the sender for a fix.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, Response
+
+from connectors.feeds import FEEDS
+from contactpoint.settings import get_settings
+from directory_api.console.ops_charts import volume_chart
+from directory_api.console.session import StewardDep, render
+from directory_api.deps import ConnDep
+from warehouse import operations
+
+router = APIRouter(prefix="/ops")
+
+NAV = [{"key": "feeds", "href": "/console/ops/feeds", "label": "Feeds"},
+       {"key": "quarantine", "href": "/console/ops/quarantine", "label": "Quarantine"},
+       {"key": "model", "href": "/console/model/", "label": "Linkage model"},
+       {"key": "weights", "href": "/console/model/weights", "label": "Match weights"}]
+"""The operations and model pages, for the console's navigation."""
+
+# A data-quality report is the loader's own self-contained page (inline style, no script): served in a
+# sandbox so even a report that somehow held a script could not run it or reach the console's cookies.
+DATA_DOCS_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _known_feed(feed: str | None) -> str | None:
+    if feed in (None, ""):
+        return None
+    if feed not in FEEDS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no feed {feed!r}")
+    return feed
+
+
+def _page(request: Request, template: str, context: dict[str, Any]) -> Response:
+    return render(request, template, {"nav_items": NAV, **context})
+
+
+@router.get("/feeds")
+def feeds(request: Request, conn: ConnDep, user: StewardDep, feed: str | None = None) -> Response:
+    """Per feed and sender, the newest files with status and counts, and each feed's daily volumes chart."""
+    chosen = _known_feed(feed)
+    senders = operations.files_by_sender(conn, feed=chosen)
+    volumes = operations.daily_volumes(conn)
+    charts = {name: volume_chart(name, series) for name, series in volumes.items() if chosen in (None, name)}
+    data_dir = get_settings().data_dir
+    with_docs = {f.file_id for s in senders for f in s.files if operations.data_docs_path(data_dir, f) is not None}
+    return _page(request, "ops/feeds.html", {
+        "user": user, "nav": "feeds", "feeds": sorted(FEEDS), "feed": chosen, "senders": senders,
+        "charts": charts, "volumes": volumes, "with_docs": with_docs})
+
+
+def _file(conn: ConnDep, file_id: int) -> operations.FileSummary:
+    summary = operations.file_summary(conn, file_id)
+    if summary is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no file {file_id}")
+    return summary
+
+
+@router.get("/files/{file_id}")
+def file_page(request: Request, conn: ConnDep, user: StewardDep, file_id: int) -> Response:
+    """One file: counts, the receipt as the sender saw it, and its data-quality report."""
+    summary = _file(conn, file_id)
+    receipt = operations.receipt(conn, file_id)
+    return _page(request, "ops/file.html", {
+        "user": user, "nav": "feeds", "file": summary,
+        "receipt": json.dumps(receipt, indent=2, ensure_ascii=False) if receipt is not None else None,
+        "has_docs": operations.data_docs_path(get_settings().data_dir, summary) is not None,
+        "quarantine": operations.quarantined_rows(conn, file_id=file_id, include_released=True, page_size=10)})
+
+
+@router.get("/files/{file_id}/data-docs")
+def data_docs(conn: ConnDep, user: StewardDep, file_id: int) -> Response:
+    """The file's data-quality report (Great Expectations results), as the loader wrote it."""
+    path = operations.data_docs_path(get_settings().data_dir, _file(conn, file_id))
+    if path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no data-quality report for this file (it was rejected "
+                                                       "before its rows were checked)")
+    return HTMLResponse(path.read_text(encoding="utf-8"), headers=DATA_DOCS_HEADERS)
+
+
+@router.get("/files/{file_id}/receipt.json")
+def receipt_json(conn: ConnDep, user: StewardDep, file_id: int) -> Response:
+    """The receipt exactly as it was written for the sender."""
+    receipt = operations.receipt(conn, _file(conn, file_id).file_id)
+    if receipt is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this file has no receipt yet")
+    return Response(json.dumps(receipt, indent=2, ensure_ascii=False), media_type="application/json",
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/quarantine")
+def quarantine(request: Request, conn: ConnDep, user: StewardDep, feed: str | None = None,
+               file_id: Annotated[int | None, Query()] = None, page: Annotated[int, Query(ge=1)] = 1,
+               released: bool = False) -> Response:
+    """Quarantined rows by file, row, field and reason, a page at a time."""
+    chosen = _known_feed(feed)
+    listing = operations.quarantined_rows(conn, feed=chosen, file_id=file_id, include_released=released, page=page)
+    return _page(request, "ops/quarantine.html", {
+        "user": user, "nav": "quarantine", "feeds": sorted(FEEDS), "feed": chosen, "file_id": file_id,
+        "released": released, "listing": listing})

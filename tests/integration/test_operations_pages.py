@@ -1,0 +1,162 @@
+"""The data team's operations pages in the console, against the real store: every feed's files with their counts,
+receipts and data-quality reports, quarantined rows by file, row, field and reason, and daily volumes as a chart."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from contactpoint.pipeline import run_feed
+from directory_api.main import create_app
+from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name
+from warehouse import operations, users
+from warehouse.db import transaction
+
+pytestmark = pytest.mark.postgres
+PASSWORD, PIN = "correct horse battery staple", "4711"
+
+
+@dataclass
+class Console:
+    client: TestClient
+    secrets: dict[str, str]
+
+    def add_user(self, username: str, role: str) -> None:
+        with transaction() as conn:
+            self.secrets[username] = users.add_user(conn, username=username, display_name=username.title(),
+                                                    role=role, password=PASSWORD, pin=PIN)
+
+    def sign_in(self, username: str) -> None:
+        self.client.cookies.clear()
+        form = self.client.get("/console/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token, form.text
+        response = self.client.post("/console/sign-in", data={
+            "username": username, "password": PASSWORD, "pin": PIN, "csrf_token": token.group(1),
+            "one_time_code": pyotp.TOTP(self.secrets[username]).now(), "next": "/console/"}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+
+    def get(self, path: str, **params: str) -> Response:
+        return self.client.get(path, params=params, follow_redirects=False)
+
+
+@pytest.fixture
+def console(store: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
+    monkeypatch.setenv("CONTACTPOINT_CONSOLE_SECURE_COOKIE", "false")  # the test client speaks plain http
+    from contactpoint.settings import get_settings
+
+    get_settings.cache_clear()
+    with TestClient(create_app()) as client:
+        yield Console(client, {})
+
+
+def deliver_files(dropzone: Path) -> dict[str, int]:
+    """Two GP files from one practice (the second with rows that cannot be identified), a school's roll, and a
+    school file that is not XML at all; returns file ids by name."""
+    first_gp = feed_file_name("gp", "C84001", "20261101T100000", 1)
+    second_gp = feed_file_name("gp", "C84001", "20261108T100000", 2)
+    drop(dropzone, "gp", first_gp, csv_file([gp_row() for _ in range(8)]))
+    drop(dropzone, "gp", second_gp, csv_file([gp_row() for _ in range(8)]
+                                             + [gp_row(date_of_birth=""), gp_row(family_name="", nhs_number="")]))
+    run_feed("gp", "gp-run")
+    roll = school_file_name(stamp="20261101T100000")
+    broken = school_file_name(stamp="20261102T100000")
+    drop(dropzone, "school", roll, ctf([pupil(), pupil(Forename="Maisie", Sex="F"), pupil(Forename="Noah")]))
+    drop(dropzone, "school", broken, b"<CTfile><Header>")
+    run_feed("school", "school-run")
+    with transaction() as conn:
+        return {f.file_name: f.file_id for s in operations.files_by_sender(conn) for f in s.files}
+
+
+def test_a_steward_sees_every_feed_and_sender_with_counts_receipts_reports_and_a_volume_chart(
+        console: Console, store: Path) -> None:
+    files = deliver_files(store)
+    console.add_user("stella", "steward")
+    console.sign_in("stella")
+
+    page = console.get("/console/ops/feeds")
+    assert page.status_code == 200
+    assert "script" not in page.headers["content-security-policy"] and "<script" not in page.text
+    # Each feed and sender, with the files' statuses and counts.
+    assert "gp · sender C84001" in page.text and "school · sender 3722001" in page.text
+    second_gp = feed_file_name("gp", "C84001", "20261108T100000", 2)
+    row = re.search(rf"{re.escape(second_gp)}</a>.*?</tr>", page.text, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="num">(?:<a [^>]+>)?([\d,]+)', row.group(0))
+    assert cells == ["10", "8", "2", "0", "0"]  # read, loaded, quarantined, withheld, rejected
+    broken = school_file_name(stamp="20261102T100000")
+    assert re.search(rf"{re.escape(broken)}</a>.*?rejected", page.text, re.S)
+    # Daily volumes and quarantine rates as inline SVG, one chart per feed, with a text alternative.
+    assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg"') == 2
+    assert "Daily volumes and quarantine rate of the gp feed" in page.text
+    assert re.search(r"gp: 18 rows read over 30 days, 2 quarantined \(11\.1%\)", page.text)
+
+    only_gp = console.get("/console/ops/feeds", feed="gp")
+    assert "school · sender" not in only_gp.text and only_gp.text.count("<svg") == 1
+    assert console.get("/console/ops/feeds", feed="nonsense").status_code == 404
+
+    # The file's page: the receipt exactly as the sender saw it, and its data-quality report.
+    file_page = console.get(f"/console/ops/files/{files[second_gp]}")
+    assert file_page.status_code == 200
+    shown = html.unescape(file_page.text)
+    assert f'"file_name": "{second_gp}"' in shown and '"quarantined": 2' in shown
+    receipt = console.get(f"/console/ops/files/{files[second_gp]}/receipt.json").json()
+    assert {k: receipt["rows"][k] for k in ("read", "loaded", "quarantined", "withheld")} == {
+        "read": 10, "loaded": 8, "quarantined": 2, "withheld": 0}
+    report = console.get(f"/console/ops/files/{files[second_gp]}/data-docs")
+    assert report.status_code == 200 and "Batch checks of" in report.text
+    assert "sandbox" in report.headers["content-security-policy"]
+    # A file refused before its rows were checked has no report, and says so.
+    assert "refused before its rows were checked" in console.get(f"/console/ops/files/{files[broken]}").text
+    assert console.get(f"/console/ops/files/{files[broken]}/data-docs").status_code == 404
+    assert console.get("/console/ops/files/999999").status_code == 404
+
+
+def test_quarantined_rows_are_browsable_by_file_row_field_and_reason_a_page_at_a_time(
+        console: Console, store: Path) -> None:
+    files = deliver_files(store)
+    second_gp = feed_file_name("gp", "C84001", "20261108T100000", 2)
+    console.add_user("stella", "steward")
+    console.sign_in("stella")
+
+    page = console.get("/console/ops/quarantine", feed="gp")
+    assert page.status_code == 200
+    listed = re.findall(r'<td class="num">(\d+)</td><td>([^<]+)</td><td>([^<]+)</td>', page.text)
+    assert [(row, field) for row, field, _ in listed] == [("9", "date_of_birth"), ("10", "family_name")]
+    assert all(reason.strip() for _, _, reason in listed)
+    assert second_gp in page.text and "page 1 of 1" in page.text
+    # Nothing of the rows' values is shown: only where and why.
+    assert "Smith-Jones" not in page.text and "Oak Road" not in page.text
+    assert "0 reason(s) in the school feed" in console.get("/console/ops/quarantine", feed="school").text
+
+    with transaction() as conn:
+        first = operations.quarantined_rows(conn, file_id=files[second_gp], page=1, page_size=1)
+        second = operations.quarantined_rows(conn, file_id=files[second_gp], page=2, page_size=1)
+        beyond = operations.quarantined_rows(conn, file_id=files[second_gp], page=3, page_size=1)
+    assert (first.total, first.pages) == (2, 2)
+    assert [(i.row_number, i.field) for i in first.issues + second.issues] == [(9, "date_of_birth"),
+                                                                                (10, "family_name")]
+    assert beyond.issues == []
+
+
+def test_operations_pages_are_for_stewards_never_for_readers(console: Console, store: Path) -> None:
+    files = deliver_files(store)
+    any_file = next(iter(files.values()))
+    pages = ["/console/ops/feeds", "/console/ops/quarantine", f"/console/ops/files/{any_file}",
+             f"/console/ops/files/{any_file}/data-docs", f"/console/ops/files/{any_file}/receipt.json",
+             "/console/model/", "/console/model/weights"]
+    for path in pages:
+        response = console.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/console/sign-in")
+    for role in ("reader", "auditor", "archivist"):
+        console.add_user(f"someone-{role}", role)
+        console.sign_in(f"someone-{role}")
+        assert [console.get(path).status_code for path in pages] == [403] * len(pages)
