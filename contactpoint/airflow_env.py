@@ -15,15 +15,17 @@ from pathlib import Path
 from contactpoint.settings import PROJECT_ROOT, get_settings
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
+PLUGINS_FOLDER = PROJECT_ROOT / "plugins"  # the steward console in Airflow's UI (plugins/contactpoint_console.py)
 
 
 def airflow_environment(home: Path | None = None) -> dict[str, str]:
-    """Variables that point Airflow at the repo's ``airflow.cfg`` and ``dags/`` and a local home."""
+    """Variables that point Airflow at the repo's ``airflow.cfg``, ``dags/`` and ``plugins/`` and a local home."""
     home = home or get_settings().airflow_home
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW_CONFIG": str(PROJECT_ROOT / "airflow.cfg"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
     }
