@@ -19,6 +19,7 @@ The console and the ``contactpoint review`` commands call these functions; none 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -549,19 +550,61 @@ def pair_detail(conn: Connection, pair_id: int) -> dict[str, Any] | None:
     return {**dict(pair), "records": records, "siblings": siblings, "actions": [dict(a) for a in actions]}
 
 
-def waterfall(explanation: dict[str, Any], prior: float) -> list[dict[str, Any]]:
-    """Bars of a match-weight waterfall (as Splink draws one): the prior, then each comparison's weight,
-    each bar starting where the previous ended; the last bar is the total."""
-    bars = [{"name": "prior", "weight": prior, "start": 0.0, "end": prior, "gamma": None}]
-    running = prior
-    for name, evidence in explanation.items():
-        weight = evidence.get("weight")
-        if weight is None:
+PROBABILITY_FLOOR = 1e-6
+"""As ``matching.model.with_probability_floor``: an m or u of 0 would make a weight infinite."""
+
+
+def _log2_ratio(m: float | None, u: float | None) -> float:
+    return math.log2(max(m or 0.0, PROBABILITY_FLOOR) / max(u or 0.0, PROBABILITY_FLOOR))
+
+
+def comparison_weights(explanation: dict[str, Any], model: dict[str, Any]) -> tuple[float, list[dict[str, Any]]]:
+    """The prior and each comparison's match weight and level label for a pair's explanation.
+
+    The explanation's own weights are used when it has any; the linker's explanation has so far stored
+    only agreement levels (every weight 0: the Bayes factor columns were not found), so the weights are
+    then read from the model's m and u probabilities at each comparison's agreement level (gamma counts
+    down from the first non-null level; -1 is null, no evidence). Term-frequency adjustments are not
+    recomputed here: ``waterfall`` shows what the stored total leaves over as its own bar.
+    """
+    lam = float(model.get("probability_two_random_records_match") or 0.5)
+    prior = math.log2(lam / (1 - lam))
+    stored_any = any(float(v.get("weight") or 0.0) != 0.0 for v in explanation.values() if isinstance(v, dict))
+    steps = []
+    for comparison in model.get("comparisons", []):
+        name = comparison.get("output_column_name")
+        evidence = explanation.get(name)
+        if not isinstance(evidence, dict):
             continue
-        bars.append({"name": name, "weight": float(weight), "start": running, "end": running + float(weight),
-                     "gamma": evidence.get("gamma")})
-        running += float(weight)
-    bars.append({"name": "total", "weight": running, "start": 0.0, "end": running, "gamma": None})
+        gamma = int(evidence.get("gamma", -1))
+        levels = [level for level in comparison.get("comparison_levels", []) if not level.get("is_null_level")]
+        label, weight = f"{name} is missing", 0.0
+        if 0 <= gamma < len(levels):
+            level = levels[len(levels) - 1 - gamma]
+            label = str(level.get("label_for_charts", ""))
+            weight = _log2_ratio(level.get("m_probability"), level.get("u_probability"))
+        if stored_any and evidence.get("weight") is not None:
+            weight = float(evidence["weight"])
+        steps.append({"name": name, "gamma": gamma, "weight": weight, "label": label})
+    return prior, steps
+
+
+def waterfall(explanation: dict[str, Any], model: dict[str, Any], total: float) -> list[dict[str, Any]]:
+    """Bars of a match-weight waterfall (as Splink draws one): the prior, then each comparison's weight,
+    each bar starting where the previous ended, then whatever the stored ``total`` adds beyond them
+    (term-frequency adjustments, or a model changed since scoring), and the total itself."""
+    prior, steps = comparison_weights(explanation, model)
+    bars = [{"name": "prior", "weight": prior, "start": 0.0, "end": prior, "gamma": None,
+             "label": "two records picked at random"}]
+    running = prior
+    for step in steps:
+        bars.append({**step, "start": running, "end": running + step["weight"]})
+        running += step["weight"]
+    rest = total - running
+    if abs(rest) >= 0.005:
+        bars.append({"name": "adjustments", "weight": rest, "start": running, "end": total, "gamma": None,
+                     "label": "term frequencies, and what the model above does not explain"})
+    bars.append({"name": "total", "weight": total, "start": 0.0, "end": total, "gamma": None, "label": ""})
     return bars
 
 
@@ -589,3 +632,10 @@ def identity_history(conn: Connection, cp_id: str) -> dict[str, Any] | None:
     shielded = any(r["restricted"] for r in records.values())
     return {**dict(child), "by_feed": by_feed, "history": history, "actions": actions, "merged_in": merged_in,
             "shielded": shielded}
+
+
+def action_cp_ids(conn: Connection, action_id: int) -> list[str]:
+    """The ContactPoint IDs an action named (empty for an unknown action)."""
+    ids = conn.execute(text("SELECT cp_ids FROM identity.steward_action WHERE action_id = :a"),
+                       {"a": action_id}).scalar()
+    return [str(c) for c in ids or []]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from directory_api.console import model_lifecycle, operations, pages
+from directory_api.console import model_lifecycle, operations, pages, review
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(pages.router)
+router.include_router(review.router)
 router.include_router(operations.router)
 router.include_router(model_lifecycle.router)
