@@ -3,15 +3,22 @@ comparison before a retrained model is promoted, and an audited promotion follow
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
+import pyotp
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from contactpoint.cli import main
 from contactpoint.pipeline import link, run_feed
+from contactpoint.settings import get_settings
 from contactpoint.synthetic import generate
+from directory_api.main import create_app
 from matching.decide import APART, LINK, REVIEW
 from matching.lifecycle import (
     MATCH,
@@ -64,9 +71,9 @@ def store_shifted_model() -> None:
                      {"v": SHIFTED, "m": json.dumps(model)})
 
 
-def add_steward(name: str = "lead", role: str = "steward") -> None:
+def add_steward(name: str = "lead", role: str = "steward") -> str:
     with transaction() as conn:
-        users.add_user(conn, username=name, display_name=name.title(), role=role, password="pw", pin="1234")
+        return users.add_user(conn, username=name, display_name=name.title(), role=role, password="pw", pin="1234")
 
 
 def sure_matches(limit: int) -> list[tuple[int, int]]:
@@ -228,3 +235,91 @@ def test_the_store_weight_distribution_marks_both_thresholds_and_moves_only_one_
     assert moves[("link", 1.0)].from_review == moves[("link", -1.0)].to_review == 0
     assert moves[("review", -1.0)].from_review == moves[("review", 1.0)].to_review == 0
     assert moves[("link", 1.0)].to_review > 0
+
+
+def signed_in_console(monkeypatch: pytest.MonkeyPatch, username: str, secret: str) -> TestClient:
+    monkeypatch.setenv("CONTACTPOINT_CONSOLE_SECURE_COOKIE", "false")  # the test client speaks plain http
+    get_settings.cache_clear()
+    client = TestClient(create_app())
+    form = client.get("/console/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    signed = client.post("/console/sign-in", follow_redirects=False, data={
+        "username": username, "password": "pw", "pin": "1234", "one_time_code": pyotp.TOTP(secret).now(),
+        "csrf_token": token.group(1)})
+    assert signed.status_code == 303
+    return client
+
+
+@pytest.mark.postgres
+def test_the_steward_lead_reads_the_matrices_compares_and_promotes_in_the_console(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    load_population(store)
+    store_shifted_model()
+    secret = add_steward("lead")
+    with transaction() as conn:
+        a, b = sure_matches(1)[0]
+        record_decision(conn, a, b, "must_link", steward="lead", reason="same NHS number")
+    client = signed_in_console(monkeypatch, "lead", secret)
+
+    overview = client.get("/console/model/")
+    assert overview.status_code == 200
+    text_only = html.unescape(overview.text)
+    assert f"{MODEL_VERSION} current" in re.sub(r"<[^>]+>", "", text_only)
+    assert f"/console/model/compare?candidate={SHIFTED}" in text_only
+    assert "1 labelled pair(s)" in text_only and "Precision: 100.0%" in re.sub(r"<[^>]+>", "", text_only)
+
+    compared = client.get("/console/model/compare", params={"candidate": SHIFTED})
+    assert compared.status_code == 200
+    with transaction() as conn:
+        changed = compare_models(conn, SHIFTED).changed
+    assert f"<strong>{changed}</strong> change decision" in compared.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', compared.text)
+    assert csrf is not None
+    assert client.get("/console/model/compare", params={"candidate": "nonsense"}).status_code == 404
+
+    # A promotion needs the form's token and a reason; neither refusal changes the model.
+    assert client.post("/console/model/promote", data={"version": SHIFTED, "reason": "x"}).status_code == 403
+    refused = client.post("/console/model/promote", data={"version": SHIFTED, "reason": " ",
+                                                           "csrf_token": csrf.group(1)})
+    assert refused.status_code == 400 and "needs a reason" in refused.text
+    with transaction() as conn:
+        assert current_version(conn) == MODEL_VERSION
+
+    done = client.post("/console/model/promote", data={"version": SHIFTED, "reason": "autumn retrain",
+                                                       "csrf_token": csrf.group(1)})
+    assert done.status_code == 200 and f"{SHIFTED} is now the linker" in done.text
+    with transaction() as conn:
+        assert current_version(conn) == SHIFTED
+        assert conn.execute(text("SELECT username FROM audit.entry WHERE action = 'model_promoted'")).scalar() == "lead"
+
+    weights = client.get("/console/model/weights")
+    assert weights.status_code == 200 and "<script" not in weights.text
+    assert weights.text.count("stroke-dasharray") == 2  # both thresholds drawn
+    assert f"Match weights of {SHIFTED}" in weights.text and "link threshold +1 (to 7.0)" in weights.text
+
+
+@pytest.mark.postgres
+def test_model_commands_list_compare_and_promote(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    load_population(store)
+    store_shifted_model()
+    add_steward("lead")
+    add_steward("rita", role="reader")
+
+    assert main(["model", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{MODEL_VERSION} (current): 0 labels" in listed and f"{SHIFTED}: 0 labels" in listed
+
+    assert main(["model", "compare", SHIFTED, "--examples", "2"]) == 0
+    compared = capsys.readouterr().out
+    with transaction() as conn:
+        comparison = compare_models(conn, SHIFTED)
+    assert compared.startswith(f"{SHIFTED} against {MODEL_VERSION}: {comparison.pairs} labelled or reviewed pairs, "
+                               f"{comparison.changed} change decision")
+
+    assert main(["model", "promote", SHIFTED, "--reason", "retrained", "--steward", "rita"]) == 1
+    assert "not an enabled steward" in capsys.readouterr().err
+    assert main(["model", "promote", SHIFTED, "--reason", "retrained", "--steward", "lead"]) == 0
+    assert f"{SHIFTED} promoted over {MODEL_VERSION}" in capsys.readouterr().out
+    with transaction() as conn:
+        assert current_version(conn) == SHIFTED
