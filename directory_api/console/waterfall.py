@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-WIDTH, ROW, LEFT, RIGHT, TOP, BOTTOM = 640, 26, 150, 24, 12, 34
+WIDTH, ROW, LEFT, RIGHT, TOP, BOTTOM = 640, 26, 110, 56, 12, 34
 FOR, AGAINST, TOTAL, PRIOR = "#00703c", "#b3261e", "#0b2545", "#505a5f"
 GRID = "#6f777b"
 
@@ -38,7 +38,9 @@ def waterfall_svg(bars: Sequence[dict[str, Any]], *, link_threshold: float, revi
     for mark, label in ((link_threshold, "link"), (review_threshold, "review")):
         parts.append(f'<line x1="{x(mark):.1f}" y1="{TOP}" x2="{x(mark):.1f}" y2="{height - BOTTOM}" '
                      f'stroke="{GRID}" stroke-dasharray="4 3"/>')
-        parts.append(_text(x(mark), height - BOTTOM + 26, f"{label} {mark:g}", anchor="middle"))
+        # Review to the left of its line, link to the right: the two labels never overlap.
+        parts.append(_text(x(mark) + (4 if label == "link" else -4), height - BOTTOM + 26, f"{label} {mark:g}",
+                           anchor="start" if label == "link" else "end"))
     parts.append(f'<line x1="{x(0):.1f}" y1="{TOP}" x2="{x(0):.1f}" y2="{height - BOTTOM}" stroke="#0b0c0c"/>')
     parts.append(_text(x(0), height - BOTTOM + 13, "0", anchor="middle"))
     for i, bar in enumerate(bars):
