@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from contactpoint import cli_operations, cli_review
+from contactpoint import cli_operations, cli_retention, cli_review
 from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
 
@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     users_sub.add_parser("list", help="every user, their role, entitlements and state (never secrets)")
     cli_operations.add_parsers(sub)
     cli_review.add_parsers(sub)
+    cli_retention.add_parsers(sub)
     return parser
 
 
@@ -377,7 +378,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 COMMANDS = {"generate": cmd_generate, "report": cmd_report, "link-files": cmd_link_files, "relink": cmd_relink,
             "train-model": cmd_train_model, "migrate": cmd_migrate, "demo": cmd_demo, "status": cmd_status,
             "airflow-env": cmd_airflow_env, "audit": cmd_audit, "users": cmd_users, **cli_operations.COMMANDS,
-            **cli_review.COMMANDS}
+            **cli_retention.COMMANDS, **cli_review.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,7 +29,7 @@ from connectors.school import load_school_file
 from contactpoint import clock
 from contactpoint.settings import get_settings
 from matching.link import CANONICAL, LinkSummary, link_unlinked, relink_all
-from warehouse.db import transaction
+from warehouse.db import get_engine, transaction
 from warehouse.intake import FileCounts, duplicate_receipt, finish_file, register_file
 from warehouse.publish import PublishSummary, publish_directory
 from warehouse.staging import Lineage
@@ -239,3 +239,32 @@ def run_feed(feed: str, run_id: str, dropzone: DropZone | None = None) -> list[F
     publish()
     acknowledge(feed, dropzone)
     return outcomes
+
+
+@dataclass
+class RetentionOutcome:
+    """One retention pass (small enough for XCom): who left the directory and by which rule, what was destroyed."""
+
+    as_of: str
+    dry_run: bool
+    archived: int
+    archived_by_rule: dict[str, int]
+    destroyed: int
+    rows_destroyed: int
+    tables_rewritten: list[str]
+
+
+def retention(as_of: date | None = None, *, dry_run: bool = False) -> RetentionOutcome:
+    """The daily retention pass: age-out into the archive, then destroy what has had its six years."""
+    from warehouse.retention import age_out, destroy_due, destruction_due
+
+    day = as_of or clock.today()
+    engine = get_engine()
+    aged = age_out(engine, day, dry_run=dry_run)
+    if dry_run:
+        with transaction() as conn:
+            due = destruction_due(conn, day)
+        return RetentionOutcome(day.isoformat(), True, len(aged.archived), aged.by_reason(), len(due), 0, [])
+    destroyed = destroy_due(engine, day)
+    return RetentionOutcome(day.isoformat(), False, len(aged.archived), aged.by_reason(), destroyed.destroyed,
+                            sum(destroyed.rows_removed.values()), destroyed.tables_rewritten)

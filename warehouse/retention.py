@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 
 from warehouse import audit
 from warehouse.changes import ID_ARCHIVED, record_change
-from warehouse.key_vault import KeyVault, encrypt, new_key
+from warehouse.key_vault import KeyVault, decrypt, encrypt, new_key
 from warehouse.survivorship import RULES, winner_sql
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class Due:
     leave: Leave
 
 
-def children_due(conn: Connection, as_of: date) -> list[Due]:
+def children_due(conn: Connection, as_of: date, *, mark_deaths: bool = True) -> list[Due]:
     """Every active child whose leave date is on or before ``as_of``, oldest leave first.
 
     Candidates come by index: directory children born at least 18 years ago, children with a GP
@@ -215,7 +215,8 @@ def children_due(conn: Connection, as_of: date) -> list[Due]:
         WHERE c.status = 'active' AND NOT EXISTS (SELECT 1 FROM directory.child d WHERE d.cp_id = c.cp_id)"""),
         {"adult_born": add_years(as_of, -18)})
     facts = child_facts(conn, "retention_candidate", as_of)
-    _mark_deaths(conn, facts)
+    if mark_deaths:
+        _mark_deaths(conn, facts)
     conn.execute(text("DROP TABLE retention_candidate"))
     due = [Due(f.cp_id, leave) for f in facts if (leave := leave_date(f)).on <= as_of]
     return sorted(due, key=lambda d: (d.leave.on, d.cp_id))
@@ -302,7 +303,7 @@ def age_out(engine: Engine, as_of: date, *, dry_run: bool = False, vault: KeyVau
             batch_size: int = BATCH_SIZE) -> AgeOutSummary:
     """Archive every child whose leave date has passed, one transaction per batch."""
     with engine.begin() as conn:
-        due = children_due(conn, as_of)
+        due = children_due(conn, as_of, mark_deaths=not dry_run)
     if dry_run or not due:
         return AgeOutSummary(as_of, due, dry_run)
     vault = vault or KeyVault()
@@ -311,6 +312,25 @@ def age_out(engine: Engine, as_of: date, *, dry_run: bool = False, vault: KeyVau
             archive_children(conn, due[start:start + batch_size], as_of, vault)
     log.info("retention %s: archived %d children %s", as_of, len(due), AgeOutSummary(as_of, due, False).by_reason())
     return AgeOutSummary(as_of, due, dry_run)
+
+
+class ArchiveKeyDestroyed(LookupError):
+    """The archived record exists but its key has been shredded: it can no longer be read by anyone."""
+
+
+def read_archived_child(conn: Connection, *, username: str, cp_id: str, purpose: str,
+                        vault: KeyVault | None = None) -> dict[str, Any]:
+    """An archivist's read of one archived child, as ``cp_archivist``: the database checks the user, the
+    purpose and the record's age and writes the audit entry; the record is then decrypted with its key."""
+    conn.execute(text("SET LOCAL ROLE cp_archivist"))  # a refusal aborts the transaction, which ends the role
+    row = conn.execute(text("SELECT * FROM archive.read_child(:u, :c, :p)"),
+                       {"u": username, "c": cp_id, "p": purpose}).one()
+    conn.execute(text("RESET ROLE"))
+    key = (vault or KeyVault()).get(row.destroy_after, cp_id)
+    if key is None:
+        raise ArchiveKeyDestroyed(cp_id)
+    document: dict[str, Any] = json.loads(decrypt(key, cp_id, bytes(row.nonce), bytes(row.payload)))
+    return {"cp_id": cp_id, "archived_on": row.archived_on, "destroy_after": row.destroy_after, **document}
 
 
 # --- Destruction --------------------------------------------------------------------------------------
@@ -329,9 +349,11 @@ DESTROY_STEPS: tuple[tuple[str, str], ...] = (
     ("staging.source_record", "DELETE FROM staging.source_record WHERE record_id = ANY(:records)"),
     ("intake.row_issue", """DELETE FROM intake.row_issue i USING intake.quarantined_row q
                             WHERE (i.file_id, i.row_number) = (q.file_id, q.row_number)
-                              AND retention_carries_child(q.raw, :identifiers, :names, :dobs)"""),
+                              AND pg_temp.retention_carries_child(q.raw, CAST(:identifiers AS text[]),
+                                  CAST(:names AS text[]), CAST(:dobs AS text[]))"""),
     ("intake.quarantined_row", "DELETE FROM intake.quarantined_row q "
-                               "WHERE retention_carries_child(q.raw, :identifiers, :names, :dobs)"),
+                               "WHERE pg_temp.retention_carries_child(q.raw, CAST(:identifiers AS text[]), "
+                               "CAST(:names AS text[]), CAST(:dobs AS text[]))"),
     ("directory.involvement", "DELETE FROM directory.involvement WHERE cp_id = ANY(:ids)"),
     ("directory.carer", "DELETE FROM directory.carer WHERE cp_id = ANY(:ids)"),
     ("directory.child", "DELETE FROM directory.child WHERE cp_id = ANY(:ids)"),
@@ -340,6 +362,8 @@ DESTROY_STEPS: tuple[tuple[str, str], ...] = (
     ("identity.child", "DELETE FROM identity.child WHERE cp_id = ANY(:ids)"),
     ("archive.child", "DELETE FROM archive.child WHERE cp_id = ANY(:ids)"),
 )
+
+ARCHIVED_FROM = ("directory.child", "directory.carer", "directory.involvement", "directory.history")
 
 # A quarantined row carries the child when it holds one of its identifiers, or its family name and date of
 # birth (quarantine keeps rows as sent, so formats vary: compare trimmed, case-insensitive text).
@@ -422,7 +446,10 @@ def destroy_due(engine: Engine, as_of: date, *, vault: KeyVault | None = None, b
             conn.execute(text("DROP FUNCTION pg_temp.retention_carries_child(jsonb, text[], text[], text[])"))
         destroyed += len(due)
     shredded = vault.shred_through(as_of)
-    rewritten = [t for t, n in sorted(totals.items()) if n] if rewrite else []
+    # Tables that lost rows now, and the directory's, which lost this child's rows at age-out: their dead
+    # tuples still hold its plaintext until the table is rewritten.
+    touched = {t for t, n in totals.items() if n} | (set(ARCHIVED_FROM) if destroyed else set())
+    rewritten = sorted(touched) if rewrite else []
     if rewritten:
         rewrite_tables(engine, rewritten)
     if destroyed:
@@ -474,10 +501,13 @@ def prove_destroyed(conn: Connection, details: Sequence[str]) -> list[Hit]:
     hits = []
     for schema, table, column, data_type in columns:
         target = f'"{schema}"."{table}"'
-        value = f"convert_from(\"{column}\", 'SQL_ASCII')" if data_type == "bytea" else f'"{column}"::text'
+        if data_type == "bytea":  # raw bytes: look for the detail as written, in capitals and in lower case
+            match = " OR ".join(f'position(convert_to({case}(:d), \'UTF8\') IN "{column}") > 0'
+                                for case in ("", "upper", "lower"))
+        else:
+            match = f'strpos(upper("{column}"::text), upper(:d)) > 0'
         for detail in wanted:
-            found = conn.execute(text(f"SELECT count(*) FROM {target} WHERE strpos(upper({value}), upper(:d)) > 0"),
-                                 {"d": detail}).scalar_one()
+            found = conn.execute(text(f"SELECT count(*) FROM {target} WHERE {match}"), {"d": detail}).scalar_one()
             if found:
                 hits.append(Hit(f"{schema}.{table}", column, detail, found))
     for detail in wanted:
@@ -523,3 +553,10 @@ def out_of_scope_keys(conn: Connection, feed: str, rows: Sequence[dict[str, Any]
         {"feed": feed, "keys": [r["source_key"] for r in rest], "nhs": [r["nhs_number"] for r in rest],
          "upn": [r["upn"] for r in rest], "dob": [r["date_of_birth"] for r in rest]}).scalars()
     return out | set(found)
+
+
+def destruction_due(conn: Connection, as_of: date) -> list[tuple[str, date]]:
+    """(ContactPoint ID, destroy-after date) of every archived child due for destruction on ``as_of``."""
+    rows = conn.execute(text("""SELECT cp_id, destroy_after FROM archive.child WHERE destroy_after <= :d
+                                ORDER BY destroy_after, cp_id"""), {"d": as_of}).all()
+    return [(r.cp_id, r.destroy_after) for r in rows]

@@ -32,7 +32,7 @@ def dagbag() -> Iterator[object]:
 def test_every_dag_file_imports_without_errors_and_every_feed_has_its_dag(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert {Path(d.fileloc).name for d in dagbag.dags.values()} == {p.name for p in DAG_FILES}
-    assert set(dagbag.dags) == {f"ingest_{feed}" for feed in FEEDS} | {"link_identities"}
+    assert set(dagbag.dags) == {f"ingest_{feed}" for feed in FEEDS} | {"link_identities", "retention"}
 
 
 @pytest.mark.dags

@@ -53,13 +53,6 @@ CREATE TABLE archive.destruction_log (
     rows_removed   jsonb NOT NULL
 );
 
-CREATE TABLE archive.purpose (
-    purpose          text PRIMARY KEY,
-    first_year_only  boolean NOT NULL
-);
-INSERT INTO archive.purpose VALUES
-    ('child_protection_enquiry', false), ('serious_case_review', false), ('data_management', true);
-
 -- The archivist's only way in: a known archivist, a purpose the law allows for the record's age, an
 -- audit entry in the same transaction. Returns the ciphertext; the caller decrypts with the vault's key.
 CREATE FUNCTION archive.read_child(p_username text, p_cp_id text, p_purpose text,
@@ -68,14 +61,18 @@ CREATE FUNCTION archive.read_child(p_username text, p_cp_id text, p_purpose text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_user access.app_user;
-    v_purpose archive.purpose;
+    v_first_year_only boolean;
     v_child archive.child;
 BEGIN
     SELECT * INTO v_user FROM access.app_user u WHERE u.username = p_username;
     IF NOT FOUND OR v_user.disabled OR v_user.locked_until > now() OR v_user.role <> 'archivist' THEN
         RAISE EXCEPTION 'not allowed: only an archivist reads the archive' USING ERRCODE = 'insufficient_privilege';
     END IF;
-    SELECT * INTO v_purpose FROM archive.purpose p WHERE p.purpose = p_purpose;
+    -- The purposes the law allows, and whether only in the record's first year in the archive.
+    SELECT p.first_year_only INTO v_first_year_only
+    FROM (VALUES ('child_protection_enquiry', false), ('serious_case_review', false), ('data_management', true))
+         AS p(purpose, first_year_only)
+    WHERE p.purpose = p_purpose;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'not allowed: the archive is read only for a child-protection enquiry, a serious case '
                         'review, or data management in its first year' USING ERRCODE = 'insufficient_privilege';
@@ -84,7 +81,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no such archived child' USING ERRCODE = 'no_data_found';
     END IF;
-    IF v_purpose.first_year_only AND current_date >= (v_child.archived_on + interval '1 year')::date THEN
+    IF v_first_year_only AND current_date >= (v_child.archived_on + interval '1 year')::date THEN
         RAISE EXCEPTION 'not allowed: after its first year an archived record is read only for a child-protection '
                         'enquiry or a serious case review' USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -104,7 +101,6 @@ GRANT EXECUTE ON FUNCTION archive.read_child(text, text, text) TO cp_archivist;
 
 DOWNGRADE = """
 DROP FUNCTION archive.read_child(text, text, text);
-DROP TABLE archive.purpose;
 DROP TABLE archive.destruction_log;
 DROP TABLE archive.child;
 ALTER TABLE intake.row_issue DROP CONSTRAINT row_issue_kind_check;

@@ -1,0 +1,284 @@
+"""Retention stories: children leave the directory on the day their rule says, sit six years in an archive only an
+archivist reads (with a purpose, audited), are kept out when a feed sends them again, and are then destroyed so
+that no table, and no page of any relation file, still holds them."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+from contactpoint.pipeline import retention, run_feed
+from contactpoint.settings import get_settings
+from tests.factories import connexions_row, csv_file, drop, feed_file_name, gp_row, ics_row
+from warehouse import audit
+from warehouse.db import get_engine, transaction
+from warehouse.key_vault import KeyVault
+from warehouse.retention import (
+    age_out,
+    destroy_due,
+    destruction_logged,
+    prove_destroyed,
+    read_archived_child,
+)
+from warehouse.users import add_user
+
+pytestmark = pytest.mark.postgres
+
+TODAY = date(2026, 11, 25)  # the store fixture's clock
+
+
+def send(dropzone: Path, feed: str, rows: list[dict[str, str]], stamp: str = "20261101T100000", seq: int = 1) -> str:
+    name = feed_file_name(feed, stamp=stamp, seq=seq)
+    drop(dropzone, feed, name, csv_file(rows))
+    return name
+
+
+def receipt(dropzone: Path, feed: str, name: str) -> dict[str, Any]:
+    return dict(json.loads((dropzone / "outbound" / feed / f"{name}.receipt.json").read_text()))
+
+
+def status_by_nhs() -> dict[str, tuple[str, bool, bool]]:
+    """NHS number -> (identity status, in the directory, in the archive)."""
+    with transaction() as conn:
+        rows = conn.execute(text("""
+            SELECT DISTINCT s.nhs_number, c.status, d.cp_id IS NOT NULL AS listed, a.cp_id IS NOT NULL AS archived
+            FROM staging.source_record s JOIN identity.link l ON l.record_id = s.record_id
+            JOIN identity.child c ON c.cp_id = l.cp_id
+            LEFT JOIN directory.child d ON d.cp_id = c.cp_id LEFT JOIN archive.child a ON a.cp_id = c.cp_id
+            WHERE s.nhs_number IS NOT NULL""")).all()
+    return {r.nhs_number: (r.status, r.listed, r.archived) for r in rows}
+
+
+def cp_id_of(nhs_number: str) -> str:
+    with transaction() as conn:
+        return str(conn.execute(text("""SELECT l.cp_id FROM staging.source_record s JOIN identity.link l
+                                        ON l.record_id = s.record_id WHERE s.nhs_number = :n"""),
+                                {"n": nhs_number}).scalar_one())
+
+
+def test_children_leave_on_the_day_their_rule_says_and_the_others_stay(store: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTACTPOINT_AS_OF", "2026-11-24")  # the files are loaded the day before
+    get_settings.cache_clear()
+    turns_18 = gp_row(date_of_birth="2008-11-25", given_name="Ada", family_name="Ashdown")
+    turns_18_tomorrow = gp_row(date_of_birth="2008-11-26", given_name="Ben", family_name="Birch")
+    died = gp_row(date_of_birth="2015-04-01", given_name="Cal", family_name="Carr", record_action="deregister",
+                  deregistration_date="2025-11-25", deregistration_reason="death")
+    left = gp_row(date_of_birth="2014-02-02", given_name="Dee", family_name="Dunn", record_action="deregister",
+                  deregistration_date="2026-11-01", deregistration_reason="left_england")
+    send(store, "gp", [turns_18, turns_18_tomorrow, died, left])
+    run_feed("gp", "run-1")
+    consented = connexions_row(date_of_birth="2008-01-10", given_name="Eve", family_name="Ellis",
+                               consent_extend_to_19="Y")
+    send(store, "connexions", [consented])
+    run_feed("connexions", "run-2")
+    care_leaver = ics_row(date_of_birth="2003-06-01", given_name="Fin", family_name="Fox", extend_to_25="Y")
+    send(store, "ics", [care_leaver])
+    run_feed("ics", "run-3")
+
+    before = status_by_nhs()
+    # Everyone is published except the child who left England on the 1st: already past its leave date.
+    assert [nhs for nhs, (_, listed, _) in before.items() if not listed] == [left["nhs_number"]]
+
+    dry = age_out(get_engine(), TODAY, dry_run=True)
+    assert {d.leave.reason for d in dry.archived} == {"age_18", "died", "left_england"}
+    assert status_by_nhs() == before  # a dry run moves nothing
+
+    outcome = retention(TODAY)
+    assert outcome.archived_by_rule == {"age_18": 1, "died": 1, "left_england": 1}
+    after = status_by_nhs()
+    for row, expected in ((turns_18, ("archived", False, True)), (died, ("archived", False, True)),
+                          (left, ("archived", False, True)), (turns_18_tomorrow, ("active", True, False)),
+                          (care_leaver, ("active", True, False))):
+        assert after[row["nhs_number"]] == expected, row["given_name"]
+    with transaction() as conn:
+        eve = conn.execute(text("SELECT count(*) FROM directory.child WHERE given_name = 'Eve'")).scalar_one()
+        archived = conn.execute(text("SELECT reason, archived_on, destroy_after FROM archive.child "
+                                     "ORDER BY reason")).all()
+    assert eve == 1  # Connexions consent: to 19
+    assert [(r.reason, r.archived_on, r.destroy_after) for r in archived] == [
+        (reason, TODAY, date(2032, 11, 25)) for reason in ("age_18", "died", "left_england")]
+
+    retention(date(2026, 11, 26))
+    assert status_by_nhs()[turns_18_tomorrow["nhs_number"]] == ("archived", False, True)
+
+
+def test_a_child_who_died_is_marked_in_the_directory_for_a_year(store: Path) -> None:
+    died = gp_row(date_of_birth="2015-04-01", record_action="deregister", deregistration_date="2026-05-01",
+                  deregistration_reason="death")
+    send(store, "gp", [died])
+    run_feed("gp", "run-1")
+    retention(TODAY)
+    with transaction() as conn:
+        assert conn.execute(text("SELECT died_on FROM directory.child")).scalar_one() == date(2026, 5, 1)
+    retention(date(2027, 4, 30))
+    assert status_by_nhs()[died["nhs_number"]] == ("active", True, False)
+    retention(date(2027, 5, 1))
+    assert status_by_nhs()[died["nhs_number"]] == ("archived", False, True)
+
+
+def test_withdrawn_connexions_consent_brings_back_the_18th_birthday(store: Path) -> None:
+    row = connexions_row(date_of_birth="2008-01-10", consent_extend_to_19="Y")
+    send(store, "connexions", [row])
+    run_feed("connexions", "run-1")
+    retention(TODAY)
+    with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one() == 1
+    send(store, "connexions", [{**row, "consent_extend_to_19": "N"}], stamp="20261120T100000", seq=2)
+    run_feed("connexions", "run-2")
+    outcome = retention(TODAY)
+    assert outcome.archived_by_rule == {"age_18": 1}
+
+
+def test_a_file_sent_again_after_age_out_publishes_nothing_and_its_receipt_says_out_of_scope(store: Path) -> None:
+    adult = gp_row(date_of_birth="2008-11-25", given_name="Gus", family_name="Gale")
+    child = gp_row(date_of_birth="2016-01-01", given_name="Hal", family_name="Hart")
+    first = send(store, "gp", [adult, child])
+    run_feed("gp", "run-1")
+    retention(TODAY)
+    with transaction() as conn:
+        children_before = conn.execute(text("SELECT count(*) FROM identity.child")).scalar_one()
+
+    resent = feed_file_name("gp", stamp="20261124T100000", seq=9)
+    drop(store, "gp", resent, csv_file([adult, child]))  # the same bytes under a new name
+    assert run_feed("gp", "run-2") == []  # acknowledged as a duplicate at once, nothing loaded
+    assert receipt(store, "gp", resent)["status"] == "duplicate"
+
+    again = send(store, "gp", [{**adult, "address_line_1": "1 New Street"}, child,
+                               gp_row(date_of_birth="2001-11-25", given_name="Ida", family_name="Ives")],  # 25 today
+                 stamp="20261125T100000", seq=3)
+    [outcome] = run_feed("gp", "run-3")
+    body = receipt(store, "gp", again)
+    assert body["rows"]["out_of_scope"] == 2 and body["out_of_scope_rows"] == [1, 3]
+    assert "archived" not in json.dumps(body)  # out of scope, never why
+    assert outcome.loaded == 1
+    with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM identity.child")).scalar_one() == children_before
+        assert conn.execute(text("SELECT count(*) FROM directory.child WHERE given_name IN ('Gus', 'Ida')")
+                            ).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM staging.source_record WHERE address_line_1 = '1 New Street'")
+                            ).scalar_one() == 0
+    assert receipt(store, "gp", first)["rows"]["out_of_scope"] == 0
+
+
+def test_a_late_record_for_a_person_past_every_leave_date_never_enters_the_directory(store: Path) -> None:
+    nineteen = connexions_row(date_of_birth="2007-06-01", consent_extend_to_19="N")
+    send(store, "connexions", [nineteen])
+    run_feed("connexions", "run-1")
+    with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one() == 0
+    outcome = retention(TODAY)
+    assert outcome.archived_by_rule == {"age_18": 1}
+
+
+def _archive_one_child(store: Path, *, born: str, as_of: date, **row: str) -> str:
+    child = gp_row(date_of_birth=born, **row)
+    send(store, "gp", [child])
+    run_feed("gp", "run-1")
+    age_out(get_engine(), as_of)
+    return cp_id_of(child["nhs_number"])
+
+
+def test_only_an_archivist_reads_the_archive_with_a_purpose_and_every_read_is_audited(store: Path) -> None:
+    # Archived today by the database's own clock, which decides the record's first year.
+    with transaction() as conn:
+        archived_on = conn.execute(text("SELECT current_date")).scalar_one()
+    cp_id = _archive_one_child(store, born="2006-01-01", as_of=archived_on, family_name="Quill")
+    with transaction() as conn:
+        for name, role in (("arch", "archivist"), ("reader", "reader"), ("stew", "steward")):
+            add_user(conn, username=name, display_name=name, role=role, password="pw-long-enough", pin="1234")
+
+    with transaction() as conn:
+        record = read_archived_child(conn, username="arch", cp_id=cp_id, purpose="child_protection_enquiry")
+    assert record["source_records"][0]["family_name"] == "Quill" and record["source_records"][0]["feed"] == "gp"
+    with transaction() as conn:
+        read_archived_child(conn, username="arch", cp_id=cp_id, purpose="data_management")  # first year
+        entries = conn.execute(text("SELECT username, purpose FROM audit.entry WHERE action = 'read_archive'")).all()
+    assert [(e.username, e.purpose) for e in entries] == [("arch", "child_protection_enquiry"),
+                                                         ("arch", "data_management")]
+
+    for who, purpose in (("arch", "curiosity"), ("reader", "child_protection_enquiry"),
+                         ("stew", "child_protection_enquiry")):
+        with pytest.raises(DBAPIError, match="not allowed"), transaction() as conn:
+            read_archived_child(conn, username=who, cp_id=cp_id, purpose=purpose)
+    for role in ("cp_reader", "cp_steward", "cp_loader"):
+        with pytest.raises(ProgrammingError, match="permission denied"), transaction() as conn:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+            conn.execute(text("SELECT payload FROM archive.child"))
+        with pytest.raises(ProgrammingError, match="permission denied"), transaction() as conn:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+            conn.execute(text("SELECT * FROM archive.read_child('arch', :c, 'serious_case_review')"), {"c": cp_id})
+
+
+def test_after_its_first_year_an_archived_record_is_read_only_for_an_enquiry_or_a_review(store: Path) -> None:
+    cp_id = _archive_one_child(store, born="2007-01-01", as_of=date(2025, 6, 1))  # archived 18 months ago
+    with transaction() as conn:
+        add_user(conn, username="arch", display_name="arch", role="archivist", password="pw-long-enough", pin="1")
+    with pytest.raises(DBAPIError, match="after its first year"), transaction() as conn:
+        read_archived_child(conn, username="arch", cp_id=cp_id, purpose="data_management")
+    with transaction() as conn:
+        assert read_archived_child(conn, username="arch", cp_id=cp_id, purpose="serious_case_review")["cp_id"] == cp_id
+
+
+def relation_files_holding(needles: list[bytes]) -> list[str]:
+    """Every relation file of this database (tables, TOAST, indexes, catalogs) that holds any needle."""
+    with transaction() as conn:
+        conn.execute(text("CHECKPOINT"))
+        datadir = Path(conn.execute(text("SHOW data_directory")).scalar_one())
+        paths = conn.execute(text("""SELECT c.relname, pg_relation_filepath(c.oid) FROM pg_class c
+                                     WHERE pg_relation_filepath(c.oid) IS NOT NULL""")).all()
+    found = []
+    for relname, relative in paths:
+        for segment in sorted(datadir.glob(relative + "*")):
+            if segment.name.split(".")[0] != Path(relative).name.split(".")[0] or "_" in segment.name:
+                continue  # another relation's file, or a free-space / visibility map
+            data = segment.read_bytes()
+            if any(n in data for n in needles):
+                found.append(relname)
+    return sorted(set(found))
+
+
+def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_page(store: Path) -> None:
+    canary = "Zyxcanarywick"
+    doomed = gp_row(date_of_birth="2008-11-25", given_name="Octavia", family_name=canary, postcode="S99 9ZZ",
+                    address_line_1="77 Canary Wharf Row")
+    keeper = gp_row(date_of_birth="2015-05-05", given_name="Pip", family_name="Keeper")
+    send(store, "gp", [doomed, keeper])
+    run_feed("gp", "run-1")
+    cp_id = cp_id_of(doomed["nhs_number"])
+    needles = [v.encode() for v in (canary, canary.upper(), canary.lower(), doomed["nhs_number"])]
+    assert relation_files_holding(needles), "the canary must be on disk first, or the test proves nothing"
+
+    retention(TODAY)
+    details = [canary, doomed["nhs_number"], "S99 9ZZ", "77 Canary Wharf Row"]
+    with transaction() as conn:
+        archived_hits = prove_destroyed(conn, details)
+    assert {h.table for h in archived_hits} >= {"staging.source_record"}  # kept to recognise late records
+    assert "archive.child" not in {h.table for h in archived_hits}  # the archive holds ciphertext only
+    assert relation_files_holding(needles)
+    assert KeyVault().dates() == [date(2032, 11, 25)]
+
+    nothing = destroy_due(get_engine(), date(2032, 11, 24))
+    assert nothing.destroyed == 0 and KeyVault().dates() == [date(2032, 11, 25)]
+    done = destroy_due(get_engine(), date(2032, 11, 25))
+    assert done.destroyed == 1 and done.keys_shredded == [date(2032, 11, 25)] and KeyVault().dates() == []
+    assert done.rows_removed["staging.source_record"] == 1 and done.rows_removed["identity.child"] == 1
+
+    with transaction() as conn:
+        assert prove_destroyed(conn, [*details, "Octavia"]) == []
+        logged = destruction_logged(conn, cp_id)
+        assert logged is not None and logged["destroyed_on"] == date(2032, 11, 25)
+        assert logged["rows_removed"]["archive.child"] == 1
+        log_text = json.dumps([list(r) for r in conn.execute(text("SELECT * FROM archive.destruction_log"))],
+                              default=str)
+        assert cp_id not in log_text and canary not in log_text
+        assert audit.verify_chain(conn).ok
+        assert conn.execute(text("SELECT count(*) FROM directory.child WHERE family_name = 'Keeper'")
+                            ).scalar_one() == 1
+    assert relation_files_holding(needles) == []
