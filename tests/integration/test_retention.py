@@ -20,6 +20,7 @@ from warehouse import audit
 from warehouse.db import get_engine, transaction
 from warehouse.key_vault import KeyVault
 from warehouse.retention import (
+    add_years,
     age_out,
     destroy_due,
     destruction_logged,
@@ -282,3 +283,51 @@ def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_
         assert conn.execute(text("SELECT count(*) FROM directory.child WHERE family_name = 'Keeper'")
                             ).scalar_one() == 1
     assert relation_files_holding(needles) == []
+
+
+def first_of_months(start: date, end: date) -> list[date]:
+    days, day = [], start
+    while day <= end:
+        days.append(day)
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return days
+
+
+def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_rules_say(store: Path,
+                                                                                          tmp_path: Path) -> None:
+    from contactpoint.ingest import ingest_folder
+    from contactpoint.synthetic.generator import generate
+    from warehouse.retention import child_facts, leave_date
+
+    generate(tmp_path / "generated", children=400, seed=11, fault_rate=0.0, as_of=date(2026, 11, 1))
+    ingest_folder(tmp_path / "generated", "run-1")
+    with get_engine().begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE everyone ON COMMIT DROP AS "
+                          "SELECT cp_id FROM identity.child WHERE status = 'active'"))
+        rules_say = {f.cp_id: leave_date(f) for f in child_facts(conn, "everyone", TODAY)}
+    reasons = {leave.reason for leave in rules_say.values()}
+    assert {"connexions_consent_to_19", "care_leaver_or_learning_difficulties_to_25"} <= reasons
+
+    steps = first_of_months(date(2026, 12, 1), date(2034, 12, 1))
+    for day in steps:
+        retention(day)
+    end = steps[-1]
+
+    def expected(leave_on: date) -> str:
+        if leave_on > end:
+            return "listed"
+        archived_on = next(day for day in steps if day >= leave_on)
+        return "destroyed" if add_years(archived_on, 6) <= end else "archived"
+
+    with transaction() as conn:
+        listed = set(conn.execute(text("SELECT cp_id FROM directory.child")).scalars())
+        archived = set(conn.execute(text("SELECT cp_id FROM archive.child")).scalars())
+        identities = set(conn.execute(text("SELECT cp_id FROM identity.child")).scalars())
+        actual = {cp_id: "listed" if cp_id in listed else "archived" if cp_id in archived
+                  else "destroyed" if cp_id not in identities else "lost" for cp_id in rules_say}
+        wanted = {cp_id: expected(leave.on) for cp_id, leave in rules_say.items()}
+        assert actual == wanted
+        destroyed = [cp_id for cp_id, state in wanted.items() if state == "destroyed"]
+        assert all(destruction_logged(conn, cp_id) is not None for cp_id in destroyed)
+        assert audit.verify_chain(conn).ok
+    assert {state for state in wanted.values()} == {"listed", "archived", "destroyed"}
