@@ -21,6 +21,14 @@ UPGRADE = """
 ALTER TABLE directory.child ADD COLUMN died_on date;
 CREATE INDEX ON directory.child (date_of_birth);
 CREATE INDEX ON staging.source_record (deregistration_reason) WHERE deregistration_reason IS NOT NULL;
+-- Destruction finds a child's rows by record and by ID in every table: by index, not by scanning.
+CREATE INDEX ON identity.link_history (record_id);
+CREATE INDEX ON identity.link_history (old_cp_id) WHERE old_cp_id IS NOT NULL;
+CREATE INDEX ON identity.link_history (new_cp_id) WHERE new_cp_id IS NOT NULL;
+CREATE INDEX ON identity.review_pair (record_b);
+CREATE INDEX ON identity.steward_decision (record_b);
+CREATE INDEX ON identity.child (superseded_by) WHERE superseded_by IS NOT NULL;
+CREATE INDEX ON directory.carer (source_record_id);  -- the foreign-key check when a source record goes
 
 -- Rows for an archived child, or for a person past every leave date: counted, never stored.
 ALTER TABLE intake.file ADD COLUMN rows_out_of_scope integer NOT NULL DEFAULT 0;
@@ -111,6 +119,9 @@ ALTER TABLE intake.file ADD CONSTRAINT file_check CHECK (
     status IN ('received', 'rejected') OR rows_read = rows_loaded + rows_quarantined + rows_withheld);
 ALTER TABLE intake.file DROP COLUMN rows_out_of_scope;
 DROP INDEX staging.source_record_deregistration_reason_idx;
+DROP INDEX identity.link_history_record_id_idx, identity.link_history_old_cp_id_idx,
+    identity.link_history_new_cp_id_idx, identity.review_pair_record_b_idx, identity.steward_decision_record_b_idx,
+    identity.child_superseded_by_idx, directory.carer_source_record_id_idx;
 DROP INDEX directory.child_date_of_birth_idx;
 ALTER TABLE directory.child DROP COLUMN died_on;
 """
