@@ -23,7 +23,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from contactpoint.pipeline import publish, relink, run_feed
 from directory_api.main import create_app
-from matching.stewardship import record_decision
+from matching.stewardship import merge_children, older_first, record_decision, undo_action
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from warehouse import changes, users
 from warehouse.db import transaction
@@ -101,14 +101,19 @@ def assert_signal_only(events: list[dict[str, Any]]) -> None:
         assert value.lower() not in as_text.lower(), value
 
 
-def test_a_front_end_sees_her_records_appear_then_a_stewards_merge_as_one_event(store: Path,
-                                                                                  front_end: FrontEnd) -> None:
+def her_two_children(store: Path) -> dict[str, str]:
     drop(store, "school", school_file_name(), ctf([AT_SCHOOL]))
     drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([AT_THE_GP]))
     run_feed("school", "run-school")
     run_feed("gp", "run-gp")
-    before = children_of_her()
-    assert before["school"] != before["gp"], "the linker should not have joined two surnames and two homes"
+    children = children_of_her()
+    assert children["school"] != children["gp"], "the linker should not have joined two surnames and two homes"
+    return children
+
+
+def test_a_front_end_sees_her_records_appear_then_a_stewards_merge_as_one_event(store: Path,
+                                                                                  front_end: FrontEnd) -> None:
+    before = her_two_children(store)
 
     # Each child appears as one signal, though each publish wrote her child, carer and involvement rows.
     first = front_end.poll()
@@ -127,8 +132,8 @@ def test_a_front_end_sees_her_records_appear_then_a_stewards_merge_as_one_event(
     publish()
     after = children_of_her()
     kept = after["school"]
-    assert after["gp"] == kept and kept == min(before.values())  # the older ID is kept
-    retired = max(before.values())
+    assert after["gp"] == kept and kept in before.values()  # one of her IDs carries over
+    [retired] = set(before.values()) - {kept}
 
     merge = front_end.poll()
     assert_signal_only(merge)
@@ -149,6 +154,40 @@ def test_a_front_end_sees_her_records_appear_then_a_stewards_merge_as_one_event(
     relink("nothing-new")
     publish()
     assert front_end.poll() == []
+
+
+def test_a_stewards_merge_in_the_console_is_one_event_and_its_undo_another(store: Path,
+                                                                            front_end: FrontEnd) -> None:
+    before = her_two_children(store)
+    front_end.poll()  # the front end is up to date
+    kept, retired = older_first(*before.values())  # the console keeps the older ID
+
+    with transaction() as conn:
+        merge = merge_children(conn, retired, kept, steward="steward1",
+                               reason="the GP confirmed the surname change after adoption")
+    assert (merge.kept_cp_id, merge.retired_cp_id) == (kept, retired)
+    assert [(e["kind"], e["cp_id"], e["other_cp_id"]) for e in front_end.poll()] == [
+        ("ids_merged", kept, retired)]
+    assert front_end.read(retired) == {"cp_id": retired, "superseded_by": kept}
+
+    # The next publish and full re-link carry the merge out without signalling it again.
+    publish()
+    relink("after-merge")
+    publish()
+    events = front_end.poll()
+    assert_signal_only(events)
+    assert {(e["kind"], e["cp_id"]) for e in events} == {("child_changed", kept)}
+
+    with transaction() as conn:
+        undo_action(conn, merge.action_id, steward="steward1", reason="wrong child: two girls of that name")
+    publish()
+    events = front_end.poll()
+    assert_signal_only(events)
+    assert [(e["kind"], e["cp_id"], e["other_cp_id"]) for e in events if e["kind"] != "child_changed"] == [
+        ("merge_undone", kept, retired)]
+    assert {e["cp_id"] for e in events if e["kind"] == "child_changed"} == {kept, retired}
+    assert front_end.read(retired)["cp_id"] == retired and "superseded_by" not in front_end.read(retired)
+    assert children_of_her() == before
 
 
 def test_an_undone_merge_is_signalled_and_a_later_merge_of_the_same_ids_is_signalled_again(store: Path) -> None:
