@@ -13,7 +13,7 @@ from sqlalchemy import text
 from contactpoint.cli import main
 from contactpoint.pipeline import run_feed
 from schemas.gp import GP_COLUMNS
-from tests.factories import csv_file, drop, feed_file_name, gp_row
+from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name
 from warehouse.audit import verify_chain
 from warehouse.corrections import ReleaseRefused, release_quarantined_row
 from warehouse.db import transaction
@@ -121,3 +121,21 @@ def test_a_corrected_quarantined_row_is_released_into_the_directory(store: Path,
     assert "row 2" not in capsys.readouterr().out  # released rows leave the default listing
     with transaction() as conn:
         assert verify_chain(conn, store.parent / "anchors.log").ok
+
+
+def test_a_pupil_released_from_quarantine_joins_the_directory_at_the_school_that_sent_it(store: Path) -> None:
+    name = school_file_name()
+    drop(store, "school", name, ctf([pupil(), pupil(Forename="Maisie", Sex="F", DOB="2016-02-30")]))
+    run_feed("school", "run-1")
+    file_id = one("SELECT file_id FROM intake.file WHERE file_name = :n", n=name).file_id
+    assert one("SELECT row_number FROM intake.quarantined_row WHERE file_id = :f", f=file_id).row_number == 2
+
+    assert main(["quarantine", "release", str(file_id), "2", "--set", "DOB=2016-02-03", "--by", "dt.lee",
+                 "--reason", "school office confirmed the date of birth"]) == 0
+    staged = one("""SELECT s.sender, s.date_of_birth::text AS born, s.involvement ->> 'organisation_code' AS school,
+                           s.involvement ->> 'organisation_name' AS school_name
+                    FROM staging.source_record s WHERE s.given_name = 'Maisie'""")
+    assert (staged.sender, staged.born, staged.school, staged.school_name) == (
+        "3722001", "2016-02-03", "3722001", "Oak Primary")
+    assert one("""SELECT count(*) FROM directory.involvement v JOIN staging.source_record s
+                  ON s.record_id = v.source_record_id WHERE s.given_name = 'Maisie'""")[0] == 1
