@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from connectors.feeds import FEEDS
 from schemas.child import RowOutcome
 from schemas.connexions import validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
@@ -24,7 +25,7 @@ from schemas.gp import validate_gp_row
 from schemas.ics import validate_ics_row
 from schemas.school import validate_pupil
 from warehouse import audit
-from warehouse.staging import Lineage, stage_records
+from warehouse.staging import Lineage, mark_snapshot_presence, stage_records
 
 DATA_TEAM_ROLE = "data_team"
 RowContract = Callable[[dict[str, Any], Lineage, date, Connection], RowOutcome]
@@ -93,6 +94,9 @@ def release_quarantined_row(conn: Connection, file_id: int, row_number: int, cor
     if already is not None:
         raise ReleaseRefused("the same child is already loaded from this file (a repeated row): nothing to release")
     stage_records(conn, lineage, [(row_number, record)])
+    if FEEDS[found.feed].full_snapshot:
+        # A row released from an older roll than the sender's newest is a child that has since left.
+        mark_snapshot_presence(conn, lineage)
     record_id = int(conn.execute(
         text("SELECT record_id FROM staging.source_record WHERE feed = :feed AND source_key = :key"),
         {"feed": found.feed, "key": record.source_key}).scalar_one())
