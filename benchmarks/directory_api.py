@@ -77,7 +77,7 @@ BUILD = [
                      'Wright','Hughes','Green','Hall','Wood','Clarke','Patel','Khan','Lewis','Young'])
                   [1 + (n / 12) % 20]
                   || CASE WHEN n % 7 = 0 THEN '-' || (n % 997) ELSE '' END AS family_name,
-              date '2008-01-01' + (n * 7919) % 6570 AS date_of_birth,
+              date '2008-01-01' + ((n::bigint * 7919) % 6570)::int AS date_of_birth,
               CASE WHEN n % 2 = 0 THEN 'F' ELSE 'M' END AS gender,
               'S' || (10 + n % 90) || ' ' || (n % 10) || chr(65 + n % 26) || chr(65 + (n / 26) % 26) AS postcode
        FROM generate_series(1, :n) AS n""",

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from connectors.feeds import FEEDS, staged_asset_uri
 from contactpoint.airflow_env import DAGS_FOLDER, prepare_airflow
-from tests.factories import ctf, drop, pupil, school_file_name
+from tests.factories import ctf, drop, pupil, school_file_name, valid_upn
 from warehouse.db import transaction
 
 DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
@@ -81,4 +81,19 @@ def test_ingest_school_then_link_identities_under_dag_test_load_a_file_and_answe
     receipt = json.loads((store / "outbound" / "school" / f"{name}.receipt.json").read_text())
     assert receipt["status"] == "accepted_with_errors" and receipt["rows"]["loaded"] == 1
     with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one() == 1
+
+
+@pytest.mark.dags
+@pytest.mark.postgres
+def test_the_daily_retention_dag_archives_a_pupil_on_the_18th_birthday(dagbag, store: Path) -> None:
+    drop(store, "school", school_file_name(), ctf([pupil(DOB="2008-11-25"),
+                                                           pupil(UPN=valid_upn(serial=7), Forename="Maisie", Sex="F")]))
+    assert str(dagbag.get_dag("ingest_school").test().state) == "success"
+    assert str(dagbag.get_dag("link_identities").test().state) == "success"
+
+    assert str(dagbag.get_dag("retention").test().state) == "success"  # the store's clock: 2026-11-25
+
+    with transaction() as conn:
+        assert conn.execute(text("SELECT reason FROM archive.child")).scalars().all() == ["age_18"]
         assert conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one() == 1
