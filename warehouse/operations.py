@@ -40,7 +40,8 @@ class FileSummary:
 
     @property
     def rejected(self) -> int:
-        """Rows refused with the file: a rejected file loads none of the rows it held."""
+        """Rows refused with the file: a rejected file loads none of the rows it held (a file refused before
+        it was parsed, e.g. not well-formed, has none counted)."""
         return self.read if self.status == "rejected" else 0
 
 
@@ -55,6 +56,11 @@ class SenderFiles:
     def total(self, count: str) -> int:
         """The sum of one count (read, loaded, quarantined, withheld, rejected) over the sender's files."""
         return sum(int(getattr(f, count)) for f in self.files)
+
+    @property
+    def rejected_files(self) -> int:
+        """How many of the sender's files were refused whole."""
+        return sum(f.status == "rejected" for f in self.files)
 
 
 def files_by_sender(conn: Connection, *, feed: str | None = None, per_sender: int = 20) -> list[SenderFiles]:

@@ -18,6 +18,8 @@ from contactpoint.cli import main
 from contactpoint.pipeline import link, run_feed
 from contactpoint.settings import get_settings
 from contactpoint.synthetic import generate
+from directory_api.console import ops_charts
+from directory_api.console.ops_charts import WeightBin, weight_histogram
 from directory_api.main import create_app
 from matching.decide import APART, LINK, REVIEW
 from matching.lifecycle import (
@@ -323,3 +325,20 @@ def test_model_commands_list_compare_and_promote(store: Path, capsys: pytest.Cap
     assert f"{SHIFTED} promoted over {MODEL_VERSION}" in capsys.readouterr().out
     with transaction() as conn:
         assert current_version(conn) == SHIFTED
+
+
+@pytest.mark.unit
+def test_the_weight_chart_marks_both_thresholds_and_draws_one_bar_per_decision_and_band() -> None:
+    bins = [WeightBin(float(low), counts) for low, counts in
+            ((0, {APART: 3}), (1, {}), (2, {REVIEW: 2, APART: 1}), (3, {REVIEW: 1}), (4, {LINK: 400}))]
+    svg = str(weight_histogram(bins, 1.0, {"review": 2.0, "link": 4.0}))
+
+    assert svg.count("<rect") == 5
+    thresholds = re.findall(r'<line x1="([\d.]+)" y1="[\d.]+" x2="[\d.]+" y2="[\d.]+" stroke="#0b0c0c"', svg)
+    left, right = ops_charts.LEFT, ops_charts.WIDTH - ops_charts.RIGHT
+    span = right - left
+    assert [float(x) for x in thresholds] == pytest.approx([left + span * 2 / 5, left + span * 4 / 5])
+    assert re.search(r"<title>weight 4 to 5: 400 link</title>", svg)
+    # Log scale up to 1,000: 400 links stand under the 1,000 line, 1 review well above the axis.
+    heights = {title: float(h) for h, title in re.findall(r'height="([\d.]+)" fill="[^"]+"><title>([^<]+)', svg)}
+    assert heights["weight 3 to 4: 1 review"] > 0.05 * heights["weight 4 to 5: 400 link"]

@@ -7,6 +7,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pyotp
@@ -15,12 +16,14 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from contactpoint.pipeline import run_feed
+from directory_api.console import ops_charts
+from directory_api.console.ops_charts import volume_chart
 from directory_api.main import create_app
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name
 from warehouse import operations, users
 from warehouse.db import transaction
+from warehouse.operations import DailyVolume
 
-pytestmark = pytest.mark.postgres
 PASSWORD, PIN = "correct horse battery staple", "4711"
 
 
@@ -76,6 +79,7 @@ def deliver_files(dropzone: Path) -> dict[str, int]:
         return {f.file_name: f.file_id for s in operations.files_by_sender(conn) for f in s.files}
 
 
+@pytest.mark.postgres
 def test_a_steward_sees_every_feed_and_sender_with_counts_receipts_reports_and_a_volume_chart(
         console: Console, store: Path) -> None:
     files = deliver_files(store)
@@ -120,6 +124,7 @@ def test_a_steward_sees_every_feed_and_sender_with_counts_receipts_reports_and_a
     assert console.get("/console/ops/files/999999").status_code == 404
 
 
+@pytest.mark.postgres
 def test_quarantined_rows_are_browsable_by_file_row_field_and_reason_a_page_at_a_time(
         console: Console, store: Path) -> None:
     files = deliver_files(store)
@@ -147,6 +152,7 @@ def test_quarantined_rows_are_browsable_by_file_row_field_and_reason_a_page_at_a
     assert beyond.issues == []
 
 
+@pytest.mark.postgres
 def test_operations_pages_are_for_stewards_never_for_readers(console: Console, store: Path) -> None:
     files = deliver_files(store)
     any_file = next(iter(files.values()))
@@ -160,3 +166,19 @@ def test_operations_pages_are_for_stewards_never_for_readers(console: Console, s
         console.add_user(f"someone-{role}", role)
         console.sign_in(f"someone-{role}")
         assert [console.get(path).status_code for path in pages] == [403] * len(pages)
+
+
+@pytest.mark.unit
+def test_the_volume_chart_shows_each_days_rows_and_rate_and_breaks_the_rate_line_on_quiet_days() -> None:
+    days = [DailyVolume("gp", date(2026, 11, d), files, read, quarantined, 0) for d, files, read, quarantined in
+            ((1, 1, 10, 1), (2, 0, 0, 0), (3, 1, 20, 0), (4, 2, 30, 15), (5, 0, 0, 0))]
+    svg = str(volume_chart("gp", days))
+
+    assert svg.count("<rect") == 3 and svg.count("<circle") == 3
+    lines = re.findall(r'<polyline points="([^"]+)"', svg)
+    assert [len(points.split()) for points in lines] == [2]  # 3 and 4 joined; 1 stands alone
+    top, bottom = ops_charts.TOP, ops_charts.HEIGHT - ops_charts.BOTTOM
+    rates = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)]
+    assert rates == pytest.approx([bottom - 0.1 * (bottom - top), bottom, bottom - 0.5 * (bottom - top)], abs=0.1)
+    assert "<title id=\"volumes-gp-title\">" in svg and "60 rows read over 5 days, 16 quarantined (26.7%)" in svg
+    assert "<script" not in svg and "style=" not in svg
