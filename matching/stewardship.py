@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -558,31 +559,69 @@ def _log2_ratio(m: float | None, u: float | None) -> float:
     return math.log2(max(m or 0.0, PROBABILITY_FLOOR) / max(u or 0.0, PROBABILITY_FLOOR))
 
 
+LevelWeights = dict[str, dict[int, tuple[float, str]]]
+
+
+def _json_weights(model: dict[str, Any]) -> tuple[float, LevelWeights]:
+    """Prior and per-level weights from the model's own m and u (gamma counts down from the first
+    non-null level); a level the model never trained gets the probability floor."""
+    lam = float(model.get("probability_two_random_records_match") or 0.5)
+    weights: LevelWeights = {}
+    for comparison in model.get("comparisons", []):
+        levels = [level for level in comparison.get("comparison_levels", []) if not level.get("is_null_level")]
+        weights[comparison["output_column_name"]] = {
+            len(levels) - 1 - i: (_log2_ratio(level.get("m_probability"), level.get("u_probability")),
+                                  str(level.get("label_for_charts", "")))
+            for i, level in enumerate(levels)}
+    return math.log2(lam / (1 - lam)), weights
+
+
+@lru_cache(maxsize=4)
+def _splink_weights(model_json: str) -> tuple[float, LevelWeights]:
+    """Prior and per-level weights exactly as Splink scores with this model, defaults for untrained
+    levels included (they differ from the floor ``_json_weights`` assumes). Built once per model: a
+    Linker costs most of a second. Reads Splink's settings object, which is not public API."""
+    from matching.features import as_frame, record_features
+    from matching.model import _linker
+
+    sample = as_frame([record_features({"record_id": 0, "given_name": "A", "family_name": "B",
+                                        "date_of_birth": "2015-01-01", "gender": "F"})])
+    settings = _linker(sample, json.loads(model_json), "duckdb")._settings_obj
+    lam = float(settings._probability_two_random_records_match)
+    weights: LevelWeights = {
+        comparison.output_column_name: {
+            int(level.comparison_vector_value): (float(level._log2_bayes_factor), str(level.label_for_charts))
+            for level in comparison.comparison_levels if not level.is_null_level}
+        for comparison in settings.comparisons}
+    return math.log2(lam / (1 - lam)), weights
+
+
+def model_weights(model: dict[str, Any]) -> tuple[float, LevelWeights]:
+    """The prior and, per comparison, each agreement level's match weight and label."""
+    try:
+        return _splink_weights(json.dumps(model, sort_keys=True))
+    except Exception:  # Splink internals moved: the model's own m and u still explain the pair
+        return _json_weights(model)
+
+
 def comparison_weights(explanation: dict[str, Any], model: dict[str, Any]) -> tuple[float, list[dict[str, Any]]]:
     """The prior and each comparison's match weight and level label for a pair's explanation.
 
-    The explanation's own weights are used when it has any; the linker's explanation has so far stored
-    only agreement levels (every weight 0: the Bayes factor columns were not found), so the weights are
-    then read from the model's m and u probabilities at each comparison's agreement level (gamma counts
-    down from the first non-null level; -1 is null, no evidence). Term-frequency adjustments are not
+    The explanation's own weights are used when it has any. The linker's explanation has so far stored
+    only agreement levels (every weight 0: Splink's predictions carry no Bayes-factor columns, so
+    ``matching.linkage.explanation`` finds none), so the weights are read from the model at each
+    comparison's agreement level (gamma; -1 is null: no evidence). Term-frequency adjustments are not
     recomputed here: ``waterfall`` shows what the stored total leaves over as its own bar.
     """
-    lam = float(model.get("probability_two_random_records_match") or 0.5)
-    prior = math.log2(lam / (1 - lam))
+    prior, levels = model_weights(model)
     stored_any = any(float(v.get("weight") or 0.0) != 0.0 for v in explanation.values() if isinstance(v, dict))
     steps = []
-    for comparison in model.get("comparisons", []):
-        name = comparison.get("output_column_name")
+    for name, by_gamma in levels.items():
         evidence = explanation.get(name)
         if not isinstance(evidence, dict):
             continue
         gamma = int(evidence.get("gamma", -1))
-        levels = [level for level in comparison.get("comparison_levels", []) if not level.get("is_null_level")]
-        label, weight = f"{name} is missing", 0.0
-        if 0 <= gamma < len(levels):
-            level = levels[len(levels) - 1 - gamma]
-            label = str(level.get("label_for_charts", ""))
-            weight = _log2_ratio(level.get("m_probability"), level.get("u_probability"))
+        weight, label = by_gamma.get(gamma, (0.0, f"{name} is missing"))
         if stored_any and evidence.get("weight") is not None:
             weight = float(evidence["weight"])
         steps.append({"name": name, "gamma": gamma, "weight": weight, "label": label})

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from contactpoint.pipeline import publish, relink, run_feed
 from matching import stewardship
+from matching.link import current_model
 from matching.stewardship import QueueFilter, StewardshipError
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from warehouse.db import transaction
@@ -137,7 +138,8 @@ def test_a_pair_linked_by_mistake_merges_into_the_older_id_at_once_and_its_undo_
     before, states_before, directory_before = children_by_record(), child_states(), directory_ids()
     with transaction() as conn:
         top = stewardship.review_queue(conn).entries[0]
-        outcome = stewardship.link_pair(conn, top.pair_id, steward=STEWARD, reason="looked like one child registered twice")
+        outcome = stewardship.link_pair(conn, top.pair_id, steward=STEWARD,
+                                        reason="looked like one child registered twice")
     kept, retired = stewardship.older_first(top.cp_a, top.cp_b)
     assert (outcome.kept_cp_id, outcome.retired_cp_id) == (kept, retired)
     assert stewardship.child_number(kept) < stewardship.child_number(retired)
@@ -156,7 +158,8 @@ def test_a_pair_linked_by_mistake_merges_into_the_older_id_at_once_and_its_undo_
     assert set(children_by_record().values()) == set(before.values()) - {retired}
 
     with transaction() as conn:
-        undo = stewardship.undo_action(conn, outcome.action_id, steward=STEWARD, reason="they are twins: linked by mistake")
+        undo = stewardship.undo_action(conn, outcome.action_id, steward=STEWARD,
+                                       reason="they are twins: linked by mistake")
         with pytest.raises(StewardshipError, match="already undone"):
             stewardship.undo_action(conn, outcome.action_id, steward=STEWARD, reason="again")
     assert children_by_record() == before
@@ -275,3 +278,47 @@ def test_pairs_touching_a_shielded_child_come_first_and_filters_count(store: Pat
     assert by_school.total == queue.by_feed["school"]
     assert nowhere.total == 0 and nowhere.entries == []
     assert second_page.entries == queue.entries[1:2]
+
+
+def test_the_waterfall_of_a_pair_adds_up_to_the_weight_the_linker_gave_it(store: Path) -> None:
+    twins(store)
+    with transaction() as conn:
+        top = stewardship.review_queue(conn).entries[0]
+        pair = stewardship.pair_detail(conn, top.pair_id)
+        assert pair is not None
+        bars = stewardship.waterfall(pair["explanation"], current_model(conn), float(pair["match_weight"]))
+    names = [b["name"] for b in bars]
+    assert names[0] == "prior" and names[-1] == "total" and "adjustments" not in names
+    assert bars[-2]["end"] == pytest.approx(top.match_weight, abs=0.01)
+    forename = next(b for b in bars if b["name"] == "forename")
+    assert forename["weight"] < 0 and forename["label"] == "All other comparisons"  # Amelia and Isla
+    assert all(b["start"] == pytest.approx(a["end"]) for a, b in zip(bars[:-2], bars[1:-1], strict=True))
+
+
+def test_a_child_held_beside_a_shielded_twin_is_published_once_a_steward_answers_and_held_again_on_undo(
+        store: Path) -> None:
+    drop(store, "school", school_file_name(), ctf([pupil(UPN=valid_upn(), Forename="Amelia", Sex="F"),
+                                                   pupil(UPN=valid_upn(), Forename="Isla", Sex="F")]))
+    drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([
+        gp_row(given_name="Amelia", gender="F", other_given_names="", restricted="Y"),
+        gp_row(given_name="Isla", gender="F", other_given_names="")]))
+    run_feed("school", "run-school")
+    run_feed("gp", "run-gp")
+    held = [cp for cp, (status, _) in child_states().items() if status == "held"]
+    assert len(held) == 1, "Isla might be her shielded twin: held out of the directory"
+    assert held[0] not in directory_ids()
+
+    with transaction() as conn:
+        queue = stewardship.review_queue(conn)
+        assert queue.shielded == queue.total >= 1
+        outcomes = [stewardship.keep_apart(conn, e.pair_id, steward=STEWARD, reason="twins, school confirmed")
+                    for e in queue.entries]
+    assert child_states()[held[0]] == ("active", None)
+    publish()
+    assert held[0] in directory_ids()
+
+    with transaction() as conn:
+        stewardship.undo_action(conn, outcomes[-1].action_id, steward=STEWARD, reason="not sure after all")
+    assert child_states()[held[0]] == ("held", None)
+    publish()
+    assert held[0] not in directory_ids()
