@@ -8,16 +8,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from contactpoint.pipeline import run_feed
 from contactpoint.settings import get_settings
+from directory_api.deps import get_clock
 from directory_api.main import create_app
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from warehouse import users
@@ -148,3 +151,19 @@ def test_the_sign_in_page_sends_people_only_back_into_the_console(store: Path, b
         "username": "sam", "password": PASSWORD, "pin": PIN, "one_time_code": pyotp.TOTP(browser.secrets["sam"]).now(),
         "csrf_token": token.group(1), "next": "//evil.example/"}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/console/"
+
+
+def test_a_console_session_ends_after_fifteen_minutes_and_the_expiry_is_audited(store: Path,
+                                                                                 browser: Browser) -> None:
+    browser.add_user("sam")
+    assert browser.sign_in("sam").status_code == 303
+    assert browser.client.get("/console/review").status_code == 200
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    app = browser.client.app
+    assert isinstance(app, FastAPI)
+    app.dependency_overrides[get_clock] = lambda: (lambda: later)
+    expired = browser.client.get("/console/review", follow_redirects=False)
+    assert expired.status_code == 303 and expired.headers["location"] == "/console/sign-in?next=%2Fconsole%2Freview"
+    with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit.entry WHERE username = 'sam' "
+                                 "AND action = 'session_expired'")).scalar_one() == 1
