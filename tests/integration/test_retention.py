@@ -305,6 +305,11 @@ def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_
         conn.execute(text("CREATE TEMP TABLE everyone ON COMMIT DROP AS "
                           "SELECT cp_id FROM identity.child WHERE status = 'active'"))
         rules_say = {f.cp_id: leave_date(f) for f in child_facts(conn, "everyone", TODAY)}
+        identifiers: dict[str, set[str]] = {}
+        for cp_id, value in conn.execute(text("""
+                SELECT l.cp_id, x FROM identity.link l JOIN staging.source_record s ON s.record_id = l.record_id,
+                       unnest(ARRAY[s.nhs_number::text, btrim(s.upn)]) x WHERE x IS NOT NULL""")):
+            identifiers.setdefault(cp_id, set()).add(value)
     reasons = {leave.reason for leave in rules_say.values()}
     assert {"connexions_consent_to_19", "care_leaver_or_learning_difficulties_to_25"} <= reasons
 
@@ -329,5 +334,9 @@ def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_
         assert actual == wanted
         destroyed = [cp_id for cp_id, state in wanted.items() if state == "destroyed"]
         assert all(destruction_logged(conn, cp_id) is not None for cp_id in destroyed)
+        # Their NHS numbers and UPNs (as an auditor holds them) are nowhere in the store.
+        held_by_destroyed = {v for cp_id in destroyed for v in identifiers.get(cp_id, ())}
+        assert len(held_by_destroyed) > len(destroyed) / 2
+        assert prove_destroyed(conn, sorted(held_by_destroyed)) == []
         assert audit.verify_chain(conn).ok
     assert {state for state in wanted.values()} == {"listed", "archived", "destroyed"}
