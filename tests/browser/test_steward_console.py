@@ -19,6 +19,7 @@ from contactpoint.pipeline import publish, relink
 from directory_api.console.session import require_steward
 from directory_api.main import create_app
 from tests.browser.conftest import Console
+from tests.integration.test_console import shielded_twin
 from tests.integration.test_stewardship import children_by_record, girl_with_two_surnames, twins
 from warehouse.db import transaction
 
@@ -195,3 +196,31 @@ def test_a_steward_signs_in_and_keeps_a_pair_apart_with_the_keyboard_alone(store
     assert "recorded" in console.text()
     console.check("keyboard-after-keep-apart")
     assert [r.steward for r in rows("SELECT steward FROM identity.steward_decision")] == ["kai"]
+
+
+def test_a_steward_without_the_shielded_entitlement_sees_only_that_a_pair_needs_an_entitled_steward(
+        store: Path, console: Console) -> None:
+    shielded_twin(store)
+    console.add_user("sam")
+    console.sign_in("sam")
+    console.goto("/console/review")
+    console.check("queue-not-entitled")
+    assert "Needs a steward entitled to see shielded children" in console.text()
+    pair = console.page.locator("main table").last.get_by_role("link").first
+    pair.click()
+    console.page.wait_for_load_state()
+    console.check("pair-shielded")
+    assert "needs a steward entitled" in console.text() and "Amelia" not in console.text()
+    shielded_child = rows("""SELECT DISTINCT l.cp_id FROM identity.link l JOIN staging.source_record s
+                             USING (record_id) WHERE s.restricted""")[0].cp_id
+    assert console.goto(f"/console/identity/{shielded_child}").status == 403
+    console.check("identity-shielded")
+
+    other = next(cp for cp in set(children_by_record().values()) if cp != shielded_child)
+    console.goto(f"/console/identity/{other}")
+    console.page.get_by_label("The other child's ContactPoint ID").fill("CP000000000A")
+    console.page.get_by_label("Reason for merging").fill("checking")
+    console.page.get_by_role("button", name="Merge (the older ID is kept)").click()
+    console.page.wait_for_load_state()
+    assert "there is no child CP000000000A" in console.text()
+    console.check("refused")
