@@ -63,6 +63,12 @@ class SenderFiles:
         return sum(f.status == "rejected" for f in self.files)
 
 
+_FILE_COLUMNS = """f.file_id, f.feed, f.sender, f.file_name, f.status, f.reason, f.rows_read AS read,
+    f.rows_loaded AS loaded, f.rows_quarantined AS quarantined, f.rows_withheld AS withheld, f.rows_warned AS warned,
+    f.received_at, f.extract_time,
+    (SELECT count(*) FROM intake.duplicate_delivery d WHERE d.file_id = f.file_id) AS duplicates"""
+
+
 def files_by_sender(conn: Connection, *, feed: str | None = None, per_sender: int = 20) -> list[SenderFiles]:
     """Each feed and sender with their newest ``per_sender`` files, feeds and senders in name order."""
     rows = conn.execute(text("""
@@ -82,14 +88,78 @@ def files_by_sender(conn: Connection, *, feed: str | None = None, per_sender: in
     return [SenderFiles(feed, sender, files) for (feed, sender), files in grouped.items()]
 
 
+@dataclass(frozen=True)
+class SenderSummary:
+    """One feed's sender over every file it sent: counts, refusals, and its newest file."""
+
+    feed: str
+    sender: str | None
+    files: int
+    rejected_files: int
+    read: int
+    loaded: int
+    quarantined: int
+    withheld: int
+    rejected: int
+    last_received: datetime
+    newest_file_id: int
+    newest_file_name: str
+    newest_status: str
+
+
+@dataclass(frozen=True)
+class SenderPage:
+    """A page of senders (feeds, then senders, in name order) and how many there are in all."""
+
+    senders: list[SenderSummary]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (at least one)."""
+        return max(1, -(-self.total // self.page_size))
+
+
+def sender_summaries(conn: Connection, *, feed: str | None = None, page: int = 1,
+                     page_size: int = 100) -> SenderPage:
+    """Per feed and sender, the totals over all their files and their newest file, a page at a time."""
+    page = max(1, page)
+    rows = conn.execute(text("""
+        SELECT feed, sender, count(*) AS files, count(*) FILTER (WHERE status = 'rejected') AS rejected_files,
+               sum(rows_read) AS read, sum(rows_loaded) AS loaded, sum(rows_quarantined) AS quarantined,
+               sum(rows_withheld) AS withheld, coalesce(sum(rows_read) FILTER (WHERE status = 'rejected'), 0)
+                   AS rejected, max(received_at) AS last_received,
+               (array_agg(file_id ORDER BY extract_time DESC NULLS LAST, file_id DESC))[1] AS newest_file_id,
+               (array_agg(file_name ORDER BY extract_time DESC NULLS LAST, file_id DESC))[1] AS newest_file_name,
+               (array_agg(status ORDER BY extract_time DESC NULLS LAST, file_id DESC))[1] AS newest_status,
+               count(*) OVER () AS total
+        FROM intake.file WHERE (CAST(:feed AS text) IS NULL OR feed = :feed)
+        GROUP BY feed, sender ORDER BY feed, sender NULLS LAST LIMIT :limit OFFSET :offset"""),
+        {"feed": feed, "limit": page_size, "offset": (page - 1) * page_size}).mappings().all()
+    total = int(rows[0]["total"]) if rows else 0
+    return SenderPage([SenderSummary(**{k: v for k, v in r.items() if k != "total"}) for r in rows], total, page,
+                      page_size)
+
+
+def sender_files(conn: Connection, feed: str, sender: str | None, *, page: int = 1,
+                 page_size: int = 50) -> tuple[list[FileSummary], int]:
+    """One sender's files, newest extract first, a page at a time; and how many files the sender sent."""
+    page = max(1, page)
+    params: dict[str, Any] = {"feed": feed, "sender": sender, "limit": page_size, "offset": (page - 1) * page_size}
+    where = "f.feed = :feed AND f.sender IS NOT DISTINCT FROM CAST(:sender AS text)"
+    total = int(conn.execute(text(f"SELECT count(*) FROM intake.file f WHERE {where}"), params).scalar_one())
+    rows = conn.execute(text(f"""
+        SELECT {_FILE_COLUMNS} FROM intake.file f WHERE {where}
+        ORDER BY f.extract_time DESC NULLS LAST, f.file_id DESC LIMIT :limit OFFSET :offset"""), params).mappings()
+    return [FileSummary(**r) for r in rows], total
+
+
 def file_summary(conn: Connection, file_id: int) -> FileSummary | None:
     """One file, or None when no file has that id."""
-    row = conn.execute(text("""
-        SELECT f.file_id, f.feed, f.sender, f.file_name, f.status, f.reason, f.rows_read AS read,
-               f.rows_loaded AS loaded, f.rows_quarantined AS quarantined, f.rows_withheld AS withheld,
-               f.rows_warned AS warned, f.received_at, f.extract_time,
-               (SELECT count(*) FROM intake.duplicate_delivery d WHERE d.file_id = f.file_id) AS duplicates
-        FROM intake.file f WHERE f.file_id = :f"""), {"f": file_id}).mappings().first()
+    row = conn.execute(text(f"SELECT {_FILE_COLUMNS} FROM intake.file f WHERE f.file_id = :f"),
+                       {"f": file_id}).mappings().first()
     return FileSummary(**row) if row else None
 
 
@@ -132,17 +202,27 @@ class QuarantinePage:
     total: int
     page: int
     page_size: int
+    capped: bool = False  # more than ``total`` reasons: counting stopped there
 
     @property
     def pages(self) -> int:
-        """How many pages the filter gives (at least one, even when empty)."""
+        """How many pages the counted reasons fill (at least one, even when empty)."""
         return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        """Whether another page follows (always, past a capped count, until a page comes back short)."""
+        return self.page < self.pages or (self.capped and len(self.issues) == self.page_size)
 
 
 def quarantined_rows(conn: Connection, *, feed: str | None = None, file_id: int | None = None,
-                     include_released: bool = False, page: int = 1,
-                     page_size: int = QUARANTINE_PAGE_SIZE) -> QuarantinePage:
-    """Quarantine reasons by file, row and field, newest file first; released rows only when asked."""
+                     include_released: bool = False, page: int = 1, page_size: int = QUARANTINE_PAGE_SIZE,
+                     count_limit: int | None = None) -> QuarantinePage:
+    """Quarantine reasons by file, row and field, newest file first; released rows only when asked.
+
+    Counting every reason is most of the cost once there are hundreds of thousands (the page itself walks
+    the newest files by index); ``count_limit`` stops counting there and marks the page ``capped``.
+    """
     page = max(1, page)
     where = """i.kind = 'quarantined' AND (CAST(:feed AS text) IS NULL OR f.feed = :feed)
                AND (CAST(:file_id AS bigint) IS NULL OR f.file_id = :file_id)
@@ -150,14 +230,18 @@ def quarantined_rows(conn: Connection, *, feed: str | None = None, file_id: int 
     params: dict[str, Any] = {"feed": feed, "file_id": file_id, "released": include_released}
     source = """intake.row_issue i JOIN intake.file f ON f.file_id = i.file_id
                 LEFT JOIN intake.quarantined_row q ON q.file_id = i.file_id AND q.row_number = i.row_number"""
-    total = int(conn.execute(text(f"SELECT count(*) FROM {source} WHERE {where}"), params).scalar_one())
+    cap = "" if count_limit is None else f"LIMIT {int(count_limit) + 1}"
+    total = int(conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} {cap}) counted"),
+                             params).scalar_one())
+    capped = count_limit is not None and total > count_limit
     rows = conn.execute(text(f"""
         SELECT f.file_id, f.feed, f.sender, f.file_name, i.row_number, i.field, i.reason,
                q.released_at IS NOT NULL AS released
         FROM {source} WHERE {where}
-        ORDER BY f.file_id DESC, i.row_number, i.field LIMIT :limit OFFSET :offset"""),
+        ORDER BY i.file_id DESC, i.row_number, i.field LIMIT :limit OFFSET :offset"""),
         {**params, "limit": page_size, "offset": (page - 1) * page_size}).mappings()
-    return QuarantinePage([QuarantinedIssue(**r) for r in rows], total, page, page_size)
+    shown_total = count_limit if capped and count_limit is not None else total
+    return QuarantinePage([QuarantinedIssue(**r) for r in rows], shown_total, page, page_size, capped)
 
 
 @dataclass(frozen=True)

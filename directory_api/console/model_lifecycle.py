@@ -14,14 +14,15 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import Response
 
 from contactpoint.settings import get_settings
-from directory_api.console.operations import NAV
 from directory_api.console.ops_charts import WeightBin, weight_histogram
-from directory_api.console.session import StewardDep, check_csrf, render
+from directory_api.console.session import NavLink, StewardDep, add_nav_link, check_csrf, render
 from directory_api.deps import ConnDep
 from matching import lifecycle
 from warehouse.publish import publish_directory
 
 router = APIRouter(prefix="/model")
+add_nav_link(NavLink("model", "Linkage model", "/console/model/", stewards_only=True))
+add_nav_link(NavLink("weights", "Match weights", "/console/model/weights", stewards_only=True))
 
 
 def _versions(conn: ConnDep, version: str) -> None:
@@ -35,7 +36,7 @@ def models(request: Request, conn: ConnDep, user: StewardDep) -> Response:
     versions = lifecycle.model_versions(conn)
     matrices = lifecycle.confusion_by_version(conn, backend=get_settings().link_backend)
     return render(request, "ops/model.html", {
-        "user": user, "nav": "model", "nav_items": NAV, "versions": versions,
+        "user": user, "nav": "model", "versions": versions,
         "matrices": dict(zip([v.version for v in versions], matrices, strict=True)),
         "labels": len(lifecycle.labelled_pairs(conn)), "decisions": lifecycle.DECISIONS,
         "label_names": {lifecycle.MATCH: "one child (must-link)", lifecycle.NON_MATCH: "two children (cannot-link)"}})
@@ -49,7 +50,7 @@ def compare(request: Request, conn: ConnDep, user: StewardDep, candidate: str) -
     comparison = None if candidate == current else lifecycle.compare_models(
         conn, candidate, current=current, backend=get_settings().link_backend)
     return render(request, "ops/model_compare.html", {
-        "user": user, "nav": "model", "nav_items": NAV, "candidate": candidate, "current": current,
+        "user": user, "nav": "model", "candidate": candidate, "current": current,
         "comparison": comparison, "decisions": lifecycle.DECISIONS})
 
 
@@ -65,11 +66,11 @@ def promote(request: Request, conn: ConnDep, user: StewardDep, version: Annotate
                                       backend=get_settings().link_backend)
     except (ValueError, PermissionError) as refused:
         return render(request, "ops/model_promoted.html", {
-            "user": user, "nav": "model", "nav_items": NAV, "error": str(refused), "version": version},
+            "user": user, "nav": "model", "error": str(refused), "version": version},
             status_code=status.HTTP_400_BAD_REQUEST)
     published = publish_directory(conn)
     return render(request, "ops/model_promoted.html", {
-        "user": user, "nav": "model", "nav_items": NAV, "promotion": promotion, "published": published,
+        "user": user, "nav": "model", "promotion": promotion, "published": published,
         "version": version})
 
 
@@ -80,5 +81,5 @@ def weights(request: Request, conn: ConnDep, user: StewardDep) -> Response:
     bins = [WeightBin(low, counts) for low, counts in shown.bins]
     chart = weight_histogram(bins, shown.bin_width, {"review": shown.thresholds.review, "link": shown.thresholds.link})
     return render(request, "ops/weights.html", {
-        "user": user, "nav": "weights", "nav_items": NAV, "shown": shown, "chart": chart,
+        "user": user, "nav": "weights", "shown": shown, "chart": chart,
         "decisions": lifecycle.DECISIONS})

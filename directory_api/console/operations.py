@@ -10,7 +10,7 @@ the sender for a fix.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
@@ -18,17 +18,17 @@ from fastapi.responses import HTMLResponse, Response
 from connectors.feeds import FEEDS
 from contactpoint.settings import get_settings
 from directory_api.console.ops_charts import volume_chart
-from directory_api.console.session import StewardDep, render
+from directory_api.console.session import NavLink, StewardDep, add_nav_link, render
 from directory_api.deps import ConnDep
 from warehouse import operations
 
 router = APIRouter(prefix="/ops")
+QUARANTINE_COUNT_LIMIT = 10_000
+"""The quarantine page counts reasons up to here ("more than 10,000"): an exact count of hundreds of
+thousands would cost more than the page itself."""
 
-NAV = [{"key": "feeds", "href": "/console/ops/feeds", "label": "Feeds"},
-       {"key": "quarantine", "href": "/console/ops/quarantine", "label": "Quarantine"},
-       {"key": "model", "href": "/console/model/", "label": "Linkage model"},
-       {"key": "weights", "href": "/console/model/weights", "label": "Match weights"}]
-"""The operations and model pages, for the console's navigation."""
+add_nav_link(NavLink("feeds", "Feeds", "/console/ops/feeds", stewards_only=True))
+add_nav_link(NavLink("quarantine", "Quarantine", "/console/ops/quarantine", stewards_only=True))
 
 # A data-quality report is the loader's own self-contained page (inline style, no script): served in a
 # sandbox so even a report that somehow held a script could not run it or reach the console's cookies.
@@ -48,22 +48,31 @@ def _known_feed(feed: str | None) -> str | None:
     return feed
 
 
-def _page(request: Request, template: str, context: dict[str, Any]) -> Response:
-    return render(request, template, {"nav_items": NAV, **context})
-
-
 @router.get("/feeds")
-def feeds(request: Request, conn: ConnDep, user: StewardDep, feed: str | None = None) -> Response:
-    """Per feed and sender, the newest files with status and counts, and each feed's daily volumes chart."""
+def feeds(request: Request, conn: ConnDep, user: StewardDep, feed: str | None = None,
+          page: Annotated[int, Query(ge=1)] = 1) -> Response:
+    """Each feed's daily volumes chart, and per sender the totals over its files and its newest file."""
     chosen = _known_feed(feed)
-    senders = operations.files_by_sender(conn, feed=chosen)
-    volumes = operations.daily_volumes(conn)
-    charts = {name: volume_chart(name, series) for name, series in volumes.items() if chosen in (None, name)}
-    data_dir = get_settings().data_dir
-    with_docs = {f.file_id for s in senders for f in s.files if operations.data_docs_path(data_dir, f) is not None}
-    return _page(request, "ops/feeds.html", {
+    senders = operations.sender_summaries(conn, feed=chosen, page=page)
+    volumes = {name: series for name, series in operations.daily_volumes(conn).items() if chosen in (None, name)}
+    return render(request, "ops/feeds.html", {
         "user": user, "nav": "feeds", "feeds": sorted(FEEDS), "feed": chosen, "senders": senders,
-        "charts": charts, "volumes": volumes, "with_docs": with_docs})
+        "charts": {name: volume_chart(name, series) for name, series in volumes.items()}, "volumes": volumes})
+
+
+@router.get("/files")
+def sender_files(request: Request, conn: ConnDep, user: StewardDep, feed: str, sender: str = "",
+                 page: Annotated[int, Query(ge=1)] = 1) -> Response:
+    """One sender's files, newest first, with status, counts and a link to each data-quality report."""
+    chosen = _known_feed(feed)
+    if chosen is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "name a feed")
+    files, total = operations.sender_files(conn, chosen, sender or None, page=page)
+    data_dir = get_settings().data_dir
+    return render(request, "ops/sender.html", {
+        "user": user, "nav": "feeds", "feed": chosen, "sender": sender, "files": files, "total": total,
+        "page": page, "pages": max(1, -(-total // 50)),
+        "with_docs": {f.file_id for f in files if operations.data_docs_path(data_dir, f) is not None}})
 
 
 def _file(conn: ConnDep, file_id: int) -> operations.FileSummary:
@@ -78,7 +87,7 @@ def file_page(request: Request, conn: ConnDep, user: StewardDep, file_id: int) -
     """One file: counts, the receipt as the sender saw it, and its data-quality report."""
     summary = _file(conn, file_id)
     receipt = operations.receipt(conn, file_id)
-    return _page(request, "ops/file.html", {
+    return render(request, "ops/file.html", {
         "user": user, "nav": "feeds", "file": summary,
         "receipt": json.dumps(receipt, indent=2, ensure_ascii=False) if receipt is not None else None,
         "has_docs": operations.data_docs_path(get_settings().data_dir, summary) is not None,
@@ -111,7 +120,8 @@ def quarantine(request: Request, conn: ConnDep, user: StewardDep, feed: str | No
                released: bool = False) -> Response:
     """Quarantined rows by file, row, field and reason, a page at a time."""
     chosen = _known_feed(feed)
-    listing = operations.quarantined_rows(conn, feed=chosen, file_id=file_id, include_released=released, page=page)
-    return _page(request, "ops/quarantine.html", {
+    listing = operations.quarantined_rows(conn, feed=chosen, file_id=file_id, include_released=released, page=page,
+                                          count_limit=QUARANTINE_COUNT_LIMIT)
+    return render(request, "ops/quarantine.html", {
         "user": user, "nav": "quarantine", "feeds": sorted(FEEDS), "feed": chosen, "file_id": file_id,
         "released": released, "listing": listing})

@@ -89,22 +89,33 @@ def test_a_steward_sees_every_feed_and_sender_with_counts_receipts_reports_and_a
     page = console.get("/console/ops/feeds")
     assert page.status_code == 200
     assert "script" not in page.headers["content-security-policy"] and "<script" not in page.text
-    # Each feed and sender, with the files' statuses and counts.
-    assert "gp · sender C84001" in page.text and "school · sender 3722001" in page.text
+    # Each feed and sender with the totals over its files, and its newest file.
+    def numbers(html_text: str, marker: str) -> list[str]:
+        row = re.search(rf"{re.escape(marker)}.*?</tr>", html_text, re.S)
+        assert row is not None, marker
+        return re.findall(r'<td class="num">(?:<a [^>]+>)?([\d,]+)', row.group(0))
+
     second_gp = feed_file_name("gp", "C84001", "20261108T100000", 2)
-    row = re.search(rf"{re.escape(second_gp)}</a>.*?</tr>", page.text, re.S)
-    assert row is not None
-    cells = re.findall(r'<td class="num">(?:<a [^>]+>)?([\d,]+)', row.group(0))
-    assert cells == ["10", "8", "2", "0", "0"]  # read, loaded, quarantined, withheld, rejected
     broken = school_file_name(stamp="20261102T100000")
-    assert re.search(rf"{re.escape(broken)}</a>.*?rejected", page.text, re.S)
+    # files, read, loaded, quarantined, withheld, rejected rows, files refused whole
+    assert numbers(page.text, ">C84001<") == ["2", "18", "16", "2", "0", "0", "0"]
+    assert numbers(page.text, ">3722001<") == ["2", "3", "3", "0", "0", "0", "1"]
+    assert f">{second_gp}</a>" in page.text  # the practice's newest file
+
+    # A sender's files, newest first, each with its status and counts.
+    practice = console.get("/console/ops/files", feed="gp", sender="C84001")
+    assert practice.status_code == 200 and "2 file(s)" in practice.text
+    assert practice.text.index(second_gp) < practice.text.index(feed_file_name("gp", "C84001", "20261101T100000", 1))
+    assert numbers(practice.text, f"{second_gp}</a>") == ["10", "8", "2", "0", "0"]  # read … rejected
+    school = console.get("/console/ops/files", feed="school", sender="3722001").text
+    assert re.search(rf"{re.escape(broken)}</a>.*?rejected.*?whole file", school, re.S)
     # Daily volumes and quarantine rates as inline SVG, one chart per feed, with a text alternative.
     assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg"') == 2
     assert "Daily volumes and quarantine rate of the gp feed" in page.text
     assert re.search(r"gp: 18 rows read over 30 days, 2 quarantined \(11\.1%\)", page.text)
 
     only_gp = console.get("/console/ops/feeds", feed="gp")
-    assert "school · sender" not in only_gp.text and only_gp.text.count("<svg") == 1
+    assert ">3722001<" not in only_gp.text and only_gp.text.count("<svg") == 1
     assert console.get("/console/ops/feeds", feed="nonsense").status_code == 404
 
     # The file's page: the receipt exactly as the sender saw it, and its data-quality report.
@@ -146,10 +157,13 @@ def test_quarantined_rows_are_browsable_by_file_row_field_and_reason_a_page_at_a
         first = operations.quarantined_rows(conn, file_id=files[second_gp], page=1, page_size=1)
         second = operations.quarantined_rows(conn, file_id=files[second_gp], page=2, page_size=1)
         beyond = operations.quarantined_rows(conn, file_id=files[second_gp], page=3, page_size=1)
+        counted_to_one = operations.quarantined_rows(conn, feed="gp", page_size=1, count_limit=1)
     assert (first.total, first.pages) == (2, 2)
     assert [(i.row_number, i.field) for i in first.issues + second.issues] == [(9, "date_of_birth"),
                                                                                 (10, "family_name")]
-    assert beyond.issues == []
+    assert beyond.issues == [] and not beyond.has_next and first.has_next
+    # Counting can stop early (the console stops at 10,000): the page then says "more than" and goes on.
+    assert (counted_to_one.total, counted_to_one.capped, counted_to_one.has_next) == (1, True, True)
 
 
 @pytest.mark.postgres
@@ -157,6 +171,7 @@ def test_operations_pages_are_for_stewards_never_for_readers(console: Console, s
     files = deliver_files(store)
     any_file = next(iter(files.values()))
     pages = ["/console/ops/feeds", "/console/ops/quarantine", f"/console/ops/files/{any_file}",
+             "/console/ops/files?feed=gp&sender=C84001",
              f"/console/ops/files/{any_file}/data-docs", f"/console/ops/files/{any_file}/receipt.json",
              "/console/model/", "/console/model/weights"]
     for path in pages:
