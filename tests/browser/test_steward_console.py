@@ -173,7 +173,8 @@ def test_a_steward_signs_in_and_keeps_a_pair_apart_with_the_keyboard_alone(store
     console.add_user("kai")
     console.goto("/console/sign-in")
     keyboard = console.page.keyboard
-    # The user name field has the focus when the page opens.
+    # The user name field has the focus when the page opens (autofocus lands just after load).
+    console.page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
     keyboard.type("kai")
     keyboard.press("Tab")
     keyboard.type("correct horse battery staple")
