@@ -257,9 +257,10 @@ def promote(conn: Connection, version: str, *, steward: str, reason: str, run_id
     if version == previous:
         raise ValueError(f"{version} is already the current model")
     model = model_of(conn, version)  # KeyError for an unknown version, before anything is written
-    role = conn.execute(text("SELECT role FROM access.app_user WHERE username = :u"), {"u": steward}).scalar()
-    if role != "steward":
-        raise PermissionError(f"{steward} is not a steward: only stewards promote a model")
+    who = conn.execute(text("SELECT role, disabled FROM access.app_user WHERE username = :u"), {"u": steward}).first()
+    if who is None or who.role != "steward" or who.disabled:
+        raise PermissionError(f"{steward} is not an enabled steward: only stewards promote a model")
+    role = str(who.role)
     promotions = [*model.get(PROMOTIONS_KEY, []), {"steward": steward, "reason": reason.strip(), "previous": previous}]
     # clock_timestamp, not now(): two promotions in one transaction must still be ordered.
     conn.execute(text("""
@@ -329,6 +330,13 @@ def distribution(pairs: pd.DataFrame, version: str, *, thresholds: Thresholds = 
                                        int((in_review & ~now_review).sum())))
     return WeightDistribution(version, thresholds, len(decided), Counter(decided["decision"].tolist()),
                               [(edge, dict(c)) for edge, c in zip(edges, counts, strict=True)], bin_width, moves)
+
+
+def store_fingerprint(conn: Connection, thresholds: Thresholds = THRESHOLDS) -> tuple[Any, ...]:
+    """What the store's weight distribution depends on: the current model, the thresholds, and the staged
+    records (how many, the newest change). Equal fingerprints give equal distributions."""
+    count, changed = conn.execute(text("SELECT count(*), max(updated_at) FROM staging.source_record")).one()
+    return current_version(conn), thresholds, int(count), changed
 
 
 def store_distribution(conn: Connection, *, thresholds: Thresholds = THRESHOLDS,

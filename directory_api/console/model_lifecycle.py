@@ -8,7 +8,7 @@ promotion is audited with who did it). Pairs are shown by record id and weight, 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import Response
@@ -21,6 +21,9 @@ from matching import lifecycle
 from warehouse.publish import publish_directory
 
 router = APIRouter(prefix="/model")
+# Scoring every blocked pair of the store takes seconds (3.4 s at 20,000 children) and its answer changes
+# only when the records, the model or the thresholds do: one distribution is kept per process.
+_distribution: dict[tuple[Any, ...], lifecycle.WeightDistribution] = {}
 add_nav_link(NavLink("model", "Linkage model", "/console/model/", stewards_only=True))
 add_nav_link(NavLink("weights", "Match weights", "/console/model/weights", stewards_only=True))
 
@@ -77,7 +80,11 @@ def promote(request: Request, conn: ConnDep, user: StewardDep, version: Annotate
 @router.get("/weights")
 def weights(request: Request, conn: ConnDep, user: StewardDep) -> Response:
     """The current model's match weights over every blocked pair, both thresholds marked, and threshold moves."""
-    shown = lifecycle.store_distribution(conn, backend=get_settings().link_backend)
+    key = lifecycle.store_fingerprint(conn)
+    if key not in _distribution:
+        _distribution.clear()
+        _distribution[key] = lifecycle.store_distribution(conn, backend=get_settings().link_backend)
+    shown = _distribution[key]
     bins = [WeightBin(low, counts) for low, counts in shown.bins]
     chart = weight_histogram(bins, shown.bin_width, {"review": shown.thresholds.review, "link": shown.thresholds.link})
     return render(request, "ops/weights.html", {

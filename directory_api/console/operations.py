@@ -1,10 +1,11 @@
 """Operations pages for the data team: what every feed sent, what was refused and why, and daily volumes.
 
 Open to stewards only. Readers never see them, and neither do archivists or auditors: a receipt and a
-quarantine listing say which rows of which school or practice failed, which is operational detail about
-children's records, and the steward role is the one the store grants intake access to (``cp_steward``).
-No page shows a quarantined row's values: file, row, field and reason are what a data team needs to ask
-the sender for a fix.
+quarantine listing say which rows of which school or practice failed, operational detail about children's
+records that only the people who work on the records need. The store has no data-team role of its own
+(``access.app_user.role`` is reader, steward, archivist or auditor), so a data team signs in as stewards;
+a separate role would be a migration. No page shows a quarantined row's values: file, row, field and
+reason are what a data team needs to ask the sender for a fix.
 """
 
 from __future__ import annotations
