@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -42,14 +43,16 @@ class ModelVersion:
     promoted_at: Any
     current: bool
     stored: bool
+    promotions: tuple[dict[str, Any], ...] = ()  # who promoted it, when, over which version, and why
 
 
 def model_versions(conn: Connection) -> list[ModelVersion]:
     """Every version, newest trained first, the bundled model last; exactly one is current."""
-    rows = conn.execute(text("SELECT version, trained_at, promoted_at FROM identity.model "
-                             "ORDER BY trained_at DESC, version")).fetchall()
+    rows = conn.execute(text(f"SELECT version, trained_at, promoted_at, model -> '{PROMOTIONS_KEY}' AS promotions "
+                             "FROM identity.model ORDER BY trained_at DESC, version")).fetchall()
     current = current_version(conn)
-    versions = [ModelVersion(r.version, r.trained_at, r.promoted_at, r.version == current, True) for r in rows]
+    versions = [ModelVersion(r.version, r.trained_at, r.promoted_at, r.version == current, True,
+                             tuple(r.promotions or ())) for r in rows]
     if not any(v.version == MODEL_VERSION for v in versions):
         versions.append(ModelVersion(MODEL_VERSION, None, None, current == MODEL_VERSION, False))
     return versions
@@ -261,7 +264,8 @@ def promote(conn: Connection, version: str, *, steward: str, reason: str, run_id
     if who is None or who.role != "steward" or who.disabled:
         raise PermissionError(f"{steward} is not an enabled steward: only stewards promote a model")
     role = str(who.role)
-    promotions = [*model.get(PROMOTIONS_KEY, []), {"steward": steward, "reason": reason.strip(), "previous": previous}]
+    promotions = [*model.get(PROMOTIONS_KEY, []), {"steward": steward, "reason": reason.strip(), "previous": previous,
+                                                   "run_id": run_id, "at": datetime.now(UTC).isoformat()}]
     # clock_timestamp, not now(): two promotions in one transaction must still be ordered.
     conn.execute(text("""
         INSERT INTO identity.model (version, model, promoted_at) VALUES (:v, CAST(:m AS jsonb), clock_timestamp())

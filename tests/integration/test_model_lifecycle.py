@@ -190,7 +190,10 @@ def test_promotion_is_audited_and_the_full_re_link_keeps_contactpoint_ids_stable
     with transaction() as conn:
         assert current_version(conn) == SHIFTED
         assert [v.version for v in model_versions(conn) if v.current] == [SHIFTED]
-        assert model_of(conn, SHIFTED)["contactpoint_promotions"][-1]["reason"] == "retrained on the autumn census"
+        promoted = model_of(conn, SHIFTED)["contactpoint_promotions"][-1]
+        assert (promoted["reason"], promoted["run_id"], promoted["steward"]) == (
+            "retrained on the autumn census", "promote-1", "lead")
+        assert [v.promotions[-1]["previous"] for v in model_versions(conn) if v.version == SHIFTED] == [MODEL_VERSION]
         entry = conn.execute(text("SELECT username, action, detail FROM audit.entry "
                                   "WHERE action = 'model_promoted'")).one()
         assert verify_chain(conn, store.parent / "anchors.log").ok
@@ -294,6 +297,9 @@ def test_the_steward_lead_reads_the_matrices_compares_and_promotes_in_the_consol
     with transaction() as conn:
         assert current_version(conn) == SHIFTED
         assert conn.execute(text("SELECT username FROM audit.entry WHERE action = 'model_promoted'")).scalar() == "lead"
+
+    history = html.unescape(client.get("/console/model/").text)
+    assert f"lead, over {MODEL_VERSION} (promote-" in history and "autumn retrain" in history
 
     weights = client.get("/console/model/weights")
     assert weights.status_code == 200 and "<script" not in weights.text
