@@ -186,6 +186,7 @@ class PairChange:
     label: str | None
     current: ScoredPair
     candidate: ScoredPair
+    pair_id: int | None = None  # the review pair, when the linker ever asked a steward about these records
 
 
 @dataclass
@@ -216,9 +217,10 @@ def compare_models(conn: Connection, candidate: str, *, current: str | None = No
     current = current or current_version(conn)
     labels = labelled_pairs(conn)
     label_of: dict[Pair, str] = {(p.record_a, p.record_b): p.label for p in labels}
-    reviewed = [(int(r.record_a), int(r.record_b))
-                for r in conn.execute(text("SELECT record_a, record_b FROM identity.review_pair"))]
-    pairs = sorted(set(label_of) | set(reviewed))
+    review_pair_of: dict[Pair, int] = {
+        (int(r.record_a), int(r.record_b)): int(r.pair_id)
+        for r in conn.execute(text("SELECT pair_id, record_a, record_b FROM identity.review_pair"))}
+    pairs = sorted(set(label_of) | set(review_pair_of))
     before = score_pairs(conn, model_of(conn, current), pairs, backend=backend)
     after = score_pairs(conn, model_of(conn, candidate), pairs, backend=backend)
     transitions: Counter[tuple[str, str]] = Counter((before[p].decision, after[p].decision) for p in pairs)
@@ -226,7 +228,7 @@ def compare_models(conn: Connection, candidate: str, *, current: str | None = No
     for p in pairs:
         if before[p].decision != after[p].decision:
             changes.setdefault((before[p].decision, after[p].decision), []).append(
-                PairChange(p[0], p[1], label_of.get(p), before[p], after[p]))
+                PairChange(p[0], p[1], label_of.get(p), before[p], after[p], review_pair_of.get(p)))
 
     def importance(change: PairChange) -> tuple[int, float, int, int]:
         nearest = min(abs((change.candidate.weight or 0.0) - t) for t in (THRESHOLDS.link, THRESHOLDS.review))
@@ -235,6 +237,12 @@ def compare_models(conn: Connection, candidate: str, *, current: str | None = No
     examples = [c for key in sorted(changes) for c in sorted(changes[key], key=importance)[:examples_per_change]]
     return Comparison(current, candidate, len(pairs), transitions, examples,
                       confusion(current, labels, before), confusion(candidate, labels, after))
+
+
+def children_of(conn: Connection, record_ids: Iterable[int]) -> dict[int, str]:
+    """The ContactPoint ID each record is linked to now (records not yet linked are left out)."""
+    return {int(r.record_id): str(r.cp_id) for r in conn.execute(
+        text("SELECT record_id, cp_id FROM identity.link WHERE record_id = ANY(:r)"), {"r": sorted(set(record_ids))})}
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,11 @@ def compare(request: Request, conn: ConnDep, user: StewardDep, candidate: str) -
     current = lifecycle.current_version(conn)
     comparison = None if candidate == current else lifecycle.compare_models(
         conn, candidate, current=current, backend=get_settings().link_backend)
+    children = {} if comparison is None else lifecycle.children_of(
+        conn, [r for c in comparison.examples for r in (c.record_a, c.record_b)])
     return render(request, "ops/model_compare.html", {
         "user": user, "nav": "model", "candidate": candidate, "current": current,
-        "comparison": comparison, "decisions": lifecycle.DECISIONS})
+        "comparison": comparison, "decisions": lifecycle.DECISIONS, "children": children})
 
 
 @router.post("/promote")

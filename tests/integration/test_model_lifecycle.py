@@ -164,8 +164,11 @@ def test_a_comparison_shows_how_many_pairs_a_retrained_model_would_decide_differ
         assert change.candidate.weight - change.current.weight == pytest.approx(3.0, abs=0.01)
         if change.candidate.decision == LINK and change.candidate.rule == "match weight":
             assert change.candidate.weight >= THRESHOLDS.link > change.current.weight
-        # Record ids and weights only: nothing that names a child.
+        # Record ids and weights only: nothing that names a child; the review pair they came from.
         assert isinstance(change.record_a, int) and isinstance(change.record_b, int)
+        assert change.pair_id is not None and rows(
+            "SELECT record_a, record_b FROM identity.review_pair WHERE pair_id = :p", p=change.pair_id) == [
+            (change.record_a, change.record_b)]
 
 
 @pytest.mark.postgres
@@ -279,6 +282,9 @@ def test_the_steward_lead_reads_the_matrices_compares_and_promotes_in_the_consol
     with transaction() as conn:
         changed = compare_models(conn, SHIFTED).changed
     assert f"<strong>{changed}</strong> change decision" in compared.text
+    # Each example leads to its review pair and to the children, whose pages check entitlements.
+    assert re.search(r'href="/console/review/\d+"', compared.text)
+    assert re.search(r'href="/console/identity/CP\d{9}[A-Z]"', compared.text)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', compared.text)
     assert csrf is not None
     assert client.get("/console/model/compare", params={"candidate": "nonsense"}).status_code == 404
