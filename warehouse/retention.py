@@ -17,12 +17,14 @@ import calendar
 import json
 import logging
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from warehouse import audit
 from warehouse.changes import ID_ARCHIVED, record_change
@@ -32,6 +34,7 @@ from warehouse.survivorship import RULES, winner_sql
 log = logging.getLogger(__name__)
 
 ARCHIVE_YEARS = 6
+REWRITE_LOCK_TIMEOUT = "10s"
 BATCH_SIZE = 500
 SYSTEM_USER = "contactpoint-retention"
 SYSTEM_ROLE = "system"
@@ -365,6 +368,7 @@ DESTROY_STEPS: tuple[tuple[str, str], ...] = (
 )
 
 ARCHIVED_FROM = ("directory.child", "directory.carer", "directory.involvement", "directory.history")
+ALL_DESTROY_TABLES = tuple(table for table, _ in DESTROY_STEPS)
 
 # A quarantined row carries the child when it holds one of its identifiers, or its family name and date of
 # birth (quarantine keeps rows as sent, so formats vary: compare trimmed, case-insensitive text).
@@ -386,6 +390,7 @@ class DestructionSummary:
     rows_removed: dict[str, int]
     keys_shredded: list[date]
     tables_rewritten: list[str]
+    rewrite_complete: bool = True  # False: a transaction older than the destruction was still open
 
 
 def _child_ids(conn: Connection, cp_id: str) -> list[str]:
@@ -412,8 +417,8 @@ def destroy_child(conn: Connection, cp_id: str, as_of: date, vault: KeyVault) ->
     params = {"ids": ids, "records": records, "identifiers": known, "names": people.names or [],
               "dobs": people.dobs or []}
     removed = {table: conn.execute(text(sql), params).rowcount for table, sql in DESTROY_STEPS}
-    conn.execute(text("""INSERT INTO archive.destruction_log (cp_id_hash, destroyed_on, rows_removed)
-                         VALUES (:h, :d, CAST(:r AS jsonb))"""),
+    conn.execute(text("""INSERT INTO archive.destruction_log (cp_id_hash, destroyed_on, rows_removed, destroyed_xid)
+                         VALUES (:h, :d, CAST(:r AS jsonb), txid_current())"""),
                  {"h": vault.id_hash(cp_id), "d": as_of, "r": json.dumps(removed)})
     # The audit trail keeps its entries (IDs, actions, counts; never a name, birth date, address or NHS
     # number): the destruction itself is one more, naming no rows.
@@ -423,12 +428,17 @@ def destroy_child(conn: Connection, cp_id: str, as_of: date, vault: KeyVault) ->
 
 
 def destroy_due(engine: Engine, as_of: date, *, vault: KeyVault | None = None, batch_size: int = BATCH_SIZE,
-                rewrite: bool = True) -> DestructionSummary:
+                rewrite: bool = True, snapshot_wait_seconds: float = 300.0) -> DestructionSummary:
     """Destroy every archived child whose destroy-after date has come, shred their keys, rewrite the tables.
 
     One transaction per batch; keys are shredded only after the rows are gone (a key shredded before a
     failed commit would leave an unreadable record, harmless but untidy); the rewrite runs outside any
-    transaction (``VACUUM FULL`` cannot run in one) and only for tables that lost rows.
+    transaction (``VACUUM FULL`` cannot run in one) and only for tables that held the child.
+
+    A rewrite copies row versions that an open snapshot may still see: a transaction older than the
+    destruction (a long report, a stuck session) would keep the bytes in the new files. So the rewrite
+    first waits for such snapshots (``snapshot_wait_seconds``); if one outlasts the wait, the rewrite
+    still runs but stays pending in the destruction log, and the next pass rewrites again.
     """
     vault = vault or KeyVault()
     totals: dict[str, int] = {}
@@ -447,29 +457,70 @@ def destroy_due(engine: Engine, as_of: date, *, vault: KeyVault | None = None, b
             conn.execute(text("DROP FUNCTION pg_temp.retention_carries_child(jsonb, text[], text[], text[])"))
         destroyed += len(due)
     shredded = vault.shred_through(as_of)
-    # Tables that lost rows now, and the directory's, which lost this child's rows at age-out: their dead
-    # tuples still hold its plaintext until the table is rewritten.
-    touched = {t for t, n in totals.items() if n} | (set(ARCHIVED_FROM) if destroyed else set())
-    rewritten = sorted(touched) if rewrite else []
-    if rewritten:
-        rewrite_tables(engine, rewritten)
-    if destroyed:
-        log.info("retention %s: destroyed %d children, %d rows, %d key files shredded, %d tables rewritten",
-                 as_of, destroyed, sum(totals.values()), len(shredded), len(rewritten))
-    return DestructionSummary(as_of, destroyed, totals, shredded, rewritten)
+    with engine.begin() as conn:
+        pending = conn.execute(text("""SELECT count(*) AS n, max(destroyed_xid) AS xid FROM archive.destruction_log
+                                       WHERE rewritten_at IS NULL""")).one()
+    if not rewrite or not pending.n:
+        return DestructionSummary(as_of, destroyed, totals, shredded, [])
+    # Every table that held a destroyed child's plaintext: those that lost rows, and the directory's, which
+    # lost its rows at age-out. A rewrite left unfinished by an earlier pass is done again in full.
+    touched = {t for t, n in totals.items() if n} if pending.n == destroyed else set(ALL_DESTROY_TABLES)
+    tables = sorted(touched | set(ARCHIVED_FROM))
+    complete = rewrite_tables(engine, tables, after_xid=int(pending.xid), wait_seconds=snapshot_wait_seconds)
+    log.info("retention %s: destroyed %d children, %d rows, %d key files shredded, %d tables rewritten%s",
+             as_of, destroyed, sum(totals.values()), len(shredded), len(tables),
+             "" if complete else " (an older transaction was open: the next pass rewrites again)")
+    return DestructionSummary(as_of, destroyed, totals, shredded, tables, complete)
 
 
-def rewrite_tables(engine: Engine, tables: Sequence[str]) -> None:
+def rewrite_tables(engine: Engine, tables: Sequence[str], *, after_xid: int | None = None,
+                   wait_seconds: float = 300.0) -> bool:
     """Rewrite tables (and their TOAST and indexes) so the pages that held deleted rows are gone; refresh
     the planner's statistics, which sample column values, and rewrite the statistics catalog too when the
-    hub's role may (a superuser; otherwise a DBA's job, logged)."""
+    hub's role may (a superuser; otherwise a DBA's job, logged).
+
+    With ``after_xid`` (the destroying transaction), first wait until no session's snapshot is older than
+    it, then mark the destruction log's entries up to it rewritten. Returns False, having rewritten
+    nothing or not everything, when an older snapshot outlasts the wait or a table stays locked.
+    (Sessions of other roles are visible here only to a superuser or ``pg_read_all_stats``.)"""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in tables:
-            conn.execute(text(f"VACUUM (FULL, ANALYZE) {table}"))
+        if after_xid is not None and not _wait_for_older_snapshots(conn, after_xid, wait_seconds):
+            # The old transaction would keep the bytes anyway, and may hold a lock the rewrite would queue
+            # behind, stalling every reader of the table: leave it to the next pass.
+            return False
+        # A rewrite locks its table: give up rather than queue behind a long reader (and block the others).
+        conn.execute(text(f"SET lock_timeout = '{REWRITE_LOCK_TIMEOUT}'"))
+        try:
+            for table in tables:
+                conn.execute(text(f"VACUUM (FULL, ANALYZE) {table}"))
+        except OperationalError as exc:
+            log.warning("rewrite postponed to the next pass: %s", exc.orig)
+            return False
         try:
             conn.execute(text("VACUUM FULL pg_catalog.pg_statistic"))
-        except Exception as exc:  # noqa: BLE001 - a permission error: say so, the data tables are done
-            log.warning("could not rewrite pg_statistic (%s): old statistics samples may keep values", exc)
+        except (OperationalError, ProgrammingError) as exc:  # not a superuser: the data tables are done
+            log.warning("could not rewrite pg_statistic (%s): old statistics samples may keep values", exc.orig)
+        if after_xid is not None:
+            conn.execute(text("""UPDATE archive.destruction_log SET rewritten_at = now()
+                                 WHERE rewritten_at IS NULL AND destroyed_xid <= :x"""), {"x": after_xid})
+    return True
+
+
+def _wait_for_older_snapshots(conn: Connection, txid: int, wait_seconds: float) -> bool:
+    """Wait until no other session holds a snapshot or transaction from before ``txid``; False on timeout."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        older = conn.execute(text("""
+            SELECT count(*) FROM pg_stat_activity
+            WHERE pid <> pg_backend_pid()
+              AND (age(backend_xmin) >= age(CAST(CAST(:x AS text) AS xid))
+                   OR age(backend_xid) >= age(CAST(CAST(:x AS text) AS xid)))"""),
+            {"x": txid % 2**32}).scalar_one()
+        if not older:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
 
 
 # --- Proof --------------------------------------------------------------------------------------------

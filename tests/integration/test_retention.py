@@ -270,6 +270,7 @@ def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_
     done = destroy_due(get_engine(), date(2032, 11, 25))
     assert done.destroyed == 1 and done.keys_shredded == [date(2032, 11, 25)] and KeyVault().dates() == []
     assert done.rows_removed["staging.source_record"] == 1 and done.rows_removed["identity.child"] == 1
+    assert done.rewrite_complete and "staging.source_record" in done.tables_rewritten
 
     with transaction() as conn:
         assert prove_destroyed(conn, [*details, "Octavia"]) == []
@@ -282,7 +283,8 @@ def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_
         assert audit.verify_chain(conn).ok
         assert conn.execute(text("SELECT count(*) FROM directory.child WHERE family_name = 'Keeper'")
                             ).scalar_one() == 1
-    assert relation_files_holding(needles) == []
+    leftover = relation_files_holding(needles)
+    assert leftover == [], leftover
 
 
 def first_of_months(start: date, end: date) -> list[date]:
@@ -340,3 +342,35 @@ def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_
         assert prove_destroyed(conn, sorted(held_by_destroyed)) == []
         assert audit.verify_chain(conn).ok
     assert {state for state in wanted.values()} == {"listed", "archived", "destroyed"}
+
+
+def test_a_transaction_older_than_the_destruction_delays_the_rewrite_to_the_next_pass(store: Path) -> None:
+    canary = "Qwvcanaryolder"
+    doomed = gp_row(date_of_birth="2008-11-25", family_name=canary)
+    send(store, "gp", [doomed])
+    run_feed("gp", "run-1")
+    retention(TODAY)
+    needles = [canary.encode(), canary.upper().encode()]
+
+    report = get_engine().connect()  # a long report that started before the destruction
+    old_snapshot = report.begin()
+    report.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+    report.execute(text("SELECT count(*) FROM staging.source_record")).scalar_one()
+    try:
+        first = destroy_due(get_engine(), date(2032, 11, 25), snapshot_wait_seconds=1)
+        assert first.destroyed == 1 and not first.rewrite_complete
+        with transaction() as conn:
+            assert prove_destroyed(conn, [canary]) == []  # gone for every query...
+            assert conn.execute(text("SELECT count(*) FROM archive.destruction_log WHERE rewritten_at IS NULL")
+                                ).scalar_one() == 1
+        assert "source_record" in relation_files_holding(needles)  # ...but the report's snapshot keeps the bytes
+    finally:
+        old_snapshot.rollback()
+        report.close()
+
+    second = destroy_due(get_engine(), date(2032, 11, 26), snapshot_wait_seconds=10)
+    assert second.destroyed == 0 and second.rewrite_complete and "staging.source_record" in second.tables_rewritten
+    assert relation_files_holding(needles) == []
+    with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM archive.destruction_log WHERE rewritten_at IS NULL")
+                            ).scalar_one() == 0

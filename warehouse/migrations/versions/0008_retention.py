@@ -58,8 +58,12 @@ CREATE TABLE archive.destruction_log (
     destruction_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     cp_id_hash     char(64) NOT NULL UNIQUE CHECK (cp_id_hash ~ '^[0-9a-f]{64}$'),
     destroyed_on   date NOT NULL,
-    rows_removed   jsonb NOT NULL
+    rows_removed   jsonb NOT NULL,
+    -- The rewrite that removes the old bytes must wait for snapshots older than the destruction.
+    destroyed_xid  bigint NOT NULL,
+    rewritten_at   timestamptz
 );
+CREATE INDEX ON archive.destruction_log (destroyed_xid) WHERE rewritten_at IS NULL;
 
 -- The archivist's only way in: a known archivist, a purpose the law allows for the record's age, an
 -- audit entry in the same transaction. Returns the ciphertext; the caller decrypts with the vault's key.
