@@ -57,10 +57,10 @@ def _corrections(pairs: list[str]) -> dict[str, str]:
 def print_feed_counts(feeds: list[FeedCounts]) -> None:
     """The per-feed table a data team reads after a run."""
     print(f"  {'feed':<11}{'files':>7}{'rejected':>10}{'duplicate':>11}{'read':>9}{'loaded':>9}"
-          f"{'quarantined':>13}{'withheld':>10}{'warnings':>10}{'receipts':>10}")
+          f"{'quarantined':>13}{'withheld':>10}{'out of scope':>14}{'warnings':>10}{'receipts':>10}")
     for f in feeds:
         print(f"  {f.feed:<11}{f.files:>7,}{f.rejected:>10,}{f.duplicates:>11,}{f.read:>9,}{f.loaded:>9,}"
-              f"{f.quarantined:>13,}{f.withheld:>10,}{f.warned:>10,}{f.receipts:>10,}")
+              f"{f.quarantined:>13,}{f.withheld:>10,}{f.out_of_scope:>14,}{f.warned:>10,}{f.receipts:>10,}")
 
 
 def _print_ingest(root: Path, summary: IngestSummary, seconds: float) -> None:

@@ -40,6 +40,7 @@ class FeedCounts:
     loaded: int = 0
     quarantined: int = 0
     withheld: int = 0
+    out_of_scope: int = 0
     warned: int = 0
     receipts: int = 0
 
@@ -72,14 +73,15 @@ def _feed_counts(conn: Connection, feed: str, files_after: int, deliveries_after
         SELECT count(*) AS files, count(*) FILTER (WHERE status = 'rejected') AS rejected,
                coalesce(sum(rows_read), 0) AS read, coalesce(sum(rows_loaded), 0) AS loaded,
                coalesce(sum(rows_quarantined), 0) AS quarantined, coalesce(sum(rows_withheld), 0) AS withheld,
-               coalesce(sum(rows_warned), 0) AS warned
+               coalesce(sum(rows_out_of_scope), 0) AS out_of_scope, coalesce(sum(rows_warned), 0) AS warned
         FROM intake.file WHERE feed = :feed AND (file_id > :after OR file_id = ANY(:loaded))"""),
         {"feed": feed, "after": files_after, "loaded": loaded_ids}).one()
     duplicates = conn.execute(text("""
         SELECT count(*) FROM intake.duplicate_delivery d JOIN intake.file f USING (file_id)
         WHERE f.feed = :feed AND d.delivery_id > :after"""), {"feed": feed, "after": deliveries_after}).scalar_one()
     return FeedCounts(feed, files=row.files, rejected=row.rejected, duplicates=int(duplicates), read=row.read,
-                      loaded=row.loaded, quarantined=row.quarantined, withheld=row.withheld, warned=row.warned,
+                      loaded=row.loaded, quarantined=row.quarantined, withheld=row.withheld,
+                      out_of_scope=row.out_of_scope, warned=row.warned,
                       receipts=receipts)
 
 

@@ -34,6 +34,7 @@ class FileSummary:
     quarantined: int
     withheld: int
     warned: int
+    out_of_scope: int
     duplicates: int
     received_at: datetime
     extract_time: datetime | None
@@ -65,7 +66,7 @@ class SenderFiles:
 
 _FILE_COLUMNS = """f.file_id, f.feed, f.sender, f.file_name, f.status, f.reason, f.rows_read AS read,
     f.rows_loaded AS loaded, f.rows_quarantined AS quarantined, f.rows_withheld AS withheld, f.rows_warned AS warned,
-    f.received_at, f.extract_time,
+    f.rows_out_of_scope AS out_of_scope, f.received_at, f.extract_time,
     (SELECT count(*) FROM intake.duplicate_delivery d WHERE d.file_id = f.file_id) AS duplicates"""
 
 
@@ -75,7 +76,7 @@ def files_by_sender(conn: Connection, *, feed: str | None = None, per_sender: in
         SELECT * FROM (
             SELECT f.file_id, f.feed, f.sender, f.file_name, f.status, f.reason, f.rows_read AS read,
                    f.rows_loaded AS loaded, f.rows_quarantined AS quarantined, f.rows_withheld AS withheld,
-                   f.rows_warned AS warned, f.received_at, f.extract_time,
+                   f.rows_warned AS warned, f.rows_out_of_scope AS out_of_scope, f.received_at, f.extract_time,
                    (SELECT count(*) FROM intake.duplicate_delivery d WHERE d.file_id = f.file_id) AS duplicates,
                    row_number() OVER (PARTITION BY f.feed, f.sender
                                       ORDER BY f.extract_time DESC NULLS LAST, f.file_id DESC) AS newest

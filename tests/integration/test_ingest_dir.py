@@ -19,7 +19,8 @@ from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres
 FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
-COLUMNS = ("files", "rejected", "duplicate", "read", "loaded", "quarantined", "withheld", "warnings", "receipts")
+COLUMNS = ("files", "rejected", "duplicate", "read", "loaded", "quarantined", "withheld", "out_of_scope", "warnings",
+           "receipts")
 
 
 def ingest(folder: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, int]]:
@@ -55,7 +56,7 @@ def test_ingest_loads_every_feed_of_a_generated_folder_and_a_second_run_loads_no
         counts = first[feed]
         assert counts["files"] == len(sent[feed]) == counts["receipts"]
         assert counts["loaded"] > 0
-        assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["withheld"]
+        assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["withheld"] + counts["out_of_scope"]
         # Every file is answered as the spec says, and has left inbound/.
         for name in sent[feed]:
             receipt = json.loads((folder / "outbound" / feed / f"{name}.receipt.json").read_text())
