@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from contactpoint import cli_operations, cli_retention, cli_review
+from contactpoint import cli_operations, cli_retention, cli_review, clock
 from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
 
@@ -133,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     started = time.monotonic()
-    dag_ids = [f"ingest_{feed}" for feed in DEMO_FEEDS] + ["link_identities"]
+    dag_ids = [f"ingest_{feed}" for feed in DEMO_FEEDS] + ["link_identities", "retention"]
     with tqdm(total=3 + len(dag_ids), desc="demo", unit=" step", file=sys.stderr) as bar:
         bar.set_postfix_str("migrating the store")
         upgrade()
@@ -212,6 +212,7 @@ def _print_demo_summary(children: int, dropped: int, before: tuple[int, int], se
                    coalesce(sum(f.rows_quarantined) FILTER (WHERE f.file_id > :files), 0) AS quarantined,
                    coalesce(sum(f.rows_withheld) FILTER (WHERE f.file_id > :files), 0) AS withheld,
                    coalesce(sum(f.rows_warned) FILTER (WHERE f.file_id > :files), 0) AS warned,
+                   coalesce(sum(f.rows_out_of_scope) FILTER (WHERE f.file_id > :files), 0) AS out_of_scope,
                    (SELECT count(*) FROM intake.duplicate_delivery d JOIN intake.file o USING (file_id)
                     WHERE o.feed = f.feed AND d.delivery_id > :deliveries) AS duplicates
             FROM intake.file f GROUP BY f.feed ORDER BY f.feed"""),
@@ -221,14 +222,18 @@ def _print_demo_summary(children: int, dropped: int, before: tuple[int, int], se
                    (SELECT count(*) FROM directory.child WHERE shielded) AS shielded,
                    (SELECT count(*) FROM directory.involvement WHERE ended_on IS NULL) AS current_involvements,
                    (SELECT count(*) FROM directory.carer) AS carers""")).one()
+        archived = conn.execute(text("SELECT reason, count(*) FROM archive.child GROUP BY reason ORDER BY reason")
+                                ).all()
     print(f"\nContactPoint Hub demo: {children:,} synthetic children, {dropped:,} files sent to the drop zone")
     print(f"  {'feed':<11}{'files':>7}{'rejected':>10}{'duplicate':>11}{'read':>9}{'loaded':>9}"
-          f"{'quarantined':>13}{'withheld':>10}{'warnings':>10}")
+          f"{'quarantined':>13}{'withheld':>10}{'out of scope':>14}{'warnings':>10}")
     for f in feeds:
         print(f"  {f.feed:<11}{f.new_files:>7,}{f.rejected:>10,}{f.duplicates:>11,}{f.read:>9,}{f.loaded:>9,}"
-              f"{f.quarantined:>13,}{f.withheld:>10,}{f.warned:>10,}")
+              f"{f.quarantined:>13,}{f.withheld:>10,}{f.out_of_scope:>14,}{f.warned:>10,}")
     print(f"  directory: {directory.children:,} children ({directory.shielded:,} shielded), "
           f"{directory.current_involvements:,} current involvements, {directory.carers:,} parents/carers")
+    print(f"  archive (past their leave date, as of {clock.today()}): {sum(n for _, n in archived):,} children"
+          + (f" ({', '.join(f'{reason} {n:,}' for reason, n in archived)})" if archived else ""))
     print(f"  receipts: {get_settings().dropzone / 'outbound'}" if not get_settings().sftp_conn_id
           else "  receipts: outbound/<feed>/ on the SFTP drop zone")
     print(f"  time taken: {seconds:.1f} s")
@@ -297,7 +302,6 @@ def cmd_train_model(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the universal services report."""
-    from contactpoint import clock
     from warehouse.db import transaction
     from warehouse.reports import universal_services, write_report
 
