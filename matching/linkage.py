@@ -34,12 +34,13 @@ class Linkage:
 
 
 def explanation(pair: pd.Series) -> dict[str, Any]:
-    """Per-comparison evidence of a scored pair: agreement level and match weight (log2 Bayes factor)."""
+    """Per-comparison evidence of a scored pair: agreement level and match weight (log2 Bayes factor,
+    term-frequency adjustment included), from Splink's ``mw_`` columns."""
     out: dict[str, Any] = {}
     for name in COMPARISON_NAMES:
-        factor = float(pair.get(f"bf_{name}", 1.0) or 1.0) * float(pair.get(f"bf_tf_adj_{name}", 1.0) or 1.0)
+        weight = float(pair.get(f"mw_{name}", 0.0) or 0.0) + float(pair.get(f"mw_tf_adj_{name}", 0.0) or 0.0)
         out[name] = {"gamma": int(pair.get(f"gamma_{name}", -1)),
-                     "weight": round(math.log2(factor), 3) if factor > 0 else None}
+                     "weight": None if math.isnan(weight) else round(weight, 3)}
     return out
 
 

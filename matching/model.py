@@ -154,5 +154,5 @@ def _register_term_frequencies(linker: Any, model: dict[str, Any], api: Any) -> 
 
 
 def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
-    keep = [c for c in predictions.columns if c in SCORE_COLUMNS or c.startswith(("bf_", "gamma_", "tf_adj"))]
+    keep = [c for c in predictions.columns if c in SCORE_COLUMNS or c.startswith(("mw_", "gamma_"))]
     return predictions[keep].reset_index(drop=True)

@@ -607,11 +607,10 @@ def model_weights(model: dict[str, Any]) -> tuple[float, LevelWeights]:
 def comparison_weights(explanation: dict[str, Any], model: dict[str, Any]) -> tuple[float, list[dict[str, Any]]]:
     """The prior and each comparison's match weight and level label for a pair's explanation.
 
-    The explanation's own weights are used when it has any. The linker's explanation has so far stored
-    only agreement levels (every weight 0: Splink's predictions carry no Bayes-factor columns, so
-    ``matching.linkage.explanation`` finds none), so the weights are read from the model at each
-    comparison's agreement level (gamma; -1 is null: no evidence). Term-frequency adjustments are not
-    recomputed here: ``waterfall`` shows what the stored total leaves over as its own bar.
+    The explanation's own weights (Splink's ``mw_`` columns at scoring time, term frequencies included)
+    are used when it has any. Pairs stored before the linker kept them (every weight 0) are explained
+    from the model at each comparison's agreement level (gamma; -1 is null: no evidence); term-frequency
+    adjustments are then not recomputed: ``waterfall`` shows what the stored total leaves over as its own bar.
     """
     prior, levels = model_weights(model)
     stored_any = any(float(v.get("weight") or 0.0) != 0.0 for v in explanation.values() if isinstance(v, dict))
