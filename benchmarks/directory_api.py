@@ -124,8 +124,9 @@ def cp_id(n: int) -> str:
     return f"CP{n:09d}{chr(65 + n % 26)}"
 
 
-def database_url(server: str) -> str:
-    """The benchmark database's URL, created if missing (on the embedded server when ``server`` is down)."""
+def database_url(server: str, database: str = DATABASE, *, fresh: bool = False) -> str:
+    """A benchmark database's URL, created if missing (``fresh``: dropped and created anew), on the embedded
+    server when ``server`` is down."""
     from warehouse.db import as_psycopg_url, start_embedded_server
 
     admin_url = as_psycopg_url(server)
@@ -134,11 +135,13 @@ def database_url(server: str) -> str:
         admin_url = start_embedded_server(Path(tempfile.gettempdir()) / "cp-bench-directory-api-pgdata")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).first():
-            conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        if fresh:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).first():
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
     admin.dispose()
     base, _, query = admin_url.partition("?")
-    return base.rsplit("/", 1)[0] + f"/{DATABASE}" + (f"?{query}" if query else "")
+    return base.rsplit("/", 1)[0] + f"/{database}" + (f"?{query}" if query else "")
 
 
 def build_directory(engine: Engine, children: int, rebuild: bool) -> dict[str, Any]:

@@ -28,10 +28,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
+from benchmarks import directory_api
 from benchmarks.directory_api import BUILD, HUB_TABLES
-from warehouse.db import server_answers
 
 DATABASE = "cp_bench_retention"
 FIRST_DAY = date(2026, 1, 2)  # the first cohort (born 2008-01-01) turned 18 the day before: no backlog
@@ -59,21 +59,10 @@ EXTENSIONS = [
 
 
 def database_url(server: str) -> str:
-    """The benchmark database's URL, created and migrated if missing."""
-    from warehouse.db import as_psycopg_url, start_embedded_server
+    """The benchmark database's URL, created anew and migrated."""
     from warehouse.migrate import upgrade
 
-    admin_url = as_psycopg_url(server)
-    if not server_answers(admin_url):
-        print(f"no PostgreSQL at {server}: using the embedded server", file=sys.stderr)
-        admin_url = start_embedded_server(Path(tempfile.gettempdir()) / "cp-bench-retention-pgdata")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    base, _, query = admin_url.partition("?")
-    url = base.rsplit("/", 1)[0] + f"/{DATABASE}" + (f"?{query}" if query else "")
+    url = directory_api.database_url(server, DATABASE, fresh=True)
     upgrade(url)
     return url
 
