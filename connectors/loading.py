@@ -61,7 +61,8 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
     def stage_batch() -> None:
         """Stage the batch, minus rows for children already gone from the directory (counted, never stored)."""
         door = [{"source_key": key, "date_of_birth": record.date_of_birth, "nhs_number": record.nhs_number,
-                 "upn": record.upn} for key, (_, record) in batch.items()]
+                 "upn": record.upn, "consent_extend_to_19": record.consent_extend_to_19,
+                 "extend_to_25": record.extend_to_25} for key, (_, record) in batch.items()]
         for key in out_of_scope_keys(conn, lineage.feed, door, today) if door else ():
             row_number, _ = batch.pop(key)
             result.counts.loaded -= 1

@@ -588,30 +588,41 @@ def destruction_logged(conn: Connection, cp_id: str, vault: KeyVault | None = No
 
 # --- The door: rows for children already gone --------------------------------------------------------
 
+def own_age_limit(row: dict[str, Any]) -> int:
+    """The oldest age a row can keep a person in the directory by itself: 18, or 19 / 25 when the row
+    carries the consent that extends it (the rule table's flags)."""
+    return max(r.until_age or 0 for r in RETENTION_RULES if r.until_age and (r.flag is None or row.get(r.flag)))
+
+
 def out_of_scope_keys(conn: Connection, feed: str, rows: Sequence[dict[str, Any]], as_of: date) -> set[str]:
-    """Source keys of ``rows`` (dicts with source_key, date_of_birth, nhs_number, upn) that must not come back:
-    a person past every leave date, or a record of an archived child (the same source record, or the same
-    NHS number or UPN with the same date of birth)."""
+    """Source keys of ``rows`` (dicts with source_key, date_of_birth, nhs_number, upn and the consent flags)
+    that must not come back: a record of an archived child (the same source record, or the same NHS number
+    or UPN with the same date of birth), or a person past every leave date: 25 or over, or past the age
+    limit the row's own consent allows unless it is a record of a child the directory still holds (an
+    18-year-old's school row while Connexions consent keeps the child to 19)."""
     too_old = add_years(as_of, -OUT_OF_SCOPE_AGE)
     out = {r["source_key"] for r in rows if r["date_of_birth"] is not None and r["date_of_birth"] <= too_old}
     rest = [r for r in rows if r["source_key"] not in out]
     if not rest:
         return out
-    found = conn.execute(text("""
-        SELECT k.key FROM unnest(CAST(:keys AS text[]), CAST(:nhs AS text[]), CAST(:upn AS text[]),
-                                 CAST(:dob AS date[])) AS k(key, nhs, upn, dob)
-        WHERE EXISTS (SELECT 1 FROM staging.source_record s JOIN identity.link l ON l.record_id = s.record_id
-                      JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'archived'
-                      WHERE s.feed = :feed AND s.source_key = k.key)
-           OR EXISTS (SELECT 1 FROM staging.source_record s JOIN identity.link l ON l.record_id = s.record_id
-                      JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'archived'
-                      WHERE s.nhs_number = k.nhs AND s.date_of_birth = k.dob)
-           OR EXISTS (SELECT 1 FROM staging.source_record s JOIN identity.link l ON l.record_id = s.record_id
-                      JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'archived'
-                      WHERE s.upn = k.upn AND s.date_of_birth = k.dob)"""),
+    matches = conn.execute(text("""
+        SELECT k.key, bool_or(c.status = 'archived') AS archived, bool_or(c.status <> 'archived') AS held
+        FROM unnest(CAST(:keys AS text[]), CAST(:nhs AS text[]), CAST(:upn AS text[]), CAST(:dob AS date[]))
+             AS k(key, nhs, upn, dob)
+        JOIN LATERAL (
+            SELECT s.record_id FROM staging.source_record s WHERE s.feed = :feed AND s.source_key = k.key
+            UNION SELECT s.record_id FROM staging.source_record s WHERE s.nhs_number = k.nhs AND s.date_of_birth = k.dob
+            UNION SELECT s.record_id FROM staging.source_record s WHERE s.upn = k.upn AND s.date_of_birth = k.dob
+        ) same ON true
+        JOIN identity.link l ON l.record_id = same.record_id JOIN identity.child c ON c.cp_id = l.cp_id
+        GROUP BY k.key"""),
         {"feed": feed, "keys": [r["source_key"] for r in rest], "nhs": [r["nhs_number"] for r in rest],
-         "upn": [r["upn"] for r in rest], "dob": [r["date_of_birth"] for r in rest]}).scalars()
-    return out | set(found)
+         "upn": [r["upn"] for r in rest], "dob": [r["date_of_birth"] for r in rest]}).all()
+    archived = {m.key for m in matches if m.archived}
+    held = {m.key for m in matches if m.held}
+    past_own_limit = {r["source_key"] for r in rest if r["date_of_birth"] is not None
+                      and r["date_of_birth"] <= add_years(as_of, -own_age_limit(r))}
+    return out | archived | (past_own_limit - held)
 
 
 def destruction_due(conn: Connection, as_of: date) -> list[tuple[str, date]]:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from connectors.feeds import FEEDS, staged_asset_uri
 from contactpoint.airflow_env import DAGS_FOLDER, prepare_airflow
+from contactpoint.settings import get_settings
 from tests.factories import ctf, drop, pupil, school_file_name, valid_upn
 from warehouse.db import transaction
 
@@ -86,13 +87,20 @@ def test_ingest_school_then_link_identities_under_dag_test_load_a_file_and_answe
 
 @pytest.mark.dags
 @pytest.mark.postgres
-def test_the_daily_retention_dag_archives_a_pupil_on_the_18th_birthday(dagbag, store: Path) -> None:
+def test_the_daily_retention_dag_archives_a_pupil_on_the_18th_birthday(
+        dagbag, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTACTPOINT_AS_OF", "2026-11-24")  # the roll arrives the day before the birthday
+    get_settings.cache_clear()
     drop(store, "school", school_file_name(), ctf([pupil(DOB="2008-11-25"),
-                                                           pupil(UPN=valid_upn(serial=7), Forename="Maisie", Sex="F")]))
+                                                   pupil(UPN=valid_upn(serial=7), Forename="Maisie", Sex="F")]))
     assert str(dagbag.get_dag("ingest_school").test().state) == "success"
     assert str(dagbag.get_dag("link_identities").test().state) == "success"
+    with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one() == 2
 
-    assert str(dagbag.get_dag("retention").test().state) == "success"  # the store's clock: 2026-11-25
+    monkeypatch.setenv("CONTACTPOINT_AS_OF", "2026-11-25")
+    get_settings.cache_clear()
+    assert str(dagbag.get_dag("retention").test().state) == "success"
 
     with transaction() as conn:
         assert conn.execute(text("SELECT reason FROM archive.child")).scalars().all() == ["age_18"]

@@ -15,7 +15,17 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from contactpoint.pipeline import retention, run_feed
 from contactpoint.settings import get_settings
-from tests.factories import connexions_row, csv_file, drop, feed_file_name, gp_row, ics_row
+from tests.factories import (
+    connexions_row,
+    csv_file,
+    ctf,
+    drop,
+    feed_file_name,
+    gp_row,
+    ics_row,
+    pupil,
+    school_file_name,
+)
 from warehouse import audit
 from warehouse.db import get_engine, transaction
 from warehouse.key_vault import KeyVault
@@ -32,6 +42,14 @@ from warehouse.users import add_user
 pytestmark = pytest.mark.postgres
 
 TODAY = date(2026, 11, 25)  # the store fixture's clock
+
+
+@pytest.fixture
+def day_before(store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Files are loaded on the 24th, the day before the pass (a child turning 18 on the 25th is still in scope)."""
+    monkeypatch.setenv("CONTACTPOINT_AS_OF", "2026-11-24")
+    get_settings.cache_clear()
+    return store
 
 
 def send(dropzone: Path, feed: str, rows: list[dict[str, str]], stamp: str = "20261101T100000", seq: int = 1) -> str:
@@ -63,10 +81,8 @@ def cp_id_of(nhs_number: str) -> str:
                                 {"n": nhs_number}).scalar_one())
 
 
-def test_children_leave_on_the_day_their_rule_says_and_the_others_stay(store: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CONTACTPOINT_AS_OF", "2026-11-24")  # the files are loaded the day before
-    get_settings.cache_clear()
+def test_children_leave_on_the_day_their_rule_says_and_the_others_stay(day_before: Path) -> None:
+    store = day_before
     turns_18 = gp_row(date_of_birth="2008-11-25", given_name="Ada", family_name="Ashdown")
     turns_18_tomorrow = gp_row(date_of_birth="2008-11-26", given_name="Ben", family_name="Birch")
     died = gp_row(date_of_birth="2015-04-01", given_name="Cal", family_name="Carr", record_action="deregister",
@@ -137,12 +153,16 @@ def test_withdrawn_connexions_consent_brings_back_the_18th_birthday(store: Path)
     assert outcome.archived_by_rule == {"age_18": 1}
 
 
-def test_a_file_sent_again_after_age_out_publishes_nothing_and_its_receipt_says_out_of_scope(store: Path) -> None:
+def test_a_file_sent_again_after_age_out_publishes_nothing_and_its_receipt_says_out_of_scope(
+        day_before: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = day_before
     adult = gp_row(date_of_birth="2008-11-25", given_name="Gus", family_name="Gale")
     child = gp_row(date_of_birth="2016-01-01", given_name="Hal", family_name="Hart")
     first = send(store, "gp", [adult, child])
     run_feed("gp", "run-1")
     retention(TODAY)
+    monkeypatch.setenv("CONTACTPOINT_AS_OF", TODAY.isoformat())
+    get_settings.cache_clear()
     with transaction() as conn:
         children_before = conn.execute(text("SELECT count(*) FROM identity.child")).scalar_one()
 
@@ -168,14 +188,34 @@ def test_a_file_sent_again_after_age_out_publishes_nothing_and_its_receipt_says_
     assert receipt(store, "gp", first)["rows"]["out_of_scope"] == 0
 
 
-def test_a_late_record_for_a_person_past_every_leave_date_never_enters_the_directory(store: Path) -> None:
-    nineteen = connexions_row(date_of_birth="2007-06-01", consent_extend_to_19="N")
-    send(store, "connexions", [nineteen])
+def test_a_record_for_a_person_past_every_leave_date_is_out_of_scope_and_never_stored(store: Path) -> None:
+    nineteen = connexions_row(date_of_birth="2007-06-01", consent_extend_to_19="Y")  # consent ran out at 19
+    eighteen_without_consent = gp_row(date_of_birth="2008-06-01")
+    seventeen = gp_row(date_of_birth="2009-06-01")
+    cx = send(store, "connexions", [nineteen])
+    gp = send(store, "gp", [eighteen_without_consent, seventeen])
     run_feed("connexions", "run-1")
+    run_feed("gp", "run-2")
+    assert receipt(store, "connexions", cx)["out_of_scope_rows"] == [1]
+    assert receipt(store, "gp", gp)["out_of_scope_rows"] == [1]
     with transaction() as conn:
-        assert conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one() == 0
-    outcome = retention(TODAY)
-    assert outcome.archived_by_rule == {"age_18": 1}
+        assert conn.execute(text("SELECT date_of_birth FROM staging.source_record")).scalars().all() == [
+            date(2009, 6, 1)]
+    assert retention(TODAY).archived == 0
+
+
+def test_an_adult_s_school_row_stays_in_scope_while_connexions_consent_keeps_the_child(store: Path) -> None:
+    consented = connexions_row(date_of_birth="2008-01-10", consent_extend_to_19="Y")
+    send(store, "connexions", [consented])
+    run_feed("connexions", "run-1")
+    name = school_file_name(stamp="20261102T100000")
+    drop(store, "school", name, ctf([pupil(UPN=consented["upn"], DOB="2008-01-10", Forename="Chidi",
+                                           Surname="Okafor", Sex="F")]))
+    run_feed("school", "run-2")
+    assert receipt(store, "school", name)["rows"] == {"read": 1, "loaded": 1, "quarantined": 0, "withheld": 0,
+                                                      "out_of_scope": 0, "loaded_with_warnings": 0}
+    with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM directory.involvement")).scalar_one() == 2
 
 
 def _archive_one_child(store: Path, *, born: str, as_of: date, **row: str) -> str:
@@ -187,10 +227,13 @@ def _archive_one_child(store: Path, *, born: str, as_of: date, **row: str) -> st
 
 
 def test_only_an_archivist_reads_the_archive_with_a_purpose_and_every_read_is_audited(store: Path) -> None:
-    # Archived today by the database's own clock, which decides the record's first year.
+    # Archived today by the database's own clock, which decides the record's first year: a child who left
+    # England at the start of the month.
     with transaction() as conn:
         archived_on = conn.execute(text("SELECT current_date")).scalar_one()
-    cp_id = _archive_one_child(store, born="2006-01-01", as_of=archived_on, family_name="Quill")
+    cp_id = _archive_one_child(store, born="2014-02-02", as_of=archived_on, family_name="Quill",
+                               record_action="deregister", deregistration_date="2026-11-01",
+                               deregistration_reason="left_england")
     with transaction() as conn:
         for name, role in (("arch", "archivist"), ("reader", "reader"), ("stew", "steward")):
             add_user(conn, username=name, display_name=name, role=role, password="pw-long-enough", pin="1234")
@@ -218,7 +261,8 @@ def test_only_an_archivist_reads_the_archive_with_a_purpose_and_every_read_is_au
 
 
 def test_after_its_first_year_an_archived_record_is_read_only_for_an_enquiry_or_a_review(store: Path) -> None:
-    cp_id = _archive_one_child(store, born="2007-01-01", as_of=date(2025, 6, 1))  # archived 18 months ago
+    cp_id = _archive_one_child(store, born="2014-02-02", as_of=date(2025, 6, 1), record_action="deregister",
+                               deregistration_date="2025-05-01", deregistration_reason="left_england")
     with transaction() as conn:
         add_user(conn, username="arch", display_name="arch", role="archivist", password="pw-long-enough", pin="1")
     with pytest.raises(DBAPIError, match="after its first year"), transaction() as conn:
@@ -245,7 +289,8 @@ def relation_files_holding(needles: list[bytes]) -> list[str]:
     return sorted(set(found))
 
 
-def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_page(store: Path) -> None:
+def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_page(day_before: Path) -> None:
+    store = day_before
     canary = "Zyxcanarywick"
     doomed = gp_row(date_of_birth="2008-11-25", given_name="Octavia", family_name=canary, postcode="S99 9ZZ",
                     address_line_1="77 Canary Wharf Row")
@@ -301,7 +346,7 @@ def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_
     from contactpoint.synthetic.generator import generate
     from warehouse.retention import child_facts, leave_date
 
-    generate(tmp_path / "generated", children=400, seed=11, fault_rate=0.0, as_of=date(2026, 11, 1))
+    generate(tmp_path / "generated", children=500, seed=9, fault_rate=0.0, as_of=date(2026, 11, 1))
     ingest_folder(tmp_path / "generated", "run-1")
     with get_engine().begin() as conn:
         conn.execute(text("CREATE TEMP TABLE everyone ON COMMIT DROP AS "
@@ -313,7 +358,7 @@ def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_
                        unnest(ARRAY[s.nhs_number::text, btrim(s.upn)]) x WHERE x IS NOT NULL""")):
             identifiers.setdefault(cp_id, set()).add(value)
     reasons = {leave.reason for leave in rules_say.values()}
-    assert {"connexions_consent_to_19", "care_leaver_or_learning_difficulties_to_25"} <= reasons
+    assert {"connexions_consent_to_19", "care_leaver_or_learning_difficulties_to_25"} <= reasons, reasons
 
     steps = first_of_months(date(2026, 12, 1), date(2034, 12, 1))
     for day in steps:
@@ -344,7 +389,8 @@ def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_
     assert {state for state in wanted.values()} == {"listed", "archived", "destroyed"}
 
 
-def test_a_transaction_older_than_the_destruction_delays_the_rewrite_to_the_next_pass(store: Path) -> None:
+def test_a_transaction_older_than_the_destruction_delays_the_rewrite_to_the_next_pass(day_before: Path) -> None:
+    store = day_before
     canary = "Qwvcanaryolder"
     doomed = gp_row(date_of_birth="2008-11-25", family_name=canary)
     send(store, "gp", [doomed])
