@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
+from contactpoint.cli import main
 from contactpoint.pipeline import retention, run_feed
 from contactpoint.settings import get_settings
 from tests.factories import (
@@ -289,13 +290,14 @@ def relation_files_holding(needles: list[bytes]) -> list[str]:
     return sorted(set(found))
 
 
-def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_page(day_before: Path) -> None:
+def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_page(
+        day_before: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     store = day_before
     canary = "Zyxcanarywick"
     doomed = gp_row(date_of_birth="2008-11-25", given_name="Octavia", family_name=canary, postcode="S99 9ZZ",
                     address_line_1="77 Canary Wharf Row")
     keeper = gp_row(date_of_birth="2015-05-05", given_name="Pip", family_name="Keeper")
-    send(store, "gp", [doomed, keeper])
+    first_file = send(store, "gp", [doomed, keeper])
     run_feed("gp", "run-1")
     cp_id = cp_id_of(doomed["nhs_number"])
     needles = [v.encode() for v in (canary, canary.upper(), canary.lower(), doomed["nhs_number"])]
@@ -309,6 +311,8 @@ def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_
     assert "archive.child" not in {h.table for h in archived_hits}  # the archive holds ciphertext only
     assert relation_files_holding(needles)
     assert KeyVault().dates() == [date(2032, 11, 25)]
+    prove = ["retention", "prove-destroyed", "--detail", canary, "--detail", doomed["nhs_number"], "--cp-id", cp_id]
+    assert main(prove) == 1  # archived, not destroyed: its source records are still there
 
     nothing = destroy_due(get_engine(), date(2032, 11, 24))
     assert nothing.destroyed == 0 and KeyVault().dates() == [date(2032, 11, 25)]
@@ -330,6 +334,21 @@ def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_
                             ).scalar_one() == 1
     leftover = relation_files_holding(needles)
     assert leftover == [], leftover
+    capsys.readouterr()
+    assert main(prove) == 0
+    assert "nothing found" in capsys.readouterr().out
+
+    # Years later a sender sends the old file again, and a fresh extract that still lists her: nothing returns.
+    monkeypatch.setenv("CONTACTPOINT_AS_OF", "2032-11-26")
+    get_settings.cache_clear()
+    drop(store, "gp", feed_file_name("gp", stamp="20321126T100000", seq=8), (store / "processed" / "gp" / first_file
+                                                                            ).read_bytes())
+    assert run_feed("gp", "run-2") == []  # the same bytes: a duplicate
+    again = send(store, "gp", [{**doomed, "address_line_1": "1 Later Lane"}], stamp="20321126T110000", seq=9)
+    run_feed("gp", "run-3")
+    assert receipt(store, "gp", again)["out_of_scope_rows"] == [1]
+    with transaction() as conn:
+        assert prove_destroyed(conn, [canary, doomed["nhs_number"]]) == []
 
 
 def first_of_months(start: date, end: date) -> list[date]:
