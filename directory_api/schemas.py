@@ -128,6 +128,7 @@ class ChildPublic(BaseModel):
     address_line_4: str | None = None
     address_line_5: str | None = None
     postcode: str | None = None
+    died_on: date | None = Field(default=None, description="the child died on this date (the record stays a year)")
     carers: list[CarerPublic]
     involvements: list[InvolvementPublic]
 

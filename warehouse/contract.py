@@ -42,7 +42,7 @@ def child_record(conn: Connection, *, username: str, purpose: str, cp_id: str) -
     """One child's record as JSON-ready dict, masked for the user; always one audit entry.
 
     Shapes: the full record (``cp_id, shielded, given_name, middle_names, family_name, date_of_birth,
-    gender, address_line_1..5, postcode, carers[], involvements[]``); a shielded child the user may not
+    gender, address_line_1..5, postcode, died_on, carers[], involvements[]``); a shielded child the user may not
     see: ``{cp_id, shielded: true, contact: {name, organisation, phone} | null}``; a merged-away ID:
     ``{cp_id, superseded_by}``. Dates are ISO strings.
     """

@@ -27,7 +27,7 @@ from tests.factories import (
     pupil,
     school_file_name,
 )
-from warehouse import audit
+from warehouse import audit, contract
 from warehouse.db import get_engine, transaction
 from warehouse.key_vault import KeyVault
 from warehouse.retention import (
@@ -134,7 +134,11 @@ def test_a_child_who_died_is_marked_in_the_directory_for_a_year(store: Path) -> 
     run_feed("gp", "run-1")
     retention(TODAY)
     with transaction() as conn:
-        assert conn.execute(text("SELECT died_on FROM directory.child")).scalar_one() == date(2026, 5, 1)
+        cp_id = conn.execute(text("SELECT cp_id FROM directory.child")).scalar_one()
+        add_user(conn, username="reader", display_name="reader", role="reader", password="pw-long-enough", pin="1")
+        seen = contract.child_record(conn, username="reader", purpose="a GP practice checks a registration",
+                                     cp_id=cp_id)
+    assert seen["died_on"] == "2026-05-01"
     retention(date(2027, 4, 30))
     assert status_by_nhs()[died["nhs_number"]] == ("active", True, False)
     retention(date(2027, 5, 1))
