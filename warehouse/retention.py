@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -262,10 +263,7 @@ class AgeOutSummary:
 
     def by_reason(self) -> dict[str, int]:
         """How many children left by each rule."""
-        counts: dict[str, int] = {}
-        for due in self.archived:
-            counts[due.leave.reason] = counts.get(due.leave.reason, 0) + 1
-        return dict(sorted(counts.items()))
+        return dict(sorted(Counter(due.leave.reason for due in self.archived).items()))
 
 
 def archive_children(conn: Connection, due: Sequence[Due], as_of: date, vault: KeyVault) -> None:
@@ -308,14 +306,15 @@ def age_out(engine: Engine, as_of: date, *, dry_run: bool = False, vault: KeyVau
     """Archive every child whose leave date has passed, one transaction per batch."""
     with engine.begin() as conn:
         due = children_due(conn, as_of, mark_deaths=not dry_run)
+    summary = AgeOutSummary(as_of, due, dry_run)
     if dry_run or not due:
-        return AgeOutSummary(as_of, due, dry_run)
+        return summary
     vault = vault or KeyVault()
     for start in range(0, len(due), batch_size):
         with engine.begin() as conn:
             archive_children(conn, due[start:start + batch_size], as_of, vault)
-    log.info("retention %s: archived %d children %s", as_of, len(due), AgeOutSummary(as_of, due, False).by_reason())
-    return AgeOutSummary(as_of, due, dry_run)
+    log.info("retention %s: archived %d children %s", as_of, len(due), summary.by_reason())
+    return summary
 
 
 class ArchiveKeyDestroyed(LookupError):
@@ -344,6 +343,10 @@ def read_archived_child(conn: Connection, *, username: str, cp_id: str, purpose:
 DESTROY_STEPS: tuple[tuple[str, str], ...] = (
     ("identity.steward_decision", "DELETE FROM identity.steward_decision WHERE record_a = ANY(:records) "
                                   "OR record_b = ANY(:records)"),
+    # A steward's action about the child, and any undo of it: its free-text reason may name the child.
+    ("identity.steward_action", """DELETE FROM identity.steward_action a WHERE a.cp_ids && CAST(:ids AS text[])
+                                   OR a.undoes IN (SELECT action_id FROM identity.steward_action
+                                                   WHERE cp_ids && CAST(:ids AS text[]))"""),
     ("identity.review_pair", "DELETE FROM identity.review_pair WHERE record_a = ANY(:records) "
                              "OR record_b = ANY(:records)"),
     ("identity.record_features", "DELETE FROM identity.record_features WHERE record_id = ANY(:records)"),

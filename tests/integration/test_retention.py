@@ -304,6 +304,17 @@ def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_
     first_file = send(store, "gp", [doomed, keeper])
     run_feed("gp", "run-1")
     cp_id = cp_id_of(doomed["nhs_number"])
+    with transaction() as conn:  # a steward kept her apart from Pip, saying why in words that name her
+        records = dict(conn.execute(text("SELECT family_name, record_id FROM staging.source_record")).all())
+        action = conn.execute(text("""INSERT INTO identity.steward_action (kind, steward, reason, cp_ids)
+                                      VALUES ('keep_apart', 'sam', :r, ARRAY[:c, :k]) RETURNING action_id"""),
+                              {"r": f"Octavia {canary} is not Pip", "c": cp_id,
+                               "k": cp_id_of(keeper["nhs_number"])}).scalar_one()
+        a, b = sorted((records[canary], records["Keeper"]))
+        conn.execute(text("""INSERT INTO identity.steward_decision (record_a, record_b, decision, steward, reason,
+                                                                    action_id)
+                             VALUES (:a, :b, 'cannot_link', 'sam', 'different children', :x)"""),
+                     {"a": a, "b": b, "x": action})
     needles = [v.encode() for v in (canary, canary.upper(), canary.lower(), doomed["nhs_number"])]
     assert relation_files_holding(needles), "the canary must be on disk first, or the test proves nothing"
 
@@ -323,6 +334,7 @@ def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_
     done = destroy_due(get_engine(), date(2032, 11, 25))
     assert done.destroyed == 1 and done.keys_shredded == [date(2032, 11, 25)] and KeyVault().dates() == []
     assert done.rows_removed["staging.source_record"] == 1 and done.rows_removed["identity.child"] == 1
+    assert done.rows_removed["identity.steward_action"] == 1 and done.rows_removed["identity.steward_decision"] == 1
     assert done.rewrite_complete and "staging.source_record" in done.tables_rewritten
 
     with transaction() as conn:
