@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from directory_api import console
-from directory_api.routes import changes, children, session
+from directory_api.routes import archive, changes, children, session
 
 DESCRIPTION = """Search the ContactPoint directory and read children's records, for people entitled to.
 `POST /session` (user name, password, PIN, one-time code) gives a bearer token for 15 minutes; `DELETE /session`
@@ -35,6 +35,7 @@ def create_app() -> FastAPI:
     app.include_router(session.router)
     app.include_router(children.router)
     app.include_router(changes.router)
+    app.include_router(archive.router)
     app.include_router(console.router)
     return app
 

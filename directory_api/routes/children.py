@@ -49,7 +49,7 @@ PURPOSE_DOC = "Why you are looking: required on every request, recorded with eve
 
 
 @contextmanager
-def _contract_refusals(user: SessionUser, *, action: str, purpose: str, cp_id: str | None = None) -> Iterator[None]:
+def contract_refusals(user: SessionUser, *, action: str, purpose: str, cp_id: str | None = None) -> Iterator[None]:
     """Turn a refusal by the read contract into an HTTP error whose audit entry is written after the rollback.
 
     (No savepoint: the transaction holds nothing but the session lookup, and a savepoint would cost two more
@@ -83,7 +83,7 @@ def search_children(query: Annotated[ChildSearchQuery, Query()], conn: ConnDep, 
     """Find children by the national search rules (see the parameters); at most 50, each audited."""
     criteria = query.model_dump(exclude={"purpose"})
     as_reader(conn)
-    with _contract_refusals(user, action="search", purpose=query.purpose):
+    with contract_refusals(user, action="search", purpose=query.purpose):
         found = contract.search_children(conn, username=user.username, purpose=query.purpose, **criteria)
     return ChildrenPublic(data=[ChildSummaryPublic.model_validate(child) for child in found], count=len(found))
 
@@ -95,6 +95,6 @@ def read_child(cp_id: Annotated[str, Path(pattern=CP_ID_PATTERN, description="Co
     """A child's record, masked for you: a shielded child shows only whom to contact; a merged-away ID
     answers ``{"cp_id": old, "superseded_by": new}`` (200). Audited."""
     as_reader(conn)
-    with _contract_refusals(user, action="read", purpose=purpose, cp_id=cp_id):
+    with contract_refusals(user, action="read", purpose=purpose, cp_id=cp_id):
         record = contract.child_record(conn, username=user.username, purpose=purpose, cp_id=cp_id)
     return child_record_public(record)

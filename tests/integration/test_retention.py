@@ -455,3 +455,39 @@ def test_a_transaction_older_than_the_destruction_delays_the_rewrite_to_the_next
     with transaction() as conn:
         assert conn.execute(text("SELECT count(*) FROM archive.destruction_log WHERE rewritten_at IS NULL")
                             ).scalar_one() == 0
+
+
+def test_an_archivist_reads_an_archived_child_through_the_api_and_a_reader_cannot(store: Path) -> None:
+    import pyotp
+    from fastapi.testclient import TestClient
+
+    from directory_api.main import create_app
+
+    with transaction() as conn:
+        archived_on = conn.execute(text("SELECT current_date")).scalar_one()
+    cp_id = _archive_one_child(store, born="2014-02-02", as_of=archived_on, family_name="Rook",
+                               record_action="deregister", deregistration_date="2026-11-01",
+                               deregistration_reason="left_england")
+    secrets = {}
+    with transaction() as conn:
+        for name, role in (("arch", "archivist"), ("reader", "reader")):
+            secrets[name] = add_user(conn, username=name, display_name=name, role=role, password="pw-long-enough",
+                                     pin="2468")
+    with TestClient(create_app()) as client:
+        def token(name: str) -> str:
+            response = client.post("/session", json={"username": name, "password": "pw-long-enough", "pin": "2468",
+                                                     "one_time_code": pyotp.TOTP(secrets[name]).now()})
+            assert response.status_code == 201, response.text
+            return str(response.json()["token"])
+
+        archivist, reader = {"Authorization": f"Bearer {token('arch')}"}, {"Authorization": f"Bearer {token('reader')}"}
+        seen = client.get(f"/archive/{cp_id}", params={"purpose": "serious_case_review"}, headers=archivist)
+        assert seen.status_code == 200 and seen.json()["source_records"][0]["family_name"] == "Rook"
+        assert client.get(f"/archive/{cp_id}", headers=archivist).status_code == 422  # a purpose is required
+        assert client.get(f"/archive/{cp_id}", params={"purpose": "curiosity"}, headers=archivist).status_code == 422
+        refused = client.get(f"/archive/{cp_id}", params={"purpose": "serious_case_review"}, headers=reader)
+        assert refused.status_code == 403
+    with transaction() as conn:
+        entries = conn.execute(text("""SELECT username, action FROM audit.entry
+                                       WHERE action LIKE 'read_archive%' ORDER BY entry_id""")).all()
+    assert [tuple(e) for e in entries] == [("arch", "read_archive"), ("reader", "read_archive_refused")]
