@@ -82,7 +82,8 @@ def cp_id_of(nhs_number: str) -> str:
                                 {"n": nhs_number}).scalar_one())
 
 
-def test_children_leave_on_the_day_their_rule_says_and_the_others_stay(day_before: Path) -> None:
+def test_children_leave_on_the_day_their_rule_says_and_the_others_stay(
+        day_before: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = day_before
     turns_18 = gp_row(date_of_birth="2008-11-25", given_name="Ada", family_name="Ashdown")
     turns_18_tomorrow = gp_row(date_of_birth="2008-11-26", given_name="Ben", family_name="Birch")
@@ -106,6 +107,11 @@ def test_children_leave_on_the_day_their_rule_says_and_the_others_stay(day_befor
 
     dry = age_out(get_engine(), TODAY, dry_run=True)
     assert {d.leave.reason for d in dry.archived} == {"age_18", "died", "left_england"}
+    capsys.readouterr()
+    assert main(["retention", "--as-of", TODAY.isoformat(), "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 children would leave the directory" in printed
+    assert f"archive {cp_id_of(died['nhs_number'])}: left on 2026-11-25 (died)" in printed
     assert status_by_nhs() == before  # a dry run moves nothing
 
     outcome = retention(TODAY)
