@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from connectors.feeds import FEEDS
 from contactpoint.settings import get_settings
 from directory_api.console.ops_charts import volume_chart
-from directory_api.console.session import NavLink, StewardDep, add_nav_link, render
+from directory_api.console.session import NavLink, OperationsDep, add_nav_link, render
 from directory_api.deps import ConnDep
 from warehouse import operations
 
@@ -28,8 +28,8 @@ QUARANTINE_COUNT_LIMIT = 10_000
 """The quarantine page counts reasons up to here ("more than 10,000"): an exact count of hundreds of
 thousands would cost more than the page itself."""
 
-add_nav_link(NavLink("feeds", "Feeds", "/console/ops/feeds", stewards_only=True))
-add_nav_link(NavLink("quarantine", "Quarantine", "/console/ops/quarantine", stewards_only=True))
+add_nav_link(NavLink("feeds", "Feeds", "/console/ops/feeds", operations=True))
+add_nav_link(NavLink("quarantine", "Quarantine", "/console/ops/quarantine", operations=True))
 
 # A data-quality report is the loader's own self-contained page (inline style, no script): served in a
 # sandbox so even a report that somehow held a script could not run it or reach the console's cookies.
@@ -50,7 +50,7 @@ def _known_feed(feed: str | None) -> str | None:
 
 
 @router.get("/feeds")
-def feeds(request: Request, conn: ConnDep, user: StewardDep, feed: str | None = None,
+def feeds(request: Request, conn: ConnDep, user: OperationsDep, feed: str | None = None,
           page: Annotated[int, Query(ge=1)] = 1) -> Response:
     """Each feed's daily volumes chart, and per sender the totals over its files and its newest file."""
     chosen = _known_feed(feed)
@@ -62,7 +62,7 @@ def feeds(request: Request, conn: ConnDep, user: StewardDep, feed: str | None = 
 
 
 @router.get("/files")
-def sender_files(request: Request, conn: ConnDep, user: StewardDep, feed: str, sender: str = "",
+def sender_files(request: Request, conn: ConnDep, user: OperationsDep, feed: str, sender: str = "",
                  page: Annotated[int, Query(ge=1)] = 1) -> Response:
     """One sender's files, newest first, with status, counts and a link to each data-quality report."""
     chosen = _known_feed(feed)
@@ -84,7 +84,7 @@ def _file(conn: ConnDep, file_id: int) -> operations.FileSummary:
 
 
 @router.get("/files/{file_id}")
-def file_page(request: Request, conn: ConnDep, user: StewardDep, file_id: int) -> Response:
+def file_page(request: Request, conn: ConnDep, user: OperationsDep, file_id: int) -> Response:
     """One file: counts, the receipt as the sender saw it, and its data-quality report."""
     summary = _file(conn, file_id)
     receipt = operations.receipt(conn, file_id)
@@ -96,7 +96,7 @@ def file_page(request: Request, conn: ConnDep, user: StewardDep, file_id: int) -
 
 
 @router.get("/files/{file_id}/data-docs")
-def data_docs(conn: ConnDep, user: StewardDep, file_id: int) -> Response:
+def data_docs(conn: ConnDep, user: OperationsDep, file_id: int) -> Response:
     """The file's data-quality report (Great Expectations results), as the loader wrote it."""
     path = operations.data_docs_path(get_settings().data_dir, _file(conn, file_id))
     if path is None:
@@ -106,7 +106,7 @@ def data_docs(conn: ConnDep, user: StewardDep, file_id: int) -> Response:
 
 
 @router.get("/files/{file_id}/receipt.json")
-def receipt_json(conn: ConnDep, user: StewardDep, file_id: int) -> Response:
+def receipt_json(conn: ConnDep, user: OperationsDep, file_id: int) -> Response:
     """The receipt exactly as it was written for the sender."""
     receipt = operations.receipt(conn, _file(conn, file_id).file_id)
     if receipt is None:
@@ -116,7 +116,7 @@ def receipt_json(conn: ConnDep, user: StewardDep, file_id: int) -> Response:
 
 
 @router.get("/quarantine")
-def quarantine(request: Request, conn: ConnDep, user: StewardDep, feed: str | None = None,
+def quarantine(request: Request, conn: ConnDep, user: OperationsDep, feed: str | None = None,
                file_id: Annotated[int | None, Query()] = None, page: Annotated[int, Query(ge=1)] = 1,
                released: bool = False) -> Response:
     """Quarantined rows by file, row, field and reason, a page at a time."""

@@ -35,6 +35,8 @@ SESSION_COOKIE = "cp_console"
 SIGN_IN_COOKIE = "cp_console_sign_in"
 """The cookie holding the sign-in form's double-submit CSRF token (no session exists yet)."""
 STEWARD_ROLE = "steward"
+DATA_TEAM_ROLE = "data_team"
+OPERATIONS_ROLES = (STEWARD_ROLE, DATA_TEAM_ROLE)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -64,6 +66,11 @@ class ConsoleUser:
     def is_steward(self) -> bool:
         """Whether the steward pages are open to this user."""
         return self.role == STEWARD_ROLE
+
+    @property
+    def runs_operations(self) -> bool:
+        """Whether the operations pages (feeds, files, quarantine) are open to this user."""
+        return self.role in OPERATIONS_ROLES
 
 
 def csrf_for(session_token: str) -> str:
@@ -120,8 +127,16 @@ def require_steward(user: Annotated[ConsoleUser, Depends(_console_user)]) -> Con
     return user
 
 
+def require_operations(user: Annotated[ConsoleUser, Depends(_console_user)]) -> ConsoleUser:
+    """A signed-in data team member or steward; any other role gets 403."""
+    if not user.runs_operations:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this page is for data teams and data stewards")
+    return user
+
+
 ConsoleUserDep = Annotated[ConsoleUser, Depends(require_console_user)]
 StewardDep = Annotated[ConsoleUser, Depends(require_steward)]
+OperationsDep = Annotated[ConsoleUser, Depends(require_operations)]
 
 @dataclass(frozen=True)
 class NavLink:
@@ -131,6 +146,13 @@ class NavLink:
     label: str
     href: str
     stewards_only: bool = False
+    operations: bool = False  # open to the data team too (and to stewards)
+
+    def open_to(self, user: ConsoleUser) -> bool:
+        """Whether ``user`` may open the page this entry links to."""
+        if self.operations:
+            return user.runs_operations
+        return user.is_steward or not self.stewards_only
 
 
 NAV_LINKS: list[NavLink] = [NavLink("review", "Review queue", "/console/review", stewards_only=True)]
@@ -154,7 +176,6 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
     and ``nav`` (a :class:`NavLink` key) to mark the current page.
     """
     user = context.get("user")
-    nav_items = [link for link in NAV_LINKS
-                 if isinstance(user, ConsoleUser) and (user.is_steward or not link.stewards_only)]
+    nav_items = [link for link in NAV_LINKS if isinstance(user, ConsoleUser) and link.open_to(user)]
     page = _environment.get_template(template).render({"request": request, "nav_items": nav_items, **context})
     return HTMLResponse(page, status_code=status_code, headers=SECURITY_HEADERS)

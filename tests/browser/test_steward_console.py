@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from contactpoint.pipeline import publish, relink
-from directory_api.console.session import require_steward
+from directory_api.console.session import require_operations, require_steward
 from directory_api.main import create_app
 from tests.browser.conftest import Console
 from tests.integration.test_console import shielded_twin
@@ -118,10 +118,12 @@ def test_a_steward_merges_two_children_then_undoes_it_and_the_ids_end_as_they_be
     assert kinds == ["ids_merged", "merge_undone"]
 
 
-def _steward_routes() -> list[tuple[str, str]]:
-    """Every console route that needs a steward, with sample path values (method, path)."""
+def _steward_routes(*guards: Any) -> list[tuple[str, str]]:
+    """Every console route that needs a steward (or one of ``guards``), with sample path values (method, path)."""
+    wanted = (require_steward, *guards)
+
     def needs_steward(dependant: Any) -> bool:
-        return any(d.call is require_steward or needs_steward(d) for d in dependant.dependencies)
+        return any(d.call in wanted or needs_steward(d) for d in dependant.dependencies)
 
     found = []
     for route in create_app().routes:
@@ -139,8 +141,9 @@ def test_a_reader_signs_in_but_cannot_open_any_steward_page(store: Path, console
     assert "No console pages are open to the reader role" in console.text()
     assert console.page.get_by_role("link", name="Review queue").count() == 0
 
-    routes = _steward_routes()
+    routes = _steward_routes(require_operations)
     assert ("GET", "/console/review") in routes and ("POST", "/console/actions/1/undo") in routes
+    assert ("GET", "/console/ops/feeds") in routes
     for method, path in routes:
         if method == "GET":
             status = console.goto(path).status

@@ -14,6 +14,8 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from contactpoint.pipeline import run_feed
 from directory_api.console import ops_charts
@@ -181,6 +183,25 @@ def test_operations_pages_are_for_stewards_never_for_readers(console: Console, s
         console.add_user(f"someone-{role}", role)
         console.sign_in(f"someone-{role}")
         assert [console.get(path).status_code for path in pages] == [403] * len(pages)
+
+
+@pytest.mark.postgres
+def test_a_data_team_member_runs_the_operations_pages_but_decides_nothing_and_reads_no_child(
+        console: Console, store: Path) -> None:
+    files = deliver_files(store)
+    any_file = next(iter(files.values()))
+    console.add_user("dana", "data_team")
+    console.sign_in("dana")
+    home = console.get("/console/")
+    assert "Feeds" in home.text and "Quarantine" in home.text and "Review queue" not in home.text
+    for path in ("/console/ops/feeds", "/console/ops/quarantine", f"/console/ops/files/{any_file}",
+                 f"/console/ops/files/{any_file}/receipt.json"):
+        assert console.get(path).status_code == 200, path
+    for path in ("/console/review", "/console/model/", "/console/model/weights", "/console/identity/CP000000001A"):
+        assert console.get(path).status_code == 403, path
+    with transaction() as conn:  # the read contract refuses the role outright
+        with pytest.raises(DBAPIError, match="does not read the directory"):
+            conn.execute(text("SELECT directory.child_record('dana', 'curious', 'CP000000001A')"))
 
 
 @pytest.mark.unit
