@@ -497,3 +497,15 @@ def test_an_archivist_reads_an_archived_child_through_the_api_and_a_reader_canno
         entries = conn.execute(text("""SELECT username, action FROM audit.entry
                                        WHERE action LIKE 'read_archive%' ORDER BY entry_id""")).all()
     assert [tuple(e) for e in entries] == [("arch", "read_archive"), ("reader", "read_archive_refused")]
+
+
+def test_an_id_merged_into_a_destroyed_child_goes_with_it(store: Path) -> None:
+    cp_id = _archive_one_child(store, born="2014-02-02", as_of=TODAY, record_action="deregister",
+                               deregistration_date="2026-11-01", deregistration_reason="left_england")
+    with transaction() as conn:  # an older ID a steward merged into this child, kept to answer "superseded by"
+        conn.execute(text("INSERT INTO identity.child (cp_id, status, superseded_by) "
+                          "VALUES ('CP999999999Z', 'merged', :c)"), {"c": cp_id})
+    done = destroy_due(get_engine(), date(2032, 11, 25))
+    assert done.destroyed == 1 and done.rows_removed["identity.child"] == 2
+    with transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM identity.child")).scalar_one() == 0
