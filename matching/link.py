@@ -97,6 +97,12 @@ def _kept_features(conn: Connection, where: str, params: dict[str, Any] | None =
     return as_frame(rows), {str(r["unique_id"]): str(r["cp_id"]) for r in rows if r["cp_id"]}
 
 
+# An archived child is frozen: a full re-link leaves its records and ID alone. They stay in staging only to
+# recognise a late record (the delta still scores against them); re-clustering them could merge the child
+# back into the directory, or move a listed child's records under an archived ID.
+NOT_ARCHIVED = ("NOT EXISTS (SELECT 1 FROM identity.child c WHERE c.cp_id = l.cp_id AND c.status = 'archived')")
+
+
 def _candidate_sql() -> str:
     """Linked records sharing a blocking key with a new one: the blocking rules, as index lookups."""
     unions = " UNION ".join(
@@ -156,7 +162,7 @@ def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> Lin
     summary = LinkSummary(run_id, "full")
     _keep_features(conn, _records(conn, "NOT EXISTS (SELECT 1 FROM identity.record_features f "
                                         "WHERE f.record_id = s.record_id)"))
-    frame, before = _kept_features(conn, "true")
+    frame, before = _kept_features(conn, NOT_ARCHIVED)
     if frame.empty:
         return summary
     must, cannot = steward_constraints(conn)

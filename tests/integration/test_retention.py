@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from contactpoint.cli import main
-from contactpoint.pipeline import retention, run_feed
+from contactpoint.pipeline import relink, retention, run_feed
 from contactpoint.settings import get_settings
 from tests.factories import (
     connexions_row,
@@ -311,7 +311,8 @@ def test_destruction_after_six_years_leaves_nothing_to_find_in_any_table_or_any_
     run_feed("gp", "run-1")
     cp_id = cp_id_of(doomed["nhs_number"])
     with transaction() as conn:  # a steward kept her apart from Pip, saying why in words that name her
-        records = dict(conn.execute(text("SELECT family_name, record_id FROM staging.source_record")).all())
+        records: dict[str, int] = dict(conn.execute(text("SELECT family_name, record_id FROM staging.source_record"))
+                                       .tuples().all())
         action = conn.execute(text("""INSERT INTO identity.steward_action (kind, steward, reason, cp_ids)
                                       VALUES ('keep_apart', 'sam', :r, ARRAY[:c, :k]) RETURNING action_id"""),
                               {"r": f"Octavia {canary} is not Pip", "c": cp_id,
@@ -509,3 +510,23 @@ def test_an_id_merged_into_a_destroyed_child_goes_with_it(store: Path) -> None:
     assert done.destroyed == 1 and done.rows_removed["identity.child"] == 2
     with transaction() as conn:
         assert conn.execute(text("SELECT count(*) FROM identity.child")).scalar_one() == 0
+
+
+def test_a_full_relink_leaves_an_archived_child_as_it_is(day_before: Path) -> None:
+    store = day_before
+    send(store, "gp", [gp_row(date_of_birth="2008-11-25", family_name="Frost"),
+                       gp_row(date_of_birth="2015-05-05", family_name="Keeper")])
+    run_feed("gp", "run-1")
+    retention(TODAY)
+
+    def links() -> list[tuple[Any, ...]]:
+        with transaction() as conn:
+            return [tuple(r) for r in conn.execute(text("""
+                SELECT l.record_id, l.cp_id, c.status FROM identity.link l JOIN identity.child c USING (cp_id)
+                ORDER BY l.record_id"""))]
+
+    before = links()
+    assert sorted(status for _, _, status in before) == ["active", "archived"]
+    summary = relink("relink-1")
+    assert summary.records == 1  # the archived child's record is not re-clustered
+    assert links() == before
