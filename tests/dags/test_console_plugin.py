@@ -36,7 +36,10 @@ def test_airflow_loads_the_console_plugin_and_lists_it_in_its_navigation() -> No
     assert app.url_prefix == "/console"
 
 
-def test_airflows_api_server_serves_the_console_and_nothing_else_of_the_hub() -> None:
+@pytest.mark.postgres
+def test_airflows_api_server_serves_the_console_and_nothing_else_of_the_hub(store: Path) -> None:
+    # ``store``: the console asks the test database who is signed in (without it, the hub would start
+    # an embedded server of its own and leave it running).
     from airflow.api_fastapi.app import init_plugins
 
     server = FastAPI()  # stands in for Airflow's API server app: the same init_plugins mounts plugin apps
