@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CONTACTPOINT_KEY_VAULT_DIR"] = str(vault)
     from warehouse.db import get_engine
     from warehouse.key_vault import KeyVault
-    from warehouse.retention import add_years, age_out, destroy_due
+    from warehouse.retention import ARCHIVED_FROM, add_years, age_out, destroy_due, rewrite_tables
 
     engine = get_engine()
     build_seconds = build(engine, args.children)
@@ -116,12 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         summary = destroy_due(engine, day, vault=keys, rewrite=False)
         deleted = time.perf_counter() - started
-        from warehouse.retention import rewrite_tables
-
         started = time.perf_counter()
-        rewrite_tables(engine, sorted({t for t, n in summary.rows_removed.items() if n} |
-                                      {"directory.child", "directory.carer", "directory.involvement",
-                                       "directory.history"}))
+        rewrite_tables(engine, sorted({t for t, n in summary.rows_removed.items() if n} | set(ARCHIVED_FROM)))
         rewrite = time.perf_counter() - started
         print(f"destroy {day}: {summary.destroyed:,} children, {sum(summary.rows_removed.values()):,} rows in "
               f"{deleted:.2f} s, table rewrite {rewrite:.1f} s", flush=True)

@@ -246,7 +246,6 @@ class RetentionOutcome:
     """One retention pass (small enough for XCom): who left the directory and by which rule, what was destroyed."""
 
     as_of: str
-    dry_run: bool
     archived: int
     archived_by_rule: dict[str, int]
     destroyed: int
@@ -254,17 +253,13 @@ class RetentionOutcome:
     tables_rewritten: list[str]
 
 
-def retention(as_of: date | None = None, *, dry_run: bool = False) -> RetentionOutcome:
+def retention(as_of: date | None = None) -> RetentionOutcome:
     """The daily retention pass: age-out into the archive, then destroy what has had its six years."""
-    from warehouse.retention import age_out, destroy_due, destruction_due
+    from warehouse.retention import age_out, destroy_due
 
     day = as_of or clock.today()
     engine = get_engine()
-    aged = age_out(engine, day, dry_run=dry_run)
-    if dry_run:
-        with transaction() as conn:
-            due = destruction_due(conn, day)
-        return RetentionOutcome(day.isoformat(), True, len(aged.archived), aged.by_reason(), len(due), 0, [])
+    aged = age_out(engine, day)
     destroyed = destroy_due(engine, day)
-    return RetentionOutcome(day.isoformat(), False, len(aged.archived), aged.by_reason(), destroyed.destroyed,
+    return RetentionOutcome(day.isoformat(), len(aged.archived), aged.by_reason(), destroyed.destroyed,
                             sum(destroyed.rows_removed.values()), destroyed.tables_rewritten)

@@ -27,6 +27,7 @@ from tests.factories import (
     pupil,
     school_file_name,
 )
+from tests.integration.test_feeds import receipt
 from warehouse import audit, contract
 from warehouse.db import get_engine, transaction
 from warehouse.key_vault import KeyVault
@@ -57,10 +58,6 @@ def send(dropzone: Path, feed: str, rows: list[dict[str, str]], stamp: str = "20
     name = feed_file_name(feed, stamp=stamp, seq=seq)
     drop(dropzone, feed, name, csv_file(rows))
     return name
-
-
-def receipt(dropzone: Path, feed: str, name: str) -> dict[str, Any]:
-    return dict(json.loads((dropzone / "outbound" / feed / f"{name}.receipt.json").read_text()))
 
 
 def status_by_nhs() -> dict[str, tuple[str, bool, bool]]:
