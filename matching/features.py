@@ -6,7 +6,7 @@ functions of ``matching.standardise``, so the pipeline and the dry run compare e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -91,4 +91,15 @@ def as_frame(features: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame([{c: f.get(c) for c in FEATURE_COLUMNS} for f in features], columns=list(FEATURE_COLUMNS))
     frame["unique_id"] = frame["unique_id"].astype(str)
     # Splink needs real nulls and stable dtypes even when a column is entirely empty.
+    return frame.astype({"birth_year": "Int64"}).astype(object).where(frame.notna(), None)
+
+
+def features_table(columns: Iterable[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """Feature rows read from the store as tuples (no dict per record) as the same frame ``as_frame``
+    gives; extra columns (e.g. ``cp_id``) are kept after the feature columns."""
+    names = list(columns)
+    frame = pd.DataFrame.from_records(list(rows), columns=names, coerce_float=False)  # type: ignore[arg-type]
+    extra = [c for c in names if c not in FEATURE_COLUMNS]
+    frame = frame[[*FEATURE_COLUMNS, *extra]]
+    frame["unique_id"] = frame["unique_id"].astype(str)
     return frame.astype({"birth_year": "Int64"}).astype(object).where(frame.notna(), None)
