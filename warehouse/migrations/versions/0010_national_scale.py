@@ -65,7 +65,8 @@ DROP TRIGGER {table}_history_deleted ON directory.{table};
 DROP FUNCTION directory.keep_{table}_history_updated();
 CREATE TRIGGER {table}_history AFTER INSERT OR UPDATE OR DELETE ON directory.{table}
     FOR EACH ROW EXECUTE FUNCTION directory.keep_history();""")
-    statements.append("DROP FUNCTION directory.keep_history_inserted();\nDROP FUNCTION directory.keep_history_deleted();")
+    statements.append("DROP FUNCTION directory.keep_history_inserted();\n"
+                      "DROP FUNCTION directory.keep_history_deleted();")
     return "\n".join(statements)
 
 revision = "0010"
