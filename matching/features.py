@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from matching.standardise import (
     clean_name,
@@ -30,6 +31,10 @@ FEATURE_COLUMNS = (
     "house_number", "street", "nhs_number", "upn",
 )
 KNOWN_GENDERS = frozenset({"M", "F"})
+_LISTS = frozenset({"given_names", "surname_parts"})
+FEATURE_SCHEMA = pa.schema([
+    (c, pa.list_(pa.string()) if c in _LISTS else pa.int64() if c == "birth_year" else pa.string())
+    for c in FEATURE_COLUMNS])
 
 
 def _as_date(value: Any) -> date | None:
@@ -92,6 +97,19 @@ def as_frame(features: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     frame["unique_id"] = frame["unique_id"].astype(str)
     # Splink needs real nulls and stable dtypes even when a column is entirely empty.
     return frame.astype({"birth_year": "Int64"}).astype(object).where(frame.notna(), None)
+
+
+def features_arrow(chunks: Iterable[Sequence[Sequence[Any]]]) -> pa.Table:
+    """Feature rows read from the store (tuples in ``FEATURE_COLUMNS`` order, the record id an integer), a
+    chunk at a time, as one Arrow table: a column store in native buffers, a fraction of the memory of
+    Python objects per record, that Splink's DuckDB reads in place."""
+    batches = []
+    for rows in chunks:
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(FEATURE_COLUMNS)
+        arrays = [pa.array([str(v) for v in columns[0]], pa.string())]
+        arrays += [pa.array(columns[i], FEATURE_SCHEMA.field(i).type) for i in range(1, len(FEATURE_COLUMNS))]
+        batches.append(pa.RecordBatch.from_arrays(arrays, schema=FEATURE_SCHEMA))
+    return pa.Table.from_batches(batches, schema=FEATURE_SCHEMA)
 
 
 def features_table(columns: Iterable[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-from matching.features import FEATURE_COLUMNS, features_table, record_features
+from matching.features import FEATURE_COLUMNS, features_arrow, record_features
 from matching.identity import cp_id_for
 from matching.linkage import Linkage, link_frames
 from matching.model import load_model
@@ -93,14 +94,20 @@ def _keep_features(conn: Connection, where: str = MISSING_FEATURES) -> int:
 
 
 def _kept_features(conn: Connection, where: str, params: dict[str, Any] | None = None) -> tuple[Any, dict[str, str]]:
-    """Kept features of the selected records (``f``: features, ``l``: link) and their current children."""
+    """Kept features of the selected records (``f``: features, ``l``: link) as an Arrow table, read a chunk
+    at a time, and their current children."""
     result = conn.execute(text(f"""
         SELECT f.record_id AS unique_id, {FEATURE_SELECT}, l.cp_id FROM identity.record_features f
-        LEFT JOIN identity.link l ON l.record_id = f.record_id WHERE {where}"""), params or {})
-    frame = features_table(result.keys(), result.fetchall())
-    children = {str(r): str(c) for r, c in zip(frame["unique_id"].tolist(), frame.pop("cp_id").tolist(), strict=True)
-                if c is not None}
-    return frame, children
+        LEFT JOIN identity.link l ON l.record_id = f.record_id WHERE {where}"""), params or {},
+        execution_options={"yield_per": FEATURE_CHUNK})  # a server-side cursor, read a chunk at a time
+    children: dict[str, str] = {}
+
+    def chunks() -> Iterator[list[Any]]:
+        for rows in result.partitions():
+            children.update((str(r[0]), str(r[-1])) for r in rows if r[-1] is not None)
+            yield [r[:-1] for r in rows]
+
+    return features_arrow(chunks()), children
 
 
 # An archived child is frozen: a full re-link leaves its records and ID alone. They stay in staging only to
@@ -128,17 +135,17 @@ def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> 
     summary = LinkSummary(run_id, "delta")
     _keep_features(conn)
     new_frame, _ = _kept_features(conn, "l.cp_id IS NULL")
-    if new_frame.empty:
+    if new_frame.num_rows == 0:
         return summary
     conn.execute(text("""CREATE TEMP TABLE new_features ON COMMIT DROP AS
                          SELECT f.* FROM identity.record_features f
                          WHERE NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = f.record_id)"""))
     existing, children = _kept_features(conn, _candidate_sql())
     must, cannot = steward_constraints(conn)
-    linkage = link_frames(new_frame, current_model(conn), existing=existing if not existing.empty else None,
+    linkage = link_frames(new_frame, current_model(conn), existing=existing if existing.num_rows else None,
                           children=children, must_link=must, cannot_link=cannot, backend=backend)
     summary.records, summary.pairs_scored = len(new_frame), linkage.pairs_scored
-    new_ids = set(new_frame["unique_id"])
+    new_ids = set(new_frame.column("unique_id").to_pylist())
     assignments: dict[str, str] = {}
     fresh_groups: list[list[str]] = []
     for members in linkage.clustering.groups().values():
@@ -167,7 +174,7 @@ def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> Lin
     summary = LinkSummary(run_id, "full")
     _keep_features(conn)
     frame, before = _kept_features(conn, NOT_ARCHIVED)
-    if frame.empty:
+    if frame.num_rows == 0:
         return summary
     must, cannot = steward_constraints(conn)
     linkage = link_frames(frame, current_model(conn), must_link=must, cannot_link=cannot, backend=backend)
