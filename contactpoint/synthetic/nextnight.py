@@ -590,17 +590,15 @@ class _Night:
         connexions: _ConnexionsSnapshot | None = None
         gp = _GpReader(self.first)
         transfers: dict[str, list[str]] = {}  # child_id -> the Pupil element the old school held
-        current: _SchoolRoll | None = None
+        rolls: dict[str, _SchoolRoll] = {}  # by night one's file name: a roll's rows need not be together
         try:
             for feed, name, number, key, child_id, fault in truth.take(set(by_id)):
                 if feed == "school":
-                    if current is None or current.old_name != name:
-                        if current is not None:
-                            current.finish_reading()
+                    roll = rolls.get(name)
+                    if roll is None:
                         sender, sequence = _sender_file(feed, name)
-                        current = _SchoolRoll(self, name, sender, sequence + 1)
-                        schools[sender] = current
-                    current.pupil(int(number), key, child_id, fault, plan, by_id, transfers)
+                        roll = rolls[name] = schools[sender] = _SchoolRoll(self, name, sender, sequence + 1)
+                    roll.pupil(int(number), key, child_id, fault, plan, by_id, transfers)
                 elif feed == "connexions":
                     if connexions is None or connexions.old_name != name:
                         if connexions is not None:
@@ -609,14 +607,14 @@ class _Night:
                     connexions.row(int(number), key, child_id, fault, plan, by_id)
                 elif feed == "gp":
                     gp.row(name, int(number), child_id, fault, plan)
-            if current is not None:
-                current.finish_reading()
+            for roll in rolls.values():
+                roll.finish_reading()
             for school, joiners in sorted(plan.joiners.items()):
-                roll = schools.get(school)
-                if roll is None:
+                target = schools.get(school)
+                if target is None:
                     continue  # night one sent no school files
                 for child_id in joiners:
-                    roll.join(by_id[child_id], plan, transfers.get(child_id), schools)
+                    target.join(by_id[child_id], plan, transfers.get(child_id))
         finally:
             for roll in schools.values():
                 roll.close()
@@ -958,8 +956,7 @@ class _SchoolRoll:
         out.append(f"{_P}  <PostCode>{escape(postcode)}</PostCode>\n{_P}</Address>\n")
         return out
 
-    def join(self, truth: list[str], plan: LaPlan, transferred: list[str] | None,
-             schools: dict[str, _SchoolRoll]) -> None:
+    def join(self, truth: list[str], plan: LaPlan, transferred: list[str] | None) -> None:
         """Append a pupil who joined the roll: a transfer from another school, or a new arrival."""
         change = plan.changes.get(truth[ID])
         yesterday = self.night.yesterday
