@@ -13,7 +13,8 @@ England, died, taken off a school roll). Each feed sends what its sender would (
   (a transfer carries the element the old school held, with its school history extended).
 - connexions: a full snapshot per LA: unchanged rows copied, changed rows edited, leavers gone.
 - gp: a delta: only adds (new children, a new practice), updates (moves, names) and deregistrations.
-- ecaf, ics: event feeds with no events tonight send nothing.
+- ics, ecaf: event feeds: tonight's events only. Some involvements and assessments open at night
+  one close (all of a child who left England or died), and a few new ones open.
 
 Extract times are on the next day and every sequence is night one's plus one, so the hub's
 precedence rules see night two as later. The work is done one local authority at a time (night
@@ -33,9 +34,10 @@ from itertools import groupby
 from pathlib import Path
 from random import Random
 from typing import IO
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
-from contactpoint.synthetic.csvfeeds import GP_COLUMNS
+from contactpoint.synthetic import names
+from contactpoint.synthetic.csvfeeds import _MIN_AGE, _SERVICES, GP_COLUMNS, ICS_COLUMNS, SENSITIVE_SERVICES
 from contactpoint.synthetic.dropzone import (
     FEEDS,
     GROUND_TRUTH_COLUMNS,
@@ -47,7 +49,7 @@ from contactpoint.synthetic.dropzone import (
 )
 from contactpoint.synthetic.faults import FaultInjector, RowPerson
 from contactpoint.synthetic.generator import CHILDREN_COLUMNS
-from contactpoint.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE, between, choose, upn
+from contactpoint.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE, below, between, choose, upn
 from contactpoint.synthetic.places import (
     Address,
     LaContext,
@@ -86,6 +88,12 @@ _MOVE, _SCHOOL, _GP, _NAME_CHANGE = "move", "school", "gp", "name"
 # How the changed rows split between kinds (a move takes the whole household with it).
 CHANGE_MIX = {_MOVE: 0.4, _SCHOOL: 0.2, _GP: 0.2, _NAME_CHANGE: 0.2}
 UPRN_OFFSET = 60_000_000  # night one hands out far fewer UPRNs per LA than this
+# Per night: the share of open involvements / assessments that close, and of children a new one opens for.
+P_CLOSE = 0.04
+P_OPEN = 0.0006
+_ICS_EVENT, _ICS_DATE, _ICS_NHS, _ICS_UPN, _ICS_FAMILY, _ICS_GIVEN = 1, 2, 4, 5, 6, 7
+_ICS_ADDRESS, _ICS_TOWN, _ICS_POSTCODE, _ICS_TEAM, _ICS_SERVICE = 10, 11, 12, 14, 17
+_NOTIFICATION_END = "  </Notification>\n"
 
 
 @dataclass(frozen=True)
@@ -589,6 +597,8 @@ class _Night:
         schools: dict[str, _SchoolRoll] = {}
         connexions: _ConnexionsSnapshot | None = None
         gp = _GpReader(self.first)
+        ics = _IcsReader(self.first)
+        ecaf = _EcafReader(self.first)
         transfers: dict[str, list[str]] = {}  # child_id -> the Pupil element the old school held
         rolls: dict[str, _SchoolRoll] = {}  # by night one's file name: a roll's rows need not be together
         try:
@@ -607,6 +617,10 @@ class _Night:
                     connexions.row(int(number), key, child_id, fault, plan, by_id)
                 elif feed == "gp":
                     gp.row(name, int(number), child_id, fault, plan)
+                elif feed == "ics":
+                    ics.row(name, int(number), child_id, fault)
+                elif feed == "ecaf":
+                    ecaf.row(name, int(number), child_id, fault)
             for roll in rolls.values():
                 roll.finish_reading()
             for school, joiners in sorted(plan.joiners.items()):
@@ -621,8 +635,112 @@ class _Night:
             if connexions is not None:
                 connexions.close()
             gp.close()
+            ics.close()
+            ecaf.close()
         if "gp" in self.sent:
             self.gp_delta(la, rows, plan, gp)
+        rng = Random(f"{self.seed}/next/events/{la.code}")
+        if "ics" in self.sent:
+            self.ics_events(la, rows, plan, ics, rng)
+        if "ecaf" in self.sent:
+            self.ecaf_events(la, rows, plan, ecaf, rng)
+
+    def ics_events(self, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ics: _IcsReader,
+                   rng: Random) -> None:
+        """Tonight's social care events: some open involvements close, a few new ones open."""
+        out: FeedFile | None = None
+        writer: RowWriter | None = None
+        faults = self.faults("ics", la.code)
+        serial = 0
+        by_id = {row[ID]: row for row in rows}
+        events: list[tuple[list[str], str, str]] = []  # (row, child_id, fault)
+        for child_id, (values, fault) in ics.still_open():
+            change = plan.changes.get(child_id)
+            leaving = change is not None and change.leaves in ("left_england", "death")
+            if not leaving and rng.random() >= P_CLOSE:
+                continue
+            closed = list(values)
+            closed[_ICS_EVENT], closed[_ICS_DATE] = "close", self.yesterday.isoformat()
+            if change is not None:
+                fault = _edit_event_row(closed, by_id[child_id], change, fault)
+            events.append((closed, child_id, fault))
+        for row in rows:
+            change = plan.changes.get(row[ID])
+            if (change is not None and change.leaves) or rng.random() >= P_OPEN:
+                continue
+            age = age_on(date.fromisoformat(row[DOB]), self.as_of)
+            if row[CARE_LEAVER] == "Y":
+                service, team = "social_care", names.LEAVING_CARE_TEAM
+            elif age < 18:
+                service = _SERVICES.pick(rng)
+                if age < _MIN_AGE.get(service, 0):
+                    service = "social_care"
+                team = choose(rng, names.ICS_TEAMS[service])
+            else:
+                continue
+            assert self.ctx is not None
+            worker = self.ctx.workers[below(rng, len(self.ctx.workers))]
+            person = _person(row, nhs=rng.random() < 0.85, upn_=rng.random() < 0.5)
+            fault = faults.maybe(person, date.fromisoformat(row[DOB]), row[POSTCODE])
+            consent = service in SENSITIVE_SERVICES and rng.random() < 0.6
+            events.append(([
+                "", "open", self.yesterday.isoformat(), la.code, person.nhs, person.upn, person.family, person.given,
+                person.dob, person.gender, row[LINE1], row[TOWN], person.postcode, worker.name, team, worker.phone,
+                worker.email, service, "Y" if consent else "N", "Y" if rng.random() < 0.4 else "N",
+                "Y" if row[CARE_LEAVER] == "Y" else "N"], row[ID], fault))
+        for values, child_id, fault in events:
+            if out is None:
+                out = self.open("ics", la.code, ics.sequence + 1, "csv")
+                writer = csv.writer(out.handle)
+                writer.writerow(ICS_COLUMNS)
+            assert writer is not None
+            serial += 1
+            values[0] = f"ICS{la.code}-N{self.as_of:%m%d}{serial:04d}"
+            writer.writerow(values)
+            out.record(values[0], child_id, fault)
+        if out is not None:
+            out.close()
+
+    def ecaf_events(self, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ecaf: _EcafReader,
+                    rng: Random) -> None:
+        """Tonight's CAF notifications: some open assessments close, a few new ones are completed."""
+        faults = self.faults("ecaf", la.code)
+        by_id = {row[ID]: row for row in rows}
+        notes: list[tuple[list[str], str, str]] = []  # (lines without id, child_id, fault)
+        for child_id, (lines, fault) in ecaf.still_open():
+            change = plan.changes.get(child_id)
+            leaving = change is not None and change.leaves in ("left_england", "death")
+            if not leaving and rng.random() >= P_CLOSE:
+                continue
+            closed = [_EVENT.sub("<Event>closed</Event>", line) for line in lines]
+            closed = [_EVENT_DATE.sub(f"<EventDate>{self.yesterday.isoformat()}</EventDate>", line) for line in closed]
+            if change is not None and (change.moved_to is not None or change.renamed_from):
+                closed, fault = _edit_notification(closed, by_id[child_id], change, fault)
+            notes.append((closed, child_id, fault))
+        for row in rows:
+            change = plan.changes.get(row[ID])
+            if (change is not None and change.leaves) or rng.random() >= P_OPEN:
+                continue
+            if age_on(date.fromisoformat(row[DOB]), self.as_of) >= 18:
+                continue
+            assert self.ctx is not None
+            staff = self.ctx.practitioners[below(rng, len(self.ctx.practitioners))]
+            person = _person(row, nhs=rng.random() < 0.7, upn_=rng.random() < 0.6)
+            fault = faults.maybe(person, date.fromisoformat(row[DOB]), row[POSTCODE])
+            notes.append((_notification(person, row, staff.name, staff.role, staff.organisation, staff.phone,
+                                        staff.email, rng.random() < 0.6, self.yesterday), row[ID], fault))
+        if not notes:
+            return
+        out = self.open("ecaf", la.code, ecaf.sequence + 1, "xml")
+        out.handle.write('<?xml version="1.0" encoding="UTF-8"?>\n<CAFNotifications>\n')
+        for serial, (lines, child_id, fault) in enumerate(notes, start=1):
+            notification_id = f"CAF{la.code}-N{self.as_of:%m%d}{serial:04d}"
+            lines = [_NOTIFICATION_ID.sub(f"<NotificationId>{notification_id}</NotificationId>", line)
+                     for line in lines]
+            out.handle.write("".join(lines))
+            out.record(notification_id, child_id, fault)
+        out.handle.write("</CAFNotifications>\n")
+        out.close()
 
     def gp_delta(self, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, gp: _GpReader) -> None:
         """Tonight's GP registrations for the LA: changes in child order, then the new children."""
@@ -710,6 +828,83 @@ class _Night:
         return gp_row
 
 
+_EVENT = re.compile(r"<Event>\w+</Event>")
+_EVENT_DATE = re.compile(r"<EventDate>[^<]*</EventDate>")
+_NOTIFICATION_ID = re.compile(r"<NotificationId>[^<]*</NotificationId>")
+_C = "      "  # indentation inside a notification's Child and Practitioner, as ecaf.py writes them
+
+
+def _edit_event_row(values: list[str], truth: list[str], change: Change, fault: str) -> str:
+    """An ICS row of a child who moved or changed name, as the LA's system now holds the child."""
+    if change.moved_to is not None:
+        compact = " " not in values[_ICS_POSTCODE].strip()
+        values[_ICS_ADDRESS], values[_ICS_TOWN] = change.moved_to.line1, change.moved_to.town
+        code = change.moved_to.postcode
+        values[_ICS_POSTCODE] = code.replace(" ", "") if compact else code
+        fault = "" if fault in _POSTCODE_FAULTS else fault
+    if change.renamed_from:
+        upper = values[_ICS_FAMILY].isupper()
+        values[_ICS_FAMILY] = truth[FAMILY_NAME].upper() if upper else truth[FAMILY_NAME]
+        fault = _fault_after_rename(fault, values[_ICS_GIVEN], truth[GIVEN])
+    return fault
+
+
+def _notification(person: RowPerson, row: list[str], name: str, role: str, organisation: str, phone: str,
+                  email: str, lead: bool, when: date) -> list[str]:
+    """A ``completed`` notification's lines (its NotificationId is filled in when written)."""
+    lines = ["  <Notification>\n", "    <NotificationId></NotificationId>\n", "    <Event>completed</Event>\n",
+             f"    <EventDate>{when.isoformat()}</EventDate>\n", "    <Child>\n"]
+    if person.nhs:
+        lines.append(f"{_C}<NHSNumber>{escape(person.nhs)}</NHSNumber>\n")
+    if person.upn:
+        lines.append(f"{_C}<UPN>{escape(person.upn)}</UPN>\n")
+    lines += _child_lines(person, [row[LINE1], row[TOWN]])
+    lines += [
+        "    </Child>\n    <Practitioner>\n", f"{_C}<Name>{escape(name)}</Name>\n",
+        f"{_C}<Role>{escape(role)}</Role>\n", f"{_C}<Organisation>{escape(organisation)}</Organisation>\n",
+        f"{_C}<Phone>{phone}</Phone>\n", f"{_C}<Email>{escape(email)}</Email>\n",
+        f"{_C}<LeadProfessional>{'true' if lead else 'false'}</LeadProfessional>\n",
+        "    </Practitioner>\n", _NOTIFICATION_END,
+    ]
+    return lines
+
+
+def _child_lines(person: RowPerson, address: list[str]) -> list[str]:
+    lines = [
+        f"{_C}<FamilyName>{escape(person.family)}</FamilyName>\n",
+        f"{_C}<GivenName>{escape(person.given)}</GivenName>\n",
+        f"{_C}<DateOfBirth>{escape(person.dob)}</DateOfBirth>\n", f"{_C}<Gender>{escape(person.gender)}</Gender>\n",
+        f"{_C}<Address>\n",
+    ]
+    lines += [f"{_C}  <AddressLine{n}>{escape(line)}</AddressLine{n}>\n" for n, line in enumerate(address, 1) if line]
+    lines += [f"{_C}</Address>\n", f"{_C}<Postcode>{escape(person.postcode)}</Postcode>\n"]
+    return lines
+
+
+def _edit_notification(lines: list[str], truth: list[str], change: Change, fault: str) -> tuple[list[str], str]:
+    """A CAF notification of a child who moved or changed name, with the child's details as they are now."""
+    text_of = {line.strip().split(">", 1)[0][1:]: unescape(line.strip().split(">", 1)[1].rsplit("<", 1)[0])
+               for line in lines if line.startswith(_C) and "</" in line}
+    family = text_of.get("FamilyName", "")
+    if change.renamed_from:
+        family = truth[FAMILY_NAME]
+        fault = _fault_after_rename(fault, text_of.get("GivenName", ""), truth[GIVEN])
+    postcode = text_of.get("Postcode", "")
+    address = [a for a in (text_of.get("AddressLine1", ""), text_of.get("AddressLine2", ""),
+                           text_of.get("AddressLine3", ""))]
+    if change.moved_to is not None:
+        moved = change.moved_to
+        address = [moved.line1, moved.locality, moved.town]
+        postcode = moved.postcode.replace(" ", "") if postcode and " " not in postcode.strip() else moved.postcode
+        fault = "" if fault in _POSTCODE_FAULTS else fault
+    person = RowPerson(given=text_of.get("GivenName", ""), middle="", family=family, former_family="",
+                       dob=text_of.get("DateOfBirth", ""), gender=text_of.get("Gender", ""), postcode=postcode,
+                       nhs="", upn="", uln="")
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{_C}<FamilyName>"))
+    end = next(i for i, line in enumerate(lines) if line.startswith(f"{_C}<Postcode>"))
+    return lines[:start] + _child_lines(person, address) + lines[end + 1:], fault
+
+
 def _fault_after_rename(fault: str, written_given: str, true_given: str) -> str:
     """The row's fault once its family name is rewritten: a fault that was in the family name is gone."""
     if fault == "surname_change":
@@ -768,6 +963,85 @@ class _GpReader:
             self.practices.setdefault(gp_row[G_PRACTICE], (gp_row[G_PRACTICE_NAME], gp_row[G_PRACTICE_PHONE]))
             if child_id in plan.changes:
                 self.held[child_id] = (gp_row[: len(GP_COLUMNS)], fault)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class _IcsReader:
+    """Night one's ICS file of an LA: the last event of each involvement (child, service, team)."""
+
+    def __init__(self, first: Path) -> None:
+        self.folder = first / "inbound" / "ics"
+        self.name = ""
+        self.sequence = 0
+        self.last: dict[tuple[str, str, str], tuple[list[str], str, str]] = {}
+        self._handle: IO[str] | None = None
+        self._rows: Iterator[list[str]] = iter(())
+
+    def row(self, name: str, number: int, child_id: str, fault: str) -> None:
+        if name != self.name:
+            self.close()
+            self.name = name
+            _, self.sequence = _sender_file("ics", name)
+            self._handle = open(self.folder / name, encoding="utf-8", newline="")
+            self._rows = csv.reader(self._handle)
+            next(self._rows)
+        values = next(self._rows, None)
+        if values is None:
+            raise ValueError(f"{self.folder / name}: ground truth row {number} does not match the file")
+        if len(values) >= len(ICS_COLUMNS):
+            key = (child_id, values[_ICS_SERVICE], values[_ICS_TEAM])
+            self.last.pop(key, None)  # keep the order of the last events
+            self.last[key] = (values[: len(ICS_COLUMNS)], child_id, fault)
+
+    def still_open(self) -> Iterator[tuple[str, tuple[list[str], str]]]:
+        """(child_id, (the open event's row, its fault)) for every involvement not closed yet."""
+        for values, child_id, fault in self.last.values():
+            if values[_ICS_EVENT] == "open":
+                yield child_id, (values, fault)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class _EcafReader:
+    """Night one's eCAF file of an LA: each child's last notification (one assessment per child)."""
+
+    def __init__(self, first: Path) -> None:
+        self.folder = first / "inbound" / "ecaf"
+        self.name = ""
+        self.sequence = 0
+        self.last: dict[str, tuple[list[str], str]] = {}
+        self._handle: IO[str] | None = None
+
+    def row(self, name: str, number: int, child_id: str, fault: str) -> None:
+        if name != self.name:
+            self.close()
+            self.name = name
+            _, self.sequence = _sender_file("ecaf", name)
+            self._handle = open(self.folder / name, encoding="utf-8")
+        assert self._handle is not None
+        lines: list[str] = []
+        for line in self._handle:
+            if lines or line == "  <Notification>\n":
+                lines.append(line)
+            if line == _NOTIFICATION_END:
+                break
+        if not lines or lines[-1] != _NOTIFICATION_END:
+            raise ValueError(f"{self.folder / name}: ground truth row {number} does not match the file")
+        self.last.pop(child_id, None)
+        self.last[child_id] = (lines, fault)
+
+    def still_open(self) -> Iterator[tuple[str, tuple[list[str], str]]]:
+        """(child_id, (the last notification's lines, its fault)) for every assessment not closed."""
+        for child_id, (lines, fault) in self.last.items():
+            if not any(line == "    <Event>closed</Event>\n" for line in lines):
+                yield child_id, (lines, fault)
 
     def close(self) -> None:
         if self._handle is not None:

@@ -18,19 +18,24 @@ import pytest
 from lxml import etree
 
 from connectors.parsers.csv_feed import read_csv
+from connectors.parsers.ecaf_xml import read_ecaf
 from connectors.parsers.school_xml import read_ctf
 from contactpoint.cli import main as cli_main
-from contactpoint.synthetic import ROW_FAULTS, GenerationSummary, generate
+from contactpoint.synthetic import FEEDS, ROW_FAULTS, GenerationSummary, generate
 from contactpoint.synthetic.__main__ import main as synthetic_main
 from contactpoint.synthetic.nextnight import NextNightSummary, next_night
 from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
+from schemas.ecaf import validate_ecaf_row
 from schemas.gp import GP_COLUMNS, validate_gp_row
+from schemas.ics import ICS_COLUMNS, validate_ics_row
 from schemas.identifiers import nhs_check_digit, upn_check_letter
 from schemas.school import validate_pupil
 from tests.unit.synthetic import test_feed_files as night_one_checks
 from tests.unit.synthetic.feedfiles import NAME, data_files, read_children, read_rows, read_truth, xml_parser
 
 NIGHT_TWO = date(2026, 11, 2)
+CSV_FEEDS = {"gp": (GP_COLUMNS, validate_gp_row), "connexions": (CONNEXIONS_COLUMNS, validate_connexions_row),
+             "ics": (ICS_COLUMNS, validate_ics_row)}
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +69,25 @@ def roll_members(folder: Path) -> dict[str, set[str]]:
     return members
 
 
+def ics_rows(folder: Path) -> list[tuple[dict[str, str], dict[str, str]]]:
+    """(ground truth row, ICS row) for every ICS event of a night."""
+    truth = {(t["file_name"], int(t["row_number"])): t for t in read_truth(folder)}
+    out = []
+    for path in sorted((folder / "inbound" / "ics").glob("*.csv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            for number, r in enumerate(csv.DictReader(handle), start=1):
+                out.append((truth[path.name, number], r))
+    return out
+
+
+def open_involvements(folder: Path) -> set[tuple[str, str, str]]:
+    """(child, service, team) of each involvement whose last event is an open."""
+    last = {}
+    for t, r in ics_rows(folder):
+        last[t["child_id"], r["service_type"], r["team_name"]] = r["event"]
+    return {key for key, event in last.items() if event == "open"}
+
+
 def files_of(folder: Path, feed: str) -> dict[str, Path]:
     """A feed's files by sender id."""
     return {NAME.match(p.name).group(2): p for p in sorted((folder / "inbound" / feed).glob("*"))}  # type: ignore[union-attr]
@@ -73,14 +97,14 @@ def files_of(folder: Path, feed: str) -> dict[str, Path]:
 def test_each_sender_sends_what_its_feed_sends_the_next_day_and_later_than_night_one(
         nights: tuple[Path, Path, NextNightSummary]) -> None:
     first, second, summary = nights
-    # Full snapshots: every school and every Connexions service resends; the GP delta comes from
-    # every CCG with a change; the event feeds had no events tonight.
+    # Full snapshots: every school and every Connexions service resends; the GP delta and the
+    # event feeds come from senders with something to send tonight.
     assert files_of(second, "school").keys() == files_of(first, "school").keys()
     assert files_of(second, "connexions").keys() == files_of(first, "connexions").keys()
-    assert 0 < len(files_of(second, "gp")) <= len(files_of(first, "gp"))
-    assert not (second / "inbound" / "ecaf").exists() and not (second / "inbound" / "ics").exists()
-    assert summary.files == {feed: len(files_of(second, feed)) for feed in ("school", "gp", "connexions")}
-    for feed in ("school", "gp", "connexions"):
+    for feed in ("gp", "ecaf", "ics"):
+        assert files_of(second, feed) and files_of(second, feed).keys() <= files_of(first, feed).keys()
+    assert summary.files == {feed: len(files_of(second, feed)) for feed in FEEDS}
+    for feed in FEEDS:
         before = files_of(first, feed)
         for sender, path in files_of(second, feed).items():
             new, old = NAME.match(path.name), NAME.match(before[sender].name)
@@ -105,18 +129,21 @@ def assert_parsed_and_named(folder: Path, summary: NextNightSummary, today: date
     for path in data_files(folder):
         feed = path.parent.name
         with open(path, "rb") as stream:
+            sender = NAME.match(path.name).group(2)  # type: ignore[union-attr]
             if feed == "school":
                 ctf = read_ctf(stream)
                 outcomes = [validate_pupil(r.values, ctf.header, today) for r in ctf.rows]
+            elif feed == "ecaf":
+                outcomes = [validate_ecaf_row(r.values, sender, today) for r in read_ecaf(stream).rows]
             else:
-                columns, validate = ((GP_COLUMNS, validate_gp_row) if feed == "gp"
-                                     else (CONNEXIONS_COLUMNS, validate_connexions_row))
-                sender = NAME.match(path.name).group(2)  # type: ignore[union-attr]
+                columns, validate = CSV_FEEDS[feed]
                 outcomes = [validate(r.values, sender, today) for r in read_csv(stream, columns)]
         assert outcomes, path.name
         for number, outcome in enumerate(outcomes, start=1):
             fault = faults.pop((path.name, number))
-            assert (outcome.record is None) == (fault in ROW_FAULTS), (path.name, number, fault, outcome.errors)
+            # Withheld rows (a sensitive service without consent) are kept out by law, not quarantined.
+            quarantined = outcome.record is None and not outcome.withheld
+            assert quarantined == (fault in ROW_FAULTS), (path.name, number, fault, outcome.errors)
     assert faults == {}  # no ground truth row without a data row
     assert Counter(t["feed"] for t in truth) == Counter(summary.rows)
     assert Counter(t["feed"] for t in truth if t["fault"]) == Counter(
@@ -202,6 +229,20 @@ def test_the_night_brings_new_children_moves_new_schools_new_practices_names_and
     assert gp_actions["deregister", "left_england"] > 0 and gp_actions["add", ""] > 0
     assert gp_actions["update", ""] > 0 and gp_actions["deregister", "other"] > 0
 
+    # Social care: a child who left England or died has every open involvement closed tonight; a
+    # few other involvements close and a few new ones open.
+    gone = {c for c in before if before[c]["practice_code"] and not after[c]["practice_code"]}
+    open_before = open_involvements(first)
+    events = Counter()
+    closed = set()
+    for t, r in ics_rows(second):
+        events[r["event"]] += 1
+        if r["event"] == "close":
+            assert (t["child_id"], r["service_type"], r["team_name"]) in open_before
+            closed.add((t["child_id"], r["service_type"], r["team_name"]))
+    assert {key for key in open_before if key[0] in gone} <= closed
+    assert events["open"] > 0 and events["close"] > len({key for key in open_before if key[0] in gone})
+
 
 @pytest.mark.unit
 def test_unchanged_pupils_are_resent_byte_for_byte_and_delta_feeds_send_only_changes(
@@ -228,6 +269,7 @@ def test_a_third_night_follows_the_second(nights: tuple[Path, Path, NextNightSum
     summary = next_night(second, third, seed=72)
     assert summary.as_of == date(2026, 11, 3) and summary.children == night_two.children + summary.new_children
     assert files_of(third, "school").keys() == files_of(second, "school").keys()
+    assert files_of(third, "ics") and files_of(third, "ecaf")
     assert_parsed_and_named(third, summary, date(2026, 11, 3))
     night_one_checks.test_rows_agree_with_the_true_child_except_for_linkage_faults((third, None))  # type: ignore[arg-type]
     everything = (third / "ground_truth_all.csv").read_bytes()
