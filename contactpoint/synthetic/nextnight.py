@@ -219,6 +219,7 @@ def next_night(
     counts = {key: 0 for key in ("births", "arrivals", "moved", _SCHOOL, _GP, _NAME_CHANGE, "left_england",
                                  "death", "off_roll")}
     done = 0
+    handled: set[str] = set()
     try:
         with (open(first / "children.csv", encoding="utf-8", newline="") as people_in,
               open(first / "ground_truth.csv", encoding="utf-8", newline="") as truth_in,
@@ -235,6 +236,9 @@ def next_night(
                 la = authorities.get(la_code)
                 if la is None:
                     raise ValueError(f"{first / 'children.csv'}: unknown la_code {la_code!r}")
+                if la_code in handled:  # an LA's files are written once: its children must be together
+                    raise ValueError(f"{first / 'children.csv'}: la_code {la_code} appears again after other LAs")
+                handled.add(la_code)
                 plan = _plan(rows, la, seed, as_of, nhs, (new_share, change_share, leaver_share), last_index)
                 last_index += len(plan.new_rows)
                 night.local_authority(la, rows, plan, truth)
@@ -489,6 +493,8 @@ def _newborn(
     row[DOB], row[GENDER], row[LINE1], row[TOWN], row[POSTCODE] = (
         dob.isoformat(), gender, sibling[LINE1], sibling[TOWN], sibling[POSTCODE])
     row[NHS], row[HOUSEHOLD], row[LA] = nhs.next(), sibling[HOUSEHOLD], sibling[LA]
+    if not row[NHS]:  # the synthetic range ran out: the baby is not yet registered anywhere
+        practice = ""
     row[PRACTICE], row[GP_REGISTERED] = practice, "Y" if practice else "N"
     row[CARE_LEAVER], row[RESTRICTED] = "N", sibling[RESTRICTED]
     return row

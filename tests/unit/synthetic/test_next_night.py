@@ -23,7 +23,8 @@ from connectors.parsers.school_xml import read_ctf
 from contactpoint.cli import main as cli_main
 from contactpoint.synthetic import FEEDS, ROW_FAULTS, GenerationSummary, generate
 from contactpoint.synthetic.__main__ import main as synthetic_main
-from contactpoint.synthetic.nextnight import NextNightSummary, next_night
+from contactpoint.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE
+from contactpoint.synthetic.nextnight import NextNightSummary, _NhsNumbers, next_night
 from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
 from schemas.gp import GP_COLUMNS, validate_gp_row
@@ -346,3 +347,16 @@ def test_memory_stays_flat_as_the_population_grows(tmp_path: Path) -> None:
     large = _peak(tmp_path / "large1", tmp_path / "large2")
     print(f"next night peak traced memory: 10k children {small / 1e6:.1f} MB, 40k {large / 1e6:.1f} MB")  # noqa: T201
     assert large < 1.25 * small
+
+
+@pytest.mark.unit
+def test_new_nhs_numbers_are_valid_and_unused_until_the_synthetic_range_runs_out() -> None:
+    numbers = _NhsNumbers(seed=3)
+    free = {"9990000018", "9995000024", "9999999999"}  # valid numbers nobody holds yet
+    numbers.used[:] = b"\x01" * NHS_BODIES  # night one holds every other number ...
+    for number in free | {"9990000026"}:
+        numbers.used[int(number[:9]) - NHS_SYNTHETIC_BASE] = 0
+    numbers.mark("9990000026")  # ... and this one, read from its children.csv
+    handed_out = {numbers.next() for _ in range(3)}
+    assert handed_out == free
+    assert numbers.next() == ""  # an arrival without a number yet, never a duplicate
