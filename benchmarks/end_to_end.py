@@ -37,6 +37,7 @@ from benchmarks.memory import peak_rss_mib, reset_peak_rss, rss_mib
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 AS_OF = "2026-11-02"
+NEXT_DAY = "2026-11-03"
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -192,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     result["first_night_seconds"] = round(time.perf_counter() - started, 1)
     print(f"first night end to end: {result['first_night_seconds']} s")
     if args.next_night:
-        from contactpoint.synthetic import next_night  # type: ignore[attr-defined]
+        from contactpoint.settings import get_settings
+        from contactpoint.synthetic import next_night
+
+        os.environ["CONTACTPOINT_AS_OF"] = NEXT_DAY  # the night after: its files are a day newer
+        get_settings.cache_clear()
 
         second = source.parent / (source.name + "-night2")
         if not (second / "inbound").exists():

@@ -71,6 +71,9 @@ def steward_constraints(conn: Connection) -> tuple[list[tuple[str, str]], list[t
 FEATURE_SELECT = ", ".join(f"f.{c}" for c in FEATURE_COLUMNS if c != "unique_id")
 KEPT_COLUMNS = ["record_id", *(c for c in FEATURE_COLUMNS if c != "unique_id")]
 FEATURE_CHUNK = 20_000  # records standardised at a time: memory stays flat however many there are
+# A record without a child is always waiting to be published (publish clears only linked records): found
+# through the partial index on needs_publish, so a night reads its own records, not the whole store.
+AWAITING_PUBLISH = "SELECT s.record_id FROM staging.source_record s WHERE s.needs_publish"
 MISSING_FEATURES = ("NOT EXISTS (SELECT 1 FROM identity.record_features f WHERE f.record_id = s.record_id)")
 
 
@@ -134,12 +137,13 @@ def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> 
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
     summary = LinkSummary(run_id, "delta")
     _keep_features(conn)
-    new_frame, _ = _kept_features(conn, "l.cp_id IS NULL")
+    new_frame, _ = _kept_features(conn, f"l.cp_id IS NULL AND f.record_id IN ({AWAITING_PUBLISH})")
     if new_frame.num_rows == 0:
         return summary
-    conn.execute(text("""CREATE TEMP TABLE new_features ON COMMIT DROP AS
-                         SELECT f.* FROM identity.record_features f
-                         WHERE NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = f.record_id)"""))
+    conn.execute(text(f"""CREATE TEMP TABLE new_features ON COMMIT DROP AS
+                          SELECT f.* FROM identity.record_features f WHERE f.record_id IN ({AWAITING_PUBLISH})
+                            AND NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = f.record_id)"""))
+    conn.execute(text("ANALYZE new_features"))
     existing, children = _kept_features(conn, _candidate_sql())
     must, cannot = steward_constraints(conn)
     linkage = link_frames(new_frame, current_model(conn), existing=existing if existing.num_rows else None,
