@@ -169,7 +169,8 @@ def load(file_id: int) -> FileOutcome | None:
                        counts.withheld, counts.warned, reason, counts.out_of_scope)
 
 
-def load_files(file_ids: list[int], workers: int | None = None) -> list[dict[str, object]]:
+def load_files(file_ids: list[int], workers: int | None = None, *, analyze_after: bool = True
+               ) -> list[dict[str, object]]:
     """Load each file; the outcomes as plain dicts (for XCom and summaries), in the order given.
 
     With more than one worker, files are parsed, validated and staged by a pool of processes while
@@ -182,7 +183,7 @@ def load_files(file_ids: list[int], workers: int | None = None) -> list[dict[str
         outcomes = [asdict(o) for o in (load(i) for i in file_ids) if o is not None]
     else:
         outcomes = _load_in_pool(file_ids, workers)
-    if file_ids:
+    if file_ids and analyze_after:
         analyze(STAGED_TABLES)
     return outcomes
 
@@ -204,7 +205,8 @@ def _workers(asked: int | None, files: int) -> int:
     return min(files, configured or os.cpu_count() or 1)
 
 
-def _load_in_pool(file_ids: list[int], workers: int) -> list[dict[str, object]]:
+def _files_by_feed_and_sender(file_ids: list[int]) -> dict[str, dict[str, list[int]]]:
+    """Files by feed (in the registry's order), then by sender, each sender's files in the order given."""
     with transaction() as conn:
         rows = conn.execute(text("""SELECT file_id, feed, coalesce(sender, '') AS sender FROM intake.file
                                     WHERE file_id = ANY(:ids)"""), {"ids": file_ids}).all()
@@ -214,12 +216,22 @@ def _load_in_pool(file_ids: list[int], workers: int) -> list[dict[str, object]]:
     for file_id in file_ids:
         feed, sender = where.get(file_id, ("", ""))
         by_feed.setdefault(feed, {}).setdefault(sender, []).append(file_id)
+    return {feed: by_feed[feed] for feed in sorted(by_feed, key=lambda f: order.get(f, len(order)))}
+
+
+def senders_files(file_ids: list[int]) -> list[list[int]]:
+    """One feed's files grouped by sender: the units loaded side by side (a DAG maps a task over them)."""
+    return [files for senders in _files_by_feed_and_sender(file_ids).values() for files in senders.values()]
+
+
+def _load_in_pool(file_ids: list[int], workers: int) -> list[dict[str, object]]:
+    by_feed = _files_by_feed_and_sender(file_ids)
     done: dict[int, dict[str, object]] = {}
     # Forked: nothing to import again; each worker drops the parent's connections unused (below).
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_pool_worker) as pool:
-        for feed in sorted(by_feed, key=lambda f: order.get(f, len(order))):
-            for outcomes in pool.map(_load_senders_files, by_feed[feed].values()):
+        for senders in by_feed.values():
+            for outcomes in pool.map(_load_senders_files, senders.values()):
                 done.update({int(o["file_id"]): o for o in outcomes})  # type: ignore[call-overload]
     return [done[i] for i in file_ids if i in done]
 
