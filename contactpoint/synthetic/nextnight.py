@@ -87,6 +87,8 @@ _P = "      "  # indentation of a Pupil's children, as ctf.py writes them
 _MOVE, _SCHOOL, _GP, _NAME_CHANGE = "move", "school", "gp", "name"
 # How the changed rows split between kinds (a move takes the whole household with it).
 CHANGE_MIX = {_MOVE: 0.4, _SCHOOL: 0.2, _GP: 0.2, _NAME_CHANGE: 0.2}
+# Night one's files may have been ingested already (``contactpoint ingest DIR`` moves them on).
+NIGHT_ONE_PLACES = ("inbound", "processed", "rejected")
 UPRN_OFFSET = 60_000_000  # night one hands out far fewer UPRNs per LA than this
 # Per night: the share of open involvements / assessments that close, and of children a new one opens for.
 P_CLOSE = 0.04
@@ -192,7 +194,8 @@ def next_night(
     one's. ``out_dir`` gets ``inbound/<feed>/``, ``children.csv`` (the population after the night),
     ``ground_truth.csv`` (tonight's rows, night one's format) and ``ground_truth_all.csv`` (night
     one's rows followed by tonight's). Same arguments, same bytes. ``progress`` gets the number of
-    night one's children handled so far.
+    night one's children handled so far. Night one's files are read from ``inbound/``, or from
+    ``processed/`` or ``rejected/`` once ``contactpoint ingest`` has taken them in.
     """
     first = Path(first_night_dir)
     out_dir = Path(out_dir)
@@ -210,7 +213,8 @@ def next_night(
         raise FileExistsError(f"{out_dir} already holds generated files; use an empty directory")
     night_one = _night_one_date(first)
     as_of = night_one + timedelta(days=1)
-    sent = {feed for feed in FEEDS if (first / "inbound" / feed).is_dir() and any((first / "inbound" / feed).iterdir())}
+    sent = {feed for feed in FEEDS if any(folder.is_dir() and any(folder.iterdir()) for folder in
+                                          (first / place / feed for place in NIGHT_ONE_PLACES))}
     nhs = _NhsNumbers(seed)
     children, last_index = _survey(first / "children.csv", nhs)
     authorities = {la.code: la for la in all_local_authorities()}
@@ -280,9 +284,18 @@ def describe(summary: NextNightSummary) -> str:
     return "\n".join(lines)
 
 
+def night_one_file(first: Path, feed: str, name: str) -> Path:
+    """Where night one's file is: still in ``inbound/``, or where the hub's ingest moved it."""
+    for place in NIGHT_ONE_PLACES:
+        path = first / place / feed / name
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"{first}: the ground truth names {feed}/{name}, which is in none of {NIGHT_ONE_PLACES}")
+
+
 def _night_one_date(first: Path) -> date:
     """Night one's extract date, read from its file names (every sender stamps the same day)."""
-    for path in sorted((first / "inbound").glob("*/*")):
+    for path in sorted(p for place in NIGHT_ONE_PLACES for p in (first / place).glob("*/*")):
         match = _NAME.match(path.name)
         if match:
             stamp = match.group("stamp")
@@ -943,7 +956,7 @@ class _GpReader:
     """Night one's GP file of an LA, read alongside its ground truth: practices, and changed children's rows."""
 
     def __init__(self, first: Path) -> None:
-        self.folder = first / "inbound" / "gp"
+        self.first = first
         self.name = ""
         self.sequence = 0
         self.practices: dict[str, tuple[str, str]] = {}
@@ -957,14 +970,14 @@ class _GpReader:
             self.close()
             self.name = name
             _, self.sequence = _sender_file("gp", name)
-            self._handle = open(self.folder / name, encoding="utf-8", newline="")
+            self._handle = open(night_one_file(self.first, "gp", name), encoding="utf-8", newline="")
             self._rows = csv.reader(self._handle)
             next(self._rows)
             self._number = 0
         gp_row = next(self._rows, None)
         self._number += 1
         if gp_row is None or number != self._number:
-            raise ValueError(f"{self.folder / name}: ground truth row {number} does not match the file")
+            raise ValueError(f"{name}: ground truth row {number} does not match the file")
         if len(gp_row) >= len(GP_COLUMNS):
             self.practices.setdefault(gp_row[G_PRACTICE], (gp_row[G_PRACTICE_NAME], gp_row[G_PRACTICE_PHONE]))
             if child_id in plan.changes:
@@ -980,7 +993,7 @@ class _IcsReader:
     """Night one's ICS file of an LA: the last event of each involvement (child, service, team)."""
 
     def __init__(self, first: Path) -> None:
-        self.folder = first / "inbound" / "ics"
+        self.first = first
         self.name = ""
         self.sequence = 0
         self.last: dict[tuple[str, str, str], tuple[list[str], str, str]] = {}
@@ -992,12 +1005,12 @@ class _IcsReader:
             self.close()
             self.name = name
             _, self.sequence = _sender_file("ics", name)
-            self._handle = open(self.folder / name, encoding="utf-8", newline="")
+            self._handle = open(night_one_file(self.first, "ics", name), encoding="utf-8", newline="")
             self._rows = csv.reader(self._handle)
             next(self._rows)
         values = next(self._rows, None)
         if values is None:
-            raise ValueError(f"{self.folder / name}: ground truth row {number} does not match the file")
+            raise ValueError(f"{name}: ground truth row {number} does not match the file")
         if len(values) >= len(ICS_COLUMNS):
             key = (child_id, values[_ICS_SERVICE], values[_ICS_TEAM])
             self.last.pop(key, None)  # keep the order of the last events
@@ -1019,7 +1032,7 @@ class _EcafReader:
     """Night one's eCAF file of an LA: each child's last notification (one assessment per child)."""
 
     def __init__(self, first: Path) -> None:
-        self.folder = first / "inbound" / "ecaf"
+        self.first = first
         self.name = ""
         self.sequence = 0
         self.last: dict[str, tuple[list[str], str]] = {}
@@ -1030,7 +1043,7 @@ class _EcafReader:
             self.close()
             self.name = name
             _, self.sequence = _sender_file("ecaf", name)
-            self._handle = open(self.folder / name, encoding="utf-8")
+            self._handle = open(night_one_file(self.first, "ecaf", name), encoding="utf-8")
         assert self._handle is not None
         lines: list[str] = []
         for line in self._handle:
@@ -1039,7 +1052,7 @@ class _EcafReader:
             if line == _NOTIFICATION_END:
                 break
         if not lines or lines[-1] != _NOTIFICATION_END:
-            raise ValueError(f"{self.folder / name}: ground truth row {number} does not match the file")
+            raise ValueError(f"{name}: ground truth row {number} does not match the file")
         self.last.pop(child_id, None)
         self.last[child_id] = (lines, fault)
 
@@ -1062,7 +1075,7 @@ class _ConnexionsSnapshot:
         self.night = night
         self.old_name = old_name
         sender, sequence = _sender_file("connexions", old_name)
-        self._in = open(night.first / "inbound" / "connexions" / old_name, encoding="utf-8", newline="")
+        self._in = open(night_one_file(night.first, "connexions", old_name), encoding="utf-8", newline="")
         self._rows = csv.reader(self._in)
         self.out = night.open("connexions", sender, sequence + 1, "csv")
         self.writer = csv.writer(self.out.handle)
@@ -1106,7 +1119,7 @@ class _SchoolRoll:
         self.night = night
         self.old_name = old_name
         self.sender = sender
-        self._in: IO[str] | None = open(night.first / "inbound" / "school" / old_name, encoding="utf-8")
+        self._in: IO[str] | None = open(night_one_file(night.first, "school", old_name), encoding="utf-8")
         self.out = night.open("school", sender, sequence, "xml")
         self.faults = night.faults("school", sender)
         self.gender_tag = "Sex"

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import gc
+import os
+import subprocess
+import sys
 import tracemalloc
 from collections import Counter
 from datetime import date, datetime
@@ -360,3 +363,29 @@ def test_new_nhs_numbers_are_valid_and_unused_until_the_synthetic_range_runs_out
     handed_out = {numbers.next() for _ in range(3)}
     assert handed_out == free
     assert numbers.next() == ""  # an arrival without a number yet, never a duplicate
+
+
+_NEXT_DIGEST = """
+import hashlib, sys
+from pathlib import Path
+from contactpoint.synthetic import generate, next_night
+out = Path(sys.argv[1])
+generate(out / "1", children=600, seed=21)
+next_night(out / "1", out / "2", seed=22, new_share=0.05, change_share=0.1)
+digest = hashlib.sha256()
+for path in sorted(p for p in (out / "2").rglob("*") if p.is_file()):
+    digest.update(str(path.relative_to(out)).encode() + path.read_bytes())
+print(digest.hexdigest())
+"""
+
+
+@pytest.mark.unit
+def test_next_night_does_not_depend_on_the_string_hash_seed(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[3]
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)}
+        done = subprocess.run([sys.executable, "-c", _NEXT_DIGEST, str(tmp_path / hash_seed)], env=env, cwd=root,
+                              capture_output=True, text=True, check=True)
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
