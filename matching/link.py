@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-from matching.features import FEATURE_COLUMNS, features_arrow, record_features
+from matching.features import FEATURE_COLUMNS, LIST_FEATURES, features_from_copy, record_features
 from matching.identity import cp_id_for
 from matching.linkage import Linkage, link_frames
 from matching.model import load_model
@@ -96,21 +95,18 @@ def _keep_features(conn: Connection, where: str = MISSING_FEATURES) -> int:
     return len(ids)
 
 
-def _kept_features(conn: Connection, where: str, params: dict[str, Any] | None = None) -> tuple[Any, dict[str, str]]:
-    """Kept features of the selected records (``f``: features, ``l``: link) as an Arrow table, read a chunk
-    at a time, and their current children."""
-    result = conn.execute(text(f"""
-        SELECT f.record_id AS unique_id, {FEATURE_SELECT}, l.cp_id FROM identity.record_features f
-        LEFT JOIN identity.link l ON l.record_id = f.record_id WHERE {where}"""), params or {},
-        execution_options={"yield_per": FEATURE_CHUNK})  # a server-side cursor, read a chunk at a time
-    children: dict[str, str] = {}
-
-    def chunks() -> Iterator[list[Any]]:
-        for rows in result.partitions():
-            children.update((str(r[0]), str(r[-1])) for r in rows if r[-1] is not None)
-            yield [r[:-1] for r in rows]
-
-    return features_arrow(chunks()), children
+def _kept_features(conn: Connection, where: str) -> tuple[Any, dict[str, str]]:
+    """Kept features of the selected records (``f``: features, ``l``: link) as an Arrow table, and their
+    current children. The rows are copied out as CSV and parsed by Arrow a block at a time: no Python
+    object per record, and nothing written to disk."""
+    columns = [f"array_to_string(f.{c}, '|')" if c in LIST_FEATURES else f"f.{c}" for c in FEATURE_COLUMNS[1:]]
+    query = f"""COPY (SELECT f.record_id, {", ".join(columns)}, l.cp_id FROM identity.record_features f
+                      LEFT JOIN identity.link l ON l.record_id = f.record_id WHERE {where})
+                TO STDOUT (FORMAT csv)"""
+    with copy_cursor(conn).copy(query) as copy:
+        frame = features_from_copy(copy)
+    ids, cp_ids = frame.column("unique_id").to_pylist(), frame.column("cp_id").to_pylist()
+    return frame.drop_columns(["cp_id"]), {r: c for r, c in zip(ids, cp_ids, strict=True) if c is not None}
 
 
 # An archived child is frozen: a full re-link leaves its records and ID alone. They stay in staging only to
