@@ -16,6 +16,8 @@ from sqlalchemy import event, text
 from contactpoint import pipeline
 from contactpoint.ingest import ingest_folder
 from contactpoint.synthetic import generate
+from matching.features import FEATURE_COLUMNS, record_features
+from matching.link import CANONICAL, _kept_features
 from tests.conftest import STORE_SCHEMAS
 from warehouse.db import transaction
 from warehouse.retention import DOOR_SQL, door_params, out_of_scope_keys
@@ -126,3 +128,17 @@ def test_files_loaded_by_a_pool_of_processes_end_exactly_as_files_loaded_one_by_
         assert summary.loaded > 1_000
         outcomes[workers] = state_of_store()
     assert outcomes["2"] == outcomes["1"]
+
+
+def test_the_linker_reads_back_exactly_the_features_it_kept(store: Path, tmp_path: Path) -> None:
+    generate(tmp_path / "generated", children=300, seed=8, fault_rate=0.2)
+    ingest_folder(tmp_path / "generated", "run-1")
+    with transaction() as conn:
+        frame, children = _kept_features(conn, "true")
+        canonical = [dict(r._mapping) for r in conn.execute(text(CANONICAL))]
+    expected = {str(r["record_id"]): record_features(r) for r in canonical}
+    kept = {row["unique_id"]: row for row in frame.to_pylist()}
+    assert kept.keys() == expected.keys() and len(kept) > 300
+    for record_id, features in expected.items():
+        assert kept[record_id] == {c: features[c] for c in FEATURE_COLUMNS}, record_id
+    assert children == {str(r["record_id"]): r["cp_id"] for r in canonical}
