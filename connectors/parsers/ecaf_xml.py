@@ -8,6 +8,10 @@ The hub records that an assessment exists and who to contact, never its content:
 the spec names are read. Anything else in a notification (``AssessmentText``, ``Notes``, needs,
 outcomes) is skipped unread and named in ``dropped``; an unknown element directly under the root is
 skipped the same way and named in the file's ``dropped``.
+
+Only ``Notification`` events reach Python (lxml filters the rest in C). Root-level strangers are named
+from the tree when the next notification is read (or at the end), and freed with it: they stay in
+memory until then, bounded by the file's size limit, where every notification is freed as it is read.
 """
 
 from __future__ import annotations
