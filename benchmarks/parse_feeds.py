@@ -9,6 +9,9 @@ Run from the repository root::
    feed every file is parsed and every row validated exactly as the feed's loader does
    (``connectors/<feed>.py``, without the database), ``--repeat`` times; the median rows/second is
    reported, with the process's peak RSS while that feed ran.
+   The batch checks (``schemas.expectations.check_file``) are timed apart, once per file of the
+   feed, on the profile the loader would collect, with each engine: the vectorised pandas measures
+   the loader uses, and Great Expectations running the suite (the reference); CPU milliseconds a file.
 2. Memory flatness. A GP CSV of ``--large-rows`` rows (default 1,000,000) and one of ``--small-rows``
    rows (default 100,000) are written by repeating the data rows of a generated GP file; each is
    parsed and validated in a fresh interpreter, once for peak RSS and once under ``tracemalloc``.
@@ -45,6 +48,8 @@ from contactpoint.synthetic import generate
 from schemas.child import RowOutcome
 from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
+from schemas.expectations import ProfileCollector, check_file
+from schemas.expectations.runner import ENGINES
 from schemas.gp import GP_COLUMNS, validate_gp_row
 from schemas.ics import ICS_COLUMNS, validate_ics_row
 from schemas.school import validate_pupil
@@ -60,20 +65,21 @@ Validator = Callable[[ParsedRow], RowOutcome]
 
 # --- Driving a feed as its loader does, without the database ---------------------------------------
 
-def open_feed_file(feed: str, stream: Any, sender: str) -> tuple[Iterable[ParsedRow], Validator]:
+def open_feed_file(feed: str, stream: Any, sender: str, extracted: date | None = None
+                   ) -> tuple[Iterable[ParsedRow], Validator]:
     """The rows of one open file and the validator its loader applies to each (``connectors/<feed>.py``)."""
     if feed == "school":
         ctf = read_ctf(stream)
-        return ctf.rows, lambda row: validate_pupil(row.values, ctf.header, TODAY)
+        return ctf.rows, lambda row: validate_pupil(row.values, ctf.header, TODAY, extracted)
     if feed == "ecaf":
         ecaf = read_ecaf(stream)
-        return ecaf.rows, lambda row: validate_ecaf_row(row.values, sender, TODAY)
+        return ecaf.rows, lambda row: validate_ecaf_row(row.values, sender, TODAY, extracted)
     columns, validate = {
         "gp": (GP_COLUMNS, validate_gp_row),
         "connexions": (CONNEXIONS_COLUMNS, validate_connexions_row),
         "ics": (ICS_COLUMNS, validate_ics_row),
     }[feed]
-    return read_csv(stream, columns), lambda row: validate(row.values, sender, TODAY)
+    return read_csv(stream, columns), lambda row: validate(row.values, sender, TODAY, extracted)
 
 
 @dataclass
@@ -99,19 +105,26 @@ class Tally:
             self.quarantined += 1
 
 
-def process_file(feed: str, path: Path, tally: Tally, limit: int | None = None) -> None:
-    """Parse and validate one file (its first ``limit`` rows when given), counting into ``tally``."""
-    sender = parse_file_name(path.name).sender
+def process_file(feed: str, path: Path, tally: Tally, limit: int | None = None,
+                 profile: ProfileCollector | None = None) -> None:
+    """Parse and validate one file (its first ``limit`` rows when given), counting into ``tally``.
+
+    With ``profile``, each row is also profiled as the loader profiles it for the batch checks.
+    """
+    name = parse_file_name(path.name)
     tally.files += 1
     with path.open("rb") as stream:
         rows: Iterator[ParsedRow] = iter(())
         try:
-            parsed, validate = open_feed_file(feed, stream, sender)
+            parsed, validate = open_feed_file(feed, stream, name.sender, name.extract_time.date())
             rows = iter(parsed)
             for row in rows:
                 tally.rows += 1
                 try:
-                    tally.add(validate(row))
+                    outcome = validate(row)
+                    tally.add(outcome)
+                    if profile is not None:
+                        _profile(profile, row.row_number, outcome)
                 except Exception as exc:  # a benchmark reports a crash and goes on
                     tally.crashed_rows += 1
                     if len(tally.crashes) < 5:
@@ -125,6 +138,15 @@ def process_file(feed: str, path: Path, tally: Tally, limit: int | None = None) 
             close = getattr(rows, "close", None)
             if close is not None:
                 close()
+
+
+def _profile(profile: ProfileCollector, row_number: int, outcome: RowOutcome) -> None:
+    if outcome.withheld:
+        profile.add(row_number, "withheld")
+    elif outcome.record is None:
+        profile.add(row_number, "quarantined")
+    else:
+        profile.add(row_number, "warned" if outcome.warnings else "loaded", outcome.record, outcome.warnings)
 
 
 def feed_files(root: Path, feed: str) -> list[Path]:
@@ -146,12 +168,16 @@ class FeedResult:
     seconds: list[float]
     rows_per_s: list[float]
     median_rows_per_s: float
+    # CPU time of this process: on a shared machine the wall clock also counts other processes' turns.
+    cpu_seconds: list[float]
+    median_rows_per_cpu_s: float
     median_mb_per_s: float
     baseline_rss_mib: float | None
     peak_rss_mib: float | None
     peak_rss_reset: bool
     outcomes: dict[str, int]
     crashes: list[str]
+    batch_checks: dict[str, Any] | None = None  # engine -> CPU ms per file
 
 
 def time_feed(root: Path, feed: str, repeat: int) -> FeedResult:
@@ -163,25 +189,55 @@ def time_feed(root: Path, feed: str, repeat: int) -> FeedResult:
     baseline = rss_mib()
     reset = reset_peak_rss()
     seconds: list[float] = []
+    cpu_seconds: list[float] = []
     tally = Tally()
     for _ in range(repeat):
         tally = Tally()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for path in paths:
             process_file(feed, path, tally)
         seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu_started)
     rates = [tally.rows / s if s > 0 else 0.0 for s in seconds]
+    cpu_rates = [tally.rows / s if s > 0 else 0.0 for s in cpu_seconds]
     median_s = statistics.median(seconds)
     return FeedResult(
         feed=feed, files=len(paths), rows=tally.rows, megabytes=round(size, 3),
         seconds=[round(s, 4) for s in seconds], rows_per_s=[round(r, 1) for r in rates],
         median_rows_per_s=round(statistics.median(rates), 1),
+        cpu_seconds=[round(s, 4) for s in cpu_seconds], median_rows_per_cpu_s=round(statistics.median(cpu_rates), 1),
         median_mb_per_s=round(size / median_s, 3) if median_s > 0 else 0.0,
         baseline_rss_mib=_round(baseline), peak_rss_mib=_round(peak_rss_mib()), peak_rss_reset=reset,
         outcomes={"loaded": tally.loaded, "quarantined": tally.quarantined, "withheld": tally.withheld,
                   "rejected_files": tally.rejected_files, "crashed_rows": tally.crashed_rows},
         crashes=tally.crashes,
     )
+
+
+def time_batch_checks(root: Path, feed: str, docs_dir: Path) -> dict[str, Any]:
+    """CPU milliseconds per file of the batch checks (data docs page included), for each engine."""
+    profiles = []
+    for path in feed_files(root, feed):
+        tally, collector = Tally(), ProfileCollector(TODAY)
+        process_file(feed, path, tally, profile=collector)
+        if not tally.rejected_files:
+            profiles.append((path.name, collector.frame()))
+    figures: dict[str, Any] = {}
+    for engine in ENGINES:
+        if not profiles:
+            break
+        started = time.process_time()
+        check_file(feed, profiles[0][1], previous_rows=None, engine=engine, docs_dir=docs_dir, file_label="warm-up")
+        first = time.process_time() - started  # imports, and for GX its context and suite
+        cpu: list[float] = []
+        for label, frame in profiles:
+            started = time.process_time()
+            check_file(feed, frame, previous_rows=None, engine=engine, docs_dir=docs_dir, file_label=label)
+            cpu.append(time.process_time() - started)
+        figures[engine] = {"files": len(cpu), "median_cpu_ms": round(1000 * statistics.median(cpu), 2),
+                           "max_cpu_ms": round(1000 * max(cpu), 2), "total_cpu_s": round(sum(cpu), 3),
+                           "first_call_cpu_s": round(first, 3)}
+    return figures
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -298,15 +354,25 @@ def _load_average() -> list[float] | None:
 def print_table(results: list[FeedResult], flatness: dict[str, Any] | None) -> None:
     """The figures as a plain table."""
     print(f"{'feed':<11}{'files':>6}{'rows':>9}{'MiB':>8}{'median rows/s':>15}{'min':>10}{'max':>10}"
-          f"{'MiB/s':>8}{'peak RSS MiB':>14}  outcomes (loaded/quarantined/withheld, rejected files, crashes)")
+          f"{'rows/CPU s':>12}{'MiB/s':>8}{'peak RSS MiB':>14}"
+          "  outcomes (loaded/quarantined/withheld, rejected files, crashes)")
     for r in results:
         o = r.outcomes
         print(f"{r.feed:<11}{r.files:>6}{r.rows:>9}{r.megabytes:>8.1f}{r.median_rows_per_s:>15,.0f}"
-              f"{min(r.rows_per_s):>10,.0f}{max(r.rows_per_s):>10,.0f}{r.median_mb_per_s:>8.2f}"
+              f"{min(r.rows_per_s):>10,.0f}{max(r.rows_per_s):>10,.0f}{r.median_rows_per_cpu_s:>12,.0f}"
+              f"{r.median_mb_per_s:>8.2f}"
               f"{r.peak_rss_mib or 0:>14.1f}  {o['loaded']}/{o['quarantined']}/{o['withheld']}, "
               f"{o['rejected_files']}, {o['crashed_rows']}")
         for crash in r.crashes:
             print(f"{'':<11}crash: {crash}")
+    checked = [r for r in results if r.batch_checks]
+    if checked:
+        print()
+        print(f"{'feed':<11}{'batch checks, CPU ms a file (median / max; first call s)':<58}")
+        for r in checked:
+            line = "   ".join(f"{engine}: {f['median_cpu_ms']:.1f} / {f['max_cpu_ms']:.1f}; {f['first_call_cpu_s']:.2f}"
+                               for engine, f in (r.batch_checks or {}).items())
+            print(f"{r.feed:<11}{line}")
     if flatness:
         print()
         print(f"{'GP file':<9}{'rows':>10}{'MiB':>8}{'seconds':>9}{'rows/s':>10}{'baseline RSS':>14}"
@@ -331,6 +397,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small-rows", type=int, default=100_000, help="rows of the small GP file (100000)")
     parser.add_argument("--large-rows", type=int, default=1_000_000, help="rows of the large GP file (1000000)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the memory-flatness comparison")
+    parser.add_argument("--skip-batch-checks", action="store_true", help="skip timing the batch checks")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON result (default {RESULTS})")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe-sender", help=argparse.SUPPRESS)
@@ -367,7 +434,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results = []
         for feed in args.feeds:
             results.append(time_feed(root, feed, args.repeat))
-            print(f"  {feed}: median {results[-1].median_rows_per_s:,.0f} rows/s", flush=True)
+            print(f"  {feed}: median {results[-1].median_rows_per_s:,.0f} rows/s "
+                  f"({results[-1].median_rows_per_cpu_s:,.0f} rows per CPU second)", flush=True)
+        # After every feed's timing: pandas and GX loaded here would count in the later feeds' peak RSS.
+        for result in results if not args.skip_batch_checks else []:
+            result.batch_checks = time_batch_checks(root, result.feed, Path(scratch) / "data_docs" / result.feed)
         flatness = None
         if not args.skip_memory:
             print(f"memory flatness: GP files of {args.small_rows:,} and {args.large_rows:,} rows ...", flush=True)

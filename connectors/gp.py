@@ -15,6 +15,7 @@ from warehouse.staging import Lineage
 
 def load_gp_file(conn: Connection, lineage: Lineage, path: Path, today: date) -> LoadResult:
     """Parse, validate and stage one GP registrations file."""
+    extracted = lineage.extract_time.date()  # a date of birth after it is refused
     with path.open("rb") as stream:
         return load_rows(conn, lineage, read_csv(stream, GP_COLUMNS),
-                         lambda row: validate_gp_row(row.values, lineage.sender, today), today=today)
+                         lambda row: validate_gp_row(row.values, lineage.sender, today, extracted), today=today)

@@ -1,7 +1,9 @@
 """Field rules every feed shares (``shared/feeds/README.md``, "Common field rules").
 
 Each function takes what the sender wrote and returns the clean value or raises ``ValueError`` with a
-reason a sender can act on. Row models use them through ``Annotated`` validators.
+reason a sender can act on: the rule the field breaks, never the value (reasons reach receipts, logs
+and the quarantine list; a mistyped date of birth is still a child's data). Row models use them
+through ``Annotated`` validators.
 """
 
 from __future__ import annotations
@@ -48,11 +50,11 @@ def spec_date(value: Any) -> date:
     if text is None:
         raise ValueError("is missing")
     if not ISO_DATE.match(text):
-        raise ValueError(f"{text!r} is not a YYYY-MM-DD date")
+        raise ValueError("is not a YYYY-MM-DD date")
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text} is not a real date") from None
+        raise ValueError("is not a real date") from None
 
 
 def optional_date(value: Any) -> date | None:
@@ -61,14 +63,22 @@ def optional_date(value: Any) -> date | None:
 
 
 def date_of_birth(value: Any, info: ValidationInfo) -> date:
-    """A real date of birth, not in the future and at most 25 years ago (``context['today']``)."""
+    """A real date of birth, not in the future and at most 25 years ago (``context['today']``).
+
+    Nor after the file's own extract date (``context['extract_date']``, from its name): a backfill or
+    an ``--as-of`` run judges an old file against a later clock, which alone would let such a date in.
+    """
     born = spec_date(value)
-    today: date = (info.context or {}).get("today") or date.today()
+    context = info.context or {}
+    today: date = context.get("today") or date.today()
     if born > today:
-        raise ValueError(f"{born} is in the future")
+        raise ValueError("is in the future")
+    extracted: date | None = context.get("extract_date")
+    if extracted is not None and born > extracted:
+        raise ValueError("is after the file's extract date")
     oldest = date(today.year - MAX_AGE_YEARS, today.month, 28 if (today.month, today.day) == (2, 29) else today.day)
     if born < oldest:
-        raise ValueError(f"{born} is more than {MAX_AGE_YEARS} years ago")
+        raise ValueError(f"is more than {MAX_AGE_YEARS} years ago")
     return born
 
 
@@ -78,7 +88,7 @@ def gender_code(value: Any) -> str:
     if text is None:
         raise ValueError("is missing")
     if text.upper() not in GENDER_CODES:
-        raise ValueError(f"{text!r} is not one of M, F, U, I")
+        raise ValueError("is not one of M, F, U, I")
     return text.upper()
 
 
@@ -92,7 +102,7 @@ def flag(value: Any) -> bool | None:
         return True
     if lowered in ("n", "false", "0"):
         return False
-    raise ValueError(f"{text!r} is not Y/N or true/false")
+    raise ValueError("is not Y/N or true/false")
 
 
 RequiredName = Annotated[str, BeforeValidator(required_name)]

@@ -34,13 +34,14 @@ class ConnexionsRow(ChildRow):
     consent_extend_to_19: str | None = None
 
 
-def validate_connexions_row(values: dict[str, Any], sender: str, today: date) -> RowOutcome:
+def validate_connexions_row(values: dict[str, Any], sender: str, today: date, extract_date: date | None = None
+                            ) -> RowOutcome:
     """Validate one Connexions row and map it to the canonical record (a connexions involvement).
 
     The file is one LA's full snapshot, so the row's ``la_code`` must be the sender's; the key is the
     LA's ``client_id`` (names and date of birth without one).
     """
-    row, errors = parse_row(ConnexionsRow, values, today)
+    row, errors = parse_row(ConnexionsRow, values, today, extract_date)
     if row is None or (errors := la_mismatch(row.la_code, sender)):
         return RowOutcome(record=None, errors=errors)
     warnings: list[RowIssue] = []

@@ -52,14 +52,15 @@ class EcafRow(ChildRow):
     lead_professional: str | None = None
 
 
-def validate_ecaf_row(values: dict[str, Any], sender: str, today: date) -> RowOutcome:
+def validate_ecaf_row(values: dict[str, Any], sender: str, today: date, extract_date: date | None = None
+                      ) -> RowOutcome:
     """Validate one notification and map it to the canonical record (a CAF involvement).
 
     One record per child per sender (names and date of birth, which every notification carries):
     each event replaces the last, so ``updated`` names the current practitioner and ``closed`` ends
     the involvement. Every event says an assessment was completed (a closed one was, too).
     """
-    row, errors = parse_row(EcafRow, values, today)
+    row, errors = parse_row(EcafRow, values, today, extract_date)
     if row is None:
         return RowOutcome(record=None, errors=errors)
     warnings: list[RowIssue] = []

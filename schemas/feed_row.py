@@ -62,7 +62,7 @@ def one_of(*codes: str) -> Callable[[Any], str]:
         if text is None:
             raise ValueError("is missing")
         if text.lower() not in codes:
-            raise ValueError(f"{text!r} is not one of {', '.join(codes)}")
+            raise ValueError(f"is not one of {', '.join(codes)}")
         return text.lower()
     return check
 
@@ -73,7 +73,7 @@ def la_code(value: Any) -> str:
     if text is None:
         raise ValueError("is missing")
     if not LA_CODE.match(text):
-        raise ValueError(f"{text!r} is not a 3-digit local authority code")
+        raise ValueError("is not a 3-digit local authority code")
     return text
 
 
@@ -90,10 +90,14 @@ def sender_name(model: type[BaseModel], name: str) -> str:
     return alias if isinstance(alias, str) else name
 
 
-def parse_row(model: type[Row], values: dict[str, Any], today: date) -> tuple[Row | None, list[RowIssue]]:
-    """The row as ``model`` reads it, or the quarantine reasons, each naming the field as sent."""
+def parse_row(model: type[Row], values: dict[str, Any], today: date,
+              extract_date: date | None = None) -> tuple[Row | None, list[RowIssue]]:
+    """The row as ``model`` reads it, or the quarantine reasons, each naming the field as sent.
+
+    ``extract_date``: the day the sender extracted the file (its name says), when known.
+    """
     try:
-        return model.model_validate(values, context={"today": today}), []
+        return model.model_validate(values, context={"today": today, "extract_date": extract_date}), []
     except ValidationError as exc:
         issues = []
         for error in exc.errors():
@@ -108,7 +112,7 @@ def la_mismatch(row_la: str, sender: str) -> list[RowIssue]:
     """A row of a per-LA file must belong to the LA that sent the file."""
     if row_la == sender:
         return []
-    return [RowIssue("la_code", f"{row_la} is not the sender {sender[:40]} named in the file name")]
+    return [RowIssue("la_code", f"is not the sender {sender[:40]} named in the file name")]
 
 
 def as_sent(value: str | None) -> str | None:

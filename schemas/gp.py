@@ -63,7 +63,7 @@ def _deregistration(row: GpRow, warnings: list[RowIssue]) -> tuple[date | None, 
     if row.record_action != "deregister":
         for name in ("deregistration_date", "deregistration_reason"):
             if as_sent(getattr(row, name)):
-                warnings.append(RowIssue(name, f"ignored: record_action is {row.record_action}"))
+                warnings.append(RowIssue(name, "ignored: record_action is not deregister"))
         return None, None, []
     errors: list[RowIssue] = []
     reason = ended = None
@@ -96,13 +96,14 @@ def _practice_code(row: GpRow, warnings: list[RowIssue]) -> str:
     return UNKNOWN_PRACTICE
 
 
-def validate_gp_row(values: dict[str, Any], sender: str, today: date) -> RowOutcome:
+def validate_gp_row(values: dict[str, Any], sender: str, today: date, extract_date: date | None = None
+                    ) -> RowOutcome:
     """Validate one GP registration row and map it to the canonical record (the child's primary care).
 
     The key is the sender's NHS number for the child (names and date of birth without one), not the
     practice: a delta feed's update or deregistration then replaces the child's registration.
     """
-    row, errors = parse_row(GpRow, values, today)
+    row, errors = parse_row(GpRow, values, today, extract_date)
     if row is None:
         return RowOutcome(record=None, errors=errors)
     warnings: list[RowIssue] = []

@@ -71,7 +71,8 @@ def is_withheld(values: dict[str, Any]) -> bool:
         return True  # consent that cannot be read is not consent
 
 
-def validate_ics_row(values: dict[str, Any], sender: str, today: date) -> RowOutcome:
+def validate_ics_row(values: dict[str, Any], sender: str, today: date, extract_date: date | None = None
+                     ) -> RowOutcome:
     """Withhold, quarantine or map one ICS event to the canonical record (a service's involvement).
 
     The key is the LA, the child (names and date of birth, which every event carries), the service
@@ -79,11 +80,11 @@ def validate_ics_row(values: dict[str, Any], sender: str, today: date) -> RowOut
     """
     if is_withheld(values):
         # Read only to find the key: a consented record of this same service is withdrawn with it.
-        withheld_row, _ = parse_row(IcsRow, values, today)
+        withheld_row, _ = parse_row(IcsRow, values, today, extract_date)
         key = source_key(withheld_row.la_code, None, withheld_row, withheld_row.service_type,
                          withheld_row.team_name) if withheld_row is not None else None
         return RowOutcome(record=None, withheld=True, withdraws=key)
-    row, errors = parse_row(IcsRow, values, today)
+    row, errors = parse_row(IcsRow, values, today, extract_date)
     if row is None or (errors := la_mismatch(row.la_code, sender)):
         return RowOutcome(record=None, errors=errors)
     warnings: list[RowIssue] = []

@@ -91,7 +91,7 @@ def address_lines(address: dict[str, Any], warnings: list[RowIssue]) -> tuple[st
 def _contact(raw: dict[str, Any], position: int, warnings: list[RowIssue]) -> Contact:
     relationship = (detail(raw.get("Relationship"), "Contact/Relationship", warnings) or "").upper() or None
     if relationship is not None and relationship not in RELATIONSHIP_CODES:
-        warnings.append(RowIssue("Contact/Relationship", f"{relationship!r} is not PAR, CAR or OTH"))
+        warnings.append(RowIssue("Contact/Relationship", "is not PAR, CAR or OTH"))
         relationship = None
     order_text = detail(raw.get("Order"), "Contact/Order", warnings)
     phones = (raw.get("Phones") or {}).get("Phone") or []
@@ -124,10 +124,14 @@ def _entry_date(history: list[dict[str, Any]], lea: str, estab: str) -> tuple[da
     return None, None
 
 
-def validate_pupil(values: dict[str, Any], header: dict[str, Any], today: date) -> RowOutcome:
-    """Validate one pupil; identifier and postcode failures are warnings, identity failures errors."""
+def validate_pupil(values: dict[str, Any], header: dict[str, Any], today: date,
+                   extract_date: date | None = None) -> RowOutcome:
+    """Validate one pupil; identifier and postcode failures are warnings, identity failures errors.
+
+    ``extract_date``: the day the school extracted the file (its name says), when known.
+    """
     try:
-        row = SchoolPupilRow.model_validate(values, context={"today": today})
+        row = SchoolPupilRow.model_validate(values, context={"today": today, "extract_date": extract_date})
     except ValidationError as exc:
         errors = []
         for error in exc.errors():

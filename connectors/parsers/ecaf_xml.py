@@ -8,16 +8,21 @@ The hub records that an assessment exists and who to contact, never its content:
 the spec names are read. Anything else in a notification (``AssessmentText``, ``Notes``, needs,
 outcomes) is skipped unread and named in ``dropped``; an unknown element directly under the root is
 skipped the same way and named in the file's ``dropped``.
+
+Only ``Notification`` events reach Python (lxml filters the rest in C). Root-level strangers are named
+from the tree when the next notification is read (or at the end), and freed with it: they stay in
+memory until then, bounded by the file's size limit, where every notification is freed as it is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import IO, Any
 
 from connectors.parsers import FileRejected, ParsedRow
-from connectors.parsers.xml_safety import Shape, check_root, free, localname, read_shape, xml_events
+from connectors.parsers.xml_safety import Shape, XmlEvents, check_root, free, localname, read_shape
 
 ROOT = "CAFNotifications"
 RECORD = "Notification"
@@ -51,32 +56,34 @@ def read_ecaf(stream: IO[bytes]) -> EcafFile:
     Raises ``FileRejected`` (now or while the rows are read) for a DOCTYPE, a wrong root or XML that
     is not well formed; the caller loads nothing of such a file.
     """
-    events = xml_events(stream)
-    for event, element in events:
-        if event == "start":  # the first start is the root
-            check_root(element, ROOT)
-            ecaf = EcafFile(rows=iter(()))
-            ecaf.rows = _notifications(events, ecaf.dropped)
-            return ecaf
-    raise FileRejected("not well-formed XML: no root element")
+    # Only Notification events reach Python: the rest is read by libxml2 alone and named from the tree.
+    events = XmlEvents(stream, tags=("{*}" + RECORD,))
+    stream_events = iter(events)
+    first = next(stream_events, None)
+    root = first[1].getroottree().getroot() if first is not None else events.root
+    if root is None:
+        raise FileRejected("not well-formed XML: no root element")
+    check_root(root, ROOT)
+    ecaf = EcafFile(rows=iter(()))
+    ecaf.rows = _notifications(chain([first] if first is not None else [], stream_events), root, ecaf.dropped)
+    return ecaf
 
 
-def _notifications(events: Iterator[tuple[str, Any]], file_dropped: list[str]) -> Iterator[ParsedRow]:
-    depth = 1  # inside the root; an element ending back at depth 1 is one of the root's children
+def _strangers(elements: Iterable[Any]) -> list[str]:
+    """Names of root-level elements that are not notifications (a freed notification keeps its name)."""
+    return [name for name in map(localname, elements) if name != RECORD]
+
+
+def _notifications(events: Iterator[tuple[str, Any]], root: Any, file_dropped: list[str]) -> Iterator[ParsedRow]:
     row_number = 0
     for event, element in events:
-        if event == "start":
-            depth += 1
-            continue
-        depth -= 1
-        if depth != 1:
-            continue  # part of a notification (read with it), or the root's own end
-        name = localname(element)
-        if name == RECORD:
-            row_number += 1
-            dropped: list[str] = []
-            values = read_shape(element, NOTIFICATION, "", dropped)
-            yield ParsedRow(row_number=row_number, values=values, dropped=dropped)
-        else:
-            file_dropped.append(name)
+        if event != "end" or element.getparent() is not root:
+            continue  # a notification nested in another element is part of that element, skipped with it
+        # The root-level elements since the previous notification, freed with this one below.
+        file_dropped.extend(reversed(_strangers(element.itersiblings(preceding=True))))
+        row_number += 1
+        dropped: list[str] = []
+        values = read_shape(element, NOTIFICATION, "", dropped)
+        yield ParsedRow(row_number=row_number, values=values, dropped=dropped)
         free(element)
+    file_dropped.extend(_strangers(root))  # those after the last notification

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from connectors.parsers import FileRejected, ParsedRow
-from connectors.parsers.xml_safety import Shape, check_root, free, localname, read_shape, xml_events
+from connectors.parsers.xml_safety import Shape, XmlEvents, check_root, free, localname, read_shape
 
 ADDRESS: Shape = {
     "BS7666Address": {
@@ -77,24 +77,30 @@ def read_ctf(stream: IO[bytes]) -> CtfFile:
     Raises ``FileRejected`` (now or while the rows are read) for a DOCTYPE, a wrong root, a missing
     or incomplete header, or XML that is not well formed; the caller loads nothing of such a file.
     """
-    events = xml_events(stream)
+    # Only Header and Pupil events reach Python: the other elements are read by libxml2 alone.
+    events = XmlEvents(stream, tags=("{*}Header", "{*}Pupil"))
+    stream_events = iter(events)
     header: dict[str, Any] | None = None
     header_dropped: list[str] = []
-    for event, element in events:
-        if event == "start" and element.getparent() is None:
-            check_root(element, "CTfile")
-        elif event == "end" and localname(element) == "Header":
+    root_checked = False
+    for event, element in stream_events:
+        if not root_checked:
+            check_root(element.getroottree().getroot(), "CTfile")
+            root_checked = True
+        if event == "end" and localname(element) == "Header":
             header = _flatten(read_shape(element, HEADER, "Header", header_dropped))
             element.clear()
             break
-        elif event == "start" and localname(element) == "Pupil":
+        if event == "start" and localname(element) == "Pupil":
             raise FileRejected("pupil data before the Header")
+    if not root_checked and events.root is not None:
+        check_root(events.root, "CTfile")  # a file naming neither element: its root may be the fault
     if header is None:
         raise FileRejected("missing Header")
     missing = [name for name in REQUIRED_HEADER if not header.get(name)]
     if missing:
         raise FileRejected(f"Header lacks {', '.join(missing)}")
-    return CtfFile(header=header, rows=_pupils(events), header_dropped=header_dropped)
+    return CtfFile(header=header, rows=_pupils(stream_events), header_dropped=header_dropped)
 
 
 def _pupils(events: Iterator[tuple[str, Any]]) -> Iterator[ParsedRow]:

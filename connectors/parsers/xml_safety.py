@@ -31,16 +31,47 @@ def localname(element: Any) -> str:
     return tag
 
 
-def xml_events(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
-    """Start/end events of a hardened parser; malformed XML becomes ``FileRejected``."""
-    parser = etree.iterparse(
-        stream, events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
-    )
-    try:
-        yield from parser
-    except etree.XMLSyntaxError as exc:
-        raise FileRejected(f"not well-formed XML: {exc.msg}") from None
+def xml_events(stream: IO[bytes], tags: tuple[str, ...] | None = None) -> Iterator[tuple[str, Any]]:
+    """Start/end events of a hardened parser; malformed XML becomes ``FileRejected``.
+
+    With ``tags`` only those elements' events reach Python (lxml filters them in C, which halves the
+    cost of a large file); the tree is still built whole, so a reader frees what it has read.
+    """
+    yield from XmlEvents(stream, tags)
+
+
+class XmlEvents:
+    """The events of ``xml_events``; ``root`` is the document's root once the file has been read."""
+
+    def __init__(self, stream: IO[bytes], tags: tuple[str, ...] | None = None) -> None:
+        self._parser = etree.iterparse(
+            stream, events=("start", "end"), tag=tags, resolve_entities=False, no_network=True,
+            load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True,
+        )
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        try:
+            yield from self._parser
+        except etree.XMLSyntaxError as exc:
+            raise FileRejected(syntax_reason(exc)) from None
+
+    @property
+    def root(self) -> Any:
+        """The root element (None before it is read)."""
+        return self._parser.root
+
+
+def syntax_reason(exc: etree.XMLSyntaxError) -> str:
+    """Why the XML is not well formed, as a sender can act on it.
+
+    An undefined entity makes libxml2 give up with a misleading last message ("no element found",
+    "Start tag expected"); its first fatal error says what happened, so that one is reported.
+    """
+    for entry in exc.error_log:
+        if entry.type_name == "ERR_UNDECLARED_ENTITY":
+            return (f"not well-formed XML: line {entry.line} uses an entity that is not defined (feed files may "
+                    "use only &amp; &lt; &gt; &quot; &apos; and character references)")
+    return f"not well-formed XML: {exc.msg}"
 
 
 def check_root(element: Any, expected: str) -> None:
@@ -51,30 +82,25 @@ def check_root(element: Any, expected: str) -> None:
         raise FileRejected(f"root element is {localname(element)!r}, expected {expected!r}")
 
 
-def _text(element: Any) -> str | None:
-    text = element.text
-    if text is None:
-        return None
-    return text.strip() or None
-
-
 def read_shape(element: Any, shape: Shape, path: str, dropped: list[str]) -> dict[str, Any]:
     """Spec fields of ``element`` as nested dicts and lists; other element names go to ``dropped``."""
     out: dict[str, Any] = {}
     for child in element:
-        if not isinstance(child.tag, str):  # comments, processing instructions, unresolved entities
+        tag = child.tag
+        if not isinstance(tag, str):  # comments, processing instructions, unresolved entities
             continue
-        name = localname(child)
+        # Most feeds use no namespace: a plain name needs no further look (this loop runs for every element).
+        name = localname(child) if ("}" in tag or ":" in tag) else tag
         sub = shape.get(name, ...)
-        where = f"{path}/{name}" if path else name
-        if sub is ...:
-            dropped.append(where)
-        elif sub is None:
-            out[name] = _text(child)
+        if sub is None:
+            text = child.text
+            out[name] = (text.strip() or None) if text is not None else None
+        elif sub is ...:
+            dropped.append(f"{path}/{name}" if path else name)
         elif isinstance(sub, tuple):
-            out.setdefault(name, []).append(read_shape(child, sub[0], where, dropped))
+            out.setdefault(name, []).append(read_shape(child, sub[0], f"{path}/{name}" if path else name, dropped))
         else:
-            out[name] = read_shape(child, sub, where, dropped)
+            out[name] = read_shape(child, sub, f"{path}/{name}" if path else name, dropped)
     return out
 
 

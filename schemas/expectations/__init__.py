@@ -4,7 +4,10 @@ Row rules (names, dates of birth, gender codes, identifier checks) live in the p
 suites judge a file as a whole (most rows quarantined, identifier validity rates, ages, duplicate
 children in a full snapshot, a roll that shrank) from a profile the loader collects while streaming:
 ``PROFILE_COLUMNS``, one row per data row. One suite per feed, declared as data in ``<feed>.py``.
-Importing this package is cheap: Great Expectations and pandas are imported on the first check.
+Files are checked by vectorised pandas measures of the suites (``measure``); Great Expectations runs
+them itself with ``check_file(..., engine="gx")``, the reference a differential test holds the measures
+to. Importing this package is cheap: pandas is imported on the first check, Great Expectations only
+when it runs a suite.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def render(*, feed: str, file_label: str, verdict: FileVerdict, configs: tuple[E
 <h2>Expectations ({e(feed)} suite)</h2>
 <table><tr><th>Check</th><th>Expectation</th><th>What it checks</th><th>Column and rows</th><th>Bound</th>
 <th>Observed</th><th>Result</th></tr>{table}</table>
-<h2>Validation result as Great Expectations returned it</h2>
+<h2>Validation result, in Great Expectations' result format</h2>
 <details><summary>JSON</summary><pre>{e(raw)}</pre></details>
 </body></html>
 """

@@ -237,3 +237,15 @@ def test_consent_withdrawn_in_a_later_file_removes_the_sensitive_service_and_the
     assert "CANARY-SUBSTANCE-TEAM" not in every_text_value_in_the_store()
     assert rows("SELECT given_name FROM directory.child") == [("Theo",)]
     assert rows("SELECT method FROM identity.link_history WHERE new_cp_id IS NULL") == [("consent_withdrawn",)]
+
+
+def test_a_date_of_birth_after_the_files_own_extract_date_is_quarantined_even_in_a_later_run(store: Path) -> None:
+    # Extracted on 1 October; loaded later (a backfill), when a birth on 15 October is no longer "future".
+    name = send(store, "gp", csv_file([gp_row(), gp_row(given_name="Nell", date_of_birth="2026-10-15")]),
+                stamp="20261001T090000")
+
+    run_feed("gp", "run-1")
+
+    assert receipt(store, "gp", name)["quarantined"] == [
+        {"row": 2, "field": "date_of_birth", "reason": "is after the file's extract date"}]
+    assert rows("SELECT given_name FROM staging.source_record") == [("Alfie",)]

@@ -81,3 +81,19 @@ def test_memory_stays_flat_as_the_file_grows() -> None:
 
     small, large = peak(200), peak(4_000)
     assert large < small * 3, (small, large)
+
+
+def test_an_undefined_entity_is_named_as_the_reason_not_a_misleading_parser_message() -> None:
+    content = ecaf_file([notification(FamilyName="X")]).replace(b">X<", b">&eacute;<")
+    with pytest.raises(FileRejected, match=r"line \d+ uses an entity that is not defined") as caught:
+        rows_of(content)
+    assert "Start tag expected" not in str(caught.value) and "no element found" not in str(caught.value)
+
+
+def test_root_level_strangers_before_between_and_after_notifications_are_all_named() -> None:
+    content = ecaf_file([notification(), notification()], root_extra_xml="<Summary>CANARY</Summary>")
+    content = content.replace(b"<Notification>", b"<Batch>1</Batch><Notification>", 1)
+    content = content.replace(b"</Notification>", b"</Notification><Note>n<Notification/></Note>", 1)
+    ecaf = read_ecaf(io.BytesIO(content))
+    assert [row.row_number for row in ecaf.rows] == [1, 2]  # the one nested in Note is not a row
+    assert sorted(ecaf.dropped) == ["Batch", "Note", "Summary"]

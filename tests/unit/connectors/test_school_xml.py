@@ -87,3 +87,10 @@ def test_memory_stays_flat_as_the_roll_grows() -> None:
 
     small, large = peak(200), peak(4_000)
     assert large < small * 3, (small, large)
+
+
+def test_an_undefined_entity_is_named_as_the_reason_not_a_misleading_parser_message() -> None:
+    content = ctf([pupil(Surname="Smith")]).replace(b"<Surname>Smith", b"<Surname>&nbsp;Smith")
+    with pytest.raises(FileRejected, match=r"line \d+ uses an entity that is not defined") as caught:
+        rows_of(content)
+    assert "Start tag expected" not in str(caught.value) and "no element found" not in str(caught.value)

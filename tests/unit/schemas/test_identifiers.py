@@ -81,3 +81,41 @@ def test_uln_and_ods_code() -> None:
     assert normalise_uln("0" + valid[1:]) is None
     assert normalise_uln(valid[:-1] + str((int(valid[-1]) + 1) % 10)) is None
     assert is_ods_practice_code("P84012") and not is_ods_practice_code("84012P")
+
+
+def _reference_upn_check_letter(body: str) -> str | None:
+    """The check letter as first written (character by character), the contract the faster one keeps."""
+    if len(body) != 12:
+        return None
+    total = 0
+    for position, char in enumerate(body, start=2):
+        if char.isascii() and char.isdigit():
+            value = int(char)
+        elif position == 13 and char in "ABCDEFGHJKLMNPQRTUVWXYZ":
+            value = "ABCDEFGHJKLMNPQRTUVWXYZ".index(char)
+        else:
+            return None
+        total += value * position
+    return "ABCDEFGHJKLMNPQRTUVWXYZ"[total % 23]
+
+
+def _reference_nhs_check_digit(first_nine: str) -> int | None:
+    check = 11 - sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1), strict=True)) % 11
+    return 0 if check == 11 else None if check == 10 else check
+
+
+def test_the_fast_identifier_checks_agree_with_the_character_by_character_ones() -> None:
+    import random
+
+    from schemas.identifiers import nhs_check_digit, upn_check_letter
+
+    rng = random.Random(5)
+    alphabet = "0123456789" * 6 + "ABCDEHIOQZ²٣ -"
+    bodies = ["".join(rng.choice(alphabet) for _ in range(rng.choice([11, 12, 12, 12, 13]))) for _ in range(20_000)]
+    bodies += [valid_upn(serial=n)[1:] for n in range(500)]
+    assert [upn_check_letter(b) for b in bodies] == [_reference_upn_check_letter(b) for b in bodies]
+    assert sum(upn_check_letter(b) is not None for b in bodies) > 1_000  # many bodies were well formed
+    nines = [f"{rng.randrange(10**9):09d}" for _ in range(20_000)]
+    assert [nhs_check_digit(n) for n in nines] == [_reference_nhs_check_digit(n) for n in nines]
+    with pytest.raises(ValueError):
+        nhs_check_digit("12345678")
