@@ -41,12 +41,20 @@ def _school_header(conn: Connection, lineage: Lineage) -> dict[str, Any]:
             "SourceSchool/SchoolName": name}
 
 
+def _extract_date(lineage: Lineage) -> date | None:
+    """A corrected row is judged as its file was: a birth date after the file's extract date is refused."""
+    return lineage.extract_time.date() if lineage.extract_time else None
+
+
 ROW_CONTRACTS: dict[str, RowContract] = {
-    "school": lambda values, lineage, today, conn: validate_pupil(values, _school_header(conn, lineage), today),
-    "gp": lambda values, lineage, today, conn: validate_gp_row(values, lineage.sender, today),
-    "connexions": lambda values, lineage, today, conn: validate_connexions_row(values, lineage.sender, today),
-    "ecaf": lambda values, lineage, today, conn: validate_ecaf_row(values, lineage.sender, today),
-    "ics": lambda values, lineage, today, conn: validate_ics_row(values, lineage.sender, today),
+    "school": lambda values, lineage, today, conn: validate_pupil(values, _school_header(conn, lineage), today,
+                                                                  _extract_date(lineage)),
+    "gp": lambda values, lineage, today, conn: validate_gp_row(values, lineage.sender, today, _extract_date(lineage)),
+    "connexions": lambda values, lineage, today, conn: validate_connexions_row(values, lineage.sender, today,
+                                                                               _extract_date(lineage)),
+    "ecaf": lambda values, lineage, today, conn: validate_ecaf_row(values, lineage.sender, today,
+                                                                   _extract_date(lineage)),
+    "ics": lambda values, lineage, today, conn: validate_ics_row(values, lineage.sender, today, _extract_date(lineage)),
 }
 
 
