@@ -20,6 +20,7 @@ from matching import stewardship
 from matching.link import current_model
 from matching.stewardship import QueueFilter, StewardshipError
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
+from warehouse import users
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres
@@ -307,6 +308,9 @@ def test_a_child_held_beside_a_shielded_twin_is_published_once_a_steward_answers
     held = [cp for cp, (status, _) in child_states().items() if status == "held"]
     assert len(held) == 1, "Isla might be her shielded twin: held out of the directory"
     assert held[0] not in directory_ids()
+    with transaction() as conn:  # only a steward entitled to shielded children may answer (issue 13)
+        users.add_user(conn, username=STEWARD, display_name="Steward", role="steward", password="pw", pin="1",
+                       may_see_shielded=True)
 
     with transaction() as conn:
         queue = stewardship.review_queue(conn)
