@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="create a user; prints the one-time-code provisioning URI once")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=("reader", "steward", "archivist", "auditor", "data_team"))
+    add.add_argument("--role", required=True, choices=("reader", "steward", "archivist", "auditor",
+                                                            "data_team", "service"))
     add.add_argument("--display-name", required=True)
     add.add_argument("--shielded", action="store_true", help="may see shielded children")
     add.add_argument("--sensitive", action="store_true", help="may see sensitive services")

@@ -77,6 +77,8 @@ class SessionUser:
     username: str
     role: str
     token_hash: str
+    token: str = ""
+    """The bearer token itself, for the database's session-taking functions (empty when not at hand)."""
 
 
 def token_hash(token: str) -> str:
@@ -189,7 +191,7 @@ def session_for(conn: Connection, token: str, *, now: datetime) -> SessionUser:
     digest = token_hash(token)
     session = users.session_user(conn, digest)
     if session is not None and session["expires_at"] > now:
-        return SessionUser(username=session["username"], role=session["role"], token_hash=digest)
+        return SessionUser(username=session["username"], role=session["role"], token_hash=digest, token=token)
     ended = session or _ended_session(conn, digest)
     if ended is None:
         raise Refused(status.HTTP_401_UNAUTHORIZED, "unknown session token: sign in again")

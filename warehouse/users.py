@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, text
 
-ROLES = ("reader", "steward", "archivist", "auditor", "data_team")
+ROLES = ("reader", "steward", "archivist", "auditor", "data_team", "service")
 
 _hasher = PasswordHasher()
 

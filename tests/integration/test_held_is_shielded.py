@@ -16,14 +16,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from contactpoint.pipeline import publish, run_feed
 from contactpoint.settings import get_settings
+from directory_api.auth import token_hash
 from directory_api.main import create_app
 from matching import stewardship
 from matching.stewardship import NotEntitled, QueueFilter
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from tests.integration.test_console import Browser
+from warehouse import users
 from warehouse.changes import changes_after
 from warehouse.db import transaction
 
@@ -158,3 +161,21 @@ def test_after_an_entitled_steward_keeps_them_apart_the_other_twin_shows_no_reas
     assert "not shown: it concerns a shielded child" in page.text
     shown = re.sub(r"<[^>]+>", " ", page.text)
     assert stewardship.MASKED_ID in shown
+
+
+def test_the_database_refuses_an_action_on_a_held_child_by_anyone_not_entitled_or_not_in_their_session(
+        store: Path, browser: Browser) -> None:
+    ids = held_beside_shielded_twin(store)
+    browser.add_user("sam")
+    browser.add_user("sue", may_see_shielded=True)
+    insert = text("INSERT INTO identity.steward_action (kind, steward, reason, cp_ids) "
+                  "VALUES ('merge', :s, 'same girl', :c)")
+    with pytest.raises(DBAPIError, match="entitled to see shielded"), transaction() as conn:
+        conn.execute(insert, {"s": "sam", "c": [ids["older"], ids["held"]]})  # Python's check skipped
+    token = "a-session-of-sam"
+    with transaction() as conn:
+        users.create_session(conn, "sam", token_hash(token), 15)
+    with pytest.raises(DBAPIError, match="own session"), transaction() as conn:
+        conn.execute(text("SELECT set_config('contactpoint.session', :t, true)"), {"t": token})
+        conn.execute(insert, {"s": "sue", "c": [ids["older"], ids["held"]]})  # sam naming his entitled colleague
+    assert rows("SELECT count(*) FROM identity.steward_action") == [(0,)]

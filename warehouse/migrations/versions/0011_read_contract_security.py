@@ -1,7 +1,18 @@
 """The read contract holds against its own users (issue 13).
 
 - The change feed never names a held child (one that might be a shielded child), nor an ID merged into
-  one: held means shielded.
+  one: held means shielded. It is for front-end systems (the ``service`` role), not for people.
+- ``identity.shielded_child``: a child is shielded for stewards when a record is restricted, it is held,
+  or it was merged into such a child (``matching.stewardship.SHIELDED_CHILD_SQL`` says the same). A
+  trigger refuses any steward action naming one unless the steward is an enabled steward entitled to
+  shielded children, whoever writes the row; and when the transaction names a session
+  (``contactpoint.session``, set by the console), the action must be that session's user's.
+- Reads take the session, not a user name: ``directory.session_search_children`` and
+  ``directory.session_child_record`` resolve the caller from the session token (stored only as its
+  sha256), so whoever can call them cannot act as someone else. The reader and steward roles lose
+  EXECUTE on the user-name functions (only the owner, i.e. the hub's own tools, keeps it).
+- A read budget per person (``access.app_user.reads_per_hour``): a read past it is refused (SQLSTATE
+  53400) and the refusal is audited, so trawling is stopped and flagged.
 
 Revision ID: 0011
 Revises: 0009
@@ -15,6 +26,139 @@ branch_labels = None
 depends_on = None
 
 UPGRADE = """
+-- Front-end systems poll the change feed; people do not.
+ALTER TABLE access.app_user DROP CONSTRAINT app_user_role_check;
+ALTER TABLE access.app_user ADD CONSTRAINT app_user_role_check
+    CHECK (role IN ('reader', 'steward', 'archivist', 'auditor', 'data_team', 'service'));
+ALTER TABLE access.app_user ADD COLUMN reads_per_hour integer NOT NULL DEFAULT 120 CHECK (reads_per_hour >= 0);
+
+-- A front-end system re-reads the children the feed names (within its own read budget).
+CREATE OR REPLACE FUNCTION access.reading_user(p_username text, p_purpose text,
+                                    OUT role text, OUT may_see_shielded boolean, OUT may_see_sensitive boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v access.app_user;
+BEGIN
+    IF p_purpose IS NULL OR btrim(p_purpose) = '' THEN
+        RAISE EXCEPTION 'a purpose is required for every read' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO v FROM access.app_user u WHERE u.username = p_username;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'not allowed: unknown user' USING ERRCODE = 'insufficient_privilege';
+    ELSIF v.disabled THEN
+        RAISE EXCEPTION 'not allowed: user % is disabled', p_username USING ERRCODE = 'insufficient_privilege';
+    ELSIF v.locked_until > now() THEN
+        RAISE EXCEPTION 'not allowed: user % is locked', p_username USING ERRCODE = 'insufficient_privilege';
+    ELSIF v.role NOT IN ('reader', 'steward', 'service') THEN
+        RAISE EXCEPTION 'not allowed: role % does not read the directory', v.role
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    role := v.role;
+    may_see_shielded := v.may_see_shielded;
+    may_see_sensitive := v.may_see_sensitive;
+END $$;
+
+CREATE FUNCTION identity.shielded_child(p_cp_id text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM identity.child c
+        WHERE c.cp_id = p_cp_id AND (
+            c.status = 'held'
+            OR EXISTS (SELECT 1 FROM identity.link sl JOIN staging.source_record sr ON sr.record_id = sl.record_id
+                       WHERE sl.cp_id = c.cp_id AND sr.restricted)
+            OR EXISTS (SELECT 1 FROM identity.child sk
+                       WHERE sk.cp_id = c.superseded_by AND (sk.status = 'held' OR EXISTS (
+                           SELECT 1 FROM identity.link sl JOIN staging.source_record sr ON sr.record_id = sl.record_id
+                           WHERE sl.cp_id = sk.cp_id AND sr.restricted)))))
+$$;
+
+-- The live session a token opens (expired, revoked and disabled users' sessions open nothing).
+CREATE FUNCTION access.session_username(p_token text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.username FROM access.session s JOIN access.app_user u ON u.username = s.username
+    WHERE s.token_hash = encode(sha256(convert_to(coalesce(p_token, ''), 'UTF8')), 'hex')
+      AND NOT s.revoked AND s.expires_at > now() AND NOT u.disabled
+$$;
+
+CREATE FUNCTION identity.check_steward_action() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_session text := nullif(current_setting('contactpoint.session', true), '');
+    v_user    access.app_user;
+BEGIN
+    IF v_session IS NOT NULL AND access.session_username(v_session) IS DISTINCT FROM NEW.steward THEN
+        RAISE EXCEPTION 'not allowed: a steward acts only in their own session'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(NEW.cp_ids) AS c(cp_id) WHERE identity.shielded_child(c.cp_id)) THEN
+        SELECT * INTO v_user FROM access.app_user u WHERE u.username = NEW.steward;
+        IF NOT FOUND OR v_user.disabled OR v_user.role <> 'steward' OR NOT v_user.may_see_shielded THEN
+            RAISE EXCEPTION 'this concerns a shielded child: it needs a steward entitled to see shielded children'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER steward_action_entitled BEFORE INSERT OR UPDATE OF cp_ids, steward ON identity.steward_action
+    FOR EACH ROW EXECUTE FUNCTION identity.check_steward_action();
+
+-- The reading user behind a session, with the read budget checked: refused past it (the caller audits
+-- the refusal after the rollback it causes, see directory_api.routes.children).
+CREATE FUNCTION access.session_reader(p_token text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_username text := access.session_username(p_token);
+    v_budget   integer;
+    v_used     bigint;
+BEGIN
+    IF v_username IS NULL THEN
+        RAISE EXCEPTION 'not allowed: no live session' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT u.reads_per_hour INTO v_budget FROM access.app_user u WHERE u.username = v_username;
+    SELECT count(*) INTO v_used FROM audit.entry e
+    WHERE e.username = v_username AND e.occurred_at > now() - interval '1 hour'
+      AND e.action IN ('read_child', 'search') AND e.cp_id IS NOT NULL;
+    IF v_used >= v_budget THEN
+        RAISE EXCEPTION 'read budget spent: % children read in the last hour', v_used
+            USING ERRCODE = 'configuration_limit_exceeded';
+    END IF;
+    RETURN v_username;
+END $$;
+
+CREATE FUNCTION directory.session_search_children(p_session text, p_purpose text, p_family_name text,
+                                                  p_given_name text, p_date_of_birth date, p_gender text,
+                                                  p_postcode text)
+RETURNS TABLE (cp_id text, given_name text, family_name text, date_of_birth date, gender text, postcode text,
+               shielded boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM directory.search_children(access.session_reader(p_session), p_purpose,
+        p_family_name, p_given_name, p_date_of_birth, p_gender, p_postcode);
+END $$;
+
+CREATE FUNCTION directory.session_child_record(p_session text, p_purpose text, p_cp_id text) RETURNS jsonb
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT directory.child_record(access.session_reader(p_session), p_purpose, p_cp_id)
+$$;
+
+REVOKE EXECUTE ON FUNCTION directory.search_children(text, text, text, text, date, text, text),
+    directory.child_record(text, text, text) FROM cp_reader, cp_steward;
+GRANT EXECUTE ON FUNCTION directory.session_search_children(text, text, text, text, date, text, text),
+    directory.session_child_record(text, text, text) TO cp_reader, cp_steward;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cp_service') THEN
+        BEGIN
+            CREATE ROLE cp_service NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- another database's migration created it a moment ago
+        END;
+    END IF;
+END $$;
+GRANT USAGE ON SCHEMA directory TO cp_service;
+REVOKE EXECUTE ON FUNCTION directory.changes_after(bigint, integer) FROM cp_reader, cp_steward;
+GRANT EXECUTE ON FUNCTION directory.changes_after(bigint, integer) TO cp_service;
+GRANT EXECUTE ON FUNCTION identity.check_steward_action() TO cp_steward, cp_loader;
 CREATE OR REPLACE FUNCTION directory.changes_after(p_after bigint, p_limit integer)
 RETURNS TABLE (change_id bigint, kind text, cp_id text, other_cp_id text, recorded_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -30,6 +174,49 @@ $$;
 """
 
 DOWNGRADE = """
+REVOKE EXECUTE ON FUNCTION directory.session_search_children(text, text, text, text, date, text, text),
+    directory.session_child_record(text, text, text) FROM cp_reader, cp_steward;
+GRANT EXECUTE ON FUNCTION directory.search_children(text, text, text, text, date, text, text),
+    directory.child_record(text, text, text) TO cp_reader, cp_steward;
+GRANT EXECUTE ON FUNCTION directory.changes_after(bigint, integer) TO cp_reader, cp_steward;
+REVOKE ALL ON FUNCTION directory.changes_after(bigint, integer) FROM cp_service;
+REVOKE USAGE ON SCHEMA directory FROM cp_service;
+DROP FUNCTION directory.session_child_record(text, text, text);
+DROP FUNCTION directory.session_search_children(text, text, text, text, date, text, text);
+DROP FUNCTION access.session_reader(text);
+DROP TRIGGER steward_action_entitled ON identity.steward_action;
+DROP FUNCTION identity.check_steward_action();
+DROP FUNCTION access.session_username(text);
+DROP FUNCTION identity.shielded_child(text);
+CREATE OR REPLACE FUNCTION access.reading_user(p_username text, p_purpose text,
+                                    OUT role text, OUT may_see_shielded boolean, OUT may_see_sensitive boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v access.app_user;
+BEGIN
+    IF p_purpose IS NULL OR btrim(p_purpose) = '' THEN
+        RAISE EXCEPTION 'a purpose is required for every read' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO v FROM access.app_user u WHERE u.username = p_username;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'not allowed: unknown user' USING ERRCODE = 'insufficient_privilege';
+    ELSIF v.disabled THEN
+        RAISE EXCEPTION 'not allowed: user % is disabled', p_username USING ERRCODE = 'insufficient_privilege';
+    ELSIF v.locked_until > now() THEN
+        RAISE EXCEPTION 'not allowed: user % is locked', p_username USING ERRCODE = 'insufficient_privilege';
+    ELSIF v.role NOT IN ('reader', 'steward') THEN
+        RAISE EXCEPTION 'not allowed: role % does not read the directory', v.role
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    role := v.role;
+    may_see_shielded := v.may_see_shielded;
+    may_see_sensitive := v.may_see_sensitive;
+END $$;
+DELETE FROM access.app_user WHERE role = 'service';
+ALTER TABLE access.app_user DROP COLUMN reads_per_hour;
+ALTER TABLE access.app_user DROP CONSTRAINT app_user_role_check;
+ALTER TABLE access.app_user ADD CONSTRAINT app_user_role_check
+    CHECK (role IN ('reader', 'steward', 'archivist', 'auditor', 'data_team'));
 CREATE OR REPLACE FUNCTION directory.changes_after(p_after bigint, p_limit integer)
 RETURNS TABLE (change_id bigint, kind text, cp_id text, other_cp_id text, recorded_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
