@@ -11,6 +11,8 @@
   ``directory.session_child_record`` resolve the caller from the session token (stored only as its
   sha256), so whoever can call them cannot act as someone else. The reader and steward roles lose
   EXECUTE on the user-name functions (only the owner, i.e. the hub's own tools, keeps it).
+- ``audit.reading_patterns``: what ``contactpoint audit misuse --since`` reviews (volume, children never
+  searched for, reads outside working hours, budget refusals).
 - A read budget per person (``access.app_user.reads_per_hour``): a read past it is refused (SQLSTATE
   53400) and the refusal is audited, so trawling is stopped and flagged.
 
@@ -145,6 +147,39 @@ REVOKE EXECUTE ON FUNCTION directory.search_children(text, text, text, text, dat
     directory.child_record(text, text, text) FROM cp_reader, cp_steward;
 GRANT EXECUTE ON FUNCTION directory.session_search_children(text, text, text, text, date, text, text),
     directory.session_child_record(text, text, text) TO cp_reader, cp_steward;
+-- What the misuse review reads: per person, reads since a time, the children read that the person
+-- never found by a search first (an ID typed from elsewhere: a list, the change feed, a guess), reads
+-- outside working hours (London time, 07:00-19:00 Monday to Friday) and reads refused for the budget.
+CREATE FUNCTION audit.reading_patterns(p_since timestamptz)
+RETURNS TABLE (username text, user_role text, reads bigint, children bigint, unsearched bigint, off_hours bigint,
+               budget_refusals bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH seen AS (
+        SELECT e.username, e.user_role, e.action, e.cp_id, e.occurred_at, e.detail,
+               (e.occurred_at AT TIME ZONE 'Europe/London') AS local_at
+        FROM audit.entry e
+        WHERE e.occurred_at >= p_since
+          AND e.action IN ('read_child', 'search', 'read_refused', 'search_refused')
+    ), reads AS (
+        SELECT s.* FROM seen s WHERE s.action = 'read_child' AND s.cp_id IS NOT NULL
+    )
+    SELECT u.username, max(u.user_role),
+           count(*) FILTER (WHERE u.action = 'read_child' AND u.cp_id IS NOT NULL),
+           count(DISTINCT u.cp_id) FILTER (WHERE u.action = 'read_child'),
+           (SELECT count(DISTINCT r.cp_id) FROM reads r WHERE r.username = u.username AND NOT EXISTS (
+                SELECT 1 FROM audit.entry f WHERE f.username = r.username AND f.action = 'search'
+                  AND f.cp_id = r.cp_id AND f.occurred_at <= r.occurred_at)),
+           count(*) FILTER (WHERE u.action = 'read_child' AND u.cp_id IS NOT NULL
+                            AND (extract(isodow FROM u.local_at) > 5 OR extract(hour FROM u.local_at) < 7
+                                 OR extract(hour FROM u.local_at) >= 19)),
+           count(*) FILTER (WHERE u.action IN ('read_refused', 'search_refused')
+                            AND u.detail->>'reason' = 'read_budget')
+    FROM seen u
+    GROUP BY u.username
+    ORDER BY u.username
+$$;
+GRANT EXECUTE ON FUNCTION audit.reading_patterns(timestamptz) TO cp_auditor;
+
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cp_service') THEN
@@ -181,6 +216,7 @@ GRANT EXECUTE ON FUNCTION directory.search_children(text, text, text, text, date
 GRANT EXECUTE ON FUNCTION directory.changes_after(bigint, integer) TO cp_reader, cp_steward;
 REVOKE ALL ON FUNCTION directory.changes_after(bigint, integer) FROM cp_service;
 REVOKE USAGE ON SCHEMA directory FROM cp_service;
+DROP FUNCTION audit.reading_patterns(timestamptz);
 DROP FUNCTION directory.session_child_record(text, text, text);
 DROP FUNCTION directory.session_search_children(text, text, text, text, date, text, text);
 DROP FUNCTION access.session_reader(text);
