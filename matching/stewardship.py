@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from matching.identity import cp_id_for
+from matching.identity import new_cp_ids
 from matching.settings import THRESHOLDS
 from warehouse import audit
 from warehouse.changes import ID_SPLIT, IDS_MERGED, MERGE_UNDONE, SPLIT_UNDONE, record_change
@@ -129,23 +129,17 @@ def undo_decision(conn: Connection, decision_id: int) -> None:
 
 # --- who is older, who is where --------------------------------------------------------------------------
 
-def child_number(cp_id: str) -> int:
-    """The sequence number a ContactPoint ID was made from (``matching.identity.cp_id_for`` inverted).
+def older_first(conn: Connection, cp_a: str, cp_b: str) -> tuple[str, str]:
+    """The two IDs, the one made first (the one a merge keeps) first.
 
-    IDs made in one transaction share ``created_at``; the number says which was made first.
+    IDs carry no sequence (``matching.identity``): which child is older is ``identity.child.seq``.
     """
-    from matching import identity
-
-    digits = int(cp_id[2:11])
-    number = (digits - identity._OFFSET) * pow(identity._MULTIPLIER, -1, identity._MODULUS) % identity._MODULUS
-    if cp_id_for(number) != cp_id:
-        raise StewardshipError(f"{cp_id} is not a ContactPoint ID")
-    return number
-
-
-def older_first(cp_a: str, cp_b: str) -> tuple[str, str]:
-    """The two IDs, the one made first (the one a merge keeps) first."""
-    return (cp_a, cp_b) if child_number(cp_a) < child_number(cp_b) else (cp_b, cp_a)
+    seqs: dict[str, int] = {str(r.cp_id): int(r.seq) for r in conn.execute(
+        text("SELECT cp_id, seq FROM identity.child WHERE cp_id IN (:a, :b)"), {"a": cp_a, "b": cp_b})}
+    for cp_id in (cp_a, cp_b):
+        if cp_id not in seqs:
+            raise StewardshipError(f"no child {cp_id}")
+    return (cp_a, cp_b) if seqs[cp_a] < seqs[cp_b] else (cp_b, cp_a)
 
 
 def _child_of(conn: Connection, record_id: int) -> str:
@@ -174,10 +168,7 @@ def _role(conn: Connection, steward: str) -> str:
 
 
 def _new_child(conn: Connection) -> str:
-    number = int(conn.execute(text("SELECT nextval('identity.child_number')")).scalar_one())
-    cp_id = cp_id_for(number)
-    conn.execute(text("INSERT INTO identity.child (cp_id) VALUES (:c)"), {"c": cp_id})
-    return cp_id
+    return new_cp_ids(conn, 1)[0]
 
 
 def _move(conn: Connection, records: list[int], to_cp_id: str, action_id: int) -> None:
@@ -299,7 +290,7 @@ def link_pair(conn: Connection, pair_id: int, *, steward: str, reason: str) -> A
     changes: dict[str, Any] = {"pair_id": pair_id}
     kept = retired = None
     if cp_a != cp_b:
-        kept, retired = older_first(cp_a, cp_b)
+        kept, retired = older_first(conn, cp_a, cp_b)
         decisions += _bind(conn, kept, retired, steward=steward, reason=reason, action_id=action_id,
                            already=(record_a, record_b))
         changes.update(_merge(conn, kept, retired, action_id))
@@ -356,7 +347,7 @@ def merge_children(conn: Connection, cp_a: str, cp_b: str, *, steward: str, reas
     cp_a, cp_b = cp_a.strip().upper(), cp_b.strip().upper()
     if cp_a == cp_b:
         raise StewardshipError("a merge needs two different children")
-    kept, retired = older_first(cp_a, cp_b)
+    kept, retired = older_first(conn, cp_a, cp_b)
     for cp_id in (kept, retired):
         if _status(conn, cp_id) not in ("active", "held"):
             raise StewardshipError(f"{cp_id} is no longer a current child (merged or archived)")

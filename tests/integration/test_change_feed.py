@@ -160,7 +160,8 @@ def test_a_stewards_merge_in_the_console_is_one_event_and_its_undo_another(store
                                                                             front_end: FrontEnd) -> None:
     before = her_two_children(store)
     front_end.poll()  # the front end is up to date
-    kept, retired = older_first(*before.values())  # the console keeps the older ID
+    with transaction() as conn:
+        kept, retired = older_first(conn, *before.values())  # the console keeps the older ID
 
     with transaction() as conn:
         merge = merge_children(conn, retired, kept, steward="steward1",

@@ -65,7 +65,8 @@ def held_beside_shielded_twin(store: Path) -> dict[str, str]:
     shielded = rows("""SELECT DISTINCT l.cp_id FROM identity.link l JOIN staging.source_record s USING (record_id)
                        WHERE s.restricted""")
     assert len(held) == 1 and len(shielded) == 1, (held, shielded)
-    assert stewardship.older_first(older, held[0][0])[0] == older
+    with transaction() as conn:
+        assert stewardship.older_first(conn, older, held[0][0])[0] == older
     return {"older": older, "held": held[0][0], "shielded": shielded[0][0]}
 
 

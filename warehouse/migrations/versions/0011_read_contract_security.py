@@ -13,6 +13,9 @@
   EXECUTE on the user-name functions (only the owner, i.e. the hub's own tools, keeps it).
 - ``audit.reading_patterns``: what ``contactpoint audit misuse --since`` reviews (volume, children never
   searched for, reads outside working hours, budget refusals).
+- ContactPoint IDs carry no sequence: ``identity.new_children`` draws random digits plus the check letter,
+  unique by the primary key; ``identity.child.seq`` says which child is older (existing IDs keep working:
+  their sequence number is recovered from the old scrambling).
 - A read budget per person (``access.app_user.reads_per_hour``): a read past it is refused (SQLSTATE
   53400) and the refusal is audited, so trawling is stopped and flagged.
 
@@ -180,6 +183,43 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 GRANT EXECUTE ON FUNCTION audit.reading_patterns(timestamptz) TO cp_auditor;
 
+-- ContactPoint IDs carry no sequence: nine random digits (from the server's strong random source, via
+-- gen_random_uuid) and the check letter of matching.identity; unique by the primary key, a clash is
+-- drawn again. Which child is older (the one a merge keeps) is a column, no longer read from the ID.
+ALTER TABLE identity.child ADD COLUMN seq bigint;
+UPDATE identity.child
+SET seq = ((substr(cp_id, 3, 9)::bigint - 104729 + 1000000000) % 1000000000) * 684447833 % 1000000000;
+ALTER TABLE identity.child ALTER COLUMN seq SET DEFAULT nextval('identity.child_number'),
+                           ALTER COLUMN seq SET NOT NULL;
+CREATE INDEX child_seq_idx ON identity.child (seq);
+
+CREATE FUNCTION identity.check_letter(p_digits text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT substr('ABCDEFGHJKLMNPQRTUVWXYZ',
+                  (SELECT sum(substr(p_digits, i, 1)::integer * i) FROM generate_series(1, 9) AS i)::integer % 23 + 1,
+                  1)
+$$;
+
+CREATE FUNCTION identity.new_children(p_count integer) RETURNS SETOF text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_made   integer := 0;
+    v_digits text;
+    v_cp_id  text;
+BEGIN
+    WHILE v_made < coalesce(p_count, 0) LOOP
+        v_digits := lpad((('x' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 15))::bit(60)::bigint
+                          % 1000000000)::text, 9, '0');
+        v_cp_id := 'CP' || v_digits || identity.check_letter(v_digits);
+        INSERT INTO identity.child (cp_id) VALUES (v_cp_id) ON CONFLICT (cp_id) DO NOTHING;
+        IF FOUND THEN
+            v_made := v_made + 1;
+            RETURN NEXT v_cp_id;
+        END IF;
+    END LOOP;
+END $$;
+GRANT EXECUTE ON FUNCTION identity.check_letter(text), identity.new_children(integer) TO cp_loader;
+
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cp_service') THEN
@@ -217,6 +257,9 @@ GRANT EXECUTE ON FUNCTION directory.changes_after(bigint, integer) TO cp_reader,
 REVOKE ALL ON FUNCTION directory.changes_after(bigint, integer) FROM cp_service;
 REVOKE USAGE ON SCHEMA directory FROM cp_service;
 DROP FUNCTION audit.reading_patterns(timestamptz);
+DROP FUNCTION identity.new_children(integer);
+DROP FUNCTION identity.check_letter(text);
+ALTER TABLE identity.child DROP COLUMN seq;
 DROP FUNCTION directory.session_child_record(text, text, text);
 DROP FUNCTION directory.session_search_children(text, text, text, text, date, text, text);
 DROP FUNCTION access.session_reader(text);
