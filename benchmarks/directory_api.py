@@ -153,7 +153,7 @@ def build_directory(engine: Engine, children: int, rebuild: bool) -> dict[str, A
     started = time.perf_counter()
     with engine.begin() as conn:
         tables = conn.execute(text(HUB_TABLES)).scalars().all()
-        conn.execute(text("SET LOCAL contactpoint.allow_audit_truncate = 'on'"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for statement in BUILD:
             conn.execute(text(statement), {"n": children})

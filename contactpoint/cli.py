@@ -355,7 +355,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(f"anchored entry {anchor.entry_id} ({anchor.entry_hash}) in {path}" if anchor
                   else "the audit log is empty: nothing to anchor")
             return 0
-        result = verify_chain(conn, path)
+        result = verify_chain(conn, path, max_unanchored=get_settings().audit_unanchored_max)
+    print(f"{result.after_newest_anchor:,} entries stand after the newest anchor")
     if result.ok:
         print(f"OK: {result.entries:,} entries, {result.anchors_checked:,} anchors checked ({path})")
         return 0

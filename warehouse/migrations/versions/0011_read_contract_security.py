@@ -16,6 +16,8 @@
 - ContactPoint IDs carry no sequence: ``identity.new_children`` draws random digits plus the check letter,
   unique by the primary key; ``identity.child.seq`` says which child is older (existing IDs keep working:
   their sequence number is recovered from the old scrambling).
+- The audit schema, its table and functions belong to ``cp_audit_owner``, a role nobody logs in as; the
+  setting that let a TRUNCATE through is gone.
 - A read budget per person (``access.app_user.reads_per_hour``): a read past it is refused (SQLSTATE
   53400) and the refusal is audited, so trawling is stopped and flagged.
 
@@ -246,9 +248,65 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     ORDER BY c.change_id
     LIMIT least(greatest(coalesce(p_limit, 100), 1), 1000)
 $$;
+
+-- The audit trail belongs to a role the hub never logs in as (cp_audit_owner, NOLOGIN, no member): the
+-- hub's own user can no longer ALTER, DISABLE TRIGGER or TRUNCATE it, and no setting switches the
+-- append-only rule off (the old test-reset switch is gone: the test suite resets as a superuser in
+-- replica mode, which no hub role can enter).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cp_audit_owner') THEN
+        BEGIN
+            CREATE ROLE cp_audit_owner NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
+    END IF;
+END $$;
+CREATE OR REPLACE FUNCTION audit.refuse_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'audit.entry is append-only: % refused', TG_OP;
+END $$;
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+             -- the steward-decision trigger reads access.app_user: it stays the hub's, calling audit.append
+             WHERE n.nspname = 'audit' AND p.proname <> 'record_steward_decision' LOOP
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO cp_audit_owner', f);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO CURRENT_USER', f);
+    END LOOP;
+END $$;
+ALTER TABLE audit.entry OWNER TO cp_audit_owner;
+ALTER SCHEMA audit OWNER TO cp_audit_owner;
+GRANT USAGE ON SCHEMA audit TO CURRENT_USER;
+GRANT SELECT ON audit.entry TO CURRENT_USER;
 """
 
 DOWNGRADE = """
+ALTER SCHEMA audit OWNER TO CURRENT_USER;
+ALTER TABLE audit.entry OWNER TO CURRENT_USER;
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'audit' LOOP
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s OWNER TO CURRENT_USER', f);
+    END LOOP;
+END $$;
+CREATE OR REPLACE FUNCTION audit.refuse_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' AND current_setting('contactpoint.allow_audit_truncate', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'audit.entry is append-only: % refused', TG_OP;
+END $$;
+
 REVOKE EXECUTE ON FUNCTION directory.session_search_children(text, text, text, text, date, text, text),
     directory.session_child_record(text, text, text) FROM cp_reader, cp_steward;
 GRANT EXECUTE ON FUNCTION directory.search_children(text, text, text, text, date, text, text),
