@@ -39,7 +39,8 @@ ALTER TABLE access.app_user ADD CONSTRAINT app_user_role_check
     CHECK (role IN ('reader', 'steward', 'archivist', 'auditor', 'data_team', 'service'));
 ALTER TABLE access.app_user ADD COLUMN reads_per_hour integer NOT NULL DEFAULT 120 CHECK (reads_per_hour >= 0);
 
--- A front-end system re-reads the children the feed names (within its own read budget).
+-- A front-end system re-reads the children the feed names (within its own read budget). A sign-in
+-- lock-out no longer ends live sessions: strangers' failures must not sign the real user out.
 CREATE OR REPLACE FUNCTION access.reading_user(p_username text, p_purpose text,
                                     OUT role text, OUT may_see_shielded boolean, OUT may_see_sensitive boolean)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -54,8 +55,6 @@ BEGIN
         RAISE EXCEPTION 'not allowed: unknown user' USING ERRCODE = 'insufficient_privilege';
     ELSIF v.disabled THEN
         RAISE EXCEPTION 'not allowed: user % is disabled', p_username USING ERRCODE = 'insufficient_privilege';
-    ELSIF v.locked_until > now() THEN
-        RAISE EXCEPTION 'not allowed: user % is locked', p_username USING ERRCODE = 'insufficient_privilege';
     ELSIF v.role NOT IN ('reader', 'steward', 'service') THEN
         RAISE EXCEPTION 'not allowed: role % does not read the directory', v.role
             USING ERRCODE = 'insufficient_privilege';
