@@ -347,7 +347,8 @@ def test_a_shielded_child_is_masked_for_a_reader_and_shown_to_an_entitled_one(ap
 
     masked = api.get("/children/CP000000002B", reader, purpose=PURPOSE)
     assert masked.json() == {"cp_id": "CP000000002B", "shielded": True,
-                             "contact": {"name": "Ms Head", "organisation": "Oak Primary", "phone": "01709 000001"}}
+                             "contact": {"name": "ContactPoint team", "phone": None,
+                                         "organisation": "the local authority's designated ContactPoint team"}}
     full = api.get("/children/CP000000002B", lead, purpose=PURPOSE).json()
     assert full["given_name"] == "Ava" and full["postcode"] == "S60 2AB"
     assert {i["organisation_name"] for i in full["involvements"]} == {"Oak Primary", "Riverside Sexual Health"}

@@ -31,7 +31,12 @@ NORMAL, SHIELDED, SENSITIVE, MERGED, HELD, ARCHIVED = (
 
 # What no caller without the shielded entitlement may ever receive about the shielded child.
 SHIELDED_SECRETS = ("Shieldina", "Hiddenworth", "2015-05-05", "S1 2AB", "7 Secret Lane", "Sheffield Hideaway",
-                    "Carol", "0114 999 0000", "carol@example.org", "Hidden Valley School")
+                    "Carol", "0114 999 0000", "carol@example.org", "Hidden Valley School",
+                    # whoever places her: her school, her social worker (issue 13, finding 3)
+                    "Mr Quiet", "Pat Lead", "Shield LA Social Care", "0114 000 0004")
+TEAM = {"name": "ContactPoint team", "organisation": "the local authority's designated ContactPoint team",
+        "phone": None}
+"""A shielded child's contact when no record names her local authority (migration 0011's '*' row)."""
 # What no caller without the sensitive entitlement may receive about the sensitive involvement.
 SENSITIVE_SECRETS = ("sexual_health", "Riverside Sexual Health Clinic")
 
@@ -232,7 +237,8 @@ def test_no_shielded_or_sensitive_detail_reaches_an_unentitled_caller_and_every_
     assert bool(leaked_shielded) == shielded_ok, leaked_shielded
     assert bool(leaked_sensitive) == sensitive_ok, leaked_sensitive
     assert "Sam Nurse" in everything  # the practitioner of a sensitive service stays reachable
-    assert "Pat Lead" in everything   # and so does the shielded child's lead professional
+    # The shielded child's contact is her authority's ContactPoint team, never who places her.
+    assert ("ContactPoint team" in everything) == (not shielded_ok)
 
 
 def test_a_shielded_child_shows_its_id_and_whom_to_ask_and_nothing_else(directory: None) -> None:
@@ -241,7 +247,7 @@ def test_a_shielded_child_shows_its_id_and_whom_to_ask_and_nothing_else(director
                      "gender": None, "postcode": None, "shielded": True}]
     assert record("cp_reader", "r_plain", SHIELDED) == {
         "cp_id": SHIELDED, "shielded": True,
-        "contact": {"name": "Pat Lead", "organisation": "Shield LA Social Care", "phone": "0114 000 0004"}}
+        "contact": TEAM}
     full = record("cp_reader", "r_shielded", SHIELDED)
     assert (full["given_name"], full["postcode"], full["carers"][0]["given_name"]) == ("Shieldina", "S1 2AB", "Carol")
 

@@ -101,3 +101,22 @@ def test_the_api_answers_429_past_the_budget_and_audits_the_refusal(store: Path)
         flagged = conn.execute(text("""SELECT detail->>'reason' FROM audit.entry
                                        WHERE username = 'trawler' AND action = 'read_refused'""")).scalars().all()
     assert flagged == ["read_budget", "read_budget"]
+
+
+def test_a_shielded_childs_contact_is_her_authoritys_contactpoint_team_never_who_places_her(
+        directory: None) -> None:
+    """Issue 13, finding 3: naming her school or GP told where she is."""
+    with transaction() as conn:
+        conn.execute(text("""INSERT INTO directory.contactpoint_team (la_code, team_name, organisation, phone)
+                             VALUES ('383', 'Leeds ContactPoint team', 'Leeds City Council', '0113 000 0383')"""))
+        record_id = conn.execute(text("""
+            INSERT INTO staging.source_record (feed, sender, source_key, file_id, row_number, extract_time,
+                                               given_name, family_name, date_of_birth, gender, content_hash)
+            VALUES ('ics', '383', 'ics-1', (SELECT max(file_id) FROM intake.file), 1, now(), 'Shieldina',
+                    'Hiddenworth', DATE '2015-05-05', 'F', 'x') RETURNING record_id""")).scalar_one()
+        conn.execute(text("INSERT INTO identity.link (record_id, cp_id, method, run_id) "
+                          "VALUES (:r, :c, 'rule', 'test')"), {"r": record_id, "c": SHIELDED})
+    masked = record("cp_reader", "r_plain", SHIELDED)
+    assert masked == {"cp_id": SHIELDED, "shielded": True, "contact": {
+        "name": "Leeds ContactPoint team", "organisation": "Leeds City Council", "phone": "0113 000 0383"}}
+    assert not any(secret in str(masked) for secret in SHIELDED_SECRETS)

@@ -18,6 +18,7 @@
   their sequence number is recovered from the old scrambling).
 - The audit schema, its table and functions belong to ``cp_audit_owner``, a role nobody logs in as; the
   setting that let a TRUNCATE through is gone.
+- A shielded child's contact is its local authority's ContactPoint team (``directory.contactpoint_team``).
 - A read budget per person (``access.app_user.reads_per_hour``): a read past it is refused (SQLSTATE
   53400) and the refusal is audited, so trawling is stopped and flagged.
 
@@ -283,9 +284,41 @@ ALTER TABLE audit.entry OWNER TO cp_audit_owner;
 ALTER SCHEMA audit OWNER TO cp_audit_owner;
 GRANT USAGE ON SCHEMA audit TO CURRENT_USER;
 GRANT SELECT ON audit.entry TO CURRENT_USER;
+
+-- A shielded child's contact is the local authority's designated ContactPoint team, never a school, GP or
+-- service that places the child (issue 13, finding 3). One row per authority (its code as in UPNs and
+-- the LA-sent feeds' sender), and '*' for when no record names one.
+CREATE TABLE directory.contactpoint_team (
+    la_code      text PRIMARY KEY CHECK (la_code ~ '^([0-9]{3}|[*])$'),
+    team_name    text NOT NULL,
+    organisation text NOT NULL,
+    phone        text
+);
+INSERT INTO directory.contactpoint_team (la_code, team_name, organisation, phone)
+VALUES ('*', 'ContactPoint team', 'the local authority''s designated ContactPoint team', NULL);
+GRANT SELECT, INSERT, UPDATE, DELETE ON directory.contactpoint_team TO cp_loader;
+
+CREATE FUNCTION directory.shielded_contact(p_cp_id text) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    -- Without a row (even '*'), still the team, never an involvement.
+    SELECT coalesce((
+    SELECT jsonb_build_object('name', t.team_name, 'organisation', t.organisation, 'phone', t.phone)
+    FROM directory.contactpoint_team t
+    WHERE t.la_code = '*' OR t.la_code = (
+        SELECT CASE WHEN s.feed IN ('connexions', 'ics') THEN s.sender
+                    WHEN s.upn IS NOT NULL THEN substr(s.upn, 2, 3) END
+        FROM identity.link l JOIN staging.source_record s ON s.record_id = l.record_id
+        WHERE l.cp_id = p_cp_id AND (s.feed IN ('connexions', 'ics') OR s.upn IS NOT NULL)
+        ORDER BY s.extract_time DESC NULLS LAST, s.record_id DESC LIMIT 1)
+    ORDER BY t.la_code = '*' LIMIT 1),
+    jsonb_build_object('name', 'ContactPoint team',
+                       'organisation', 'the local authority''s designated ContactPoint team', 'phone', NULL))
+$$;
 """
 
 DOWNGRADE = """
+DROP FUNCTION directory.shielded_contact(text);
+DROP TABLE directory.contactpoint_team;
 ALTER SCHEMA audit OWNER TO CURRENT_USER;
 ALTER TABLE audit.entry OWNER TO CURRENT_USER;
 DO $$
@@ -364,9 +397,36 @@ $$;
 """
 
 
+OLD_CONTACT = """        SELECT v.* INTO v_contact FROM directory.involvement v
+        WHERE v.cp_id = p_cp_id AND directory.is_current(v.ended_on)
+        ORDER BY v.lead_professional DESC, v.started_on DESC NULLS LAST, v.involvement_id DESC
+        LIMIT 1;
+        v_result := jsonb_build_object(
+            'cp_id', v_child.cp_id, 'shielded', true,
+            'contact', CASE WHEN v_contact.involvement_id IS NULL THEN NULL ELSE jsonb_build_object(
+                'name', v_contact.practitioner_name,
+                'organisation', CASE WHEN v_contact.sensitive AND NOT v_user.may_see_sensitive THEN NULL
+                                     ELSE v_contact.organisation_name END,
+                'phone', v_contact.phone) END);"""
+NEW_CONTACT = """        v_result := jsonb_build_object(
+            'cp_id', v_child.cp_id, 'shielded', true, 'contact', directory.shielded_contact(p_cp_id));"""
+
+
+def _swap_contact(old: str, new: str) -> None:
+    conn = op.get_bind()
+    source = conn.exec_driver_sql(
+        "SELECT pg_get_functiondef('directory.child_record(text, text, text)'::regprocedure)").scalar_one()
+    changed = source.replace(old, new)
+    if changed == source:
+        raise RuntimeError("directory.child_record changed shape: change the shielded contact by hand")
+    op.execute(changed)
+
+
 def upgrade() -> None:
     op.execute(UPGRADE)
+    _swap_contact(OLD_CONTACT, NEW_CONTACT)
 
 
 def downgrade() -> None:
+    _swap_contact(NEW_CONTACT, OLD_CONTACT)
     op.execute(DOWNGRADE)
