@@ -71,7 +71,7 @@ def build(engine: Engine, children: int) -> float:
     started = time.perf_counter()
     with engine.begin() as conn:
         tables = conn.execute(text(HUB_TABLES)).scalars().all()
-        conn.execute(text("SET LOCAL contactpoint.allow_audit_truncate = 'on'"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         for statement in [*BUILD, *EXTENSIONS]:
             conn.execute(text(statement), {"n": children})

@@ -93,7 +93,7 @@ def _database(server: str, pairs: int, rebuild: bool) -> str:
     with engine.begin() as conn:
         have = conn.execute(text("SELECT count(*) FROM identity.review_pair WHERE status = 'open'")).scalar_one()
         if have != pairs:
-            conn.execute(text("SET LOCAL contactpoint.allow_audit_truncate = 'on'"))
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text("""TRUNCATE identity.review_pair, identity.link, identity.child,
                                  staging.source_record, intake.file RESTART IDENTITY CASCADE"""))
             for statement in BUILD:

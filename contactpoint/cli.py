@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,11 @@ from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
 
 DEMO_FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,12 +74,16 @@ def _parser() -> argparse.ArgumentParser:
         action = audit_sub.add_parser(name, help=what)
         action.add_argument("--anchors", type=Path, default=None,
                             help="anchors file (default <data_dir>/audit/anchors.log)")
+    misuse = audit_sub.add_parser("misuse", help="who read like a trawler since a time; exit 1 when anyone is flagged")
+    misuse.add_argument("--since", required=True, type=_moment,
+                        help="ISO date or date-time (UTC unless it says otherwise), e.g. 2026-12-01")
 
     users = sub.add_parser("users", help="people who may use the directory")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="create a user; prints the one-time-code provisioning URI once")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=("reader", "steward", "archivist", "auditor", "data_team"))
+    add.add_argument("--role", required=True, choices=("reader", "steward", "archivist", "auditor",
+                                                            "data_team", "service"))
     add.add_argument("--display-name", required=True)
     add.add_argument("--shielded", action="store_true", help="may see shielded children")
     add.add_argument("--sensitive", action="store_true", help="may see sensitive services")
@@ -334,11 +343,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_misuse(since: datetime) -> int:
+    from warehouse.db import transaction
+    from warehouse.misuse import MISUSE_RULES, misuse_report
+
+    with transaction() as conn:
+        patterns = misuse_report(conn, since)
+    print("user\trole\treads\tchildren\tunsearched\toff_hours\tbudget_refusals\tflags")
+    for p in patterns:
+        print(f"{p.username}\t{p.role}\t{p.reads}\t{p.children}\t{p.unsearched}\t{p.off_hours}\t"
+              f"{p.budget_refusals}\t{','.join(p.broken) or '-'}")
+    flagged = [p for p in patterns if p.broken]
+    for rule in MISUSE_RULES:
+        print(f"# {rule.name}: {rule.figure} >= {rule.at_least} ({rule.why})")
+    print(f"{len(flagged)} of {len(patterns)} reading users flagged since {since.isoformat()}")
+    return 1 if flagged else 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     """Verify the audit chain (exit 1 on a break) or anchor its head."""
     from warehouse.audit import anchor_head, default_anchors_path, verify_chain
     from warehouse.db import transaction
 
+    if args.audit_command == "misuse":
+        return _audit_misuse(args.since)
     path = args.anchors or default_anchors_path()
     with transaction() as conn:
         if args.audit_command == "anchor":
@@ -346,7 +374,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(f"anchored entry {anchor.entry_id} ({anchor.entry_hash}) in {path}" if anchor
                   else "the audit log is empty: nothing to anchor")
             return 0
-        result = verify_chain(conn, path)
+        result = verify_chain(conn, path, max_unanchored=get_settings().audit_unanchored_max)
+    print(f"{result.after_newest_anchor:,} entries stand after the newest anchor")
     if result.ok:
         print(f"OK: {result.entries:,} entries, {result.anchors_checked:,} anchors checked ({path})")
         return 0

@@ -347,3 +347,16 @@ def retention(as_of: date | None = None) -> RetentionOutcome:
     destroyed = destroy_due(engine, day)
     return RetentionOutcome(day.isoformat(), len(aged.archived), aged.by_reason(), destroyed.destroyed,
                             sum(destroyed.rows_removed.values()), destroyed.tables_rewritten)
+
+
+def anchor_audit(path: Path | None = None) -> dict[str, object]:
+    """Anchor the audit chain's head outside the database (the anchors file, appended and fsynced), after
+    verifying the chain; the ``audit_anchor`` DAG runs it every hour, so whoever can rewrite the database
+    can rewrite at most the entries of the last hour unnoticed."""
+    from warehouse.audit import anchor_head, default_anchors_path
+
+    target = path or default_anchors_path()
+    with transaction() as conn:
+        anchor = anchor_head(conn, target)
+    return {"path": str(target), "entry_id": anchor.entry_id if anchor else None,
+            "entry_hash": anchor.entry_hash if anchor else None}

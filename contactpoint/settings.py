@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=None,
         description="Where the archive's per-child keys live, outside the database; default <data_dir>/key-vault.",
     )
+    audit_unanchored_max: int = Field(
+        default=100_000, ge=0,
+        description="`audit verify` fails when more entries than this stand after the newest anchor (or with "
+                    "no anchor at all): the audit_anchor DAG anchors the chain every hour.",
+    )
     console_secure_cookie: bool = Field(
         default=True, description="Mark the steward console's cookies Secure (https only); false for plain http."
     )

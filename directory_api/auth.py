@@ -4,11 +4,8 @@ Every outcome of a sign-in, a sign-out and a use of an expired session is append
 request's connection. A refusal is raised as :class:`Refused`; the request's transaction commits what the
 refusal recorded (the failed attempt, the audit entry) before the error goes back (see ``deps.get_conn``).
 
-Error messages name the factor that failed, as the issue asks ("each with a clear error"), with two limits:
-an unknown user name and a wrong password give the same answer (no list of valid user names can be drawn
-from the API; an unknown name costs the same argon2 verification), and a locked account answers "locked"
-before any factor is checked (no guessing while locked). Naming the PIN or the one-time code only tells
-someone who already holds the password, and every failure counts towards the lock-out.
+Every refused sign-in gets one answer (``REFUSED``): naming the failing factor confirmed a guessed password
+to whoever tried it (issue 13). The audit entry keeps the reason code for the people who review it.
 """
 
 from __future__ import annotations
@@ -77,6 +74,8 @@ class SessionUser:
     username: str
     role: str
     token_hash: str
+    token: str = ""
+    """The bearer token itself, for the database's session-taking functions (empty when not at hand)."""
 
 
 def token_hash(token: str) -> str:
@@ -122,45 +121,50 @@ def _record(conn: Connection, username: str, role: str | None, action: str, **de
     audit.append(conn, username=username, role=role, action=action, detail=detail)
 
 
-def _fail(conn: Connection, username: str, role: str | None, reason: str, message: str) -> Refused:
-    """Count a failed attempt (locking the account at the limit), audit it and build the refusal."""
-    attempts = users.record_failed_attempt(conn, username, lock_after=LOCK_AFTER, lock_minutes=LOCK_MINUTES)
-    _record(conn, username, role, "sign_in_failed", reason=reason, failed_attempts=attempts)
-    if attempts >= LOCK_AFTER:
-        message += f"; account locked for {LOCK_MINUTES} minutes after {attempts} failed sign-ins"
-    return Refused(status.HTTP_401_UNAUTHORIZED, message)
+REFUSED = ("sign-in refused: the user name, password, PIN or one-time code is wrong, or the account is "
+           f"resting for {LOCK_MINUTES} minutes after {LOCK_AFTER} failed sign-ins")
+"""The one answer to every refused sign-in: unknown, wrong factor, replayed code, locked or disabled alike,
+so an answer never confirms a user name or a guessed password (issue 13, findings 5 and 7)."""
 
 
 def sign_in(conn: Connection, *, username: str, password: str, pin: str, one_time_code: str,
             now: datetime) -> NewSession:
-    """Check the four factors in order and open a session, or raise :class:`Refused` (audited).
+    """Check the four factors and open a session, or raise :class:`Refused` (401, audited).
+
+    The attempt is counted first, under the user's row lock, before any secret is checked: parallel
+    sign-ins for one user wait for each other, so no more than ``LOCK_AFTER`` secrets are ever checked
+    before the lock-out, however many requests race. A locked account checks nothing (its secrets are
+    never compared) but costs the same two argon2 verifications as every other answer, and answers
+    the same words: unknown, wrong and locked cannot be told apart, by text or by timing. A lock-out
+    never touches live sessions: strangers' failures slow an attacker without signing the user out.
+    A user name that is not a real account is never written to the audit trail.
 
     The one-time code's time step is accepted with an atomic compare-and-set in the database, so one code
     signs in once however many requests race with it (pyotp alone accepts a code again within its window).
     """
-    creds = users.get_credentials(conn, username)
+    creds = users.lock_for_sign_in(conn, username) if users.valid_username(username) else None
     if creds is None:
         _verify(_dummy_hash(), password)
-        _record(conn, username, None, "sign_in_failed", reason="password", known_user=False)
-        raise Refused(status.HTTP_401_UNAUTHORIZED, "wrong user name or password")
+        _verify(_dummy_hash(), pin)
+        _record(conn, users.UNKNOWN_USER, None, "sign_in_failed", reason="password", known_user=False)
+        raise Refused(status.HTTP_401_UNAUTHORIZED, REFUSED)
     role = creds["role"]
     locked_until = creds.get("locked_until")
     if locked_until is not None and locked_until > now:
+        _verify(_dummy_hash(), password)
+        _verify(_dummy_hash(), pin)
         _record(conn, username, role, "sign_in_failed", reason="locked")
-        until = locked_until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        raise Refused(status.HTTP_423_LOCKED, f"account locked until {until}")
-    if not _verify(creds["password_hash"], password):
-        raise _fail(conn, username, role, "password", "wrong user name or password")
-    if creds.get("disabled"):
-        _record(conn, username, role, "sign_in_failed", reason="disabled")
-        raise Refused(status.HTTP_401_UNAUTHORIZED, "account disabled")
-    if not _verify(creds["pin_hash"], pin):
-        raise _fail(conn, username, role, "pin", "wrong PIN")
+        raise Refused(status.HTTP_401_UNAUTHORIZED, REFUSED)
+    attempts = users.record_failed_attempt(conn, username, lock_after=LOCK_AFTER, lock_minutes=LOCK_MINUTES)
+    password_ok = _verify(creds["password_hash"], password)
+    pin_ok = _verify(creds["pin_hash"], pin)
     step = matched_step(creds["totp_secret"], one_time_code, now)
-    if step is None:
-        raise _fail(conn, username, role, "one_time_code", "one-time code is wrong or stale")
-    if not users.accept_totp_step(conn, username, step):
-        raise _fail(conn, username, role, "replayed_code", "one-time code already used")
+    reason = ("password" if not password_ok else "disabled" if creds.get("disabled") else "pin" if not pin_ok
+              else "one_time_code" if step is None
+              else "replayed_code" if not users.accept_totp_step(conn, username, step) else None)
+    if reason is not None:
+        _record(conn, username, role, "sign_in_failed", reason=reason, failed_attempts=attempts)
+        raise Refused(status.HTTP_401_UNAUTHORIZED, REFUSED)
     users.reset_failed_attempts(conn, username)
     token = secrets.token_urlsafe(32)
     expires_at = users.create_session(conn, username, token_hash(token), SESSION_MINUTES)
@@ -189,7 +193,7 @@ def session_for(conn: Connection, token: str, *, now: datetime) -> SessionUser:
     digest = token_hash(token)
     session = users.session_user(conn, digest)
     if session is not None and session["expires_at"] > now:
-        return SessionUser(username=session["username"], role=session["role"], token_hash=digest)
+        return SessionUser(username=session["username"], role=session["role"], token_hash=digest, token=token)
     ended = session or _ended_session(conn, digest)
     if ended is None:
         raise Refused(status.HTTP_401_UNAUTHORIZED, "unknown session token: sign in again")

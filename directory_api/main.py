@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from directory_api import console
+from directory_api.hygiene import RefuseControlCharacters
 from directory_api.routes import archive, changes, children, session
 
 DESCRIPTION = """Search the ContactPoint directory and read children's records, for people entitled to.
@@ -37,6 +38,7 @@ def create_app() -> FastAPI:
     app.include_router(changes.router)
     app.include_router(archive.router)
     app.include_router(console.router)
+    app.add_middleware(RefuseControlCharacters)
     return app
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from matching.features import FEATURE_COLUMNS, LIST_FEATURES, features_from_copy, record_features
-from matching.identity import cp_id_for
+from matching.identity import new_cp_ids
 from matching.linkage import Linkage, link_frames
 from matching.model import load_model
 from matching.settings import BLOCKING_KEYS
@@ -213,13 +213,7 @@ def carry_over(groups: list[list[str]], before: dict[str, str]) -> list[str | No
 
 
 def _new_children(conn: Connection, count: int) -> list[str]:
-    if count == 0:
-        return []
-    numbers = conn.execute(text("SELECT nextval('identity.child_number') FROM generate_series(1, :n)"),
-                           {"n": count}).scalars().all()
-    cp_ids = [cp_id_for(int(n)) for n in numbers]
-    conn.execute(text("INSERT INTO identity.child (cp_id) SELECT unnest(CAST(:c AS text[]))"), {"c": cp_ids})
-    return cp_ids
+    return new_cp_ids(conn, count)
 
 
 def _write_links(conn: Connection, assignments: dict[str, str], before: dict[str, str], method: str,

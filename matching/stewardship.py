@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from matching.identity import cp_id_for
+from matching.identity import new_cp_ids
 from matching.settings import THRESHOLDS
 from warehouse import audit
 from warehouse.changes import ID_SPLIT, IDS_MERGED, MERGE_UNDONE, SPLIT_UNDONE, record_change
@@ -39,6 +39,48 @@ STEWARD_METHOD = "steward"
 
 class StewardshipError(ValueError):
     """An action that cannot be taken as asked; the message says why, in the steward's words."""
+
+
+class NotEntitled(StewardshipError):
+    """The action touches a shielded or held child and the steward is not entitled to shielded children."""
+
+
+SHIELDED_ONLY = "this concerns a shielded child: it needs a steward entitled to see shielded children"
+
+SHIELDED_CHILD_SQL = """(
+    {c}.status = 'held'
+    OR EXISTS (SELECT 1 FROM identity.link sl JOIN staging.source_record sr ON sr.record_id = sl.record_id
+               WHERE sl.cp_id = {c}.cp_id AND sr.restricted)
+    OR EXISTS (SELECT 1 FROM identity.child sk
+               WHERE sk.cp_id = {c}.superseded_by AND (sk.status = 'held' OR EXISTS (
+                   SELECT 1 FROM identity.link sl JOIN staging.source_record sr ON sr.record_id = sl.record_id
+                   WHERE sl.cp_id = sk.cp_id AND sr.restricted))))"""
+"""Whether the child ``{c}`` (an ``identity.child`` alias) is shielded for stewards: any of its records is
+restricted, or it is *held* (it might be a shielded child: the linker holds it until a steward answers,
+so a held child is treated exactly as a shielded one), or it was merged into such a child."""
+
+
+def shielded_ids(conn: Connection, cp_ids: list[str]) -> set[str]:
+    """Those of ``cp_ids`` that are shielded or held (``SHIELDED_CHILD_SQL``)."""
+    if not cp_ids:
+        return set()
+    return {str(c) for c in conn.execute(text(f"""
+        SELECT c.cp_id FROM identity.child c WHERE c.cp_id = ANY(:c) AND {SHIELDED_CHILD_SQL.format(c="c")}"""),
+        {"c": sorted(set(cp_ids))}).scalars()}
+
+
+def may_see_shielded(conn: Connection, steward: str) -> bool:
+    """Whether ``steward`` names an enabled steward entitled to shielded children (the database says)."""
+    return bool(conn.execute(text("""
+        SELECT may_see_shielded AND role = 'steward' AND NOT disabled FROM access.app_user WHERE username = :u"""),
+        {"u": steward}).scalar())
+
+
+def require_entitled(conn: Connection, steward: str, cp_ids: list[str]) -> None:
+    """Refuse (:class:`NotEntitled`) an action on any shielded or held child by a steward not entitled to
+    shielded children, whoever calls: the console, the command line or a script."""
+    if shielded_ids(conn, [c for c in cp_ids if c]) and not may_see_shielded(conn, steward):
+        raise NotEntitled(SHIELDED_ONLY)
 
 
 @dataclass(frozen=True)
@@ -87,23 +129,17 @@ def undo_decision(conn: Connection, decision_id: int) -> None:
 
 # --- who is older, who is where --------------------------------------------------------------------------
 
-def child_number(cp_id: str) -> int:
-    """The sequence number a ContactPoint ID was made from (``matching.identity.cp_id_for`` inverted).
+def older_first(conn: Connection, cp_a: str, cp_b: str) -> tuple[str, str]:
+    """The two IDs, the one made first (the one a merge keeps) first.
 
-    IDs made in one transaction share ``created_at``; the number says which was made first.
+    IDs carry no sequence (``matching.identity``): which child is older is ``identity.child.seq``.
     """
-    from matching import identity
-
-    digits = int(cp_id[2:11])
-    number = (digits - identity._OFFSET) * pow(identity._MULTIPLIER, -1, identity._MODULUS) % identity._MODULUS
-    if cp_id_for(number) != cp_id:
-        raise StewardshipError(f"{cp_id} is not a ContactPoint ID")
-    return number
-
-
-def older_first(cp_a: str, cp_b: str) -> tuple[str, str]:
-    """The two IDs, the one made first (the one a merge keeps) first."""
-    return (cp_a, cp_b) if child_number(cp_a) < child_number(cp_b) else (cp_b, cp_a)
+    seqs: dict[str, int] = {str(r.cp_id): int(r.seq) for r in conn.execute(
+        text("SELECT cp_id, seq FROM identity.child WHERE cp_id IN (:a, :b)"), {"a": cp_a, "b": cp_b})}
+    for cp_id in (cp_a, cp_b):
+        if cp_id not in seqs:
+            raise StewardshipError(f"no child {cp_id}")
+    return (cp_a, cp_b) if seqs[cp_a] < seqs[cp_b] else (cp_b, cp_a)
 
 
 def _child_of(conn: Connection, record_id: int) -> str:
@@ -132,10 +168,7 @@ def _role(conn: Connection, steward: str) -> str:
 
 
 def _new_child(conn: Connection) -> str:
-    number = int(conn.execute(text("SELECT nextval('identity.child_number')")).scalar_one())
-    cp_id = cp_id_for(number)
-    conn.execute(text("INSERT INTO identity.child (cp_id) VALUES (:c)"), {"c": cp_id})
-    return cp_id
+    return new_cp_ids(conn, 1)[0]
 
 
 def _move(conn: Connection, records: list[int], to_cp_id: str, action_id: int) -> None:
@@ -204,6 +237,11 @@ def _merge(conn: Connection, kept: str, retired: str, action_id: int) -> dict[st
     _move(conn, moved, kept, action_id)
     conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :k WHERE cp_id = :r"),
                  {"k": kept, "r": retired})
+    if "held" in statuses.values():
+        # The hold follows the records: the merged child might be a shielded child until every open
+        # question about those records is answered (``_release_holds`` then lets it go).
+        conn.execute(text("UPDATE identity.child SET status = 'held' WHERE cp_id = :k AND status = 'active'"),
+                     {"k": kept})
     _needs_publish(conn, [kept])
     record_change(conn, IDS_MERGED, kept, retired)
     return {"kept": kept, "retired": retired, "moved": moved, **statuses}
@@ -244,6 +282,7 @@ def link_pair(conn: Connection, pair_id: int, *, steward: str, reason: str) -> A
     """
     record_a, record_b = _open_pair(conn, pair_id)
     cp_a, cp_b = _child_of(conn, record_a), _child_of(conn, record_b)
+    require_entitled(conn, steward, [cp_a, cp_b])
     action_id = _start_action(conn, "link", steward=steward, reason=reason, cp_ids=[cp_a, cp_b], pair_id=pair_id)
     decision = record_decision(conn, record_a, record_b, "must_link", steward=steward, reason=reason,
                                action_id=action_id)
@@ -251,7 +290,7 @@ def link_pair(conn: Connection, pair_id: int, *, steward: str, reason: str) -> A
     changes: dict[str, Any] = {"pair_id": pair_id}
     kept = retired = None
     if cp_a != cp_b:
-        kept, retired = older_first(cp_a, cp_b)
+        kept, retired = older_first(conn, cp_a, cp_b)
         decisions += _bind(conn, kept, retired, steward=steward, reason=reason, action_id=action_id,
                            already=(record_a, record_b))
         changes.update(_merge(conn, kept, retired, action_id))
@@ -268,6 +307,7 @@ def keep_apart(conn: Connection, pair_id: int, *, steward: str, reason: str) -> 
     cp_a, cp_b = _child_of(conn, record_a), _child_of(conn, record_b)
     if cp_a == cp_b:
         raise StewardshipError(f"both records already belong to {cp_a}: split a record out of that child instead")
+    require_entitled(conn, steward, [cp_a, cp_b])
     action_id = _start_action(conn, "keep_apart", steward=steward, reason=reason, cp_ids=[cp_a, cp_b],
                               pair_id=pair_id)
     decision = record_decision(conn, record_a, record_b, "cannot_link", steward=steward, reason=reason,
@@ -283,6 +323,7 @@ def split_record(conn: Connection, record_id: int, *, steward: str, reason: str)
     cannot-link to each of that child's other records, so no later run puts it back."""
     source = _child_of(conn, record_id)
     status = _status(conn, source)
+    require_entitled(conn, steward, [source])
     others = [r for r in _records_of(conn, source) if r != record_id]
     if not others:
         raise StewardshipError(f"record {record_id} is the only record of {source}: there is nothing to split")
@@ -306,10 +347,11 @@ def merge_children(conn: Connection, cp_a: str, cp_b: str, *, steward: str, reas
     cp_a, cp_b = cp_a.strip().upper(), cp_b.strip().upper()
     if cp_a == cp_b:
         raise StewardshipError("a merge needs two different children")
-    kept, retired = older_first(cp_a, cp_b)
+    kept, retired = older_first(conn, cp_a, cp_b)
     for cp_id in (kept, retired):
         if _status(conn, cp_id) not in ("active", "held"):
             raise StewardshipError(f"{cp_id} is no longer a current child (merged or archived)")
+    require_entitled(conn, steward, [kept, retired])
     retired_records = _records_of(conn, retired)
     if not _records_of(conn, kept) or not retired_records:
         raise StewardshipError("both children need a linked record to be merged")
@@ -338,6 +380,8 @@ def undo_action(conn: Connection, action_id: int, *, steward: str, reason: str) 
     if row.undone_at is not None:
         raise StewardshipError(f"action {action_id} is already undone")
     changes: dict[str, Any] = dict(row.changes or {})
+    touched = [str(c) for key in ("kept", "retired", "from", "new") if changes.get(key) for c in [changes[key]]]
+    require_entitled(conn, steward, touched + action_cp_ids(conn, action_id) + list(changes.get("released") or []))
     if "retired" in changes:
         _check_unmerge(conn, changes)
     elif "new" in changes:
@@ -459,7 +503,8 @@ class QueuePage:
 _QUEUE_BASE = f"""
     WITH shielded_child AS (
         SELECT DISTINCT l.cp_id FROM staging.source_record s JOIN identity.link l ON l.record_id = s.record_id
-        WHERE s.restricted),
+        WHERE s.restricted
+        UNION SELECT cp_id FROM identity.child WHERE status = 'held'),
     open_pair AS (
         SELECT p.pair_id, p.record_a, p.record_b, p.match_weight, p.reason, la.cp_id AS cp_a, lb.cp_id AS cp_b,
                sa.feed AS feed_a, sb.feed AS feed_b,
@@ -475,12 +520,15 @@ _QUEUE_BASE = f"""
     wanted AS (
         SELECT * FROM open_pair
         WHERE (CAST(:feed AS text) IS NULL OR :feed IN (feed_a, feed_b))
-          AND (CAST(:la AS text) IS NULL OR :la IN (la_a, la_b)))
+          AND (CAST(:la AS text) IS NULL OR :la IN (la_a, la_b))
+          -- A filter must not tell a steward without the entitlement what the list hides of a shielded pair.
+          AND (CAST(:all_shielded AS boolean) OR NOT shielded
+               OR (CAST(:feed AS text) IS NULL AND CAST(:la AS text) IS NULL)))
 """
 
 
 def review_queue(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: int = 1,
-                 per_page: int = 50) -> QueuePage:
+                 per_page: int = 50, may_see_shielded: bool = True) -> QueuePage:
     """Open review pairs, most pressing first, with counts for the filters.
 
     Order: pairs touching a shielded child first: until a steward answers, the other child is held out
@@ -491,19 +539,25 @@ def review_queue(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: in
     twice, which splits a child's services across two directory entries; pairs near the review floor
     are the likeliest to be two children, who are already apart. Ties by pair id, so pages are stable.
     Pairs whose records are now in one child (an action since) are no longer questions and are left out.
+
+    For a steward not entitled to shielded children (``may_see_shielded=False``) a shielded pair (one
+    touching a shielded or held child) counts only in the unfiltered totals: it is never in a filtered
+    list nor in the per-feed and per-authority counts, which would tell where a shielded child is known.
     """
-    params = {"link_threshold": THRESHOLDS.link, "feed": flt.feed, "la": flt.local_authority}
+    params = {"link_threshold": THRESHOLDS.link, "feed": flt.feed, "la": flt.local_authority,
+              "all_shielded": may_see_shielded}
     rows = conn.execute(text(_QUEUE_BASE + """
         SELECT pair_id, record_a, record_b, cp_a, cp_b, feed_a, feed_b, match_weight, reason, shielded, distance
         FROM wanted ORDER BY shielded DESC, distance, pair_id LIMIT :limit OFFSET :offset"""),
         {**params, "limit": per_page, "offset": max(page - 1, 0) * per_page}).fetchall()
-    counts = conn.execute(text(_QUEUE_BASE + """
+    counts = conn.execute(text(_QUEUE_BASE + """,
+        counted AS (SELECT * FROM wanted WHERE CAST(:all_shielded AS boolean) OR NOT shielded)
         SELECT 'total' AS kind, NULL AS key, count(*) AS n FROM wanted
         UNION ALL SELECT 'shielded', NULL, count(*) FROM wanted WHERE shielded
-        UNION ALL SELECT 'feed', f, count(*) FROM (SELECT feed_a AS f FROM wanted UNION ALL
-                                                   SELECT feed_b FROM wanted WHERE feed_b <> feed_a) x GROUP BY f
-        UNION ALL SELECT 'la', a, count(*) FROM (SELECT la_a AS a FROM wanted WHERE la_a IS NOT NULL UNION ALL
-            SELECT la_b FROM wanted WHERE la_b IS NOT NULL AND la_b IS DISTINCT FROM la_a) y GROUP BY a"""),
+        UNION ALL SELECT 'feed', f, count(*) FROM (SELECT feed_a AS f FROM counted UNION ALL
+                                                   SELECT feed_b FROM counted WHERE feed_b <> feed_a) x GROUP BY f
+        UNION ALL SELECT 'la', a, count(*) FROM (SELECT la_a AS a FROM counted WHERE la_a IS NOT NULL UNION ALL
+            SELECT la_b FROM counted WHERE la_b IS NOT NULL AND la_b IS DISTINCT FROM la_a) y GROUP BY a"""),
         params).fetchall()
     total = next(int(r.n) for r in counts if r.kind == "total")
     shielded = next(int(r.n) for r in counts if r.kind == "shielded")
@@ -521,13 +575,15 @@ RECORD_FIELDS = ("given_name", "middle_names", "family_name", "preferred_given_n
 
 
 def source_records(conn: Connection, record_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Source records with feed, sender, child, shielding and standardised values (``record_features``)."""
+    """Source records with feed, sender, child, shielding and standardised values (``record_features``).
+
+    ``shielded``: the record is restricted, or its child is shielded or held (``SHIELDED_CHILD_SQL``)."""
     rows = conn.execute(text(f"""
         SELECT s.record_id, s.feed, s.sender, s.restricted, s.extract_time, l.cp_id,
                {", ".join(f"s.{c}" for c in RECORD_FIELDS)}, to_jsonb(f) - 'record_id' AS features,
-               EXISTS (SELECT 1 FROM identity.link k JOIN staging.source_record r ON r.record_id = k.record_id
-                       WHERE k.cp_id = l.cp_id AND r.restricted) AS shielded
+               (s.restricted OR coalesce({SHIELDED_CHILD_SQL.format(c="c")}, false)) AS shielded
         FROM staging.source_record s LEFT JOIN identity.link l ON l.record_id = s.record_id
+        LEFT JOIN identity.child c ON c.cp_id = l.cp_id
         LEFT JOIN identity.record_features f ON f.record_id = s.record_id
         WHERE s.record_id = ANY(:ids)"""), {"ids": record_ids}).mappings()
     return {int(r["record_id"]): dict(r) for r in rows}
@@ -646,8 +702,17 @@ def waterfall(explanation: dict[str, Any], model: dict[str, Any], total: float) 
     return bars
 
 
-def identity_history(conn: Connection, cp_id: str) -> dict[str, Any] | None:
-    """One child: status, its records by feed, and every change of its records and who made it."""
+MASKED_ID = "a shielded child"
+"""What a steward not entitled to shielded children sees in place of a shielded or held child's ID."""
+
+
+def identity_history(conn: Connection, cp_id: str, *, may_see_shielded: bool = True) -> dict[str, Any] | None:
+    """One child: status, its records by feed, and every change of its records and who made it.
+
+    ``shielded``: the child is shielded or held (``SHIELDED_CHILD_SQL``). For a steward not entitled to
+    shielded children (``may_see_shielded=False``) every other shielded or held child's ID in the history
+    reads ``MASKED_ID``, and an action touching one keeps no reason (free text may say where she is).
+    """
     child = conn.execute(text("SELECT cp_id, status, superseded_by, created_at FROM identity.child "
                               "WHERE cp_id = :c"), {"c": cp_id}).mappings().first()
     if child is None:
@@ -667,7 +732,19 @@ def identity_history(conn: Connection, cp_id: str) -> dict[str, Any] | None:
         FROM identity.steward_action WHERE :c = ANY(cp_ids) ORDER BY action_id"""), {"c": cp_id}).mappings()]
     merged_in = [str(c) for c in conn.execute(text(
         "SELECT cp_id FROM identity.child WHERE superseded_by = :c ORDER BY cp_id"), {"c": cp_id}).scalars()]
-    shielded = any(r["restricted"] for r in records.values())
+    named = {cp_id, *merged_in, *(c for h in history for c in (h["old_cp_id"], h["new_cp_id"]) if c),
+             *(c for a in actions for c in a["cp_ids"] or [])}
+    if child["superseded_by"]:
+        named.add(str(child["superseded_by"]))
+    hidden = shielded_ids(conn, sorted(named))
+    shielded = cp_id in hidden or any(r["restricted"] for r in records.values())
+    if not may_see_shielded:
+        def mask(value: str | None) -> str | None:
+            return MASKED_ID if value in hidden else value
+        history = [{**h, "old_cp_id": mask(h["old_cp_id"]), "new_cp_id": mask(h["new_cp_id"])} for h in history]
+        actions = [{**a, "cp_ids": [mask(c) for c in a["cp_ids"] or []],
+                    "reason": None if hidden & set(a["cp_ids"] or []) else a["reason"]} for a in actions]
+        merged_in = [m for m in merged_in if m not in hidden]
     return {**dict(child), "by_feed": by_feed, "history": history, "actions": actions, "merged_in": merged_in,
             "shielded": shielded}
 

@@ -125,6 +125,9 @@ class VerifyResult:
     first_break: int | None
     reason: str
     anchors_checked: int = 0
+    after_newest_anchor: int = 0
+    """Entries written after the newest anchor (all of them when there is none): what nothing outside
+    the database vouches for yet."""
 
 
 def read_anchors(path: Path) -> list[Anchor]:
@@ -142,13 +145,18 @@ def read_anchors(path: Path) -> list[Anchor]:
     return anchors
 
 
-def check_chain(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = ()) -> VerifyResult:
+def check_chain(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (),
+                max_unanchored: int | None = None) -> VerifyResult:
     """Verify entries given in ``entry_id`` order against each other and against the anchors.
 
     Ids must run 1, 2, 3... without gaps (``audit.append`` assigns them so); each entry's ``prev_hash``
     must be the previous entry's hash and its ``entry_hash`` must match its content. An edit breaks the
     edited entry's hash; a deletion leaves a gap; an insertion or reordering changes ids or breaks the
     links; a consistent rewrite of everything no longer matches the anchors.
+
+    Whoever can rewrite the database can rewrite the entries after the newest anchor consistently, so
+    with ``max_unanchored`` the chain also fails when more entries than that stand after it (or when
+    there is no anchor and the chain is longer than that).
     """
     wanted: dict[int, list[Anchor]] = {}
     for anchor in anchors:
@@ -176,9 +184,16 @@ def check_chain(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (
             first = wanted[missing[0]][0]
             breaks.append((first.entry_id, f"entry {first.entry_id}, anchored at {first.anchored_at}, is no longer "
                                            f"in the chain (which ends at {expected_id - 1}): entries were deleted"))
+    newest = max(wanted, default=0)
+    after = max(expected_id - 1 - newest, 0)
     if breaks:
-        return VerifyResult(False, count, breaks[0][0], breaks[0][1], checked)
-    return VerifyResult(True, count, None, "chain intact", checked)
+        return VerifyResult(False, count, breaks[0][0], breaks[0][1], checked, after)
+    if max_unanchored is not None and after > max_unanchored:
+        anchored = f"after the newest anchor (entry {newest})" if newest else "and no anchor vouches for any of them"
+        return VerifyResult(False, count, None, f"{after:,} entries stand {anchored}, more than the "
+                                                f"{max_unanchored:,} allowed: anchor the chain (audit_anchor DAG)",
+                            checked, after)
+    return VerifyResult(True, count, None, "chain intact", checked, after)
 
 
 def _problem(row: Mapping[Any, Any], entry_id: int, expected_id: int, expected_prev: str) -> str | None:
@@ -194,8 +209,10 @@ def _problem(row: Mapping[Any, Any], entry_id: int, expected_id: int, expected_p
     return None
 
 
-def verify_chain(conn: Connection, anchors_path: Path | None = None) -> VerifyResult:
-    """Verify the whole chain in the database, and every anchor in ``anchors_path`` (default: the hub's)."""
+def verify_chain(conn: Connection, anchors_path: Path | None = None, *,
+                 max_unanchored: int | None = None) -> VerifyResult:
+    """Verify the whole chain in the database, and every anchor in ``anchors_path`` (default: the hub's);
+    with ``max_unanchored``, fail when more entries than that stand after the newest anchor."""
     # Anchors first: one written while we read must refer to an entry our snapshot already holds.
     path = anchors_path or default_anchors_path()
     try:
@@ -203,7 +220,7 @@ def verify_chain(conn: Connection, anchors_path: Path | None = None) -> VerifyRe
     except ValueError as error:
         return VerifyResult(False, 0, None, str(error))
     rows = conn.execution_options(yield_per=5_000).execute(_ENTRIES).mappings()
-    return check_chain(rows, anchors)
+    return check_chain(rows, anchors, max_unanchored)
 
 
 def anchor_head(conn: Connection, path: Path | None = None) -> Anchor | None:

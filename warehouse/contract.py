@@ -8,7 +8,12 @@ Refusals arrive as database errors (``sqlalchemy.exc.DBAPIError``; SQLSTATE in `
 - ``42501`` not allowed: unknown, disabled or locked user, or a role that does not read;
 - ``22023`` a purpose is missing, or the search criteria are not an allowed combination;
 - ``54000`` too many matches: refine the search (more than 50 children);
-- ``P0002`` no such child (unknown, held or archived ID).
+- ``P0002`` no such child (unknown, held or archived ID);
+- ``53400`` the person's read budget for the hour is spent (``access.app_user.reads_per_hour``).
+
+The API calls the ``session_`` functions, which take the caller's session token and find the user
+themselves (migration 0011): whoever can call them cannot read as someone else. The user-name
+functions are left to the hub's own tools, which run as the store's owner.
 """
 
 from __future__ import annotations
@@ -49,4 +54,26 @@ def child_record(conn: Connection, *, username: str, purpose: str, cp_id: str) -
     record = conn.execute(
         text("SELECT directory.child_record(CAST(:username AS text), CAST(:purpose AS text), CAST(:cp_id AS text))"),
         {"username": username, "purpose": purpose, "cp_id": cp_id}).scalar_one()
+    return dict(record)
+
+
+def session_search_children(conn: Connection, *, session_token: str, purpose: str, family_name: str | None = None,
+                            given_name: str | None = None, date_of_birth: date | None = None,
+                            gender: str | None = None, postcode: str | None = None) -> list[dict[str, Any]]:
+    """:func:`search_children` as the user the session token signs in (the database resolves it)."""
+    rows = conn.execute(text("""
+        SELECT * FROM directory.session_search_children(CAST(:session AS text), CAST(:purpose AS text),
+            CAST(:family_name AS text), CAST(:given_name AS text), CAST(:date_of_birth AS date),
+            CAST(:gender AS text), CAST(:postcode AS text))"""),
+        {"session": session_token, "purpose": purpose, "family_name": family_name, "given_name": given_name,
+         "date_of_birth": date_of_birth, "gender": gender, "postcode": postcode}).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def session_child_record(conn: Connection, *, session_token: str, purpose: str, cp_id: str) -> dict[str, Any]:
+    """:func:`child_record` as the user the session token signs in (the database resolves it)."""
+    record = conn.execute(
+        text("SELECT directory.session_child_record(CAST(:session AS text), CAST(:purpose AS text), "
+             "CAST(:cp_id AS text))"),
+        {"session": session_token, "purpose": purpose, "cp_id": cp_id}).scalar_one()
     return dict(record)

@@ -8,6 +8,7 @@ commits: call them inside the caller's transaction.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, text
 
-ROLES = ("reader", "steward", "archivist", "auditor", "data_team")
+ROLES = ("reader", "steward", "archivist", "auditor", "data_team", "service")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+"""A user name's form (``access.app_user``'s check): anything else names no account."""
+UNKNOWN_USER = "(unknown)"
+"""What the audit trail says for a sign-in under a name that is no account: the typed text is never kept
+(it may be a child's name, or 200,000 characters)."""
+
+
+def valid_username(username: str) -> bool:
+    """Whether ``username`` has the form of a user name (checked before any lookup or audit)."""
+    return bool(USERNAME.fullmatch(username))
 
 _hasher = PasswordHasher()
 
@@ -84,6 +95,16 @@ def get_credentials(conn: Connection, username: str) -> dict[str, Any] | None:
                totp_secret, last_totp_step, failed_attempts, locked_until, disabled,
                coalesce(locked_until > now(), false) AS locked
         FROM access.app_user WHERE username = :username"""), {"username": username}).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def lock_for_sign_in(conn: Connection, username: str) -> dict[str, Any] | None:
+    """:func:`get_credentials` with the user's row locked until the caller's transaction ends, so that
+    racing sign-ins for one user are counted one after another (None for an unknown user)."""
+    row = conn.execute(text("""
+        SELECT username, display_name, role, may_see_shielded, may_see_sensitive, password_hash, pin_hash,
+               totp_secret, last_totp_step, failed_attempts, locked_until, disabled
+        FROM access.app_user WHERE username = :username FOR UPDATE"""), {"username": username}).mappings().first()
     return dict(row) if row is not None else None
 
 

@@ -17,7 +17,7 @@ from contactpoint.settings import get_settings
 from directory_api.console.ops_charts import WeightBin, weight_histogram
 from directory_api.console.session import NavLink, StewardDep, add_nav_link, check_csrf, render
 from directory_api.deps import ConnDep
-from matching import lifecycle
+from matching import lifecycle, stewardship
 from warehouse.publish import publish_directory
 
 router = APIRouter(prefix="/model")
@@ -54,6 +54,9 @@ def compare(request: Request, conn: ConnDep, user: StewardDep, candidate: str) -
         conn, candidate, current=current, backend=get_settings().link_backend)
     children = {} if comparison is None else lifecycle.children_of(
         conn, [r for c in comparison.examples for r in (c.record_a, c.record_b)])
+    if not user.may_see_shielded:  # a held or shielded child's ID is not shown to a steward not entitled to it
+        hidden = stewardship.shielded_ids(conn, list(children.values()))
+        children = {r: c for r, c in children.items() if c not in hidden}
     return render(request, "ops/model_compare.html", {
         "user": user, "nav": "model", "candidate": candidate, "current": current,
         "comparison": comparison, "decisions": lifecycle.DECISIONS, "children": children})

@@ -27,7 +27,7 @@ from warehouse import audit
 router = APIRouter()
 PER_PAGE = 50
 FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
-SHIELDED_ONLY = "this concerns a shielded child: it needs a steward entitled to see shielded children"
+SHIELDED_ONLY = stewardship.SHIELDED_ONLY
 
 Reason = Annotated[str, Form()]
 Csrf = Annotated[str, Form()]
@@ -39,6 +39,8 @@ def _audit_view(conn: Connection, user: ConsoleUser, action: str, cp_ids: list[s
 
 
 def _refused(request: Request, user: ConsoleUser, message: str, back: str, code: int = 409) -> Response:
+    if message == stewardship.SHIELDED_ONLY:
+        code = status.HTTP_403_FORBIDDEN  # the database refused: the steward is not entitled
     return session.render(request, "steward/refused.html", {"user": user, "message": message, "back": back,
                                                             "nav": "review"}, status_code=code)
 
@@ -49,7 +51,7 @@ def review_queue(request: Request, conn: ConnDep, user: StewardDep,
                  page: Annotated[int, Query(ge=1)] = 1) -> Response:
     """Open pairs, most pressing first (see ``stewardship.review_queue``), filterable, with counts."""
     flt = stewardship.QueueFilter(feed=feed or None, local_authority=(la or "").strip() or None)
-    queue = stewardship.review_queue(conn, flt, page=page, per_page=PER_PAGE)
+    queue = stewardship.review_queue(conn, flt, page=page, per_page=PER_PAGE, may_see_shielded=user.may_see_shielded)
     pages = max(1, -(-queue.total // PER_PAGE))
     return session.render(request, "steward/review.html", {
         "user": user, "nav": "review", "queue": queue, "filter": flt, "page": page, "pages": pages,
@@ -102,7 +104,7 @@ def _guard_pair(conn: Connection, user: ConsoleUser, pair_id: int) -> None:
 
 
 def _guard_child(conn: Connection, user: ConsoleUser, cp_id: str) -> dict[str, Any]:
-    child = stewardship.identity_history(conn, cp_id)
+    child = stewardship.identity_history(conn, cp_id, may_see_shielded=user.may_see_shielded)
     if child is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     if child["shielded"] and not user.may_see_shielded:
@@ -198,7 +200,7 @@ def undo(request: Request, action_id: int, conn: ConnDep, user: StewardDep, reas
 @router.get("/identity/{cp_id}")
 def identity_page(request: Request, cp_id: str, conn: ConnDep, user: StewardDep) -> Response:
     """One child: records by feed, the history of links, merges and splits, and who decided each."""
-    child = stewardship.identity_history(conn, cp_id.strip().upper())
+    child = stewardship.identity_history(conn, cp_id.strip().upper(), may_see_shielded=user.may_see_shielded)
     if child is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     if child["shielded"] and not user.may_see_shielded:

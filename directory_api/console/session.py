@@ -24,6 +24,7 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import text
 
 from contactpoint.settings import get_settings
 from directory_api import auth
@@ -110,6 +111,8 @@ def _console_user(request: Request, conn: ConnDep, clock: ClockDep) -> ConsoleUs
         except auth.Refused:
             pass
         raise SignInAgain(request)
+    # Steward actions in this transaction must be this session's user's (migration 0011's trigger).
+    conn.execute(text("SELECT set_config('contactpoint.session', :t, true)"), {"t": token})
     return ConsoleUser(username=live["username"], display_name=live["display_name"], role=live["role"],
                        may_see_shielded=bool(live["may_see_shielded"]),
                        may_see_sensitive=bool(live["may_see_sensitive"]), csrf_token=csrf_for(token))

@@ -38,12 +38,14 @@ REFUSALS = {
     "54000": (status.HTTP_400_BAD_REQUEST, "too_many_matches"),
     "42501": (status.HTTP_403_FORBIDDEN, "not_allowed"),
     "P0002": (status.HTTP_404_NOT_FOUND, "no_such_child"),
+    "53400": (status.HTTP_429_TOO_MANY_REQUESTS, "read_budget"),
 }
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorPublic, "description": "Search not allowed by the national rules, or too many matches."},
     401: {"model": ErrorPublic, "description": "Not signed in, or the session expired."},
     403: {"model": ErrorPublic, "description": "Your account may not read the directory."},
     404: {"model": ErrorPublic, "description": "No such child."},
+    429: {"model": ErrorPublic, "description": "Your read budget for the hour is spent (refused and audited)."},
 }
 PURPOSE_DOC = "Why you are looking: required on every request, recorded with every child you see."
 
@@ -84,7 +86,7 @@ def search_children(query: Annotated[ChildSearchQuery, Query()], conn: ConnDep, 
     criteria = query.model_dump(exclude={"purpose"})
     as_reader(conn)
     with contract_refusals(user, action="search", purpose=query.purpose):
-        found = contract.search_children(conn, username=user.username, purpose=query.purpose, **criteria)
+        found = contract.session_search_children(conn, session_token=user.token, purpose=query.purpose, **criteria)
     return ChildrenPublic(data=[ChildSummaryPublic.model_validate(child) for child in found], count=len(found))
 
 
@@ -96,5 +98,5 @@ def read_child(cp_id: Annotated[str, Path(pattern=CP_ID_PATTERN, description="Co
     answers ``{"cp_id": old, "superseded_by": new}`` (200). Audited."""
     as_reader(conn)
     with contract_refusals(user, action="read", purpose=purpose, cp_id=cp_id):
-        record = contract.child_record(conn, username=user.username, purpose=purpose, cp_id=cp_id)
+        record = contract.session_child_record(conn, session_token=user.token, purpose=purpose, cp_id=cp_id)
     return child_record_public(record)

@@ -33,7 +33,8 @@ def dagbag() -> Iterator[object]:
 def test_every_dag_file_imports_without_errors_and_every_feed_has_its_dag(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert {Path(d.fileloc).name for d in dagbag.dags.values()} == {p.name for p in DAG_FILES}
-    assert set(dagbag.dags) == {f"ingest_{feed}" for feed in FEEDS} | {"link_identities", "retention"}
+    assert set(dagbag.dags) == {f"ingest_{feed}" for feed in FEEDS} | {"link_identities", "retention",
+                                                                       "audit_anchor"}
 
 
 @pytest.mark.dags
@@ -105,3 +106,19 @@ def test_the_daily_retention_dag_archives_a_pupil_on_the_18th_birthday(
     with transaction() as conn:
         assert conn.execute(text("SELECT reason FROM archive.child")).scalars().all() == ["age_18"]
         assert conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one() == 1
+
+
+@pytest.mark.dags
+@pytest.mark.postgres
+def test_the_hourly_audit_anchor_dag_writes_the_chain_head_outside_the_database(dagbag, store: Path) -> None:
+    from warehouse import audit
+
+    with transaction() as conn:
+        entry_id = audit.append(conn, username="system", role=None, action="sign_in")
+    assert dagbag.get_dag("audit_anchor").schedule == "@hourly"
+    assert str(dagbag.get_dag("audit_anchor").test().state) == "success"
+    anchors = audit.read_anchors(audit.default_anchors_path())
+    assert [a.entry_id for a in anchors] == [entry_id]
+    with transaction() as conn:
+        result = audit.verify_chain(conn, max_unanchored=0)
+    assert result.ok and result.after_newest_anchor == 0

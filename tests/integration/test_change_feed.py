@@ -46,7 +46,7 @@ IDENTIFYING = ("Olivia", "Brown", "Kowalczyk", "Rose", "2015-05-17", "S60 1AA", 
 
 @dataclass
 class FrontEnd:
-    """A front end signed in as a reader, remembering its cursor between polls."""
+    """A front end signed in as a front-end system (the service role), remembering its cursor between polls."""
 
     client: TestClient
     token: str
@@ -81,7 +81,7 @@ def sign_in(client: TestClient, username: str, role: str) -> str:
 @pytest.fixture
 def front_end(store: Path) -> Iterator[FrontEnd]:
     with TestClient(create_app()) as client:
-        yield FrontEnd(client, sign_in(client, "frontend", "reader"))
+        yield FrontEnd(client, sign_in(client, "frontend", "service"))
 
 
 def children_of_her() -> dict[str, str]:
@@ -160,7 +160,8 @@ def test_a_stewards_merge_in_the_console_is_one_event_and_its_undo_another(store
                                                                             front_end: FrontEnd) -> None:
     before = her_two_children(store)
     front_end.poll()  # the front end is up to date
-    kept, retired = older_first(*before.values())  # the console keeps the older ID
+    with transaction() as conn:
+        kept, retired = older_first(conn, *before.values())  # the console keeps the older ID
 
     with transaction() as conn:
         merge = merge_children(conn, retired, kept, steward="steward1",
@@ -203,21 +204,29 @@ def test_an_undone_merge_is_signalled_and_a_later_merge_of_the_same_ids_is_signa
     assert [e.kind for e in events] == ["ids_merged", "merge_undone", "ids_merged"]
 
 
-def test_readers_reach_the_feed_only_through_its_function_and_only_signed_in(store: Path,
-                                                                          front_end: FrontEnd) -> None:
+def test_only_front_end_systems_reach_the_feed_only_through_its_function_and_only_signed_in(
+        store: Path, front_end: FrontEnd) -> None:
     with transaction() as conn:
         changes.record_change(conn, changes.ID_ARCHIVED, "CP000000001A")
     assert front_end.client.get("/changes").status_code == 401
-    auditor = sign_in(front_end.client, "auditor1", "auditor")
-    assert front_end.client.get("/changes", headers={"Authorization": f"Bearer {auditor}"}).status_code == 403
+    # A person cannot list every ID without searching (issue 13, finding 2): readers and stewards too.
+    for person, role in (("auditor1", "auditor"), ("reader1", "reader"), ("steward1", "steward")):
+        token = sign_in(front_end.client, person, role)
+        refused = front_end.client.get("/changes", params={"after": 0},
+                                       headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 403 and "CP000000001A" not in refused.text
     assert [(e["kind"], e["cp_id"]) for e in front_end.poll()] == [("id_archived", "CP000000001A")]
 
     with transaction() as conn:
-        conn.execute(text("SET LOCAL ROLE cp_reader"))
+        conn.execute(text("SET LOCAL ROLE cp_service"))
         assert changes.changes_after(conn, 0, 10)[1] == 1
+    for role in ("cp_reader", "cp_steward"):
+        with pytest.raises(ProgrammingError, match="permission denied"), transaction() as conn:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+            changes.changes_after(conn, 0, 10)
     with pytest.raises(ProgrammingError, match="permission denied"), transaction() as conn:
-        conn.execute(text("SET LOCAL ROLE cp_reader"))
+        conn.execute(text("SET LOCAL ROLE cp_service"))
         conn.execute(text("SELECT * FROM directory.change"))
     with pytest.raises(ProgrammingError, match="permission denied"), transaction() as conn:
-        conn.execute(text("SET LOCAL ROLE cp_reader"))
+        conn.execute(text("SET LOCAL ROLE cp_service"))
         changes.record_change(conn, changes.CHILD_CHANGED, "CP000000001A")

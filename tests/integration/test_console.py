@@ -123,7 +123,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(store: Pat
 def test_sign_in_refusals_are_shown_and_audited_and_sign_out_ends_the_session(store: Path, browser: Browser) -> None:
     browser.add_user("sam")
     wrong = browser.sign_in("sam", pin="0000")
-    assert wrong.status_code == 401 and "wrong PIN" in wrong.text
+    assert wrong.status_code == 401 and "sign-in refused" in wrong.text and "PIN is wrong" not in wrong.text
     assert "cp_console=" not in wrong.headers.get("set-cookie", "")
     signed_in = browser.sign_in("sam")
     cookie = signed_in.headers["set-cookie"]

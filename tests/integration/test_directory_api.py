@@ -6,6 +6,7 @@ injected (``deps.get_clock``) so one-time codes, lock-outs and session expiry ar
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -192,12 +193,12 @@ def test_a_reader_signs_in_searches_reads_a_child_and_signs_out_and_every_step_i
 
 
 @pytest.mark.parametrize(("case", "reason", "message"), [
-    ("wrong_password", "password", "wrong user name or password"),
-    ("unknown_user", "password", "wrong user name or password"),
-    ("wrong_pin", "pin", "wrong PIN"),
-    ("stale_code", "one_time_code", "one-time code is wrong or stale"),
-    ("wrong_code", "one_time_code", "one-time code is wrong or stale"),
-    ("malformed_code", "one_time_code", "one-time code is wrong or stale"),
+    ("wrong_password", "password", auth.REFUSED),
+    ("unknown_user", "password", auth.REFUSED),
+    ("wrong_pin", "pin", auth.REFUSED),
+    ("stale_code", "one_time_code", auth.REFUSED),
+    ("wrong_code", "one_time_code", auth.REFUSED),
+    ("malformed_code", "one_time_code", auth.REFUSED),
 ])
 def test_each_failing_factor_is_refused_with_a_clear_error_counted_and_audited(
         api: Api, case: str, reason: str, message: str) -> None:
@@ -215,7 +216,8 @@ def test_each_failing_factor_is_refused_with_a_clear_error_counted_and_audited(
     (entry,) = audit_entries()
     assert (entry["action"], entry["detail"]["reason"]) == ("sign_in_failed", reason)
     if case == "unknown_user":
-        assert (entry["username"], entry["user_role"], entry["detail"]["known_user"]) == ("nobody", "unknown", False)
+        assert (entry["username"], entry["user_role"], entry["detail"]["known_user"]) == ("(unknown)", "unknown",
+                                                                                          False)
     else:
         assert (entry["username"], entry["user_role"]) == ("reader", "reader")
         assert failed_attempts("reader") == entry["detail"]["failed_attempts"] == 1
@@ -228,10 +230,10 @@ def test_a_one_time_code_signs_in_once_and_an_older_one_never_after_a_newer(api:
     code = api.code()
     assert api.sign_in(code=code).status_code == 201
     again = api.sign_in(code=code)
-    assert (again.status_code, again.json()["detail"]) == (401, "one-time code already used")
+    assert (again.status_code, again.json()["detail"]) == (401, auth.REFUSED)
     # The previous step's code is inside pyotp's window, but not newer than the step accepted.
     older = api.sign_in(code=api.code(at=api.clock.now - timedelta(seconds=30)))
-    assert (older.status_code, older.json()["detail"]) == (401, "one-time code already used")
+    assert (older.status_code, older.json()["detail"]) == (401, auth.REFUSED)
     api.clock.advance(seconds=30)
     assert api.sign_in().status_code == 201
     assert [(e["action"], e["detail"].get("reason")) for e in audit_entries()] == [
@@ -254,7 +256,7 @@ def test_one_code_raced_by_parallel_requests_signs_in_exactly_once(api: Api) -> 
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sorted(outcomes) == [(201, "")] + [(401, "one-time code already used")] * (racers - 1)
+    assert sorted(outcomes) == [(201, "")] + [(401, auth.REFUSED)] * (racers - 1)
     assert len(audit_entries("sign_in")) == 1
     assert len(audit_entries("sign_in_failed")) == racers - 1
     with transaction() as conn:
@@ -266,11 +268,10 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(api: Api) -> None:
         api.clock.advance(seconds=30)
         response = api.sign_in(pin=f"000{attempt}")
         assert response.status_code == 401
-    assert response.json()["detail"] == "wrong PIN; account locked for 15 minutes after 5 failed sign-ins"
+    assert response.json()["detail"] == auth.REFUSED
 
-    locked = api.sign_in()  # every factor right, but locked: nothing is checked
-    assert locked.status_code == 423
-    assert locked.json()["detail"].startswith("account locked until ")
+    locked = api.sign_in()  # every factor right, but locked: nothing is checked, and the answer is the same
+    assert (locked.status_code, locked.json()["detail"]) == (401, auth.REFUSED)
     assert audit_entries()[-1]["detail"] == {"reason": "locked"}
     assert failed_attempts("reader") == auth.LOCK_AFTER  # attempts while locked do not extend the lock
 
@@ -346,7 +347,8 @@ def test_a_shielded_child_is_masked_for_a_reader_and_shown_to_an_entitled_one(ap
 
     masked = api.get("/children/CP000000002B", reader, purpose=PURPOSE)
     assert masked.json() == {"cp_id": "CP000000002B", "shielded": True,
-                             "contact": {"name": "Ms Head", "organisation": "Oak Primary", "phone": "01709 000001"}}
+                             "contact": {"name": "ContactPoint team", "phone": None,
+                                         "organisation": "the local authority's designated ContactPoint team"}}
     full = api.get("/children/CP000000002B", lead, purpose=PURPOSE).json()
     assert full["given_name"] == "Ava" and full["postcode"] == "S60 2AB"
     assert {i["organisation_name"] for i in full["involvements"]} == {"Oak Primary", "Riverside Sexual Health"}
@@ -375,3 +377,43 @@ def test_the_access_log_keeps_no_search_terms() -> None:
         access_log.removeHandler(handler)
         access_log.level = old_level
     assert [r.getMessage() for r in records] == ['127.0.0.1:50000 - "GET /children HTTP/1.1" 200']
+
+
+def test_twenty_parallel_guesses_check_at_most_five_secrets_and_all_answer_alike(api: Api) -> None:
+    """Issue 13, finding 5: the lock-out held against parallel requests, and no answer confirms a password."""
+    guesses = [f"guess-{n}" for n in range(19)] + [PASSWORD]  # the right password, with a wrong PIN
+    start = threading.Barrier(len(guesses))
+    outcomes: list[tuple[int, str]] = []
+
+    def guess(password: str) -> None:
+        start.wait()
+        response = api.sign_in(password=password, pin="0000")
+        outcomes.append((response.status_code, response.json().get("detail", "")))
+
+    threads = [threading.Thread(target=guess, args=(g,)) for g in guesses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes == [(401, auth.REFUSED)] * len(guesses)
+    checked = [e for e in audit_entries("sign_in_failed") if e["detail"]["reason"] != "locked"]
+    assert len(checked) <= auth.LOCK_AFTER, "secrets checked beyond the lock-out"
+    assert failed_attempts("reader") == auth.LOCK_AFTER
+
+
+def test_a_lock_out_by_strangers_does_not_end_the_real_users_live_session(api: Api) -> None:
+    token = api.token()
+    for attempt in range(auth.LOCK_AFTER + 2):
+        assert api.sign_in(pin=f"99{attempt:02d}").status_code == 401
+    assert api.get("/children/CP000000001A", token, purpose=PURPOSE).status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["Jane Smith DOB 2015-01-01", "x" * 200_000, "nobody"])
+def test_a_user_name_that_is_no_account_never_reaches_the_audit_trail(api: Api, typed: str) -> None:
+    response = api.client.post("/session", json={"username": typed, "password": PASSWORD, "pin": PIN,
+                                                 "one_time_code": "123456"})
+    assert response.status_code in (401, 422)
+    if response.status_code == 401:
+        assert response.json()["detail"] == auth.REFUSED
+    logged = json.dumps(audit_entries(), default=str)
+    assert typed not in logged and "Jane" not in logged

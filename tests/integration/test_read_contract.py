@@ -6,7 +6,9 @@ A small directory is built with plain SQL as superuser; every read then runs *as
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +31,12 @@ NORMAL, SHIELDED, SENSITIVE, MERGED, HELD, ARCHIVED = (
 
 # What no caller without the shielded entitlement may ever receive about the shielded child.
 SHIELDED_SECRETS = ("Shieldina", "Hiddenworth", "2015-05-05", "S1 2AB", "7 Secret Lane", "Sheffield Hideaway",
-                    "Carol", "0114 999 0000", "carol@example.org", "Hidden Valley School")
+                    "Carol", "0114 999 0000", "carol@example.org", "Hidden Valley School",
+                    # whoever places her: her school, her social worker (issue 13, finding 3)
+                    "Mr Quiet", "Pat Lead", "Shield LA Social Care", "0114 000 0004")
+TEAM = {"name": "ContactPoint team", "organisation": "the local authority's designated ContactPoint team",
+        "phone": None}
+"""A shielded child's contact when no record names her local authority (migration 0011's '*' row)."""
 # What no caller without the sensitive entitlement may receive about the sensitive involvement.
 SENSITIVE_SECRETS = ("sexual_health", "Riverside Sexual Health Clinic")
 
@@ -167,14 +174,27 @@ def sqlstate(error: pytest.ExceptionInfo[DBAPIError]) -> str:
     return str(getattr(error.value.orig, "sqlstate", ""))
 
 
+def session_of(username: str) -> str:
+    """A live session token of ``username`` (a random token, matching nothing, for an unknown user): the
+    read functions take the session, never a user name (issue 13)."""
+    token = secrets.token_urlsafe(32)
+    with transaction() as conn:
+        if conn.execute(text("SELECT 1 FROM access.app_user WHERE username = :u"), {"u": username}).first():
+            users.create_session(conn, username, hashlib.sha256(token.encode()).hexdigest(), 15)
+    return token
+
+
 def search(role: str, username: str, **criteria: Any) -> list[dict[str, Any]]:
+    token = session_of(username)
     with as_role(role) as conn:
-        return contract.search_children(conn, username=username, purpose="safeguarding enquiry", **criteria)
+        return contract.session_search_children(conn, session_token=token, purpose="safeguarding enquiry",
+                                                **criteria)
 
 
 def record(role: str, username: str, cp_id: str) -> dict[str, Any]:
+    token = session_of(username)
     with as_role(role) as conn:
-        return contract.child_record(conn, username=username, purpose="safeguarding enquiry", cp_id=cp_id)
+        return contract.session_child_record(conn, session_token=token, purpose="safeguarding enquiry", cp_id=cp_id)
 
 
 # --- the matrix ------------------------------------------------------------------------------------------
@@ -217,7 +237,8 @@ def test_no_shielded_or_sensitive_detail_reaches_an_unentitled_caller_and_every_
     assert bool(leaked_shielded) == shielded_ok, leaked_shielded
     assert bool(leaked_sensitive) == sensitive_ok, leaked_sensitive
     assert "Sam Nurse" in everything  # the practitioner of a sensitive service stays reachable
-    assert "Pat Lead" in everything   # and so does the shielded child's lead professional
+    # The shielded child's contact is her authority's ContactPoint team, never who places her.
+    assert ("ContactPoint team" in everything) == (not shielded_ok)
 
 
 def test_a_shielded_child_shows_its_id_and_whom_to_ask_and_nothing_else(directory: None) -> None:
@@ -226,7 +247,7 @@ def test_a_shielded_child_shows_its_id_and_whom_to_ask_and_nothing_else(director
                      "gender": None, "postcode": None, "shielded": True}]
     assert record("cp_reader", "r_plain", SHIELDED) == {
         "cp_id": SHIELDED, "shielded": True,
-        "contact": {"name": "Pat Lead", "organisation": "Shield LA Social Care", "phone": "0114 000 0004"}}
+        "contact": TEAM}
     full = record("cp_reader", "r_shielded", SHIELDED)
     assert (full["given_name"], full["postcode"], full["carers"][0]["given_name"]) == ("Shieldina", "S1 2AB", "Carol")
 
@@ -287,7 +308,7 @@ def test_roles_that_do_not_read_cannot_call_the_read_functions(directory: None, 
         assert sqlstate(error) == "42501"
 
 
-@pytest.mark.parametrize("username", ["nobody", "x_disabled", "x_locked", "a_auditor", "v_archivist"])
+@pytest.mark.parametrize("username", ["nobody", "x_disabled", "a_auditor", "v_archivist"])
 def test_unknown_disabled_locked_and_non_reading_users_are_refused(directory: None, username: str) -> None:
     before = audit_count()
     for call in (lambda: record("cp_reader", username, NORMAL),
@@ -300,11 +321,13 @@ def test_unknown_disabled_locked_and_non_reading_users_are_refused(directory: No
 
 @pytest.mark.parametrize("purpose", [None, "", "   "])
 def test_every_read_needs_a_purpose(directory: None, purpose: str | None) -> None:
+    token = session_of("r_plain")
     with pytest.raises(DBAPIError, match="purpose is required"), as_role("cp_reader") as conn:
-        contract.child_record(conn, username="r_plain", purpose=purpose, cp_id=NORMAL)  # type: ignore[arg-type]
+        contract.session_child_record(conn, session_token=token, purpose=purpose,  # type: ignore[arg-type]
+                                      cp_id=NORMAL)
     with pytest.raises(DBAPIError, match="purpose is required"), as_role("cp_reader") as conn:
-        contract.search_children(conn, username="r_plain", purpose=purpose,  # type: ignore[arg-type]
-                                 family_name="Brown", date_of_birth=date(2010, 2, 2))
+        contract.session_search_children(conn, session_token=token, purpose=purpose,  # type: ignore[arg-type]
+                                         family_name="Brown", date_of_birth=date(2010, 2, 2))
 
 
 def test_the_reader_role_touches_no_table_at_all(directory: None) -> None:
@@ -447,7 +470,7 @@ def test_entitlements_change_what_a_user_sees_and_a_disabled_user_reads_nothing(
     assert record("cp_reader", "r_plain", SHIELDED)["given_name"] == "Shieldina"
     with transaction() as conn:
         users.disable_user(conn, "r_plain")
-    with pytest.raises(DBAPIError, match="disabled"):
+    with pytest.raises(DBAPIError, match="not allowed"):
         record("cp_reader", "r_plain", SHIELDED)
     with pytest.raises(LookupError), transaction() as conn:
         users.set_entitlements(conn, "nobody", may_see_shielded=True, may_see_sensitive=True)
@@ -501,7 +524,7 @@ def test_of_many_threads_racing_with_one_code_exactly_one_wins(directory: None) 
     assert sorted(results) == [False] * (threads - 1) + [True]
 
 
-def test_five_failures_lock_a_user_out_of_reads_until_reset(directory: None) -> None:
+def test_five_failures_lock_sign_in_but_never_end_the_users_live_session(directory: None) -> None:
     with transaction() as conn:
         counts = [users.record_failed_attempt(conn, "r_plain") for _ in range(4)]
         creds = users.get_credentials(conn, "r_plain")
@@ -513,8 +536,8 @@ def test_five_failures_lock_a_user_out_of_reads_until_reset(directory: None) -> 
         creds = users.get_credentials(conn, "r_plain")
         assert creds is not None and creds["locked"] and creds["locked_until"] is not None
         assert users.record_failed_attempt(conn, "nobody") == 0
-    with pytest.raises(DBAPIError, match="locked"):
-        record("cp_reader", "r_plain", NORMAL)
+    # Strangers' failures lock the sign-in, not the real user's session (issue 13, finding 7).
+    assert record("cp_reader", "r_plain", NORMAL)["cp_id"] == NORMAL
     with transaction() as conn:
         users.reset_failed_attempts(conn, "r_plain")
     assert record("cp_reader", "r_plain", NORMAL)["cp_id"] == NORMAL

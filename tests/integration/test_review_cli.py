@@ -136,7 +136,8 @@ def test_review_decide_keeps_a_pair_apart_or_links_it_as_the_console_would(
     assert code == 1 and "already decided" in err
 
     a2, b2 = pair[second]
-    older = min(child_of(a2), child_of(b2), key=stewardship.child_number)
+    with transaction() as conn:
+        older = stewardship.older_first(conn, child_of(a2), child_of(b2))[0]
     code, out, _ = cli(capsys, "review", "decide", str(second), "--link", "--reason", "same child, new surname",
                        "--steward", "stella")
     assert code == 0 and f"merged into {older}" in out
