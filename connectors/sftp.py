@@ -40,14 +40,21 @@ from typing import Any, NoReturn, TypeVar
 
 import paramiko
 
-from connectors.dropzone import CHECKSUM_SUFFIX, PART_SUFFIX, IncomingFile, read_announced_sha256, select_complete
+from connectors.dropzone import (
+    CHECKSUM_SUFFIX,
+    MAX_CHECKSUM_BYTES,
+    PART_SUFFIX,
+    IncomingFile,
+    incoming,
+    receipt_stem,
+    select_complete,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONN_ID = "contactpoint_sftp"
 HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
 CHUNK = 1 << 20
-MAX_CHECKSUM_BYTES = 4096
 KEEPALIVE_SECONDS = 30
 T = TypeVar("T")
 
@@ -280,8 +287,14 @@ class SftpDropZone:
 
     # -- the DropZone protocol ------------------------------------------------------------------
 
+    @property
+    def identity(self) -> str:
+        """``sftp://user@host:port/root``: the account whose ``outbound/`` gets this zone's receipts."""
+        s = self.settings
+        return f"sftp://{s.username}@{s.host}:{s.port}/{s.root}"
+
     def list_complete(self, feed: str) -> list[IncomingFile]:
-        """Complete regular files in ``inbound/<feed>/``, with the digest of ``NAME.sha256`` if sent."""
+        """Files in ``inbound/<feed>/``, with the digest of ``NAME.sha256`` if sent; links listed, never followed."""
         inbound = self._path("inbound", feed)
 
         def listing(sftp: paramiko.SFTPClient) -> list[IncomingFile]:
@@ -291,14 +304,14 @@ class SftpDropZone:
                 return []
             files = []
             for name in select_complete(list(entries)):
-                if not _is_regular(entries[name]):
-                    continue  # symlinks and folders are not uploads; a link could point anywhere
+                regular = _is_regular(entries[name])  # symlinks and folders are not uploads
                 checksum = entries.get(name + CHECKSUM_SUFFIX)
                 announced = None
                 if checksum is not None and _is_regular(checksum):
-                    text = self._read_small(sftp, posixpath.join(inbound, checksum.filename))
-                    announced = read_announced_sha256(text)
-                files.append(IncomingFile(feed, name, entries[name].st_size or 0, announced))
+                    announced = self._read_small(sftp, posixpath.join(inbound, checksum.filename))
+                files.append(incoming(feed, name, regular=regular, size=(entries[name].st_size or 0) if regular else 0,
+                                      checksum=announced if checksum is None or _is_regular(checksum) else b"",
+                                      checksum_regular=checksum is None or _is_regular(checksum)))
             return files
 
         return self._retrying(f"list {inbound}", listing)
@@ -339,7 +352,8 @@ class SftpDropZone:
         """Write ``outbound/<feed>/<file_name>.receipt.json`` via a ``.part`` name, replacing any earlier one."""
 
         def write(sftp: paramiko.SFTPClient) -> None:
-            final = posixpath.join(self._makedirs(sftp, "outbound", feed), f"{_segment(file_name)}.receipt.json")
+            stem = _segment(receipt_stem(file_name))
+            final = posixpath.join(self._makedirs(sftp, "outbound", feed), f"{stem}.receipt.json")
             with sftp.open(final + PART_SUFFIX, "wb") as handle:
                 handle.write(body)
             sftp.posix_rename(final + PART_SUFFIX, final)
@@ -375,12 +389,12 @@ class SftpDropZone:
         return path
 
     @staticmethod
-    def _read_small(sftp: paramiko.SFTPClient, path: str) -> str:
+    def _read_small(sftp: paramiko.SFTPClient, path: str) -> bytes | None:
         try:
             with sftp.open(path, "rb") as handle:
-                return handle.read(MAX_CHECKSUM_BYTES).decode(errors="replace")
+                return bytes(handle.read(MAX_CHECKSUM_BYTES))
         except FileNotFoundError:
-            return ""  # withdrawn between listing and reading: as if never sent
+            return None  # withdrawn between listing and reading: as if never sent
 
     def _active(self) -> bool:
         transport = self._client.get_transport() if self._client is not None else None
