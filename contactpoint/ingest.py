@@ -22,7 +22,7 @@ from connectors.landing import sha256_of
 from contactpoint import pipeline
 from matching.link import LinkSummary
 from warehouse import audit
-from warehouse.db import transaction
+from warehouse.db import retrying, transaction
 from warehouse.publish import PublishSummary
 
 DATA_TEAM_ROLE = "data_team"
@@ -52,6 +52,7 @@ class IngestSummary:
     feeds: list[FeedCounts] = field(default_factory=list)
     link: LinkSummary | None = None
     publish: PublishSummary | None = None
+    archived: int = 0  # children a file of this run took past their leave date
 
     @property
     def loaded(self) -> int:
@@ -89,22 +90,31 @@ def ingest_feed(feed: str, zone: FolderDropZone) -> FeedCounts:
     """Receive, load and acknowledge one feed's files in ``zone`` (no linking)."""
     with transaction() as conn:
         files_after, deliveries_after = _watermarks(conn)
-    file_ids = pipeline.receive(feed, zone)
+    # Each step is idempotent, so a dropped connection costs a retry of the step, not the run.
+    file_ids = retrying(f"receive {feed}", lambda: pipeline.receive(feed, zone))
     for file_id in file_ids:
-        pipeline.load(file_id)
-    receipts = pipeline.acknowledge(feed, zone)
+        retrying(f"load file {file_id}", lambda: pipeline.load(file_id))  # noqa: B023 - called at once
+    receipts = retrying(f"acknowledge {feed}", lambda: pipeline.acknowledge(feed, zone))
     with transaction() as conn:
         return _feed_counts(conn, feed, files_after, deliveries_after, file_ids, receipts)
 
 
+def feeds_in_load_order() -> list[str]:
+    """Every feed, GP last: whether a GP row is in scope depends on what the other feeds say about the
+    child (a care leaver an ICS file keeps in scope to 25), and GP, a delta feed, never sends a row again."""
+    return sorted(FEEDS, key=lambda feed: feed == "gp")
+
+
 def ingest_folder(root: Path, run_id: str) -> IngestSummary:
-    """Every feed of the folder drop zone at ``root``, then one linking run and one publish."""
+    """Every feed of the folder drop zone at ``root``, then one linking run and one publish, after which
+    children a file took past their leave date leave the directory."""
     if not root.is_dir():
         raise FileNotFoundError(f"no drop-zone folder at {root}")
     zone = FolderDropZone(root)
-    summary = IngestSummary(feeds=[ingest_feed(feed, zone) for feed in FEEDS])
-    summary.link = pipeline.link(run_id)
-    summary.publish = pipeline.publish()
+    summary = IngestSummary(feeds=[ingest_feed(feed, zone) for feed in feeds_in_load_order()])
+    summary.link = retrying("link", lambda: pipeline.link(run_id))
+    summary.publish = retrying("publish", pipeline.publish)
+    summary.archived = retrying("age-out", pipeline.leave_directory)
     return summary
 
 
