@@ -289,9 +289,11 @@ class SftpDropZone:
 
     @property
     def identity(self) -> str:
-        """``sftp://user@host:port/root``: the account whose ``outbound/`` gets this zone's receipts."""
-        s = self.settings
-        return f"sftp://{s.username}@{s.host}:{s.port}/{s.root}"
+        """``sftp://user@<host key>/root``: the account whose ``outbound/`` gets this zone's receipts. The server
+        is named by its pinned host key, not its address, so a new route to it (a proxy, a changed DNS name)
+        is still the same drop zone."""
+        server = ",".join(sorted(key.fingerprint for key in self._host_keys.values()))
+        return f"sftp://{self.settings.username}@{server}/{self.settings.root}"
 
     def list_complete(self, feed: str) -> list[IncomingFile]:
         """Files in ``inbound/<feed>/``, with the digest of ``NAME.sha256`` if sent; links listed, never followed."""
