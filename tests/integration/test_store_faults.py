@@ -7,9 +7,11 @@ vanishes inside a transaction has it ended by the server, so its row lock on a f
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +128,20 @@ def test_a_client_gone_quiet_inside_a_transaction_loses_it_and_the_files_row_loc
     finally:
         stuck.invalidate()
         stuck.close()
+
+
+def test_ingest_shows_the_hubs_own_progress_and_no_library_noise(
+        store: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = store.parent / "backfill"
+    assert main(["generate", "--children", "40", "--seed", "4", "--out", str(folder)]) == 0
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+
+    with warnings.catch_warnings(record=True) as shown:
+        assert main(["ingest", str(folder)]) == 0
+
+    hub = [r for r in caplog.records if r.name.startswith(("contactpoint", "warehouse", "connectors", "matching"))]
+    noise = [f"{r.name}: {r.getMessage()[:80]}" for r in caplog.records if r not in hub and r.levelno < logging.ERROR]
+    assert hub and noise == []
+    assert not [w for w in shown if "XDG_RUNTIME_DIR" in str(w.message)]
+    assert "linking:" in capsys.readouterr().out
