@@ -239,6 +239,43 @@ def _segment(name: str) -> str:
     return name
 
 
+def _raw(path: str) -> bytes:
+    """A remote path as bytes: a name that is not UTF-8 (listed as surrogate escapes) is sent as it came."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def _listdir_attr(sftp: paramiko.SFTPClient, path: str) -> list[paramiko.SFTPAttributes]:
+    """``SFTPClient.listdir_attr`` that reads names as bytes: paramiko's own decodes them as UTF-8 and fails
+    on the first name that is not, which would block the whole folder; here such a name comes as surrogate
+    escapes (like ``os.listdir``), to be refused with a receipt."""
+    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+
+    client: Any = sftp  # no public call lists names as bytes: the same requests listdir_attr makes
+    attributes: Any = paramiko.SFTPAttributes
+    kind, msg = client._request(CMD_OPENDIR, _raw(path))
+    if kind != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = msg.get_binary()
+    entries = []
+    try:
+        while True:
+            try:
+                kind, msg = client._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if kind != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                name = msg.get_string().decode("utf-8", "surrogateescape")
+                longname = msg.get_string().decode("utf-8", "replace")
+                attrs = attributes._from_msg(msg, name, longname)
+                if name not in (".", ".."):
+                    entries.append(attrs)
+    finally:
+        client._request(CMD_CLOSE, handle)
+    return entries
+
+
 def _is_regular(attrs: paramiko.SFTPAttributes) -> bool:
     return attrs.st_mode is not None and stat.S_ISREG(attrs.st_mode)
 
@@ -301,7 +338,7 @@ class SftpDropZone:
 
         def listing(sftp: paramiko.SFTPClient) -> list[IncomingFile]:
             try:
-                entries = {attrs.filename: attrs for attrs in sftp.listdir_attr(inbound)}
+                entries = {attrs.filename: attrs for attrs in _listdir_attr(sftp, inbound)}
             except FileNotFoundError:
                 return []
             files = []
@@ -325,7 +362,7 @@ class SftpDropZone:
         def fetch(sftp: paramiko.SFTPClient) -> None:
             copied = 0
             # "wb" truncates: each attempt starts from nothing, so no bytes of a dropped try survive.
-            with sftp.open(remote, "rb") as source, destination.open("wb") as target:
+            with sftp.open(_raw(remote), "rb") as source, destination.open("wb") as target:
                 size = source.stat().st_size
                 source.prefetch(size, max_concurrent_requests=64)
                 while chunk := source.read(CHUNK):
@@ -344,7 +381,7 @@ class SftpDropZone:
             target = self._makedirs(sftp, "processed" if accepted else "rejected", file.feed)
             for name in (_segment(file.name), file.name + CHECKSUM_SUFFIX):
                 try:
-                    sftp.posix_rename(posixpath.join(inbound, name), posixpath.join(target, name))
+                    sftp.posix_rename(_raw(posixpath.join(inbound, name)), _raw(posixpath.join(target, name)))
                 except FileNotFoundError:
                     continue  # no checksum was sent, or an earlier, interrupted try already moved it
 
@@ -393,7 +430,7 @@ class SftpDropZone:
     @staticmethod
     def _read_small(sftp: paramiko.SFTPClient, path: str) -> bytes | None:
         try:
-            with sftp.open(path, "rb") as handle:
+            with sftp.open(_raw(path), "rb") as handle:
                 return bytes(handle.read(MAX_CHECKSUM_BYTES))
         except FileNotFoundError:
             return None  # withdrawn between listing and reading: as if never sent

@@ -8,6 +8,7 @@ next run, over a sound connection, must end exactly as a run that was never cut.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,21 @@ def test_a_run_whose_sftp_connection_is_cut_is_finished_by_the_next_run_as_if_ne
         run(zone)
 
     assert account_state(account) == expected
+
+
+def test_odd_names_and_links_on_the_sftp_drop_zone_are_refused_with_a_receipt_and_the_rest_is_loaded(
+        store: Path, sftp_server: SftpServer) -> None:  # noqa: F811
+    account = sftp_server.new_account_root()
+    sftp_server.upload(account, "inbound/gp/gp_372_20261101T100000_1.csv", SENT["gp", "gp_372_20261101T100000_1.csv"])
+    inbound = os.fsencode(account / "inbound" / "gp")
+    with open(inbound + b"/gp_372_20261101T100000_\xff.csv", "wb") as odd:  # not UTF-8: paramiko's listing fails
+        odd.write(b"nhs_number\n")
+    os.symlink("/etc/passwd", inbound + b"/gp_372_20261101T100000_2.csv")
+
+    with SftpDropZone(sftp_server.settings(account)) as zone:
+        run(zone)
+
+    state = account_state(account)
+    assert state["folders"]["inbound"] == [] and len(state["folders"]["rejected"]) == 2
+    assert sorted(state["receipts"].values()) == ["accepted", "rejected", "rejected"]
+    assert len(state["directory"]) == 2 and state["landing"] == []
