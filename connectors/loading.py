@@ -22,7 +22,13 @@ from schemas.child import RowIssue, RowOutcome, SourceRecord
 from schemas.expectations import ProfileCollector, check_file
 from warehouse.intake import FileCounts, previous_file_rows, quarantine_row, record_issues
 from warehouse.retention import out_of_scope_keys
-from warehouse.staging import Lineage, keep_earlier_starts, stage_records, withdraw_record
+from warehouse.staging import (
+    Lineage,
+    keep_earlier_starts,
+    republish_outvoted_addresses,
+    stage_records,
+    withdraw_record,
+)
 
 BATCH_SIZE = 1_000
 WITHHELD = RowIssue("row", "withheld")
@@ -77,6 +83,7 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
         stage_records(conn, lineage, staged)
         if not snapshot:
             keep_earlier_starts(conn, lineage, staged)
+        republish_outvoted_addresses(conn, lineage, list(batch))
         batch.clear()
     for row in rows:
         result.counts.read += 1

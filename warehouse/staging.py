@@ -184,3 +184,22 @@ def keep_earlier_starts(conn: Connection, lineage: Lineage, rows: list[tuple[int
         keys, starts, orgs = (list(column) for column in zip(*started, strict=True))
         conn.execute(KEEP_EARLIER_START, {"keys": keys, "starts": starts, "orgs": orgs, "feed": lineage.feed,
                                           "extract_time": lineage.extract_time, "sequence": lineage.sequence})
+
+
+REPUBLISH_OUTVOTED_ADDRESS = text("""
+UPDATE staging.source_record s SET needs_publish = true
+FROM identity.link l, directory.child d
+WHERE s.feed = :feed AND s.source_key = ANY(:keys) AND s.file_id = :file_id AND NOT s.needs_publish
+  AND l.record_id = s.record_id AND d.cp_id = l.cp_id AND s.address_line_1 IS NOT NULL
+  AND (s.address_line_1, s.address_line_2, s.address_line_3, s.address_line_4, s.address_line_5, s.postcode)
+      IS DISTINCT FROM
+      (d.address_line_1, d.address_line_2, d.address_line_3, d.address_line_4, d.address_line_5, d.postcode)
+""")
+
+
+def republish_outvoted_addresses(conn: Connection, lineage: Lineage, keys: list[str]) -> None:
+    """A newer extract that repeats a record unchanged still makes it the newest address: if the directory
+    shows another record's address for the child, publish the child again so "newest address wins" is
+    judged afresh (only those children, not every repeated row)."""
+    if keys:
+        conn.execute(REPUBLISH_OUTVOTED_ADDRESS, {"feed": lineage.feed, "keys": keys, "file_id": lineage.file_id})

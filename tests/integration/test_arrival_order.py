@@ -98,6 +98,21 @@ def test_a_child_a_later_gp_file_says_left_england_leaves_the_directory_at_that_
         assert conn.execute(text("SELECT reason FROM archive.child")).scalars().all() == ["left_england"]
 
 
+def test_a_newer_extract_repeating_an_unchanged_row_makes_its_address_the_newest_again(store: Path) -> None:
+    ava = {"nhs_number": "9990000077", "given_name": "Ava", "family_name": "Hart", "date_of_birth": "2014-03-02",
+           "gender": "F"}
+    at_gp = csv_file([gp_row(**ava)])  # 12 Oak Road, S60 1AA
+    drop(store, "gp", feed_file_name("gp", stamp="20261101T100000"), at_gp)
+    drop(store, "ics", feed_file_name("ics", stamp="20261102T100000"), csv_file([ics_row(**ava)]))  # 8 Elm Close
+    ingest_folder(store, "run-1")
+    assert [(a, p) for _, _, a, p, _, _ in directory()] == [("8 Elm Close", "S60 2AB")]
+
+    drop(store, "gp", feed_file_name("gp", stamp="20261103T100000"), at_gp + b"\r\n")  # the same row, newer
+    ingest_folder(store, "run-2")
+
+    assert [(a, p) for _, _, a, p, _, _ in directory()] == [("12 Oak Road", "S60 1AA")]
+
+
 # --- the property ------------------------------------------------------------------------------------
 
 def small_drop_zone(folder: Path) -> list[tuple[str, str]]:
