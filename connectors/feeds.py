@@ -33,9 +33,11 @@ def staged_asset_uri(feed: str) -> str:
     return f"contactpoint://staging/{feed}"
 
 
+# ASCII only: \d would also take full-width and other scripts' digits, which no sender's clock writes.
 FILE_NAME = re.compile(
-    r"^(?P<feed>[a-z]+)_(?P<sender>[A-Za-z0-9-]{1,40})_(?P<stamp>\d{8}T\d{6})_(?P<sequence>\d{1,9})"
-    r"\.(?P<extension>xml|csv)$"
+    r"(?P<feed>[a-z]+)_(?P<sender>[A-Za-z0-9-]{1,40})_(?P<stamp>[0-9]{8}T[0-9]{6})_(?P<sequence>[0-9]{1,9})"
+    r"\.(?P<extension>xml|csv)",
+    re.ASCII,
 )
 
 
@@ -51,7 +53,7 @@ class FileName:
 
 def parse_file_name(name: str) -> FileName:
     """Read ``<feed>_<sender>_<UTC yyyymmddThhmmss>_<sequence>.<ext>``; ValueError says what is wrong."""
-    match = FILE_NAME.match(name)
+    match = FILE_NAME.fullmatch(name)
     if not match:
         raise ValueError(f"file name {name[:120]!r} does not follow <feed>_<sender>_<yyyymmddThhmmss>_<seq>.<ext>")
     feed = FEEDS.get(match["feed"])

@@ -22,7 +22,13 @@ from schemas.child import RowIssue, RowOutcome, SourceRecord
 from schemas.expectations import ProfileCollector, check_file
 from warehouse.intake import FileCounts, previous_file_rows, quarantine_row, record_issues
 from warehouse.retention import out_of_scope_keys
-from warehouse.staging import Lineage, stage_records, withdraw_record
+from warehouse.staging import (
+    Lineage,
+    keep_earlier_starts,
+    republish_outvoted_addresses,
+    stage_records,
+    withdraw_record,
+)
 
 BATCH_SIZE = 1_000
 WITHHELD = RowIssue("row", "withheld")
@@ -73,7 +79,11 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
         for key, (row_number, _) in batch.items():
             if key in batch_warnings:
                 record_issues(conn, lineage.file_id, row_number, "warning", batch_warnings.pop(key))
-        stage_records(conn, lineage, list(batch.values()))
+        staged = list(batch.values())
+        stage_records(conn, lineage, staged)
+        if not snapshot:
+            keep_earlier_starts(conn, lineage, staged)
+        republish_outvoted_addresses(conn, lineage, list(batch))
         batch.clear()
     for row in rows:
         result.counts.read += 1

@@ -40,14 +40,21 @@ from typing import Any, NoReturn, TypeVar
 
 import paramiko
 
-from connectors.dropzone import CHECKSUM_SUFFIX, PART_SUFFIX, IncomingFile, read_announced_sha256, select_complete
+from connectors.dropzone import (
+    CHECKSUM_SUFFIX,
+    MAX_CHECKSUM_BYTES,
+    PART_SUFFIX,
+    IncomingFile,
+    incoming,
+    receipt_stem,
+    select_complete,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONN_ID = "contactpoint_sftp"
 HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa")
 CHUNK = 1 << 20
-MAX_CHECKSUM_BYTES = 4096
 KEEPALIVE_SECONDS = 30
 T = TypeVar("T")
 
@@ -232,6 +239,43 @@ def _segment(name: str) -> str:
     return name
 
 
+def _raw(path: str) -> bytes:
+    """A remote path as bytes: a name that is not UTF-8 (listed as surrogate escapes) is sent as it came."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def _listdir_attr(sftp: paramiko.SFTPClient, path: str) -> list[paramiko.SFTPAttributes]:
+    """``SFTPClient.listdir_attr`` that reads names as bytes: paramiko's own decodes them as UTF-8 and fails
+    on the first name that is not, which would block the whole folder; here such a name comes as surrogate
+    escapes (like ``os.listdir``), to be refused with a receipt."""
+    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+
+    client: Any = sftp  # no public call lists names as bytes: the same requests listdir_attr makes
+    attributes: Any = paramiko.SFTPAttributes
+    kind, msg = client._request(CMD_OPENDIR, _raw(path))
+    if kind != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = msg.get_binary()
+    entries = []
+    try:
+        while True:
+            try:
+                kind, msg = client._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if kind != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                name = msg.get_string().decode("utf-8", "surrogateescape")
+                longname = msg.get_string().decode("utf-8", "replace")
+                attrs = attributes._from_msg(msg, name, longname)
+                if name not in (".", ".."):
+                    entries.append(attrs)
+    finally:
+        client._request(CMD_CLOSE, handle)
+    return entries
+
+
 def _is_regular(attrs: paramiko.SFTPAttributes) -> bool:
     return attrs.st_mode is not None and stat.S_ISREG(attrs.st_mode)
 
@@ -280,25 +324,33 @@ class SftpDropZone:
 
     # -- the DropZone protocol ------------------------------------------------------------------
 
+    @property
+    def identity(self) -> str:
+        """``sftp://user@<host key>/root``: the account whose ``outbound/`` gets this zone's receipts. The server
+        is named by its pinned host key, not its address, so a new route to it (a proxy, a changed DNS name)
+        is still the same drop zone."""
+        server = ",".join(sorted(key.fingerprint for key in self._host_keys.values()))
+        return f"sftp://{self.settings.username}@{server}/{self.settings.root}"
+
     def list_complete(self, feed: str) -> list[IncomingFile]:
-        """Complete regular files in ``inbound/<feed>/``, with the digest of ``NAME.sha256`` if sent."""
+        """Files in ``inbound/<feed>/``, with the digest of ``NAME.sha256`` if sent; links listed, never followed."""
         inbound = self._path("inbound", feed)
 
         def listing(sftp: paramiko.SFTPClient) -> list[IncomingFile]:
             try:
-                entries = {attrs.filename: attrs for attrs in sftp.listdir_attr(inbound)}
+                entries = {attrs.filename: attrs for attrs in _listdir_attr(sftp, inbound)}
             except FileNotFoundError:
                 return []
             files = []
             for name in select_complete(list(entries)):
-                if not _is_regular(entries[name]):
-                    continue  # symlinks and folders are not uploads; a link could point anywhere
+                regular = _is_regular(entries[name])  # symlinks and folders are not uploads
                 checksum = entries.get(name + CHECKSUM_SUFFIX)
                 announced = None
                 if checksum is not None and _is_regular(checksum):
-                    text = self._read_small(sftp, posixpath.join(inbound, checksum.filename))
-                    announced = read_announced_sha256(text)
-                files.append(IncomingFile(feed, name, entries[name].st_size or 0, announced))
+                    announced = self._read_small(sftp, posixpath.join(inbound, checksum.filename))
+                files.append(incoming(feed, name, regular=regular, size=(entries[name].st_size or 0) if regular else 0,
+                                      checksum=announced if checksum is None or _is_regular(checksum) else b"",
+                                      checksum_regular=checksum is None or _is_regular(checksum)))
             return files
 
         return self._retrying(f"list {inbound}", listing)
@@ -310,7 +362,7 @@ class SftpDropZone:
         def fetch(sftp: paramiko.SFTPClient) -> None:
             copied = 0
             # "wb" truncates: each attempt starts from nothing, so no bytes of a dropped try survive.
-            with sftp.open(remote, "rb") as source, destination.open("wb") as target:
+            with sftp.open(_raw(remote), "rb") as source, destination.open("wb") as target:
                 size = source.stat().st_size
                 source.prefetch(size, max_concurrent_requests=64)
                 while chunk := source.read(CHUNK):
@@ -329,7 +381,7 @@ class SftpDropZone:
             target = self._makedirs(sftp, "processed" if accepted else "rejected", file.feed)
             for name in (_segment(file.name), file.name + CHECKSUM_SUFFIX):
                 try:
-                    sftp.posix_rename(posixpath.join(inbound, name), posixpath.join(target, name))
+                    sftp.posix_rename(_raw(posixpath.join(inbound, name)), _raw(posixpath.join(target, name)))
                 except FileNotFoundError:
                     continue  # no checksum was sent, or an earlier, interrupted try already moved it
 
@@ -339,7 +391,8 @@ class SftpDropZone:
         """Write ``outbound/<feed>/<file_name>.receipt.json`` via a ``.part`` name, replacing any earlier one."""
 
         def write(sftp: paramiko.SFTPClient) -> None:
-            final = posixpath.join(self._makedirs(sftp, "outbound", feed), f"{_segment(file_name)}.receipt.json")
+            stem = _segment(receipt_stem(file_name))
+            final = posixpath.join(self._makedirs(sftp, "outbound", feed), f"{stem}.receipt.json")
             with sftp.open(final + PART_SUFFIX, "wb") as handle:
                 handle.write(body)
             sftp.posix_rename(final + PART_SUFFIX, final)
@@ -375,12 +428,12 @@ class SftpDropZone:
         return path
 
     @staticmethod
-    def _read_small(sftp: paramiko.SFTPClient, path: str) -> str:
+    def _read_small(sftp: paramiko.SFTPClient, path: str) -> bytes | None:
         try:
-            with sftp.open(path, "rb") as handle:
-                return handle.read(MAX_CHECKSUM_BYTES).decode(errors="replace")
+            with sftp.open(_raw(path), "rb") as handle:
+                return bytes(handle.read(MAX_CHECKSUM_BYTES))
         except FileNotFoundError:
-            return ""  # withdrawn between listing and reading: as if never sent
+            return None  # withdrawn between listing and reading: as if never sent
 
     def _active(self) -> bool:
         transport = self._client.get_transport() if self._client is not None else None

@@ -439,7 +439,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     args = _parser().parse_args(argv)
     configure_logging()
-    return COMMANDS[args.command](args)
+    from sqlalchemy.exc import DBAPIError
+
+    from warehouse.db import is_disconnect
+    from warehouse.migrate import StoreError
+
+    try:
+        return COMMANDS[args.command](args)
+    except StoreError as error:  # one line saying what to do, not a traceback
+        print(f"contactpoint {args.command}: {error}", file=sys.stderr)
+        return 2
+    except DBAPIError as error:
+        if not is_disconnect(error):
+            raise
+        print(f"contactpoint {args.command}: lost the store: {str(error.orig).strip().splitlines()[0]} "
+              "(nothing is lost: run the command again once PostgreSQL answers)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ def _print_ingest(root: Path, summary: IngestSummary, seconds: float) -> None:
     if summary.publish is not None:
         print(f"  directory: {summary.publish.children_written:,} children written, "
               f"{summary.publish.involvements_written:,} involvements, {summary.publish.carers_written:,} carers")
+    if summary.archived:
+        print(f"  left the directory (past their leave date): {summary.archived:,} children")
     print(f"  receipts: {root / 'outbound'}")
     print(f"  time taken: {seconds:.1f} s")
 
@@ -80,8 +82,13 @@ def _print_ingest(root: Path, summary: IngestSummary, seconds: float) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run every feed of a drop-zone folder, then link and publish."""
     from contactpoint.ingest import ingest_folder
+    from warehouse.migrate import ensure_store
 
     started = time.monotonic()
+    if not args.dir.is_dir():
+        print(f"no drop-zone folder at {args.dir}", file=sys.stderr)
+        return 2
+    ensure_store()  # a fresh data folder's embedded store is migrated; a configured one is checked
     try:
         summary = ingest_folder(args.dir, args.run_id or f"ingest-{int(time.time())}")
     except FileNotFoundError as error:

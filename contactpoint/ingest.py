@@ -11,7 +11,8 @@ rejected, and audits who replayed it, why, and what became of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from sqlalchemy import Connection, text
@@ -22,7 +23,7 @@ from connectors.landing import sha256_of
 from contactpoint import pipeline
 from matching.link import LinkSummary
 from warehouse import audit
-from warehouse.db import transaction
+from warehouse.db import retrying, transaction
 from warehouse.publish import PublishSummary
 
 DATA_TEAM_ROLE = "data_team"
@@ -52,6 +53,7 @@ class IngestSummary:
     feeds: list[FeedCounts] = field(default_factory=list)
     link: LinkSummary | None = None
     publish: PublishSummary | None = None
+    archived: int = 0  # children a file of this run took past their leave date
 
     @property
     def loaded(self) -> int:
@@ -89,21 +91,46 @@ def ingest_feed(feed: str, zone: FolderDropZone) -> FeedCounts:
     """Receive, load and acknowledge one feed's files in ``zone`` (no linking)."""
     with transaction() as conn:
         files_after, deliveries_after = _watermarks(conn)
-    file_ids = pipeline.receive(feed, zone)
-    pipeline.load_files(file_ids)
-    receipts = pipeline.acknowledge(feed, zone)
+    # Each step is idempotent, so a dropped connection costs a retry of the step, not the run.
+    file_ids = retrying(f"receive {feed}", lambda: pipeline.receive(feed, zone))
+    retrying(f"load {feed}", lambda: pipeline.load_files(file_ids))  # a file already loaded is skipped
+    receipts = retrying(f"acknowledge {feed}", lambda: pipeline.acknowledge(feed, zone))
     with transaction() as conn:
         return _feed_counts(conn, feed, files_after, deliveries_after, file_ids, receipts)
 
 
+# Whether a GP row of a young adult is in scope depends on the other feeds' records of the same person
+# being linked to a child the directory holds (a care leaver an ICS file keeps in scope to 25), and GP, a
+# delta feed, never sends the row again: GP is loaded last, after the other feeds' records are linked.
+LAST_FEED = "gp"
+
+
+def _added(first: LinkSummary | None, second: LinkSummary) -> LinkSummary:
+    """One run's two linking passes as one summary."""
+    if first is None:
+        return second
+    total = replace(second)
+    for f in fields(LinkSummary):
+        if isinstance(value := getattr(second, f.name), int):
+            setattr(total, f.name, value + getattr(first, f.name))
+    total.by_method = dict(Counter(first.by_method) + Counter(second.by_method))
+    return total
+
+
 def ingest_folder(root: Path, run_id: str) -> IngestSummary:
-    """Every feed of the folder drop zone at ``root``, then one linking run and one publish."""
+    """Every feed of the folder drop zone at ``root`` (GP last, after the others are linked), then linking
+    and one publish, after which children a file took past their leave date leave the directory."""
     if not root.is_dir():
         raise FileNotFoundError(f"no drop-zone folder at {root}")
     zone = FolderDropZone(root)
-    summary = IngestSummary(feeds=[ingest_feed(feed, zone) for feed in FEEDS])
-    summary.link = pipeline.link(run_id)
-    summary.publish = pipeline.publish()
+    summary = IngestSummary(feeds=[ingest_feed(feed, zone) for feed in FEEDS if feed != LAST_FEED])
+    before_gp = None
+    if zone.list_complete(LAST_FEED):
+        before_gp = retrying("link", lambda: pipeline.link(f"{run_id}-before-{LAST_FEED}"))
+    summary.feeds.append(ingest_feed(LAST_FEED, zone))
+    summary.link = _added(before_gp, retrying("link", lambda: pipeline.link(run_id)))
+    summary.publish = retrying("publish", pipeline.publish)
+    summary.archived = retrying("age-out", pipeline.leave_directory)
     return summary
 
 

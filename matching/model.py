@@ -23,6 +23,9 @@ from matching.settings import (
 )
 
 log = logging.getLogger(__name__)
+# Splink warns at every predict() that some m values of a delta are the model's defaults ("m values not fully
+# trained"): expected with a promoted model, and noise on a data team's screen. Its errors still show.
+SPLINK_LOG_LEVEL = logging.ERROR
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / f"{MODEL_VERSION}.json"
 SCORE_COLUMNS = ("unique_id_l", "unique_id_r", "match_weight", "match_probability")
 
@@ -68,8 +71,8 @@ def _linker(frame: Any, model: dict[str, Any] | None, backend: str) -> Any:
     api = db_api(backend)
     table = api.register(_registrable(frame, backend), dataset_display_name="records")
     if model is None:
-        return Linker(table, settings_dict(_dialect(backend)), log_level=logging.WARNING)
-    linker = Linker(table, _splink_settings(model, backend), log_level=logging.WARNING)
+        return Linker(table, settings_dict(_dialect(backend)), log_level=SPLINK_LOG_LEVEL)
+    linker = Linker(table, _splink_settings(model, backend), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     return linker
 
@@ -143,7 +146,7 @@ def score_between(existing: Any, new: Any, model: dict[str, Any], *, threshold: 
     api = db_api(backend)
     old_table = api.register(_registrable(existing, backend), dataset_display_name="existing")
     new_table = api.register(_registrable(new, backend), dataset_display_name="new")
-    linker = Linker(old_table, _splink_settings(model, backend), log_level=logging.WARNING)
+    linker = Linker(old_table, _splink_settings(model, backend), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     between = linker.inference.predict_between(old_table, new_table, threshold_match_weight=threshold,
                                                warning_mode="never")

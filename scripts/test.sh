@@ -1,8 +1,28 @@
 #!/usr/bin/env bash
-# Usage: scripts/test.sh [pytest args] — set up, lint, type-check, then run the whole test suite
-# against a real PostgreSQL (the machine's, or the embedded one when none answers).
+# Usage: scripts/test.sh [pytest args] — set up everything the tests need on a fresh machine (system packages
+# when missing, the venv, PostgreSQL, axe-core), lint, type-check, then run the whole test suite against a
+# real PostgreSQL (the machine's, or the embedded one when none answers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+# System packages: Python 3.11, sshd for the SFTP tests, the PostgreSQL client, Debian's chromium for the
+# browser tests and npm for axe-core. Installed only when missing (apt as root, or through sudo).
+need=()
+command -v python3.11 >/dev/null || need+=(python3.11 python3.11-venv)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v pg_isready >/dev/null || need+=(postgresql-client)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then apt=(apt-get); elif command -v sudo >/dev/null; then apt=(sudo -E apt-get); else
+        echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) and run again" >&2
+        exit 2
+    fi
+    "${apt[@]}" update -qq
+    "${apt[@]}" install -y -qq "${need[@]}" >/dev/null
+fi
+
 # The tests also run the linker on Spark (Splink's other backend), so they need pyspark.
 EXTRAS=dev,spark scripts/setup.sh
 scripts/ensure-postgres.sh

@@ -6,19 +6,22 @@ Importing this module never connects or migrates; ``get_engine()`` does, on firs
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from contactpoint.settings import get_settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def as_psycopg_url(url: str) -> str:
@@ -65,10 +68,73 @@ def database_url() -> str:
     return start_embedded_server(settings.embedded_pgdata)
 
 
+def connect_args() -> dict[str, Any]:
+    """libpq settings so no step waits forever: connect timeout, TCP keepalives and a send timeout (a
+    link that dies mid-run becomes an error within about a minute), and server-side statement, lock and
+    idle-in-transaction timeouts (the store ends a vanished client's transaction and frees its row locks)."""
+    s = get_settings()
+    options = " ".join(f"-c {name}={seconds}s" for name, seconds in (
+        ("statement_timeout", s.db_statement_timeout), ("lock_timeout", s.db_lock_timeout),
+        ("idle_in_transaction_session_timeout", s.db_idle_in_transaction_timeout)))
+    keepalive = s.db_keepalive_seconds
+    return {"connect_timeout": s.db_connect_timeout, "keepalives": 1, "keepalives_idle": keepalive,
+            "keepalives_interval": max(1, keepalive // 3), "keepalives_count": 3,
+            "tcp_user_timeout": 2 * keepalive * 1000, "options": options}
+
+
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
-    """The process's one engine (created on first use)."""
-    return create_engine(database_url(), pool_pre_ping=True, future=True)
+    """The process's one engine (created on first use), with the timeouts of ``connect_args``."""
+    return create_engine(database_url(), pool_pre_ping=True, future=True, connect_args=connect_args())
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether a database error means the connection failed (worth retrying), not the statement."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    # No SQLSTATE: the client could not connect or lost the server; 08: connection exception;
+    # 57P01-57P03: the server was shut down, crashed or is starting.
+    return isinstance(exc, OperationalError) and (state is None or state.startswith("08")
+                                                  or state in ("57P01", "57P02", "57P03"))
+
+
+def retrying(what: str, operation: Callable[[], T], *, attempts: int = 4, backoff_seconds: float = 0.5,
+             sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``operation`` (one whole, idempotent step), again with exponential backoff if the connection drops."""
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except DBAPIError as exc:
+            if not is_disconnect(exc) or attempt == attempts - 1:
+                raise
+            delay = backoff_seconds * 2**attempt
+            log.warning("%s: lost the store (%s); retry %d of %d in %.1f s",
+                        what, str(exc.orig).splitlines()[0] if exc.orig else exc, attempt + 1, attempts - 1, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def advisory_lock(name: str, *, shared: bool = False, wait: bool = True, poll_seconds: float = 0.2
+                  ) -> Iterator[bool]:
+    """Hold a store-wide advisory lock named ``name`` for the block (yields False if ``wait`` is off and
+    another session holds it). Polled, not waited for on the server, so lock_timeout never cuts a long
+    wait short; the lock goes with the session if the process dies."""
+    kind = "_shared" if shared else ""
+    with get_engine().connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        key = {"k": name}
+        while not (got := bool(conn.execute(text(f"SELECT pg_try_advisory_lock{kind}(hashtextextended(:k, 0))"),
+                                            key).scalar())) and wait:
+            time.sleep(poll_seconds)
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(text(f"SELECT pg_advisory_unlock{kind}(hashtextextended(:k, 0))"), key)
 
 
 @contextmanager

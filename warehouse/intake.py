@@ -29,17 +29,18 @@ class Registration:
 
 def register_file(
     conn: Connection, *, feed: str, file_name: str, sha256: str, size: int,
-    sender: str | None, extract_time: datetime | None, sequence: int | None,
+    sender: str | None, extract_time: datetime | None, sequence: int | None, dropzone: str | None = None,
 ) -> Registration:
-    """Register a file by its sha256; bytes seen before are recorded as a duplicate delivery."""
+    """Register a file by its sha256 and the drop zone it came from (whose ``outbound/`` gets its receipt);
+    bytes seen before are recorded as a duplicate delivery."""
     file_id = conn.execute(
         text("""
-            INSERT INTO intake.file (feed, sender, file_name, sha256, size_bytes, extract_time, sequence)
-            VALUES (:feed, :sender, :file_name, :sha256, :size, :extract_time, :sequence)
+            INSERT INTO intake.file (feed, sender, file_name, sha256, size_bytes, extract_time, sequence, dropzone)
+            VALUES (:feed, :sender, :file_name, :sha256, :size, :extract_time, :sequence, :dropzone)
             ON CONFLICT (sha256) DO NOTHING
             RETURNING file_id"""),
         dict(feed=feed, sender=sender, file_name=file_name, sha256=sha256, size=size,
-             extract_time=extract_time, sequence=sequence),
+             extract_time=extract_time, sequence=sequence, dropzone=dropzone),
     ).scalar()
     if file_id is not None:
         return Registration(file_id, duplicate=False)
@@ -165,3 +166,87 @@ def previous_file_rows(conn: Connection, lineage: Any) -> int | None:
         {"feed": lineage.feed, "sender": lineage.sender, "file_id": lineage.file_id,
          "t": lineage.extract_time, "s": lineage.sequence},
     ).scalar()
+
+
+@dataclass(frozen=True)
+class KnownBytes:
+    """The file registered earlier with the same sha256, and whether its sender has had its receipt."""
+
+    file_id: int
+    file_name: str
+    status: str
+    answered: bool
+    receipt: dict[str, Any] | None
+
+
+def known_bytes(conn: Connection, sha256: str) -> KnownBytes | None:
+    """The file these bytes were first received as, if any."""
+    row = conn.execute(text("""
+        SELECT f.file_id, f.file_name, f.status, r.delivered_at IS NOT NULL AS answered, r.body
+        FROM intake.file f LEFT JOIN intake.receipt r USING (file_id) WHERE f.sha256 = :s"""),
+        {"s": sha256}).one_or_none()
+    return None if row is None else KnownBytes(int(row.file_id), str(row.file_name), str(row.status),
+                                               bool(row.answered), row.body)
+
+
+def waiting_files(conn: Connection, feed: str, dropzone: str) -> list[int]:
+    """Files of ``feed`` from ``dropzone`` registered but not yet loaded (a crashed run's included)."""
+    return list(conn.execute(text("""
+        SELECT file_id FROM intake.file
+        WHERE feed = :f AND status = 'received' AND (dropzone = :z OR dropzone IS NULL) ORDER BY file_id"""),
+        {"f": feed, "z": dropzone}).scalars())
+
+
+def receipts_to_deliver(conn: Connection, feed: str, dropzone: str) -> list[Any]:
+    """Files of ``feed`` from ``dropzone`` whose receipts are written but not yet delivered."""
+    return list(conn.execute(text("""
+        SELECT f.file_id, f.file_name, f.size_bytes, f.status, f.sha256, r.body
+        FROM intake.receipt r JOIN intake.file f USING (file_id)
+        WHERE f.feed = :feed AND (f.dropzone = :z OR f.dropzone IS NULL) AND r.delivered_at IS NULL
+        ORDER BY f.file_id"""), {"feed": feed, "z": dropzone}).fetchall())
+
+
+def mark_receipt_delivered(conn: Connection, file_id: int) -> None:
+    """The sender has its receipt."""
+    conn.execute(text("UPDATE intake.receipt SET delivered_at = now() WHERE file_id = :f"), {"f": file_id})
+
+
+def record_refusal(conn: Connection, *, dropzone: str, feed: str, name_bytes: bytes, file_name: str,
+                   receipt_name: str, reason: str, sha256: str | None) -> tuple[int, dict[str, Any]]:
+    """Keep a delivery refused before its bytes were registered, with its receipt; the same delivery
+    refused again before it was answered (a crash in between) reuses the first refusal."""
+    pending = conn.execute(text("""
+        SELECT refusal_id, body FROM intake.refused_delivery
+        WHERE dropzone = :z AND feed = :f AND name_bytes = :n AND delivered_at IS NULL
+        ORDER BY refusal_id LIMIT 1"""), {"z": dropzone, "f": feed, "n": name_bytes}).one_or_none()
+    if pending is not None:
+        return int(pending.refusal_id), dict(pending.body)
+    body: dict[str, Any] = {"file_name": file_name, "feed": feed, "sha256": sha256, "status": "rejected",
+                            "reason": reason, "rows": {"read": 0, "loaded": 0, "quarantined": 0}}
+    refusal_id = conn.execute(text("""
+        INSERT INTO intake.refused_delivery (dropzone, feed, name_bytes, file_name, receipt_name, reason, sha256, body)
+        VALUES (:z, :f, :n, :name, :receipt, :reason, :sha, CAST(:body AS jsonb)) RETURNING refusal_id"""),
+        {"z": dropzone, "f": feed, "n": name_bytes, "name": file_name, "receipt": receipt_name, "reason": reason,
+         "sha": sha256, "body": json.dumps(body)}).scalar_one()
+    return int(refusal_id), body
+
+
+def refusals_to_deliver(conn: Connection, feed: str, dropzone: str) -> list[Any]:
+    """Refused deliveries of ``feed`` at ``dropzone`` whose receipts a crash kept from being delivered."""
+    return list(conn.execute(text("""
+        SELECT refusal_id, name_bytes, body FROM intake.refused_delivery
+        WHERE dropzone = :z AND feed = :f AND delivered_at IS NULL ORDER BY refusal_id"""),
+        {"z": dropzone, "f": feed}).fetchall())
+
+
+def mark_refusal_delivered(conn: Connection, refusal_id: int) -> None:
+    """The sender has the refusal's receipt."""
+    conn.execute(text("UPDATE intake.refused_delivery SET delivered_at = now() WHERE refusal_id = :r"),
+                 {"r": refusal_id})
+
+
+def landed_copies_needed(conn: Connection, digests: list[str]) -> set[str]:
+    """Which landed copies (named by sha256) a file still needs: registered and not yet answered."""
+    return set(conn.execute(text("""
+        SELECT f.sha256 FROM intake.file f LEFT JOIN intake.receipt r USING (file_id)
+        WHERE f.sha256 = ANY(:d) AND r.delivered_at IS NULL"""), {"d": digests}).scalars())

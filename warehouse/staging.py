@@ -150,3 +150,45 @@ def withdraw_record(conn: Connection, lineage: Lineage, source_key: str) -> bool
     if found.cp_id is not None and others == 0:
         conn.execute(text("DELETE FROM directory.history WHERE cp_id = :c"), params)
     return True
+
+
+KEEP_EARLIER_START = text("""
+UPDATE staging.source_record s
+SET involvement = jsonb_set(s.involvement, '{started_on}', to_jsonb(k.started_on)), needs_publish = true,
+    updated_at = now()
+FROM unnest(CAST(:keys AS text[]), CAST(:starts AS date[]), CAST(:orgs AS text[])) AS k(source_key, started_on, org)
+WHERE s.feed = :feed AND s.source_key = k.source_key
+  AND (s.extract_time, s.sequence) > (:extract_time, :sequence)
+  AND jsonb_typeof(s.involvement -> 'started_on') = 'null'
+  AND s.involvement ->> 'organisation_code' IS NOT DISTINCT FROM k.org
+""")
+
+
+def keep_earlier_starts(conn: Connection, lineage: Lineage, rows: list[tuple[int, SourceRecord]]) -> None:
+    """An event older than the record already staged (an ICS ``open`` arriving after its ``close``) is not
+    applied, but the start date it carries is: the involvement's dates do not depend on arrival order."""
+    started = [(r.source_key, r.involvement.started_on, r.involvement.organisation_code)
+               for _, r in rows if r.involvement is not None and r.involvement.started_on is not None]
+    if started:
+        keys, starts, orgs = (list(column) for column in zip(*started, strict=True))
+        conn.execute(KEEP_EARLIER_START, {"keys": keys, "starts": starts, "orgs": orgs, "feed": lineage.feed,
+                                          "extract_time": lineage.extract_time, "sequence": lineage.sequence})
+
+
+REPUBLISH_OUTVOTED_ADDRESS = text("""
+UPDATE staging.source_record s SET needs_publish = true
+FROM identity.link l, directory.child d
+WHERE s.feed = :feed AND s.source_key = ANY(:keys) AND s.file_id = :file_id AND NOT s.needs_publish
+  AND l.record_id = s.record_id AND d.cp_id = l.cp_id AND s.address_line_1 IS NOT NULL
+  AND (s.address_line_1, s.address_line_2, s.address_line_3, s.address_line_4, s.address_line_5, s.postcode)
+      IS DISTINCT FROM
+      (d.address_line_1, d.address_line_2, d.address_line_3, d.address_line_4, d.address_line_5, d.postcode)
+""")
+
+
+def republish_outvoted_addresses(conn: Connection, lineage: Lineage, keys: list[str]) -> None:
+    """A newer extract that repeats a record unchanged still makes it the newest address: if the directory
+    shows another record's address for the child, publish the child again so "newest address wins" is
+    judged afresh (only those children, not every repeated row)."""
+    if keys:
+        conn.execute(REPUBLISH_OUTVOTED_ADDRESS, {"feed": lineage.feed, "keys": keys, "file_id": lineage.file_id})

@@ -71,7 +71,10 @@ def test_ingest_loads_every_feed_of_a_generated_folder_and_a_second_run_loads_no
     assert all(second[feed] == dict.fromkeys(COLUMNS, 0) for feed in FEEDS)
     assert store_counts() == (staged, files, children)
 
-    # A backfill that drops the same files again: each is acknowledged as a duplicate, none loaded.
+    # A backfill that drops the same files again: each is acknowledged as a duplicate, none loaded, and
+    # the receipt each file already had is the one its sender still reads (never overwritten by "duplicate").
+    answered = {(feed, name): (folder / "outbound" / feed / f"{name}.receipt.json").read_bytes()
+                for feed in FEEDS for name in sent[feed]}
     for feed in FEEDS:
         for name in sent[feed]:
             shutil.copyfile(folder / "processed" / feed / name, folder / "inbound" / feed / name)
@@ -80,8 +83,9 @@ def test_ingest_loads_every_feed_of_a_generated_folder_and_a_second_run_loads_no
         assert again[feed]["duplicate"] == len(sent[feed])
         assert again[feed]["files"] == again[feed]["loaded"] == 0
         for name in sent[feed]:
-            receipt = json.loads((folder / "outbound" / feed / f"{name}.receipt.json").read_text())
-            assert receipt["status"] == "duplicate"
+            receipt = (folder / "outbound" / feed / f"{name}.receipt.json").read_bytes()
+            assert json.loads(receipt)["status"] != "duplicate" and receipt == answered[feed, name]
+            assert not (folder / "inbound" / feed / name).exists()
     assert store_counts() == (staged, files, children)
 
 

@@ -61,12 +61,14 @@ def test_a_file_is_listed_only_once_its_upload_is_complete_and_downloads_byte_fo
 
     with sftp_server.sender() as sender:
         sender.posix_rename(str(account / f"inbound/school/{NAME}.part"), str(account / f"inbound/school/{NAME}"))
-    # Neither a folder nor a symlink is an upload, whatever its name.
+    # Neither a folder nor a symlink is an upload, whatever its name: listed to be refused, never read.
     (account / "inbound/school/school_3722001_20261101T100000_3.xml").mkdir()
     (account / "inbound/school/school_3722001_20261101T100000_4.xml").symlink_to("/etc/hostname")
 
-    assert zone.list_complete("school") == [IncomingFile("school", NAME, len(content), None)]
-    zone.download(zone.list_complete("school")[0], tmp_path / "download.part")
+    good, folder, link = zone.list_complete("school")
+    assert good == IncomingFile("school", NAME, len(content), None)
+    assert folder.refusal and link.refusal and "symbolic link" in link.refusal and link.size == 0
+    zone.download(good, tmp_path / "download.part")
     assert sha256_of(tmp_path / "download.part") == hashlib.sha256(content).hexdigest()
     assert zone.list_complete("gp") == []  # a feed folder nobody has made yet
     assert zone.connections_opened == 1
