@@ -10,6 +10,7 @@ import json
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -31,9 +32,10 @@ from connectors.loading import LoadResult
 from connectors.parsers import FileRejected
 from connectors.school import load_school_file
 from contactpoint import clock
+from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
 from matching.link import CANONICAL, LinkSummary, link_unlinked, relink_all
-from warehouse.db import advisory_lock, get_engine, transaction
+from warehouse.db import advisory_lock, database_url, get_engine, transaction
 from warehouse.intake import (
     FileCounts,
     duplicate_receipt,
@@ -307,20 +309,37 @@ def senders_files(file_ids: list[int]) -> list[list[int]]:
 def _load_in_pool(file_ids: list[int], workers: int) -> list[dict[str, object]]:
     by_feed = _files_by_feed_and_sender(file_ids)
     done: dict[int, dict[str, object]] = {}
-    # Forked: nothing to import again; each worker drops the parent's connections unused (below).
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_pool_worker) as pool:
+    # Fresh interpreters, not forks: by now this process may run other threads (DuckDB's, after a link),
+    # and a fork copies their locks mid-use (seen: lxml crashing in a forked loader).
+    context = multiprocessing.get_context("spawn")
+    with _importable_main(), ProcessPoolExecutor(workers, mp_context=context, initializer=_pool_worker,
+                                                 initargs=(database_url(),)) as pool:
         for senders in by_feed.values():
             for outcomes in pool.map(_load_senders_files, senders.values()):
                 done.update({int(o["file_id"]): o for o in outcomes})  # type: ignore[call-overload]
     return [done[i] for i in file_ids if i in done]
 
 
-def _pool_worker() -> None:
-    # The parent's pooled connections are its own: forget them without closing them (SQLAlchemy's way
-    # after a fork), so this process opens its own.
-    get_engine().dispose(close=False)
-    get_engine.cache_clear()
+@contextmanager
+def _importable_main() -> Iterator[None]:
+    """A spawned worker re-imports the parent's ``__main__`` from its file; a host whose ``__main__`` names
+    no file (pytest-xdist's workers) would make that fail, so such a name is hidden while workers start."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or os.path.isfile(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
+def _pool_worker(url: str) -> None:
+    os.environ["CONTACTPOINT_DATABASE_URL"] = url  # the parent's store (an embedded server is not started twice)
+    get_settings.cache_clear()
+    configure_logging()
 
 
 def _load_senders_files(file_ids: list[int]) -> list[dict[str, object]]:
