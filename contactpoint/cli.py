@@ -262,10 +262,10 @@ def cmd_status(_: argparse.Namespace) -> int:
 
 
 def cmd_airflow_env(_: argparse.Namespace) -> int:
-    """Print shell exports for running Airflow's own UI on this hub."""
-    from contactpoint.airflow_env import airflow_environment
+    """Print shell exports for running Airflow on this hub: paths, PATH, metadata database, shared secrets."""
+    from contactpoint.airflow_env import deployment_environment
 
-    for key, value in airflow_environment().items():
+    for key, value in deployment_environment().items():
         print(f"export {key}={shlex.quote(value)}")
     return 0
 

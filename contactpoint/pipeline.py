@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -75,19 +76,23 @@ def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
     with open_dropzone(dropzone) as zone:
         _receive(feed, zone)
     with transaction() as conn:
-        return list(conn.execute(
+        waiting = list(conn.execute(
             text("SELECT file_id FROM intake.file WHERE feed = :f AND status = 'received' ORDER BY file_id"),
             {"f": feed},
         ).scalars())
+    log.info("%s: %d file(s) waiting to be loaded", feed, len(waiting))
+    return waiting
 
 
 def _receive(feed: str, dropzone: DropZone) -> None:
     landing = get_settings().landing_dir
-    for incoming in dropzone.list_complete(feed):
+    complete = dropzone.list_complete(feed)
+    log.info("%s: %d complete file(s) in the drop zone", feed, len(complete))
+    for incoming in complete:
         try:
             landed = land(dropzone, incoming, landing)
         except ChecksumMismatch as exc:
-            log.warning("%s", exc)
+            log.warning("%s file %s rejected on arrival: %s", feed, incoming.name, exc)
             body = {"file_name": incoming.name, "status": "rejected", "reason": str(exc)}
             dropzone.deliver_receipt(feed, incoming.name, _receipt_bytes(body))
             dropzone.archive(incoming, accepted=False)
@@ -111,11 +116,15 @@ def _receive(feed: str, dropzone: DropZone) -> None:
             )
             if registration.duplicate:
                 body = duplicate_receipt(conn, registration.file_id, incoming.name)
-            elif bad_name:
+            else:
+                log.info("%s file %s received (%d bytes, sha256 %s)", feed, incoming.name, landed.size,
+                         landed.sha256[:12])
+            if bad_name and not registration.duplicate:
+                log.warning("%s file %s rejected: %s", feed, incoming.name, bad_name)
                 finish_file(conn, registration.file_id, counts=FileCounts(), status="rejected",
                             reason=bad_name, dropped_fields={})
         if registration.duplicate:
-            log.info("%s: duplicate of a file already received", incoming.name)
+            log.info("%s file %s: duplicate of a file already received, answered as such", feed, incoming.name)
             dropzone.deliver_receipt(feed, incoming.name, _receipt_bytes(body))
             dropzone.archive(incoming, accepted=True)
 
@@ -138,6 +147,7 @@ class FileOutcome:
 
 def load(file_id: int) -> FileOutcome | None:
     """Load one registered file in one transaction; None if another worker already did."""
+    started = time.monotonic()
     with transaction() as conn:
         f = conn.execute(
             text("""SELECT * FROM intake.file WHERE file_id = :f AND status = 'received'
@@ -160,10 +170,32 @@ def load(file_id: int) -> FileOutcome | None:
         except FileRejected as exc:
             savepoint.rollback()  # nothing of a rejected file stays staged or quarantined
             counts, reason, status, dropped = FileCounts(), str(exc), "rejected", {}
+        except Exception:
+            # The file stays 'received' (the transaction rolls back); the next try loads it again.
+            log.exception("%s file %s (file %d) failed to load after %.1f s", f.feed, f.file_name, file_id,
+                          time.monotonic() - started)
+            raise
         finish_file(conn, file_id, counts=counts, status=status, reason=reason, dropped_fields=dropped)
-    log.info("%s: %s (%s)", f.file_name, status, reason or asdict(counts))
+    log_file_outcome(f.feed, f.file_name, status, counts, reason, time.monotonic() - started)
     return FileOutcome(file_id, f.file_name, status, counts.read, counts.loaded, counts.quarantined,
                        counts.withheld, counts.warned, reason, counts.out_of_scope)
+
+
+def describe_file_outcome(feed: str, file_name: str, status: str, counts: FileCounts, reason: str | None,
+                          seconds: float) -> str:
+    """One line a data team reads in a task log: the file, its feed, what became of its rows, how long."""
+    if status == "rejected":
+        return f"{feed} file {file_name}: rejected in {seconds:.1f} s: {reason}"
+    return (f"{feed} file {file_name}: {status}, {counts.read:,} rows read, {counts.loaded:,} loaded, "
+            f"{counts.quarantined:,} quarantined, {counts.withheld:,} withheld, {counts.out_of_scope:,} out of scope, "
+            f"{counts.warned:,} loaded with warnings, in {seconds:.1f} s")
+
+
+def log_file_outcome(feed: str, file_name: str, status: str, counts: FileCounts, reason: str | None,
+                     seconds: float) -> None:
+    """Log a file's outcome: a rejected file as a warning, anything else as information."""
+    line = describe_file_outcome(feed, file_name, status, counts, reason, seconds)
+    log.log(logging.WARNING if status == "rejected" else logging.INFO, "%s", line)
 
 
 def load_files(file_ids: list[int]) -> list[dict[str, object]]:
@@ -173,14 +205,27 @@ def load_files(file_ids: list[int]) -> list[dict[str, object]]:
 
 def link(run_id: str) -> LinkSummary:
     """Link every record without a child (the nightly delta)."""
+    started = time.monotonic()
     with transaction() as conn:
-        return link_unlinked(conn, run_id, backend=get_settings().link_backend)
+        summary = link_unlinked(conn, run_id, backend=get_settings().link_backend)
+    log_link(summary, time.monotonic() - started)
+    return summary
+
+
+def log_link(summary: LinkSummary, seconds: float) -> None:
+    """What a linking run did, in one line."""
+    log.info("link (%s): %d records linked in %.1f s: %d joined an existing child, %d new children, %d children "
+             "merged, %d pairs for review", summary.mode, summary.records, seconds, summary.joined_existing,
+             summary.new_children, summary.children_merged, summary.review_pairs)
 
 
 def relink(run_id: str, backend: str | None = None) -> LinkSummary:
     """Link every record afresh (IDs carry over by maximum overlap)."""
+    started = time.monotonic()
     with transaction() as conn:
-        return relink_all(conn, run_id, backend=backend or get_settings().link_backend)
+        summary = relink_all(conn, run_id, backend=backend or get_settings().link_backend)
+    log_link(summary, time.monotonic() - started)
+    return summary
 
 
 def train_model(out: Path | None = None) -> str:
@@ -203,8 +248,13 @@ def train_model(out: Path | None = None) -> str:
 
 def publish() -> PublishSummary:
     """Publish what changed to the directory."""
+    started = time.monotonic()
     with transaction() as conn:
-        return publish_directory(conn)
+        summary = publish_directory(conn)
+    log.info("publish: %d children considered, %d written (%d carers, %d involvements), %d rows removed, in %.1f s",
+             summary.children_considered, summary.children_written, summary.carers_written,
+             summary.involvements_written, summary.rows_removed, time.monotonic() - started)
+    return summary
 
 
 def acknowledge(feed: str, dropzone: DropZone | None = None) -> int:
@@ -225,6 +275,8 @@ def _acknowledge(feed: str, dropzone: DropZone) -> int:
         with transaction() as conn:
             conn.execute(text("UPDATE intake.receipt SET delivered_at = now() WHERE file_id = :f"),
                          {"f": p.file_id})
+        log.info("%s file %s: receipt (%s) delivered to outbound/%s/, file moved to %s/", feed, p.file_name,
+                 p.status, feed, "rejected" if p.status == "rejected" else "processed")
         # The landed copy may hold what a feed must not send (a CTF's attainment): gone once answered.
         (get_settings().landing_dir / p.sha256.strip()).unlink(missing_ok=True)
     return len(pending)
@@ -261,5 +313,7 @@ def retention(as_of: date | None = None) -> RetentionOutcome:
     engine = get_engine()
     aged = age_out(engine, day)
     destroyed = destroy_due(engine, day)
+    log.info("retention %s: %d children moved to the archive %s, %d destroyed (%d rows)", day.isoformat(),
+             len(aged.archived), aged.by_reason(), destroyed.destroyed, sum(destroyed.rows_removed.values()))
     return RetentionOutcome(day.isoformat(), len(aged.archived), aged.by_reason(), destroyed.destroyed,
                             sum(destroyed.rows_removed.values()), destroyed.tables_rewritten)

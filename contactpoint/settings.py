@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         default=None,
         description="Where the archive's per-child keys live, outside the database; default <data_dir>/key-vault.",
     )
+    airflow_database_url: str | None = Field(
+        default=None,
+        description="Airflow's metadata database: a PostgreSQL URL, or 'sqlite' for a file under the Airflow home; "
+                    "unset: a database named airflow on the hub's own server (the embedded one by default).",
+    )
     console_secure_cookie: bool = Field(
         default=True, description="Mark the steward console's cookies Secure (https only); false for plain http."
     )

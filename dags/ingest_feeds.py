@@ -30,19 +30,28 @@ def ingest_dag(feed: str) -> DAG:
     def ingest() -> None:
         @task
         def receive() -> list[int]:
+            from contactpoint.logs import configure_task_logging
             from contactpoint.pipeline import receive as receive_files  # lazy: keeps DAG parsing cheap
+
+            configure_task_logging()
 
             return receive_files(feed)
 
         @task(outlets=[Asset(name=f"staged_{feed}", uri=staged_asset_uri(feed))])
         def load(file_ids: list[int]) -> list[dict[str, Any]]:
+            from contactpoint.logs import configure_task_logging
             from contactpoint.pipeline import load_files
+
+            configure_task_logging()
 
             return load_files(file_ids)
 
         @task
         def acknowledge(outcomes: list[dict[str, Any]]) -> int:
+            from contactpoint.logs import configure_task_logging
             from contactpoint.pipeline import acknowledge as deliver_receipts
+
+            configure_task_logging()
 
             return deliver_receipts(feed)
 
