@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
+from contactpoint.settings import get_settings
 from directory_api import console
 from directory_api.routes import archive, changes, children, session
 
@@ -31,7 +35,20 @@ QUERYLESS = QuerylessAccessLog()
 def create_app() -> FastAPI:
     """A new application with every router (tests build their own to override the clock)."""
     logging.getLogger("uvicorn.access").addFilter(QUERYLESS)  # once: addFilter skips a filter already there
-    app = FastAPI(title="ContactPoint directory", version="1", description=DESCRIPTION)
+    # /docs and /redoc from Swagger UI and ReDoc files installed with the project (fastapi-offline), not
+    # a CDN: a hub inside a government network has no internet.
+    app = FastAPIOffline(title="ContactPoint directory", version="1", description=DESCRIPTION,
+                         static_url="/docs-assets", swagger_ui_parameters={"validatorUrl": None})
+    origins = get_settings().cors_origin_list
+    if origins:
+        # Bearer tokens, no cookies cross-origin: the console's cookie session stays same-origin only.
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
     app.include_router(session.router)
     app.include_router(children.router)
     app.include_router(changes.router)
