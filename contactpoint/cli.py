@@ -1,4 +1,9 @@
-"""``contactpoint``: the hub's one command line (generate, migrate, demo, status, airflow-env)."""
+"""``contactpoint``: the hub's one command line.
+
+Data: generate, demo, ingest, replay, quarantine, status, report. Identities: link-files, relink,
+train-model, review, model. The store and its people: migrate, users, audit, retention. Airflow: airflow-env.
+Wrong usage answers in one line and exits 2; a refusal exits 1.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from contactpoint import cli_operations, cli_retention, cli_review, clock
+from contactpoint.cli_usage import OneLineParser, UsageError, feed_list, fraction, positive_int, writable_folder
 from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
 
@@ -22,23 +28,26 @@ DEMO_FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="contactpoint", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="contactpoint", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", help="write synthetic feed files and their ground truth")
-    gen.add_argument("--children", type=int, default=1_000, help="population size (100 to 1,000,000)")
-    gen.add_argument("--seed", type=int, default=1)
-    gen.add_argument("--fault-rate", type=float, default=0.05, help="share of rows with an injected fault")
-    gen.add_argument("--feeds", default="school,gp,connexions,ecaf,ics", help="comma-separated feeds")
-    gen.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 1))
+    gen.add_argument("--children", type=positive_int, default=1_000, help="population size (default 1,000)")
+    gen.add_argument("--seed", type=int, default=1, help="random seed: the same seed writes the same files")
+    gen.add_argument("--fault-rate", type=fraction, default=0.05, help="share of rows with an injected fault (0-1)")
+    gen.add_argument("--feeds", type=feed_list, default=DEMO_FEEDS, help="comma-separated feeds (default: all five)")
+    gen.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 1),
+                     help="the date the files are extracted on (YYYY-MM-DD)")
     gen.add_argument("--out", type=Path, required=True, help="drop-zone folder to write (inbound/<feed>/...)")
 
     sub.add_parser("migrate", help="create or upgrade the directory store's schemas")
 
-    demo = sub.add_parser("demo", help="generate children, drop their school files, run the DAG, summarise")
-    demo.add_argument("--children", type=int, default=3_000)
-    demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--fault-rate", type=float, default=0.05)
+    demo_says = "generate children, send all five feeds' files to the drop zone, run every DAG (dag.test), summarise"
+    demo = sub.add_parser("demo", help=demo_says, description=f"The demo: {demo_says}.")
+    demo.add_argument("--children", type=positive_int, default=3_000, help="population size (default 3,000)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed sends the same files")
+    demo.add_argument("--fault-rate", type=fraction, default=0.05, help="share of rows with an injected fault (0-1)")
 
     sub.add_parser("status", help="what the store holds: files by feed and state, records, children")
 
@@ -52,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="default: CONTACTPOINT_LINK_BACKEND (duckdb)")
 
     report = sub.add_parser("report", help="universal services: children without a current school or GP, by LA")
-    report.add_argument("--out", type=Path, required=True, help="folder for universal_services.csv and .html")
+    report.add_argument("--out", type=Path, required=True,
+                        help="folder for universal_services.csv and .html (created; must be writable)")
 
     train = sub.add_parser("train-model", help="estimate the linkage model from the staged records")
     train.add_argument("--out", type=Path, default=None, help="write the model JSON here instead of the store")
@@ -85,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write synthetic feed files."""
-    feeds = tuple(f.strip() for f in args.feeds.split(",") if f.strip())
+    feeds = args.feeds
+    writable_folder(args.out)
     summary = _generate_with_progress(args.out, args.children, args.seed, args.fault_rate, feeds, args.as_of)
     print(f"{summary.children:,} children → {args.out}")
     for feed in feeds:
@@ -277,6 +288,10 @@ def cmd_link_files(args: argparse.Namespace) -> int:
     """Link CSV files without touching the store."""
     from matching.files import link_files, write_clusters
 
+    for path in [*args.files, *([args.model] if args.model else [])]:
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+    writable_folder(args.out.parent if args.out.parent != Path("") else Path("."))
     linkage = link_files(args.files, args.model)
     clusters = write_clusters(linkage, args.out)
     print(f"{len(linkage.clustering.group_of):,} records → {clusters:,} clusters in {args.out}; "
@@ -308,6 +323,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from warehouse.db import transaction
     from warehouse.reports import universal_services, write_report
 
+    writable_folder(args.out)
     with transaction() as conn:
         rows = universal_services(conn, clock.today())
     csv_path, html_path = write_report(rows, args.out, clock.today())
@@ -394,7 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     args = _parser().parse_args(argv)
     configure_logging()
-    return COMMANDS[args.command](args)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as wrong:
+        print(f"contactpoint {args.command}: {wrong}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,16 +11,18 @@ import sys
 import time
 from typing import Any
 
+from contactpoint.cli_usage import UsageError, feed_name, positive_int
+
 
 def add_parsers(sub: Any) -> None:
     """Add ``review`` and ``model`` to the ``contactpoint`` parser's subparsers."""
     review = sub.add_parser("review", help="the stewards' review queue: list open pairs, link or keep one apart")
     r_sub = review.add_subparsers(dest="review_command", required=True)
     listing = r_sub.add_parser("list", help="open pairs in the console's order (ids and weights only)")
-    listing.add_argument("--feed", default=None, help="only pairs with a record from this feed")
-    listing.add_argument("--la", default=None, help="only pairs with a record of this local authority")
-    listing.add_argument("--page", type=int, default=1)
-    listing.add_argument("--per-page", type=int, default=50)
+    listing.add_argument("--feed", type=feed_name, default=None, help="only pairs with a record from this feed")
+    listing.add_argument("--la", default=None, help="only pairs with a record of this local authority (code)")
+    listing.add_argument("--page", type=positive_int, default=1, help="page number (default 1)")
+    listing.add_argument("--per-page", type=positive_int, default=50, help="pairs a page (default 50)")
     decide = r_sub.add_parser("decide", help="link a pair, or keep it apart (audited, as in the console)")
     decide.add_argument("pair", type=int, help="the pair's number, as review list shows it")
     choice = decide.add_mutually_exclusive_group(required=True)
@@ -34,7 +36,7 @@ def add_parsers(sub: Any) -> None:
     m_sub.add_parser("list", help="every model version with precision and recall from stewards' decisions")
     compare = m_sub.add_parser("compare", help="pairs a candidate model would decide differently from the current one")
     compare.add_argument("candidate", help="model version (see model list)")
-    compare.add_argument("--examples", type=int, default=5, help="examples per kind of change")
+    compare.add_argument("--examples", type=positive_int, default=5, help="examples per kind of change")
     promote = m_sub.add_parser("promote", help="make a version current (audited), re-link everything, publish")
     promote.add_argument("version")
     promote.add_argument("--reason", required=True)
@@ -85,6 +87,9 @@ def cmd_model(args: argparse.Namespace) -> int:
         return 0
     if args.model_command == "compare":
         with transaction() as conn:
+            known = [v.version for v in lifecycle.model_versions(conn)]
+            if args.candidate not in known:
+                raise UsageError(f"unknown model version {args.candidate!r}; the versions are {', '.join(known)}")
             comparison = lifecycle.compare_models(conn, args.candidate, examples_per_change=args.examples,
                                                   backend=backend)
         print("\n".join(comparison_lines(comparison)))
