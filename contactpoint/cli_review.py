@@ -18,13 +18,15 @@ def add_parsers(sub: Any) -> None:
     """Add ``review`` and ``model`` to the ``contactpoint`` parser's subparsers."""
     review = sub.add_parser("review", help="the stewards' review queue: list open pairs, link or keep one apart")
     r_sub = review.add_subparsers(dest="review_command", required=True)
-    listing = r_sub.add_parser("list", help="open pairs in the console's order (ids and weights only)")
+    listing = r_sub.add_parser("list", help="open entries (one per pair of children, with the record pairs behind "
+                                            "it) in the console's order (ids and weights only)")
     listing.add_argument("--feed", type=feed_name, default=None, help="only pairs with a record from this feed")
     listing.add_argument("--la", default=None, help="only pairs with a record of this local authority (code)")
     listing.add_argument("--page", type=positive_int, default=1, help="page number (default 1)")
     listing.add_argument("--per-page", type=positive_int, default=50, help="pairs a page (default 50)")
-    decide = r_sub.add_parser("decide", help="link a pair, or keep it apart (audited, as in the console)")
-    decide.add_argument("pair", type=int, help="the pair's number, as review list shows it")
+    decide = r_sub.add_parser("decide", help="link an entry's two children, or keep them apart: every record pair "
+                                            "behind it (audited, as in the console)")
+    decide.add_argument("pair", type=int, help="the entry's number, as review list shows it (or any of its pairs)")
     choice = decide.add_mutually_exclusive_group(required=True)
     choice.add_argument("--link", dest="decision", action="store_const", const="link")
     choice.add_argument("--keep-apart", dest="decision", action="store_const", const="keep_apart")
@@ -46,23 +48,26 @@ def add_parsers(sub: Any) -> None:
 def cmd_review(args: argparse.Namespace) -> int:
     """List the review queue, or decide one pair."""
     from matching import stewardship
-    from matching.steward_commands import NotAllowed, decide, queue_lines
+    from matching.steward_commands import NotAllowed, decide_entry, entry_lines
     from warehouse.db import transaction
 
     if args.review_command == "list":
         with transaction() as conn:
-            queue = stewardship.review_queue(conn, stewardship.QueueFilter(args.feed, args.la), page=args.page,
-                                             per_page=args.per_page)
-        print("\n".join(queue_lines(queue, page=args.page, per_page=args.per_page)))
+            queue = stewardship.review_entries(conn, stewardship.QueueFilter(args.feed, args.la), page=args.page,
+                                               per_page=args.per_page)
+        print("\n".join(entry_lines(queue, page=args.page, per_page=args.per_page)))
         return 0
     try:
         with transaction() as conn:
-            outcome = decide(conn, args.pair, args.decision, username=args.steward, reason=args.reason)
+            outcomes = decide_entry(conn, args.pair, args.decision, username=args.steward, reason=args.reason)
     except (NotAllowed, stewardship.StewardshipError) as refused:
         print(f"refused: {refused}", file=sys.stderr)
         return 1
-    kept = f"; {outcome.retired_cp_id} merged into {outcome.kept_cp_id}" if outcome.retired_cp_id else ""
-    print(f"pair {args.pair}: {outcome.kind.replace('_', ' ')} recorded as action {outcome.action_id}{kept}")
+    merged = [o for o in outcomes if o.retired_cp_id]
+    kept = f"; {merged[0].retired_cp_id} merged into {merged[0].kept_cp_id}" if merged else ""
+    actions = ", ".join(str(o.action_id) for o in outcomes)
+    print(f"entry {args.pair}: {outcomes[0].kind.replace('_', ' ')} recorded as action {actions} "
+          f"for {len(outcomes)} record pair(s){kept}")
     return 0
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -513,6 +514,119 @@ def review_queue(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: in
         total=total, shielded=shielded,
         by_feed=dict(sorted((str(r.key), int(r.n)) for r in counts if r.kind == "feed")),
         by_local_authority=dict(sorted((str(r.key), int(r.n)) for r in counts if r.kind == "la")))
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """One question for a steward: are these two children one child? Every open record pair between them
+    (either order) stands behind it; ``lead`` is the pair nearest the link threshold, whose number names it."""
+
+    lead: QueueEntry
+    pairs: list[QueueEntry]
+    cp_a: str
+    cp_b: str
+    feeds: list[str]
+    shielded: bool
+
+    @property
+    def pair_id(self) -> int:
+        """The entry's number: its lead pair's (``contactpoint review decide`` and the console take it)."""
+        return self.lead.pair_id
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """A page of the grouped queue; every count is of entries (pairs of children), not record pairs."""
+
+    entries: list[ReviewEntry]
+    total: int
+    shielded: int
+    record_pairs: int
+    by_feed: dict[str, int]
+    by_local_authority: dict[str, int]
+
+
+_ENTRY_BASE = _QUEUE_BASE + """,
+    entry AS (
+        SELECT least(cp_a, cp_b) AS child_1, greatest(cp_a, cp_b) AS child_2, bool_or(shielded) AS shielded,
+               min(distance) AS distance, count(DISTINCT pair_id) AS record_pairs,
+               (array_agg(pair_id ORDER BY distance, pair_id))[1] AS lead_pair_id,
+               array_agg(DISTINCT feed) FILTER (WHERE feed IS NOT NULL) AS feeds,
+               array_agg(DISTINCT la) FILTER (WHERE la IS NOT NULL) AS las
+        FROM wanted CROSS JOIN LATERAL (VALUES (feed_a, la_a), (feed_b, la_b)) AS side(feed, la)
+        GROUP BY 1, 2)
+"""
+
+
+def review_entries(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: int = 1,
+                   per_page: int = 50) -> EntryPage:
+    """The review queue as stewards answer it: one entry per pair of children, in ``review_queue``'s order.
+
+    A pair of children often has several open record pairs (twins on five feeds: school, GP, ...; both
+    directions A/B and B/A). They are one question, so they are one entry: ordered by its most pressing
+    record pair (shielded first, then nearest the link threshold), showing every open record pair between
+    the two children. The filter picks entries by any of their record pairs; an entry shows and decides all.
+    """
+    params = {"link_threshold": THRESHOLDS.link, "feed": flt.feed, "la": flt.local_authority}
+    leads = conn.execute(text(_ENTRY_BASE + """
+        SELECT child_1, child_2, shielded, feeds FROM entry ORDER BY shielded DESC, distance, lead_pair_id
+        LIMIT :limit OFFSET :offset"""), {**params, "limit": per_page, "offset": max(page - 1, 0) * per_page}).all()
+    counts = conn.execute(text(_ENTRY_BASE + """
+        SELECT 'total' AS kind, NULL AS key, count(*) AS n FROM entry
+        UNION ALL SELECT 'shielded', NULL, count(*) FROM entry WHERE shielded
+        UNION ALL SELECT 'record_pairs', NULL, coalesce(sum(record_pairs), 0) FROM entry
+        UNION ALL SELECT 'feed', f, count(*) FROM entry, unnest(feeds) f GROUP BY f
+        UNION ALL SELECT 'la', a, count(*) FROM entry, unnest(las) a GROUP BY a"""), params).all()
+    keys = [f"{r.child_1} {r.child_2}" for r in leads]
+    behind: dict[str, list[QueueEntry]] = {key: [] for key in keys}
+    if keys:
+        # Every open pair between the two children, whatever the filter: the answer is about the children.
+        for r in conn.execute(text(_QUEUE_BASE + """
+                SELECT pair_id, record_a, record_b, cp_a, cp_b, feed_a, feed_b, match_weight, reason, shielded,
+                       distance, least(cp_a, cp_b) || ' ' || greatest(cp_a, cp_b) AS entry_key
+                FROM open_pair WHERE least(cp_a, cp_b) || ' ' || greatest(cp_a, cp_b) = ANY(:keys)
+                ORDER BY distance, pair_id"""), {**params, "keys": keys}).all():
+            behind[r.entry_key].append(QueueEntry(
+                int(r.pair_id), int(r.record_a), int(r.record_b), r.cp_a, r.cp_b, r.feed_a, r.feed_b,
+                float(r.match_weight), r.reason, bool(r.shielded), float(r.distance)))
+    entries = []
+    for r, key in zip(leads, keys, strict=True):
+        pairs = behind[key]
+        entries.append(ReviewEntry(lead=pairs[0], pairs=pairs, cp_a=r.child_1, cp_b=r.child_2,
+                                   feeds=sorted({f for p in pairs for f in (p.feed_a, p.feed_b)}),
+                                   shielded=bool(r.shielded)))
+
+    def count(kind: str) -> int:
+        return next((int(c.n) for c in counts if c.kind == kind), 0)
+
+    return EntryPage(entries=entries, total=count("total"), shielded=count("shielded"),
+                     record_pairs=count("record_pairs"),
+                     by_feed=dict(sorted((str(c.key), int(c.n)) for c in counts if c.kind == "feed")),
+                     by_local_authority=dict(sorted((str(c.key), int(c.n)) for c in counts if c.kind == "la")))
+
+
+def entry_pairs(conn: Connection, pair_id: int) -> list[int]:
+    """The open record pairs of the entry ``pair_id`` belongs to (every open pair between its two children),
+    nearest the link threshold first; just ``pair_id`` when it is not open (its own action says why)."""
+    rows = conn.execute(text(_QUEUE_BASE + """
+        SELECT o.pair_id FROM open_pair o JOIN open_pair me ON me.pair_id = :pair
+          AND least(o.cp_a, o.cp_b) = least(me.cp_a, me.cp_b) AND greatest(o.cp_a, o.cp_b) = greatest(me.cp_a, me.cp_b)
+        ORDER BY o.pair_id = :pair DESC, o.distance, o.pair_id"""),
+        {"link_threshold": THRESHOLDS.link, "feed": None, "la": None, "pair": pair_id}).scalars().all()
+    return [int(p) for p in rows] or [pair_id]
+
+
+def for_each_entry_pair(conn: Connection, pair_id: int,
+                        action: Callable[[Connection, int], ActionOutcome]) -> list[ActionOutcome]:
+    """Answer an entry: the per-pair ``action`` on every open record pair between its two children, ``pair_id``
+    first (a link merges the children there; its must-links may close some of the others, which are skipped)."""
+    outcomes = []
+    for pair in entry_pairs(conn, pair_id):
+        if pair != pair_id and conn.execute(text("SELECT status FROM identity.review_pair WHERE pair_id = :p"),
+                                            {"p": pair}).scalar() != "open":
+            continue
+        outcomes.append(action(conn, pair))
+    return outcomes
 
 
 RECORD_FIELDS = ("given_name", "middle_names", "family_name", "preferred_given_name", "preferred_family_name",
