@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 1),
                      help="the date the files are extracted on (YYYY-MM-DD)")
     gen.add_argument("--out", type=Path, required=True, help="drop-zone folder to write (inbound/<feed>/...)")
+    gen.add_argument("--local-authorities", type=positive_int, default=None, metavar="N",
+                     help="spread the children over N local authorities (default: one per 5,000 children)")
 
     sub.add_parser("migrate", help="create or upgrade the directory store's schemas")
 
@@ -48,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--children", type=positive_int, default=3_000, help="population size (default 3,000)")
     demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed sends the same files")
     demo.add_argument("--fault-rate", type=fraction, default=0.05, help="share of rows with an injected fault (0-1)")
+    demo.add_argument("--local-authorities", type=positive_int, default=4, metavar="N",
+                      help="spread the children over N local authorities (default 4, so the report compares them)")
 
     sub.add_parser("status", help="what the store holds: files by feed and state, records, children")
 
@@ -97,7 +101,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Write synthetic feed files."""
     feeds = args.feeds
     writable_folder(args.out)
-    summary = _generate_with_progress(args.out, args.children, args.seed, args.fault_rate, feeds, args.as_of)
+    summary = _generate_with_progress(args.out, args.children, args.seed, args.fault_rate, feeds, args.as_of,
+                                      args.local_authorities)
     print(f"{summary.children:,} children → {args.out}")
     for feed in feeds:
         print(f"  {feed:<11} {summary.files.get(feed, 0):>6,} files {summary.rows.get(feed, 0):>10,} rows "
@@ -106,7 +111,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _generate_with_progress(out: Path, children: int, seed: int, fault_rate: float, feeds: Sequence[str],
-                            as_of: date) -> Any:
+                            as_of: date, local_authorities: int | None = None) -> Any:
     from tqdm import tqdm
 
     from contactpoint.synthetic import generate
@@ -116,7 +121,7 @@ def _generate_with_progress(out: Path, children: int, seed: int, fault_rate: flo
             bar.update(done - bar.n)
 
         return generate(out, children=children, seed=seed, fault_rate=fault_rate, feeds=feeds, as_of=as_of,
-                        progress=progress)
+                        progress=progress, local_authorities=local_authorities)
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -154,7 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generated = settings.data_dir / "generated"
         shutil.rmtree(generated, ignore_errors=True)
         summary = _generate_with_progress(generated, args.children, args.seed, args.fault_rate, DEMO_FEEDS,
-                                          date(2026, 11, 1))
+                                          date(2026, 11, 1), args.local_authorities)
         with open_dropzone() as dropzone:
             dropped = _send_files(generated, dropzone, DEMO_FEEDS)
         bar.update()
@@ -329,8 +334,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     csv_path, html_path = write_report(rows, args.out, clock.today())
     print(f"{len(rows)} local authorities: {csv_path}, {html_path}")
     for r in rows:
-        print(f"  LA {r.la}: {r.children:,} children, {r.no_school:,} of {r.school_age:,} of school age without "
-              f"a school, {r.no_gp:,} without a GP")
+        school = "n/a" if r.no_school_rate is None else f"{100 * r.no_school_rate:.1f}%"
+        gp = "n/a" if r.no_gp_rate is None else f"{100 * r.no_gp_rate:.1f}%"
+        print(f"  {r.name} ({r.la}): {r.no_school:,} of {r.school_age:,} children of school age without a school "
+              f"({school}); {r.no_gp:,} of {r.children:,} children without a GP ({gp})")
     return 0
 
 
