@@ -74,3 +74,34 @@ def test_the_console_lists_one_entry_per_pair_of_children_and_its_keep_apart_ans
         assert done.status_code == 200 and "No open questions" in done.text
     pairs, entries = _queues()
     assert (pairs.total, entries.total) == (0, 0)
+
+
+def _console(username: str, role: str) -> TestClient:
+    with transaction() as conn:
+        secret = users.add_user(conn, username=username, display_name=username.title(), role=role,
+                                password=PASSWORD, pin=PIN)
+    client = TestClient(create_app())
+    form = client.get("/console/sign-in")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    client.post("/console/sign-in", data={"username": username, "password": PASSWORD, "pin": PIN,
+                                          "one_time_code": pyotp.TOTP(secret).now(), "csrf_token": csrf.group(1)})
+    return client
+
+
+def test_the_console_home_shows_the_day_at_a_glance_to_those_who_run_the_hub(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    twins(store)  # a school file and a GP file, two rows each; the twins are one open question
+    monkeypatch.setenv("CONTACTPOINT_CONSOLE_SECURE_COOKIE", "false")
+    get_settings.cache_clear()
+
+    steward_home = _console("stella", "steward").get("/console/").text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", steward_home))
+    assert "1 open review question" in text and "2 files received in the last 24 hours" in text
+    assert "0 refused whole" in text and "Last link: 20" in text and "last publish to the directory: 20" in text
+    assert re.search(r"gp 1 0 2 2 0 0 school 1 0 2 2 0 0", text), text
+
+    team_home = _console("dana", "data_team").get("/console/").text
+    assert "2 files received" in re.sub(r"<[^>]+>", "", team_home) and "review question" not in team_home
+    reader_home = _console("rita", "reader").get("/console/").text
+    assert "day at a glance" not in reader_home and "files received" not in reader_home
