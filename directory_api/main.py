@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
@@ -30,6 +31,8 @@ class QuerylessAccessLog(logging.Filter):
 
 
 QUERYLESS = QuerylessAccessLog()
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
 
 
 def create_app() -> FastAPI:
@@ -44,6 +47,14 @@ def create_app() -> FastAPI:
         # Bearer tokens, no cookies cross-origin: the console's cookie session stays same-origin only.
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+
+    @app.middleware("http")
+    async def docs_stay_on_the_hub(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # ReDoc's bundle still points its "powered by" logo at a CDN: the pages may load only the hub's files.
+        response = await call_next(request)
+        if request.url.path in ("/docs", "/redoc"):
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -24,7 +24,9 @@ def _loaded_urls(html: str) -> list[str]:
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_the_docs_pages_load_nothing_from_outside_the_hub(page: str) -> None:
     client = TestClient(create_app())
-    html = client.get(page).text
+    response = client.get(page)
+    html = response.text
+    assert "img-src 'self' data:" in response.headers["content-security-policy"]  # nothing from elsewhere
     urls = _loaded_urls(html)
     assert urls, html
     assert not [u for u in urls if u.startswith(("http:", "https:", "//"))], urls
