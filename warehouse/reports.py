@@ -91,8 +91,9 @@ def universal_services(conn: Connection, as_of: date) -> list[UniversalServicesR
 
 
 def ordered(rows: list[UniversalServicesRow]) -> list[UniversalServicesRow]:
-    """Highest share without a school first (then without a GP), LA not known last, empty rows dropped."""
-    return sorted((r for r in rows if r.children),
+    """Highest share without a school first (then without a GP), LA not known last; no empty row: an LA with
+    no children, or children no record places in an LA when none of them lacks a school or a GP."""
+    return sorted((r for r in rows if r.children and (r.la != UNKNOWN_LA or r.no_school or r.no_gp)),
                   key=lambda r: (r.la == UNKNOWN_LA, -(r.no_school_rate or 0.0), -(r.no_gp_rate or 0.0), r.la))
 
 

@@ -46,5 +46,6 @@ def test_a_school_age_child_known_only_to_a_gp_is_counted_without_a_school_in_th
 def test_the_report_puts_the_highest_share_without_a_school_first_and_no_empty_row() -> None:
     rows = ordered([UniversalServicesRow("unknown", 4, 2, 2, 4), UniversalServicesRow("373", 100, 80, 4, 10),
                     UniversalServicesRow("372", 50, 40, 8, 1), UniversalServicesRow("999", 0, 0, 0, 0)])
+    assert ordered([UniversalServicesRow("unknown", 1, 0, 0, 0)]) == []  # nothing to report: no row
     assert [(r.name, r.no_school_rate) for r in rows] == [("Rotherham", 0.2), ("Sheffield", 0.05),
                                                           ("LA not known", 1.0)]
