@@ -70,6 +70,10 @@ def test_api_docs_render_with_no_network_and_the_home_page_and_report_show_figur
     assert "1 open review question" in console.text() and "files received in the last 24 hours" in console.text()
     console.check("home")
     _shot(console.page, "console-home")
+    console.goto("/console/ops/report")
+    assert "Rotherham" in console.text() and "0 of 2" in console.text()
+    assert console.page.locator("img.chart").evaluate("img => img.naturalWidth") > 0  # the chart loaded
+    console.check("console-report")
 
     with transaction() as conn:
         rows = universal_services(conn, date(2026, 11, 25))

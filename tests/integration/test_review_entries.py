@@ -101,7 +101,13 @@ def test_the_console_home_shows_the_day_at_a_glance_to_those_who_run_the_hub(
     assert "0 refused whole" in text and "Last link: 20" in text and "last publish to the directory: 20" in text
     assert re.search(r"gp 1 0 2 2 0 0 school 1 0 2 2 0 0", text), text
 
-    team_home = _console("dana", "data_team").get("/console/").text
+    team = _console("dana", "data_team")
+    team_home = team.get("/console/").text
     assert "2 files received" in re.sub(r"<[^>]+>", "", team_home) and "review question" not in team_home
+    # The universal services report in the console: names, counts with their denominators, rates, a chart.
+    report = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", team.get("/console/ops/report").text))
+    assert re.search(r"Rotherham 372 2 0 of 2 0\.0% 0 of 2 0\.0%", report), report
+    chart = team.get("/console/ops/report/chart.svg")
+    assert chart.headers["content-type"].startswith("image/svg+xml") and chart.text.startswith("<svg")
     reader_home = _console("rita", "reader").get("/console/").text
     assert "day at a glance" not in reader_home and "files received" not in reader_home
