@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -548,13 +548,14 @@ class EntryPage:
 
 _ENTRY_BASE = _QUEUE_BASE + """,
     entry AS (
+        -- Every open pair between the same two children is one entry; the filter picks entries by any of them.
         SELECT least(cp_a, cp_b) AS child_1, greatest(cp_a, cp_b) AS child_2, bool_or(shielded) AS shielded,
-               min(distance) AS distance, count(DISTINCT pair_id) AS record_pairs,
-               (array_agg(pair_id ORDER BY distance, pair_id))[1] AS lead_pair_id,
-               array_agg(DISTINCT feed) FILTER (WHERE feed IS NOT NULL) AS feeds,
-               array_agg(DISTINCT la) FILTER (WHERE la IS NOT NULL) AS las
-        FROM wanted CROSS JOIN LATERAL (VALUES (feed_a, la_a), (feed_b, la_b)) AS side(feed, la)
-        GROUP BY 1, 2)
+               min(distance) AS distance, count(*) AS record_pairs,
+               array_agg(pair_id ORDER BY distance, pair_id) AS pair_ids,
+               array_agg(feed_a) || array_agg(feed_b) AS feeds, array_agg(la_a) || array_agg(la_b) AS las
+        FROM open_pair GROUP BY 1, 2
+        HAVING bool_or((CAST(:feed AS text) IS NULL OR :feed IN (feed_a, feed_b))
+                       AND (CAST(:la AS text) IS NULL OR :la IN (la_a, la_b))))
 """
 
 
@@ -567,33 +568,44 @@ def review_entries(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: 
     record pair (shielded first, then nearest the link threshold), showing every open record pair between
     the two children. The filter picks entries by any of their record pairs; an entry shows and decides all.
     """
-    params = {"link_threshold": THRESHOLDS.link, "feed": flt.feed, "la": flt.local_authority}
-    leads = conn.execute(text(_ENTRY_BASE + """
-        SELECT child_1, child_2, shielded, feeds FROM entry ORDER BY shielded DESC, distance, lead_pair_id
-        LIMIT :limit OFFSET :offset"""), {**params, "limit": per_page, "offset": max(page - 1, 0) * per_page}).all()
-    counts = conn.execute(text(_ENTRY_BASE + """
-        SELECT 'total' AS kind, NULL AS key, count(*) AS n FROM entry
-        UNION ALL SELECT 'shielded', NULL, count(*) FROM entry WHERE shielded
-        UNION ALL SELECT 'record_pairs', NULL, coalesce(sum(record_pairs), 0) FROM entry
-        UNION ALL SELECT 'feed', f, count(*) FROM entry, unnest(feeds) f GROUP BY f
-        UNION ALL SELECT 'la', a, count(*) FROM entry, unnest(las) a GROUP BY a"""), params).all()
-    keys = [f"{r.child_1} {r.child_2}" for r in leads]
-    behind: dict[str, list[QueueEntry]] = {key: [] for key in keys}
-    if keys:
-        # Every open pair between the two children, whatever the filter: the answer is about the children.
-        for r in conn.execute(text(_QUEUE_BASE + """
-                SELECT pair_id, record_a, record_b, cp_a, cp_b, feed_a, feed_b, match_weight, reason, shielded,
-                       distance, least(cp_a, cp_b) || ' ' || greatest(cp_a, cp_b) AS entry_key
-                FROM open_pair WHERE least(cp_a, cp_b) || ' ' || greatest(cp_a, cp_b) = ANY(:keys)
-                ORDER BY distance, pair_id"""), {**params, "keys": keys}).all():
-            behind[r.entry_key].append(QueueEntry(
-                int(r.pair_id), int(r.record_a), int(r.record_b), r.cp_a, r.cp_b, r.feed_a, r.feed_b,
-                float(r.match_weight), r.reason, bool(r.shielded), float(r.distance)))
+    params = {"link_threshold": THRESHOLDS.link, "feed": flt.feed, "la": flt.local_authority,
+              "limit": per_page, "offset": max(page - 1, 0) * per_page}
+    # One statement: the entries are computed once (a CTE read several times is materialised) for the page
+    # and for every count.
+    result = conn.execute(text(_ENTRY_BASE + """
+        SELECT 'row' AS kind, NULL AS key, position AS n, child_1, child_2, shielded, pair_ids FROM (
+            SELECT row_number() OVER (ORDER BY shielded DESC, distance, pair_ids[1]) AS position, *
+            FROM entry ORDER BY shielded DESC, distance, pair_ids[1] LIMIT :limit OFFSET :offset) page
+        UNION ALL SELECT 'total', NULL, count(*), NULL, NULL, NULL, NULL FROM entry
+        UNION ALL SELECT 'shielded', NULL, count(*), NULL, NULL, NULL, NULL FROM entry WHERE shielded
+        UNION ALL SELECT 'record_pairs', NULL, coalesce(sum(record_pairs), 0), NULL, NULL, NULL, NULL FROM entry
+        UNION ALL SELECT 'feed', f, count(*), NULL, NULL, NULL, NULL
+                  FROM (SELECT DISTINCT child_1, child_2, f FROM entry, unnest(feeds) f) x GROUP BY f
+        UNION ALL SELECT 'la', a, count(*), NULL, NULL, NULL, NULL
+                  FROM (SELECT DISTINCT child_1, child_2, a FROM entry, unnest(las) a WHERE a IS NOT NULL) y
+                  GROUP BY a"""), params).all()
+    leads = sorted((r for r in result if r.kind == "row"), key=lambda r: int(r.n))
+    counts = [r for r in result if r.kind != "row"]
+    wanted_ids = [int(p) for r in leads for p in r.pair_ids]
+    pairs: dict[int, QueueEntry] = {}
+    if wanted_ids:
+        # Only this page's pairs, by key: the queue's common table is not evaluated a third time.
+        for r in conn.execute(text("""
+                SELECT p.pair_id, p.record_a, p.record_b, la.cp_id AS cp_a, lb.cp_id AS cp_b, sa.feed AS feed_a,
+                       sb.feed AS feed_b, p.match_weight, p.reason, abs(p.match_weight - :link_threshold) AS distance
+                FROM identity.review_pair p
+                JOIN identity.link la ON la.record_id = p.record_a JOIN identity.link lb ON lb.record_id = p.record_b
+                JOIN staging.source_record sa ON sa.record_id = p.record_a
+                JOIN staging.source_record sb ON sb.record_id = p.record_b
+                WHERE p.pair_id = ANY(:ids)"""), {"link_threshold": THRESHOLDS.link, "ids": wanted_ids}).all():
+            pairs[int(r.pair_id)] = QueueEntry(int(r.pair_id), int(r.record_a), int(r.record_b), r.cp_a, r.cp_b,
+                                               r.feed_a, r.feed_b, float(r.match_weight), r.reason, False,
+                                               float(r.distance))
     entries = []
-    for r, key in zip(leads, keys, strict=True):
-        pairs = behind[key]
-        entries.append(ReviewEntry(lead=pairs[0], pairs=pairs, cp_a=r.child_1, cp_b=r.child_2,
-                                   feeds=sorted({f for p in pairs for f in (p.feed_a, p.feed_b)}),
+    for r in leads:
+        behind = [replace(pairs[int(p)], shielded=bool(r.shielded)) for p in r.pair_ids]
+        entries.append(ReviewEntry(lead=behind[0], pairs=behind, cp_a=r.child_1, cp_b=r.child_2,
+                                   feeds=sorted({f for p in behind for f in (p.feed_a, p.feed_b)}),
                                    shielded=bool(r.shielded)))
 
     def count(kind: str) -> int:
