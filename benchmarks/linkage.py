@@ -640,6 +640,9 @@ def delta_vs_full(repeat: int, seed: int, share: float = DELTA_SHARE) -> dict[st
                 try:
                     conn.execute(text("DELETE FROM identity.link WHERE record_id = ANY(:ids)"),
                                  {"ids": [int(s) for s in sample]})
+                    # As when they arrived: a record without a child is waiting to be published.
+                    conn.execute(text("UPDATE staging.source_record SET needs_publish = true "
+                                      "WHERE record_id = ANY(:ids)"), {"ids": [int(s) for s in sample]})
                     candidates = _existing_records_read(conn, _candidate_sql()) if mode == "delta" \
                         else len(records) - len(sample)
                     gc.collect()

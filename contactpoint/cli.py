@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, required=True, help="drop-zone folder to write (inbound/<feed>/...)")
     gen.add_argument("--local-authorities", type=positive_int, default=None, metavar="N",
                      help="spread the children over N local authorities (default: one per 5,000 children)")
+    gen.add_argument("--next-night-of", type=Path, metavar="DIR",
+                     help="write instead the next night of the folder DIR that generate wrote (same children)")
+    gen.add_argument("--new-share", type=float, default=0.01, help="with --next-night-of: share of new children")
+    gen.add_argument("--change-share", type=float, default=0.02, help="with --next-night-of: share changed")
+    gen.add_argument("--leaver-share", type=float, default=0.004, help="with --next-night-of: share leaving")
 
     sub.add_parser("migrate", help="create or upgrade the directory store's schemas")
 
@@ -99,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Write synthetic feed files."""
+    if args.next_night_of is not None:
+        return _next_night(args)
     feeds = args.feeds
     writable_folder(args.out)
     summary = _generate_with_progress(args.out, args.children, args.seed, args.fault_rate, feeds, args.as_of,
@@ -107,6 +114,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for feed in feeds:
         print(f"  {feed:<11} {summary.files.get(feed, 0):>6,} files {summary.rows.get(feed, 0):>10,} rows "
               f"{summary.faulty_rows.get(feed, 0):>8,} with faults")
+    return 0
+
+
+def _next_night(args: argparse.Namespace) -> int:
+    """Write the next night of a generated folder and say what changed."""
+    from contactpoint.synthetic.nextnight import describe, next_night
+
+    summary = next_night(args.next_night_of, args.out, seed=args.seed, new_share=args.new_share,
+                         change_share=args.change_share, leaver_share=args.leaver_share,
+                         fault_rate=args.fault_rate)
+    print(f"next night ({summary.as_of}) of {args.next_night_of} → {args.out}")
+    print(describe(summary))
     return 0
 
 

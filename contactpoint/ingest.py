@@ -90,8 +90,7 @@ def ingest_feed(feed: str, zone: FolderDropZone) -> FeedCounts:
     with transaction() as conn:
         files_after, deliveries_after = _watermarks(conn)
     file_ids = pipeline.receive(feed, zone)
-    for file_id in file_ids:
-        pipeline.load(file_id)
+    pipeline.load_files(file_ids)
     receipts = pipeline.acknowledge(feed, zone)
     with transaction() as conn:
         return _feed_counts(conn, feed, files_after, deliveries_after, file_ids, receipts)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         default=None, description="Freeze the hub's clock at this date (demos, tests, backfills)."
     )
     log_level: str = Field(default="INFO", description="Python logging level name.")
+    load_workers: int = Field(
+        default=0, ge=0,
+        description="Processes that parse, validate and stage files side by side; 0: one per core, 1: in-process.",
+    )
     key_vault_dir: Path | None = Field(
         default=None,
         description="Where the archive's per-child keys live, outside the database; default <data_dir>/key-vault.",

@@ -1,7 +1,9 @@
 """Ingest one feed: drop zone → parse → validate → stage (or quarantine, or withhold) → receipts.
 
-One DAG per feed of the registry (`connectors/feeds.py`), all built by `ingest_dag()`. Loading a
-file updates the feed's Asset, which schedules `link_identities`. The work is in `contactpoint.pipeline`.
+One DAG per feed of the registry (`connectors/feeds.py`), all built by `ingest_dag()`. Each sender's
+files are loaded by a task of their own, mapped over the senders, so the executor loads them side by
+side; the run's receipts then update the feed's Asset, which schedules `link_identities`. The work is
+in `contactpoint.pipeline`.
 """
 
 from __future__ import annotations
@@ -29,34 +31,36 @@ def ingest_dag(feed: str) -> DAG:
     )
     def ingest() -> None:
         @task
-        def receive() -> list[int]:
+        def receive() -> list[list[int]]:
             from contactpoint.logs import configure_task_logging
             from contactpoint.pipeline import receive as receive_files  # lazy: keeps DAG parsing cheap
+            from contactpoint.pipeline import senders_files
 
             configure_task_logging()
+            return senders_files(receive_files(feed))
 
-            return receive_files(feed)
-
-        @task(outlets=[Asset(name=f"staged_{feed}", uri=staged_asset_uri(feed))])
+        # One task per sender, run side by side by the executor (LocalExecutor on one machine, Celery
+        # across several); a sender's own files stay in order within its task.
+        @task
         def load(file_ids: list[int]) -> list[dict[str, Any]]:
             from contactpoint.logs import configure_task_logging
             from contactpoint.pipeline import load_files
 
             configure_task_logging()
+            return load_files(file_ids, workers=1, analyze_after=False)
 
-            return load_files(file_ids)
-
-        @task
-        def acknowledge(outcomes: list[dict[str, Any]]) -> int:
+        @task(outlets=[Asset(name=f"staged_{feed}", uri=staged_asset_uri(feed))])
+        def acknowledge(outcomes: list[list[dict[str, Any]]]) -> int:
             from contactpoint.logs import configure_task_logging
+            from contactpoint.pipeline import STAGED_TABLES, analyze
             from contactpoint.pipeline import acknowledge as deliver_receipts
 
             configure_task_logging()
-
+            analyze(STAGED_TABLES)  # once for the run, not once per sender
             return deliver_receipts(feed)
 
         # TaskFlow passes XComArgs where the functions declare values; mypy cannot see through that.
-        acknowledge(load(receive()))  # type: ignore[arg-type]
+        acknowledge(load.expand(file_ids=receive()))  # type: ignore[arg-type]
 
     return ingest()
 

@@ -10,7 +10,7 @@ existing children is a steward's decision, never the linker's. Steward must-link
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -21,15 +21,6 @@ class RecordKeys:
     nhs_number: str | None = None
     upn: str | None = None
     cp_id: str | None = None
-
-
-@dataclass
-class _Group:
-    members: set[str]
-    nhs: set[str]
-    upn: set[str]
-    cp_ids: set[str]
-    forbidden: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -47,48 +38,68 @@ class Clustering:
         return {g: sorted(members) for g, members in out.items()}
 
 
-class _Groups:
-    def __init__(self, records: Sequence[RecordKeys], cannot: Iterable[tuple[str, str]]) -> None:
-        self.parent = {r.record_id: r.record_id for r in records}
-        self.data = {
-            r.record_id: _Group({r.record_id}, {r.nhs_number} - {None}, {r.upn} - {None},  # type: ignore[arg-type]
-                                {r.cp_id} - {None})  # type: ignore[arg-type]
-            for r in records
-        }
-        for a, b in cannot:
-            if a in self.data and b in self.data:
-                self.data[a].forbidden.add(b)
-                self.data[b].forbidden.add(a)
+MANY = object()  # a group holding two or more distinct values of a key (only a steward or a child can do that)
 
-    def find(self, item: str) -> str:
+
+def _combined(a: object, b: object) -> object:
+    """The distinct values of two groups' key, as None (none), the one value, or MANY."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    return MANY
+
+
+class _Groups:
+    """Union-find over record positions; per root only what a conflict check needs (a national load
+    clusters millions of records: no set per record)."""
+
+    def __init__(self, records: Sequence[RecordKeys], cannot: Iterable[tuple[str, str]]) -> None:
+        self.position = {r.record_id: i for i, r in enumerate(records)}
+        self.parent = list(range(len(records)))
+        self.size = [1] * len(records)
+        self.nhs: list[object] = [r.nhs_number for r in records]
+        self.upn: list[object] = [r.upn for r in records]
+        self.child: list[object] = [r.cp_id for r in records]
+        self.forbidden: dict[int, set[int]] = {}
+        for a, b in cannot:
+            if a in self.position and b in self.position:
+                pa, pb = self.position[a], self.position[b]
+                self.forbidden.setdefault(pa, set()).add(pb)
+                self.forbidden.setdefault(pb, set()).add(pa)
+
+    def find(self, item: int) -> int:
+        parent = self.parent
         root = item
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[item] != root:
-            self.parent[item], item = root, self.parent[item]
+        while parent[root] != root:
+            root = parent[root]
+        while parent[item] != root:
+            parent[item], item = root, parent[item]
         return root
 
-    def conflict(self, a: str, b: str, *, children_may_merge: bool) -> str | None:
-        ga, gb = self.data[a], self.data[b]
-        if ga.forbidden & gb.members or gb.forbidden & ga.members:
+    def conflict(self, a: int, b: int, *, children_may_merge: bool) -> str | None:
+        if any(self.find(f) == b for f in self.forbidden.get(a, ())) or \
+                any(self.find(f) == a for f in self.forbidden.get(b, ())):
             return "a steward decided these are different children"
-        if len(ga.nhs | gb.nhs) > 1:
+        if _combined(self.nhs[a], self.nhs[b]) is MANY:
             return "different NHS numbers"
-        if len(ga.upn | gb.upn) > 1:
+        if _combined(self.upn[a], self.upn[b]) is MANY:
             return "different UPNs"
-        if not children_may_merge and ga.cp_ids and gb.cp_ids and ga.cp_ids != gb.cp_ids:
+        # A child's records start in one group, so two groups never share a child: both having one
+        # means two different children.
+        if not children_may_merge and self.child[a] is not None and self.child[b] is not None:
             return "both are already children"
         return None
 
-    def union(self, a: str, b: str) -> None:
-        big, small = (a, b) if len(self.data[a].members) >= len(self.data[b].members) else (b, a)
+    def union(self, a: int, b: int) -> None:
+        big, small = (a, b) if self.size[a] >= self.size[b] else (b, a)
         self.parent[small] = big
-        g, s = self.data[big], self.data.pop(small)
-        g.members |= s.members
-        g.nhs |= s.nhs
-        g.upn |= s.upn
-        g.cp_ids |= s.cp_ids
-        g.forbidden |= s.forbidden
+        self.size[big] += self.size[small]
+        self.nhs[big] = _combined(self.nhs[big], self.nhs[small])
+        self.upn[big] = _combined(self.upn[big], self.upn[small])
+        self.child[big] = _combined(self.child[big], self.child[small])
+        if small in self.forbidden:
+            self.forbidden.setdefault(big, set()).update(self.forbidden.pop(small))
 
 
 def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float]], *,
@@ -99,21 +110,23 @@ def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float
     Records that share a current child start in one group (their child is not split by the linker).
     """
     groups = _Groups(records, cannot_link)
-    by_child: dict[str, str] = {}
-    for r in records:
+    position = groups.position
+    by_child: dict[str, int] = {}
+    for i, r in enumerate(records):
         if r.cp_id is not None:
-            first = by_child.setdefault(r.cp_id, r.record_id)
-            if first != r.record_id:
-                groups.union(groups.find(first), groups.find(r.record_id))
+            first = by_child.setdefault(r.cp_id, i)
+            if first != i and groups.find(first) != groups.find(i):
+                groups.union(groups.find(first), groups.find(i))
     for a, b in must_link:
-        if a in groups.parent and b in groups.parent and groups.find(a) != groups.find(b):
-            groups.union(groups.find(a), groups.find(b))
+        if a in position and b in position and groups.find(position[a]) != groups.find(position[b]):
+            groups.union(groups.find(position[a]), groups.find(position[b]))
     refused: list[tuple[str, str, str]] = []
     # Ties broken by record ids, so equal weights are applied in the same order on every run.
     for a, b, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
-        if a not in groups.parent or b not in groups.parent:
+        pa, pb = position.get(a), position.get(b)
+        if pa is None or pb is None:
             continue
-        ra, rb = groups.find(a), groups.find(b)
+        ra, rb = groups.find(pa), groups.find(pb)
         if ra == rb:
             continue
         reason = groups.conflict(ra, rb, children_may_merge=children_may_merge)
@@ -121,4 +134,5 @@ def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float
             groups.union(ra, rb)
         else:
             refused.append((a, b, reason))
-    return Clustering({r.record_id: groups.find(r.record_id) for r in records}, refused)
+    ids = [r.record_id for r in records]
+    return Clustering({record: ids[groups.find(i)] for i, record in enumerate(ids)}, refused)

@@ -16,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from matching.features import FEATURE_COLUMNS, as_frame, record_features
+from matching.features import FEATURE_COLUMNS, LIST_FEATURES, features_from_copy, record_features
 from matching.identity import cp_id_for
 from matching.linkage import Linkage, link_frames
 from matching.model import load_model
 from matching.settings import BLOCKING_KEYS
 from warehouse.changes import ID_SPLIT, IDS_MERGED, record_change
+from warehouse.db import copy_cursor
 
 LINK_LOCK = 7_204_312  # one linking run at a time, or two runs could each make a child for one record
 CANONICAL = """
@@ -66,35 +67,46 @@ def steward_constraints(conn: Connection) -> tuple[list[tuple[str, str]], list[t
     return must, cannot
 
 
-def _records(conn: Connection, where: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(text(f"{CANONICAL} WHERE {where}"), params or {})]
-
-
 FEATURE_SELECT = ", ".join(f"f.{c}" for c in FEATURE_COLUMNS if c != "unique_id")
+KEPT_COLUMNS = ["record_id", *(c for c in FEATURE_COLUMNS if c != "unique_id")]
+FEATURE_CHUNK = 20_000  # records standardised at a time: memory stays flat however many there are
+# A record without a child is always waiting to be published (publish clears only linked records): found
+# through the partial index on needs_publish, so a night reads its own records, not the whole store.
+AWAITING_PUBLISH = "SELECT s.record_id FROM staging.source_record s WHERE s.needs_publish"
+MISSING_FEATURES = ("NOT EXISTS (SELECT 1 FROM identity.record_features f WHERE f.record_id = s.record_id)")
 
 
-def _keep_features(conn: Connection, records: list[dict[str, Any]]) -> None:
-    """Compute and keep the features of records that have none kept (new, or changed since)."""
-    if not records:
-        return
-    rows = []
-    for record in records:
-        features = record_features(record)
-        features["record_id"] = int(features.pop("unique_id"))
-        rows.append(features)
-    columns = ["record_id", *(c for c in FEATURE_COLUMNS if c != "unique_id")]
-    conn.execute(text(f"""
-        INSERT INTO identity.record_features ({", ".join(columns)})
-        VALUES ({", ".join(f":{c}" for c in columns)})
-        ON CONFLICT (record_id) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in columns[1:])}"""), rows)
+def _keep_features(conn: Connection, where: str = MISSING_FEATURES) -> int:
+    """Compute and keep the features of the selected records (by default those with none kept: new, or
+    changed since), a chunk at a time, copied in. Returns how many were computed."""
+    ids = conn.execute(text(f"SELECT s.record_id FROM staging.source_record s WHERE {where} ORDER BY 1")
+                       ).scalars().all()
+    cursor = copy_cursor(conn)
+    for start in range(0, len(ids), FEATURE_CHUNK):
+        chunk = ids[start:start + FEATURE_CHUNK]
+        records = conn.execute(text(f"{CANONICAL} WHERE s.record_id = ANY(:ids)"), {"ids": chunk})
+        conn.execute(text("DELETE FROM identity.record_features WHERE record_id = ANY(:ids)"), {"ids": chunk})
+        with cursor.copy(f"COPY identity.record_features ({', '.join(KEPT_COLUMNS)}) FROM STDIN") as copy:
+            for record in records:
+                features = record_features(dict(record._mapping))
+                copy.write_row([int(features["unique_id"]), *(features[c] for c in KEPT_COLUMNS[1:])])
+    if ids:
+        conn.execute(text("ANALYZE identity.record_features"))
+    return len(ids)
 
 
-def _kept_features(conn: Connection, where: str, params: dict[str, Any] | None = None) -> tuple[Any, dict[str, str]]:
-    """Kept features of the selected records (``f``: features, ``l``: link) and their current children."""
-    rows = [dict(r._mapping) for r in conn.execute(text(f"""
-        SELECT f.record_id AS unique_id, {FEATURE_SELECT}, l.cp_id FROM identity.record_features f
-        LEFT JOIN identity.link l ON l.record_id = f.record_id WHERE {where}"""), params or {})]
-    return as_frame(rows), {str(r["unique_id"]): str(r["cp_id"]) for r in rows if r["cp_id"]}
+def _kept_features(conn: Connection, where: str) -> tuple[Any, dict[str, str]]:
+    """Kept features of the selected records (``f``: features, ``l``: link) as an Arrow table, and their
+    current children. The rows are copied out as CSV and parsed by Arrow a block at a time: no Python
+    object per record, and nothing written to disk."""
+    columns = [f"array_to_string(f.{c}, '|')" if c in LIST_FEATURES else f"f.{c}" for c in FEATURE_COLUMNS[1:]]
+    query = f"""COPY (SELECT f.record_id, {", ".join(columns)}, l.cp_id FROM identity.record_features f
+                      LEFT JOIN identity.link l ON l.record_id = f.record_id WHERE {where})
+                TO STDOUT (FORMAT csv)"""
+    with copy_cursor(conn).copy(query) as copy:
+        frame = features_from_copy(copy)
+    ids, cp_ids = frame.column("unique_id").to_pylist(), frame.column("cp_id").to_pylist()
+    return frame.drop_columns(["cp_id"]), {r: c for r, c in zip(ids, cp_ids, strict=True) if c is not None}
 
 
 # An archived child is frozen: a full re-link leaves its records and ID alone. They stay in staging only to
@@ -120,20 +132,20 @@ def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> 
     """
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
     summary = LinkSummary(run_id, "delta")
-    _keep_features(conn, _records(conn, "NOT EXISTS (SELECT 1 FROM identity.record_features f "
-                                        "WHERE f.record_id = s.record_id)"))
-    new_frame, _ = _kept_features(conn, "l.cp_id IS NULL")
-    if new_frame.empty:
+    _keep_features(conn)
+    new_frame, _ = _kept_features(conn, f"l.cp_id IS NULL AND f.record_id IN ({AWAITING_PUBLISH})")
+    if new_frame.num_rows == 0:
         return summary
-    conn.execute(text("""CREATE TEMP TABLE new_features ON COMMIT DROP AS
-                         SELECT f.* FROM identity.record_features f
-                         WHERE NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = f.record_id)"""))
+    conn.execute(text(f"""CREATE TEMP TABLE new_features ON COMMIT DROP AS
+                          SELECT f.* FROM identity.record_features f WHERE f.record_id IN ({AWAITING_PUBLISH})
+                            AND NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = f.record_id)"""))
+    conn.execute(text("ANALYZE new_features"))
     existing, children = _kept_features(conn, _candidate_sql())
     must, cannot = steward_constraints(conn)
-    linkage = link_frames(new_frame, current_model(conn), existing=existing if not existing.empty else None,
+    linkage = link_frames(new_frame, current_model(conn), existing=existing if existing.num_rows else None,
                           children=children, must_link=must, cannot_link=cannot, backend=backend)
     summary.records, summary.pairs_scored = len(new_frame), linkage.pairs_scored
-    new_ids = set(new_frame["unique_id"])
+    new_ids = set(new_frame.column("unique_id").to_pylist())
     assignments: dict[str, str] = {}
     fresh_groups: list[list[str]] = []
     for members in linkage.clustering.groups().values():
@@ -160,10 +172,9 @@ def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> Lin
     """Link every record afresh; IDs carry over by maximum overlap, retired IDs point to their successor."""
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
     summary = LinkSummary(run_id, "full")
-    _keep_features(conn, _records(conn, "NOT EXISTS (SELECT 1 FROM identity.record_features f "
-                                        "WHERE f.record_id = s.record_id)"))
+    _keep_features(conn)
     frame, before = _kept_features(conn, NOT_ARCHIVED)
-    if frame.empty:
+    if frame.num_rows == 0:
         return summary
     must, cannot = steward_constraints(conn)
     linkage = link_frames(frame, current_model(conn), must_link=must, cannot_link=cannot, backend=backend)
@@ -207,27 +218,39 @@ def _new_children(conn: Connection, count: int) -> list[str]:
     numbers = conn.execute(text("SELECT nextval('identity.child_number') FROM generate_series(1, :n)"),
                            {"n": count}).scalars().all()
     cp_ids = [cp_id_for(int(n)) for n in numbers]
-    conn.execute(text("INSERT INTO identity.child (cp_id) VALUES (:c)"), [{"c": c} for c in cp_ids])
+    conn.execute(text("INSERT INTO identity.child (cp_id) SELECT unnest(CAST(:c AS text[]))"), {"c": cp_ids})
     return cp_ids
 
 
 def _write_links(conn: Connection, assignments: dict[str, str], before: dict[str, str], method: str,
                  run_id: str) -> int:
+    """Record each changed assignment (link and its history) in a few set-based statements: a first load
+    writes every record, and one statement per record would cost more than the linking itself."""
     changed = [(int(r), cp_id, before.get(r)) for r, cp_id in assignments.items() if before.get(r) != cp_id]
     if not changed:
         return 0
+    conn.execute(text("""CREATE TEMP TABLE link_change (record_id bigint, cp_id text, old_cp_id text)
+                         ON COMMIT DROP"""))
+    cursor = copy_cursor(conn)
+    with cursor.copy("COPY link_change (record_id, cp_id, old_cp_id) FROM STDIN") as copy:
+        for row in changed:
+            copy.write_row(row)
+    conn.execute(text("ANALYZE link_change"))
+    params = {"m": method, "run": run_id}
     conn.execute(text("""
-        INSERT INTO identity.link (record_id, cp_id, method, run_id) VALUES (:r, :c, :m, :run)
+        INSERT INTO identity.link (record_id, cp_id, method, run_id)
+        SELECT record_id, cp_id, :m, :run FROM link_change
         ON CONFLICT (record_id) DO UPDATE SET cp_id = excluded.cp_id, method = excluded.method,
-            run_id = excluded.run_id, linked_at = now()"""),
-        [{"r": r, "c": c, "m": method, "run": run_id} for r, c, _ in changed])
+            run_id = excluded.run_id, linked_at = now()"""), params)
     conn.execute(text("""INSERT INTO identity.link_history (record_id, old_cp_id, new_cp_id, method, run_id)
-                         VALUES (:r, :old, :c, :m, :run)"""),
-                 [{"r": r, "old": old, "c": c, "m": method, "run": run_id} for r, c, old in changed])
+                         SELECT record_id, old_cp_id, cp_id, :m, :run FROM link_change ORDER BY record_id"""),
+                 params)
     # The directory recomputes every child whose records moved, the old owner as well as the new.
-    owners = sorted({c for _, c, _ in changed} | {old for _, _, old in changed if old})
-    conn.execute(text("""UPDATE staging.source_record SET needs_publish = true WHERE record_id IN (
-                         SELECT record_id FROM identity.link WHERE cp_id = ANY(:owners))"""), {"owners": owners})
+    conn.execute(text("""
+        UPDATE staging.source_record s SET needs_publish = true FROM identity.link l
+        WHERE l.record_id = s.record_id AND NOT s.needs_publish AND l.cp_id IN (
+            SELECT cp_id FROM link_change UNION SELECT old_cp_id FROM link_change WHERE old_cp_id IS NOT NULL)"""))
+    conn.execute(text("DROP TABLE link_change"))
     return sum(1 for _, _, old in changed if old is not None)
 
 

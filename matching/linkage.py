@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
+import pyarrow as pa
 
 from matching.cluster import Clustering, RecordKeys, cluster
 from matching.decide import LINK, REVIEW, decide_pairs
@@ -44,14 +45,22 @@ def explanation(pair: pd.Series) -> dict[str, Any]:
     return out
 
 
-def _keys(frame: pd.DataFrame, children: dict[str, str] | None) -> list[RecordKeys]:
+Frame: TypeAlias = Any  # pandas.DataFrame (a CSV's records) or pyarrow.Table (the store's: compact)
+
+
+def column(frame: Frame, name: str) -> list[Any]:
+    """One column of either kind of frame as a list."""
+    return frame.column(name).to_pylist() if isinstance(frame, pa.Table) else frame[name].tolist()
+
+
+def _keys(frame: Frame, children: dict[str, str] | None) -> list[RecordKeys]:
     children = children or {}
     return [RecordKeys(str(record), nhs or None, upn or None, children.get(str(record)))
-            for record, nhs, upn in zip(frame["unique_id"].tolist(), frame["nhs_number"].tolist(),
-                                        frame["upn"].tolist(), strict=True)]
+            for record, nhs, upn in zip(column(frame, "unique_id"), column(frame, "nhs_number"),
+                                        column(frame, "upn"), strict=True)]
 
 
-def link_frames(new: pd.DataFrame, model: dict[str, Any], *, existing: pd.DataFrame | None = None,
+def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = None,
                 children: dict[str, str] | None = None, must_link: Iterable[tuple[str, str]] = (),
                 cannot_link: Iterable[tuple[str, str]] = (), thresholds: Thresholds = THRESHOLDS,
                 backend: str = "duckdb") -> Linkage:
@@ -64,7 +73,7 @@ def link_frames(new: pd.DataFrame, model: dict[str, Any], *, existing: pd.DataFr
         records = _keys(new, children)
     else:
         pairs = score_between(existing, new, model, threshold=floor, backend=backend)
-        records = _keys(pd.concat([existing, new], ignore_index=True), children)
+        records = _keys(existing, children) + _keys(new, children)
     must, cannot = set(must_link), set(cannot_link)
     decided = decide_pairs(pairs, thresholds) if not pairs.empty else pairs.assign(decision=[], rule=[])
     linked = decided[decided["decision"] == LINK]

@@ -57,11 +57,16 @@ def term_frequencies(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
             for column in TF_COLUMNS}
 
 
-def _linker(frame: pd.DataFrame, model: dict[str, Any] | None, backend: str) -> Any:
+def _registrable(frame: Any, backend: str) -> Any:
+    """DuckDB reads an Arrow table in place; Spark is given pandas."""
+    return frame.to_pandas() if backend == "spark" and hasattr(frame, "to_batches") else frame
+
+
+def _linker(frame: Any, model: dict[str, Any] | None, backend: str) -> Any:
     from splink import Linker
 
     api = db_api(backend)
-    table = api.register(frame, dataset_display_name="records")
+    table = api.register(_registrable(frame, backend), dataset_display_name="records")
     if model is None:
         return Linker(table, settings_dict(_dialect(backend)), log_level=logging.WARNING)
     linker = Linker(table, _splink_settings(model, backend), log_level=logging.WARNING)
@@ -118,7 +123,7 @@ def load_model(path: Path = BUNDLED_MODEL) -> dict[str, Any]:
     return model
 
 
-def score_within(frame: pd.DataFrame, model: dict[str, Any], *, threshold: float,
+def score_within(frame: Any, model: dict[str, Any], *, threshold: float,
                  backend: str = "duckdb") -> pd.DataFrame:
     """Every blocked pair within ``frame`` scoring at least ``threshold``, with per-comparison weights."""
     if len(frame) < 2:
@@ -128,16 +133,16 @@ def score_within(frame: pd.DataFrame, model: dict[str, Any], *, threshold: float
     return _compact(predictions.as_pandas_dataframe())
 
 
-def score_between(existing: pd.DataFrame, new: pd.DataFrame, model: dict[str, Any], *, threshold: float,
+def score_between(existing: Any, new: Any, model: dict[str, Any], *, threshold: float,
                   backend: str = "duckdb") -> pd.DataFrame:
     """Blocked pairs of new records with existing ones and among themselves (a nightly delta)."""
-    if new.empty:
+    if len(new) == 0:
         return pd.DataFrame(columns=list(SCORE_COLUMNS))
     from splink import Linker
 
     api = db_api(backend)
-    old_table = api.register(existing, dataset_display_name="existing")
-    new_table = api.register(new, dataset_display_name="new")
+    old_table = api.register(_registrable(existing, backend), dataset_display_name="existing")
+    new_table = api.register(_registrable(new, backend), dataset_display_name="new")
     linker = Linker(old_table, _splink_settings(model, backend), log_level=logging.WARNING)
     _register_term_frequencies(linker, model, api)
     between = linker.inference.predict_between(old_table, new_table, threshold_match_weight=threshold,

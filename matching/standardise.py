@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 # Placeholder values that say "no name": they must never make two records agree.
 JUNK_NAMES = frozenset({
@@ -53,10 +54,13 @@ _HOUSE_NUMBER = re.compile(r"^\s*(?:flat\s+\w+\s*,?\s*)?(\d+[a-z]?)\b")
 
 
 def _ascii_lower(value: str) -> str:
+    if value.isascii():  # most names: nothing to decompose
+        return value.lower()
     decomposed = unicodedata.normalize("NFKD", value)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat: a national load standardises each distinct one once
 def clean_name(value: str | None) -> str | None:
     """Lower case, no accents; hyphens become spaces, apostrophes vanish (O'Brien → obrien); junk → None."""
     if not value:

@@ -69,6 +69,7 @@ def publish_directory(conn: Connection) -> PublishSummary:
         JOIN identity.link l ON l.record_id = s.record_id
         JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'active'
         WHERE s.needs_publish"""))
+    conn.execute(text("ANALYZE dirty"))  # temporary tables get no statistics otherwise: plans would guess
     # The door stays shut: a child past its leave date (a late record, a re-sent old file) is never
     # (re)published; the daily retention pass archives it.
     gone = past_leave_date(conn, "dirty", clock.today())

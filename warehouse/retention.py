@@ -487,6 +487,13 @@ def rewrite_tables(engine: Engine, tables: Sequence[str], *, after_xid: int | No
     nothing or not everything, when an older snapshot outlasts the wait or a table stays locked.
     (Sessions of other roles are visible here only to a superuser or ``pg_read_all_stats``.)"""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # The statistics sample column values (the loader's ANALYZE after each bulk step, autovacuum): drop
+        # the deleted rows from them now, without waiting (ANALYZE skips deleted rows, takes no blocking lock).
+        conn.execute(text(f"SET lock_timeout = '{REWRITE_LOCK_TIMEOUT}'"))
+        try:
+            conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+        except OperationalError as exc:
+            log.warning("statistics refresh postponed to the rewrite: %s", exc.orig)
         if after_xid is not None and not _wait_for_older_snapshots(conn, after_xid, wait_seconds):
             # The old transaction would keep the bytes anyway, and may hold a lock the rewrite would queue
             # behind, stalling every reader of the table: leave it to the next pass.
@@ -597,6 +604,31 @@ def own_age_limit(row: dict[str, Any]) -> int:
     return max(r.until_age or 0 for r in RETENTION_RULES if r.until_age and (r.flag is None or row.get(r.flag)))
 
 
+# The identifiers are compared in the columns' own fixed-width types: compared as text, the column would
+# be cast and its (nhs_number, date_of_birth) and (upn, date_of_birth) indexes never used, so each row
+# would scan every record born the same day (a cost that grows with the store).
+DOOR_SQL = text("""
+    SELECT k.key, bool_or(c.status = 'archived') AS archived, bool_or(c.status <> 'archived') AS held
+    FROM unnest(CAST(:keys AS text[]), CAST(:nhs AS char(10)[]), CAST(:upn AS char(13)[]), CAST(:dob AS date[]))
+         AS k(key, nhs, upn, dob)
+    JOIN LATERAL (
+        SELECT s.record_id FROM staging.source_record s WHERE s.feed = :feed AND s.source_key = k.key
+        UNION SELECT s.record_id FROM staging.source_record s WHERE s.nhs_number = k.nhs AND s.date_of_birth = k.dob
+        UNION SELECT s.record_id FROM staging.source_record s WHERE s.upn = k.upn AND s.date_of_birth = k.dob
+    ) same ON true
+    JOIN identity.link l ON l.record_id = same.record_id JOIN identity.child c ON c.cp_id = l.cp_id
+    GROUP BY k.key""")
+
+
+ANY_ARCHIVED = text("SELECT EXISTS (SELECT 1 FROM identity.child WHERE status = 'archived')")
+
+
+def door_params(feed: str, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The door query's parameters for ``rows`` (dicts with source_key, nhs_number, upn, date_of_birth)."""
+    return {"feed": feed, "keys": [r["source_key"] for r in rows], "nhs": [r["nhs_number"] for r in rows],
+            "upn": [r["upn"] for r in rows], "dob": [r["date_of_birth"] for r in rows]}
+
+
 def out_of_scope_keys(conn: Connection, feed: str, rows: Sequence[dict[str, Any]], as_of: date) -> set[str]:
     """Source keys of ``rows`` (dicts with source_key, date_of_birth, nhs_number, upn and the consent flags)
     that must not come back: a record of an archived child (the same source record, or the same NHS number
@@ -608,23 +640,16 @@ def out_of_scope_keys(conn: Connection, feed: str, rows: Sequence[dict[str, Any]
     rest = [r for r in rows if r["source_key"] not in out]
     if not rest:
         return out
-    matches = conn.execute(text("""
-        SELECT k.key, bool_or(c.status = 'archived') AS archived, bool_or(c.status <> 'archived') AS held
-        FROM unnest(CAST(:keys AS text[]), CAST(:nhs AS text[]), CAST(:upn AS text[]), CAST(:dob AS date[]))
-             AS k(key, nhs, upn, dob)
-        JOIN LATERAL (
-            SELECT s.record_id FROM staging.source_record s WHERE s.feed = :feed AND s.source_key = k.key
-            UNION SELECT s.record_id FROM staging.source_record s WHERE s.nhs_number = k.nhs AND s.date_of_birth = k.dob
-            UNION SELECT s.record_id FROM staging.source_record s WHERE s.upn = k.upn AND s.date_of_birth = k.dob
-        ) same ON true
-        JOIN identity.link l ON l.record_id = same.record_id JOIN identity.child c ON c.cp_id = l.cp_id
-        GROUP BY k.key"""),
-        {"feed": feed, "keys": [r["source_key"] for r in rest], "nhs": [r["nhs_number"] for r in rest],
-         "upn": [r["upn"] for r in rest], "dob": [r["date_of_birth"] for r in rest]}).all()
-    archived = {m.key for m in matches if m.archived}
-    held = {m.key for m in matches if m.held}
     past_own_limit = {r["source_key"] for r in rest if r["date_of_birth"] is not None
                       and r["date_of_birth"] <= add_years(as_of, -own_age_limit(r))}
+    if not conn.execute(ANY_ARCHIVED).scalar():
+        # Nothing archived: only a row past its own limit needs the store (is its child still held?).
+        rest = [r for r in rest if r["source_key"] in past_own_limit]
+        if not rest:
+            return out
+    matches = conn.execute(DOOR_SQL, door_params(feed, rest)).all()
+    archived = {m.key for m in matches if m.archived}
+    held = {m.key for m in matches if m.held}
     return out | archived | (past_own_limit - held)
 
 

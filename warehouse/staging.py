@@ -13,41 +13,33 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 
 from schemas.child import SourceRecord
+from warehouse.db import copy_cursor
 
-UPSERT = text("""
-INSERT INTO staging.source_record AS s (
-    feed, sender, source_key, file_id, row_number, extract_time, sequence,
-    given_name, middle_names, family_name, preferred_given_name, preferred_family_name, former_family_name,
-    date_of_birth, gender, address_line_1, address_line_2, address_line_3, address_line_4, address_line_5,
-    postcode, no_fixed_postcode, nhs_number, upn, uln, restricted, consent_extend_to_19, extend_to_25,
-    deregistered_on, deregistration_reason, contacts, involvement, content_hash)
-VALUES (
-    :feed, :sender, :source_key, :file_id, :row_number, :extract_time, :sequence,
-    :given_name, :middle_names, :family_name, :preferred_given_name, :preferred_family_name,
-    :former_family_name, :date_of_birth, :gender, :address_line_1, :address_line_2, :address_line_3,
-    :address_line_4, :address_line_5, :postcode, :no_fixed_postcode, :nhs_number, :upn, :uln, :restricted,
-    :consent_extend_to_19, :extend_to_25, :deregistered_on, :deregistration_reason,
-    CAST(:contacts AS jsonb), CAST(:involvement AS jsonb), :content_hash)
+STAGED_COLUMNS = (
+    "feed", "sender", "source_key", "file_id", "row_number", "extract_time", "sequence",
+    "given_name", "middle_names", "family_name", "preferred_given_name", "preferred_family_name", "former_family_name",
+    "date_of_birth", "gender", "address_line_1", "address_line_2", "address_line_3", "address_line_4", "address_line_5",
+    "postcode", "no_fixed_postcode", "nhs_number", "upn", "uln", "restricted", "consent_extend_to_19", "extend_to_25",
+    "deregistered_on", "deregistration_reason", "contacts", "involvement", "content_hash",
+)
+_KEPT = ("feed", "source_key", "involvement", "content_hash")
+# A batch is copied into a temporary table (COPY is ~10x faster than row-by-row INSERTs), then upserted
+# in one statement. The table lives for the session and is emptied at each commit.
+BATCH_TABLE = f"""
+CREATE TEMP TABLE IF NOT EXISTS staging_batch ON COMMIT DELETE ROWS AS
+SELECT {", ".join(STAGED_COLUMNS)} FROM staging.source_record WITH NO DATA"""
+COPY_BATCH = f"COPY staging_batch ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
+UPSERT = text(f"""
+INSERT INTO staging.source_record AS s ({", ".join(STAGED_COLUMNS)})
+SELECT {", ".join(STAGED_COLUMNS)} FROM staging_batch
 ON CONFLICT (feed, source_key) DO UPDATE SET
-    sender = excluded.sender, file_id = excluded.file_id, row_number = excluded.row_number,
-    extract_time = excluded.extract_time, sequence = excluded.sequence,
-    given_name = excluded.given_name, middle_names = excluded.middle_names,
-    family_name = excluded.family_name, preferred_given_name = excluded.preferred_given_name,
-    preferred_family_name = excluded.preferred_family_name, former_family_name = excluded.former_family_name,
-    date_of_birth = excluded.date_of_birth, gender = excluded.gender,
-    address_line_1 = excluded.address_line_1, address_line_2 = excluded.address_line_2,
-    address_line_3 = excluded.address_line_3, address_line_4 = excluded.address_line_4,
-    address_line_5 = excluded.address_line_5, postcode = excluded.postcode,
-    no_fixed_postcode = excluded.no_fixed_postcode, nhs_number = excluded.nhs_number, upn = excluded.upn,
-    uln = excluded.uln, restricted = excluded.restricted, consent_extend_to_19 = excluded.consent_extend_to_19,
-    extend_to_25 = excluded.extend_to_25, deregistered_on = excluded.deregistered_on,
-    deregistration_reason = excluded.deregistration_reason, contacts = excluded.contacts,
+    {", ".join(f"{c} = excluded.{c}" for c in STAGED_COLUMNS if c not in _KEPT)},
     -- A later event (a close) may not repeat when the service started: keep the start already known.
     involvement = CASE
         WHEN jsonb_typeof(excluded.involvement -> 'started_on') = 'null'
          AND jsonb_typeof(s.involvement -> 'started_on') = 'string'
          AND excluded.involvement ->> 'organisation_code' = s.involvement ->> 'organisation_code'
-        THEN jsonb_set(excluded.involvement, '{started_on}', s.involvement -> 'started_on')
+        THEN jsonb_set(excluded.involvement, '{{started_on}}', s.involvement -> 'started_on')
         ELSE excluded.involvement END,
     present = true,
     needs_publish = s.needs_publish OR s.content_hash <> excluded.content_hash OR NOT s.present,
@@ -74,31 +66,28 @@ def content_hash(record: SourceRecord) -> str:
 
 
 def stage_records(conn: Connection, lineage: Lineage, rows: list[tuple[int, SourceRecord]]) -> None:
-    """Upsert a batch of validated rows with their lineage."""
+    """Upsert a batch of validated rows with their lineage (copied in, then one set-based upsert)."""
     if not rows:
         return
-    params = []
-    for row_number, record in rows:
-        lines = record.address_lines
-        params.append({
-            "feed": lineage.feed, "sender": lineage.sender, "source_key": record.source_key,
-            "file_id": lineage.file_id, "row_number": row_number, "extract_time": lineage.extract_time,
-            "sequence": lineage.sequence, "given_name": record.given_name, "middle_names": record.middle_names,
-            "family_name": record.family_name, "preferred_given_name": record.preferred_given_name,
-            "preferred_family_name": record.preferred_family_name,
-            "former_family_name": record.former_family_name, "date_of_birth": record.date_of_birth,
-            "gender": record.gender, "address_line_1": lines[0], "address_line_2": lines[1],
-            "address_line_3": lines[2], "address_line_4": lines[3], "address_line_5": lines[4],
-            "postcode": record.postcode, "no_fixed_postcode": record.no_fixed_postcode,
-            "nhs_number": record.nhs_number, "upn": record.upn, "uln": record.uln,
-            "restricted": record.restricted, "consent_extend_to_19": record.consent_extend_to_19,
-            "extend_to_25": record.extend_to_25, "deregistered_on": record.deregistered_on,
-            "deregistration_reason": record.deregistration_reason,
-            "contacts": "[" + ",".join(c.model_dump_json() for c in record.contacts) + "]",
-            "involvement": record.involvement.model_dump_json() if record.involvement else None,
-            "content_hash": content_hash(record),
-        })
-    conn.execute(UPSERT, params)
+    conn.execute(text(BATCH_TABLE))
+    cursor = copy_cursor(conn)
+    with cursor.copy(COPY_BATCH) as copy:
+        for row_number, record in rows:
+            lines = record.address_lines
+            copy.write_row((
+                lineage.feed, lineage.sender, record.source_key, lineage.file_id, row_number,
+                lineage.extract_time, lineage.sequence, record.given_name, record.middle_names,
+                record.family_name, record.preferred_given_name, record.preferred_family_name,
+                record.former_family_name, record.date_of_birth, record.gender, *lines[:5], record.postcode,
+                record.no_fixed_postcode, record.nhs_number, record.upn, record.uln, record.restricted,
+                record.consent_extend_to_19, record.extend_to_25, record.deregistered_on,
+                record.deregistration_reason,
+                "[" + ",".join(c.model_dump_json() for c in record.contacts) + "]",
+                record.involvement.model_dump_json() if record.involvement else None,
+                content_hash(record),
+            ))
+    conn.execute(UPSERT)
+    conn.execute(text("TRUNCATE staging_batch"))
 
 
 def mark_snapshot_presence(conn: Connection, lineage: Lineage) -> int:

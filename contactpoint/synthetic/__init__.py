@@ -2,7 +2,8 @@
 
 ``generate`` writes a drop zone (``inbound/<feed>/NAME``) that follows ``shared/feeds/README.md``,
 with controlled faults and a ground truth naming the true child behind every data row. From a
-shell: ``python -m contactpoint.synthetic OUT_DIR --children 100000``.
+shell: ``python -m contactpoint.synthetic OUT_DIR --children 100000``. ``next_night`` writes the
+files the feeds send the day after, about the same children (``--next-night-of DIR``).
 """
 
 from contactpoint.synthetic.dropzone import FEEDS, GROUND_TRUTH_COLUMNS, file_name
@@ -13,6 +14,7 @@ from contactpoint.synthetic.generator import (
     generate,
     plan_local_authorities,
 )
+from contactpoint.synthetic.nextnight import NextNightSummary, next_night
 
 __all__ = [
     "CHILDREN_COLUMNS",
@@ -23,7 +25,9 @@ __all__ = [
     "LINKAGE_FAULTS",
     "ROW_FAULTS",
     "GenerationSummary",
+    "NextNightSummary",
     "file_name",
     "generate",
+    "next_night",
     "plan_local_authorities",
 ]

@@ -176,7 +176,7 @@ def test_the_readme_s_airflow_runs_a_scheduled_and_a_triggered_ingest_of_a_sende
     assert {first, second} <= processed
     assert _children() == ["Alfie", "Maisie", "Theo"]
 
-    load_logs = sorted((data / "airflow" / "logs" / "dag_id=ingest_gp").glob("run_id=*/task_id=load/attempt=*.log"))
+    load_logs = sorted((data / "airflow" / "logs" / "dag_id=ingest_gp").glob("run_id=*/task_id=load/**/attempt=*.log"))
     told = "\n".join(json.loads(line).get("event", "") for log in load_logs for line in log.read_text().splitlines()
                      if line.startswith("{"))
     assert f"gp file {first}: accepted, 2 rows read, 2 loaded, 0 quarantined, 0 withheld" in told, told
