@@ -20,7 +20,7 @@ from connectors.parsers import FileRejected, ParsedRow
 from contactpoint.settings import get_settings
 from schemas.child import RowIssue, RowOutcome, SourceRecord
 from schemas.expectations import ProfileCollector, check_file
-from warehouse.intake import FileCounts, previous_file_rows, quarantine_row, record_issues
+from warehouse.intake import FileCounts, file_name_of, previous_file_rows, quarantine_row, record_issues
 from warehouse.retention import out_of_scope_keys
 from warehouse.staging import (
     Lineage,
@@ -123,7 +123,8 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
     stage_batch()
     verdict = check_file(lineage.feed, profile.frame(), previous_rows=previous_file_rows(conn, lineage),
                          docs_dir=docs_dir or get_settings().data_dir / "data_docs" / lineage.feed,
-                         file_label=f"{lineage.feed}_{lineage.sender}_{lineage.file_id}")
+                         file_label=f"{lineage.feed}_{lineage.sender}_{lineage.file_id}",
+                         file_name=file_name_of(conn, lineage.file_id))
     if not verdict.passed:
         raise FileRejected("; ".join(verdict.reasons))
     result.batch_checks = verdict.results

@@ -1,8 +1,14 @@
-"""``contactpoint``: the hub's one command line (generate, migrate, demo, status, airflow-env)."""
+"""``contactpoint``: the hub's one command line.
+
+Data: generate, demo, ingest, replay, quarantine, status, report. Identities: link-files, relink,
+train-model, review, model. The store and its people: migrate, users, audit, retention. Airflow: airflow-env.
+Wrong usage answers in one line and exits 2; a refusal exits 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -14,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from contactpoint import cli_operations, cli_retention, cli_review, clock
+from contactpoint.cli_usage import OneLineParser, UsageError, feed_list, fraction, positive_int, writable_folder
 from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
 
@@ -26,16 +33,20 @@ def _moment(value: str) -> datetime:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="contactpoint", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="contactpoint", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", help="write synthetic feed files and their ground truth")
-    gen.add_argument("--children", type=int, default=1_000, help="population size (100 to 1,000,000)")
-    gen.add_argument("--seed", type=int, default=1)
-    gen.add_argument("--fault-rate", type=float, default=0.05, help="share of rows with an injected fault")
-    gen.add_argument("--feeds", default="school,gp,connexions,ecaf,ics", help="comma-separated feeds")
-    gen.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 1))
+    gen.add_argument("--children", type=positive_int, default=1_000, help="population size (default 1,000)")
+    gen.add_argument("--seed", type=int, default=1, help="random seed: the same seed writes the same files")
+    gen.add_argument("--fault-rate", type=fraction, default=0.05, help="share of rows with an injected fault (0-1)")
+    gen.add_argument("--feeds", type=feed_list, default=DEMO_FEEDS, help="comma-separated feeds (default: all five)")
+    gen.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 1),
+                     help="the date the files are extracted on (YYYY-MM-DD)")
     gen.add_argument("--out", type=Path, required=True, help="drop-zone folder to write (inbound/<feed>/...)")
+    gen.add_argument("--local-authorities", type=positive_int, default=None, metavar="N",
+                     help="spread the children over N local authorities (default: one per 5,000 children)")
     gen.add_argument("--next-night-of", type=Path, metavar="DIR",
                      help="write instead the next night of the folder DIR that generate wrote (same children)")
     gen.add_argument("--new-share", type=float, default=0.01, help="with --next-night-of: share of new children")
@@ -44,10 +55,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="create or upgrade the directory store's schemas")
 
-    demo = sub.add_parser("demo", help="generate children, drop their school files, run the DAG, summarise")
-    demo.add_argument("--children", type=int, default=3_000)
-    demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--fault-rate", type=float, default=0.05)
+    demo_says = "generate children, send all five feeds' files to the drop zone, run every DAG (dag.test), summarise"
+    demo = sub.add_parser("demo", help=demo_says, description=f"The demo: {demo_says}.")
+    demo.add_argument("--children", type=positive_int, default=3_000, help="population size (default 3,000)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed sends the same files")
+    demo.add_argument("--fault-rate", type=fraction, default=0.05, help="share of rows with an injected fault (0-1)")
+    demo.add_argument("--local-authorities", type=positive_int, default=4, metavar="N",
+                      help="spread the children over N local authorities (default 4, so the report compares them)")
 
     sub.add_parser("status", help="what the store holds: files by feed and state, records, children")
 
@@ -61,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="default: CONTACTPOINT_LINK_BACKEND (duckdb)")
 
     report = sub.add_parser("report", help="universal services: children without a current school or GP, by LA")
-    report.add_argument("--out", type=Path, required=True, help="folder for universal_services.csv and .html")
+    report.add_argument("--out", type=Path, required=True,
+                        help="folder for universal_services.csv and .html (created; must be writable)")
 
     train = sub.add_parser("train-model", help="estimate the linkage model from the staged records")
     train.add_argument("--out", type=Path, default=None, help="write the model JSON here instead of the store")
@@ -100,8 +115,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Write synthetic feed files."""
     if args.next_night_of is not None:
         return _next_night(args)
-    feeds = tuple(f.strip() for f in args.feeds.split(",") if f.strip())
-    summary = _generate_with_progress(args.out, args.children, args.seed, args.fault_rate, feeds, args.as_of)
+    feeds = args.feeds
+    writable_folder(args.out)
+    summary = _generate_with_progress(args.out, args.children, args.seed, args.fault_rate, feeds, args.as_of,
+                                      args.local_authorities)
     print(f"{summary.children:,} children → {args.out}")
     for feed in feeds:
         print(f"  {feed:<11} {summary.files.get(feed, 0):>6,} files {summary.rows.get(feed, 0):>10,} rows "
@@ -122,7 +139,7 @@ def _next_night(args: argparse.Namespace) -> int:
 
 
 def _generate_with_progress(out: Path, children: int, seed: int, fault_rate: float, feeds: Sequence[str],
-                            as_of: date) -> Any:
+                            as_of: date, local_authorities: int | None = None) -> Any:
     from tqdm import tqdm
 
     from contactpoint.synthetic import generate
@@ -132,7 +149,7 @@ def _generate_with_progress(out: Path, children: int, seed: int, fault_rate: flo
             bar.update(done - bar.n)
 
         return generate(out, children=children, seed=seed, fault_rate=fault_rate, feeds=feeds, as_of=as_of,
-                        progress=progress)
+                        progress=progress, local_authorities=local_authorities)
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -170,11 +187,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generated = settings.data_dir / "generated"
         shutil.rmtree(generated, ignore_errors=True)
         summary = _generate_with_progress(generated, args.children, args.seed, args.fault_rate, DEMO_FEEDS,
-                                          date(2026, 11, 1))
+                                          date(2026, 11, 1), args.local_authorities)
         with open_dropzone() as dropzone:
             dropped = _send_files(generated, dropzone, DEMO_FEEDS)
         bar.update()
         bar.set_postfix_str("preparing Airflow")
+        # dag.test() runs in this process: Airflow's INFO lines are for task logs, the demo prints its summary.
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
         prepare_airflow()
         bar.update()
         before = _watermarks()
@@ -290,10 +309,10 @@ def cmd_status(_: argparse.Namespace) -> int:
 
 
 def cmd_airflow_env(_: argparse.Namespace) -> int:
-    """Print shell exports for running Airflow's own UI on this hub."""
-    from contactpoint.airflow_env import airflow_environment
+    """Print shell exports for running Airflow on this hub: paths, PATH, metadata database, shared secrets."""
+    from contactpoint.airflow_env import deployment_environment
 
-    for key, value in airflow_environment().items():
+    for key, value in deployment_environment().items():
         print(f"export {key}={shlex.quote(value)}")
     return 0
 
@@ -302,6 +321,10 @@ def cmd_link_files(args: argparse.Namespace) -> int:
     """Link CSV files without touching the store."""
     from matching.files import link_files, write_clusters
 
+    for path in [*args.files, *([args.model] if args.model else [])]:
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+    writable_folder(args.out.parent if args.out.parent != Path("") else Path("."))
     linkage = link_files(args.files, args.model)
     clusters = write_clusters(linkage, args.out)
     print(f"{len(linkage.clustering.group_of):,} records → {clusters:,} clusters in {args.out}; "
@@ -333,13 +356,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     from warehouse.db import transaction
     from warehouse.reports import universal_services, write_report
 
+    writable_folder(args.out)
     with transaction() as conn:
         rows = universal_services(conn, clock.today())
     csv_path, html_path = write_report(rows, args.out, clock.today())
     print(f"{len(rows)} local authorities: {csv_path}, {html_path}")
     for r in rows:
-        print(f"  LA {r.la}: {r.children:,} children, {r.no_school:,} of {r.school_age:,} of school age without "
-              f"a school, {r.no_gp:,} without a GP")
+        school = "n/a" if r.no_school_rate is None else f"{100 * r.no_school_rate:.1f}%"
+        gp = "n/a" if r.no_gp_rate is None else f"{100 * r.no_gp_rate:.1f}%"
+        print(f"  {r.name} ({r.la}): {r.no_school:,} of {r.school_age:,} children of school age without a school "
+              f"({school}); {r.no_gp:,} of {r.children:,} children without a GP ({gp})")
     return 0
 
 
@@ -446,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
+    except UsageError as wrong:
+        print(f"contactpoint {args.command}: {wrong}", file=sys.stderr)
+        return 2
     except StoreError as error:  # one line saying what to do, not a traceback
         print(f"contactpoint {args.command}: {error}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from contactpoint.cli_usage import feed_name, positive_int
 from contactpoint.ingest import FeedCounts, IngestSummary
 
 
@@ -31,10 +32,10 @@ def add_parsers(sub: Any) -> None:
     quarantine = sub.add_parser("quarantine", help="rows that could not be loaded: list them, release a corrected one")
     q_sub = quarantine.add_subparsers(dest="quarantine_command", required=True)
     listing = q_sub.add_parser("list", help="file, row, field and reason of quarantined rows (never their values)")
-    listing.add_argument("--feed", default=None)
-    listing.add_argument("--file-id", type=int, default=None)
+    listing.add_argument("--feed", type=feed_name, default=None, help="only rows of this feed's files")
+    listing.add_argument("--file-id", type=positive_int, default=None, help="only rows of this file")
     listing.add_argument("--released", action="store_true", help="include rows already released")
-    listing.add_argument("--page", type=int, default=1)
+    listing.add_argument("--page", type=positive_int, default=1, help="page number (50 rows a page)")
     release = q_sub.add_parser("release", help="validate a corrected row, stage it, mark it released (audited)")
     release.add_argument("file_id", type=int)
     release.add_argument("row", type=int, help="row number, as the receipt lists it")

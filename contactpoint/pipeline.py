@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -104,7 +105,9 @@ def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
         with _zone_lock(zone, feed), advisory_lock(LANDING_LOCK, shared=True):
             _receive(feed, zone)
         with transaction() as conn:
-            return waiting_files(conn, feed, zone.identity)
+            waiting = waiting_files(conn, feed, zone.identity)
+    log.info("%s: %d file(s) waiting to be loaded", feed, len(waiting))
+    return waiting
 
 
 def sweep_landing() -> None:
@@ -127,7 +130,9 @@ def sweep_landing() -> None:
 
 def _receive(feed: str, dropzone: DropZone) -> None:
     landing = get_settings().landing_dir
-    for incoming in dropzone.list_complete(feed):
+    complete = dropzone.list_complete(feed)
+    log.info("%s: %d complete file(s) in the drop zone", feed, len(complete))
+    for incoming in complete:
         try:
             _receive_one(feed, dropzone, incoming, landing)
         except (ConnectionError, DBAPIError):
@@ -167,6 +172,9 @@ def _receive_one(feed: str, dropzone: DropZone, incoming: IncomingFile, landing:
             sender=name.sender if name else None, extract_time=name.extract_time if name else None,
             sequence=name.sequence if name else None, dropzone=dropzone.identity,
         )
+        if not registration.duplicate:
+            log.info("%s file %s received (%d bytes, sha256 %s)", feed, printable_name(incoming.name), landed.size,
+                     landed.sha256[:12])
         if registration.duplicate:
             # Another drop zone's run may have registered the bytes since we looked.
             known = known or known_bytes(conn, landed.sha256)
@@ -223,6 +231,7 @@ class FileOutcome:
 
 def load(file_id: int) -> FileOutcome | None:
     """Load one registered file in one transaction; None if another worker already did."""
+    started = time.monotonic()
     with transaction() as conn:
         f = conn.execute(
             text("""SELECT * FROM intake.file WHERE file_id = :f AND status = 'received'
@@ -245,10 +254,32 @@ def load(file_id: int) -> FileOutcome | None:
         except FileRejected as exc:
             savepoint.rollback()  # nothing of a rejected file stays staged or quarantined
             counts, reason, status, dropped = FileCounts(), str(exc), "rejected", {}
+        except Exception:
+            # The file stays 'received' (the transaction rolls back); the next try loads it again.
+            log.exception("%s file %s (file %d) failed to load after %.1f s", f.feed, f.file_name, file_id,
+                          time.monotonic() - started)
+            raise
         finish_file(conn, file_id, counts=counts, status=status, reason=reason, dropped_fields=dropped)
-    log.info("%s: %s (%s)", f.file_name, status, reason or asdict(counts))
+    log_file_outcome(f.feed, f.file_name, status, counts, reason, time.monotonic() - started)
     return FileOutcome(file_id, f.file_name, status, counts.read, counts.loaded, counts.quarantined,
                        counts.withheld, counts.warned, reason, counts.out_of_scope)
+
+
+def describe_file_outcome(feed: str, file_name: str, status: str, counts: FileCounts, reason: str | None,
+                          seconds: float) -> str:
+    """One line a data team reads in a task log: the file, its feed, what became of its rows, how long."""
+    if status == "rejected":
+        return f"{feed} file {file_name}: rejected in {seconds:.1f} s: {reason}"
+    return (f"{feed} file {file_name}: {status}, {counts.read:,} rows read, {counts.loaded:,} loaded, "
+            f"{counts.quarantined:,} quarantined, {counts.withheld:,} withheld, {counts.out_of_scope:,} out of scope, "
+            f"{counts.warned:,} loaded with warnings, in {seconds:.1f} s")
+
+
+def log_file_outcome(feed: str, file_name: str, status: str, counts: FileCounts, reason: str | None,
+                     seconds: float) -> None:
+    """Log a file's outcome: a rejected file as a warning, anything else as information."""
+    line = describe_file_outcome(feed, file_name, status, counts, reason, seconds)
+    log.log(logging.WARNING if status == "rejected" else logging.INFO, "%s", line)
 
 
 def load_files(file_ids: list[int], workers: int | None = None, *, analyze_after: bool = True
@@ -348,17 +379,28 @@ def _load_senders_files(file_ids: list[int]) -> list[dict[str, object]]:
 
 def link(run_id: str) -> LinkSummary:
     """Link every record without a child (the nightly delta)."""
+    started = time.monotonic()
     with transaction() as conn:
         summary = link_unlinked(conn, run_id, backend=get_settings().link_backend)
     if summary.records:
         analyze(LINKED_TABLES)
+    log_link(summary, time.monotonic() - started)
     return summary
+
+
+def log_link(summary: LinkSummary, seconds: float) -> None:
+    """What a linking run did, in one line."""
+    log.info("link (%s): %d records linked in %.1f s: %d joined an existing child, %d new children, %d children "
+             "merged, %d pairs for review", summary.mode, summary.records, seconds, summary.joined_existing,
+             summary.new_children, summary.children_merged, summary.review_pairs)
 
 
 def relink(run_id: str, backend: str | None = None) -> LinkSummary:
     """Link every record afresh (IDs carry over by maximum overlap)."""
+    started = time.monotonic()
     with transaction() as conn:
         summary = relink_all(conn, run_id, backend=backend or get_settings().link_backend)
+    log_link(summary, time.monotonic() - started)
     analyze(LINKED_TABLES)
     return summary
 
@@ -383,8 +425,12 @@ def train_model(out: Path | None = None) -> str:
 
 def publish() -> PublishSummary:
     """Publish what changed to the directory."""
+    started = time.monotonic()
     with transaction() as conn:
         summary = publish_directory(conn)
+    log.info("publish: %d children considered, %d written (%d carers, %d involvements), %d rows removed, in %.1f s",
+             summary.children_considered, summary.children_written, summary.carers_written,
+             summary.involvements_written, summary.rows_removed, time.monotonic() - started)
     if summary.children_considered:
         analyze(PUBLISHED_TABLES)
     return summary
@@ -406,6 +452,8 @@ def _acknowledge(feed: str, dropzone: DropZone) -> int:
         dropzone.archive(IncomingFile(feed, p.file_name, p.size_bytes), accepted=p.status != "rejected")
         with transaction() as conn:
             mark_receipt_delivered(conn, p.file_id)
+        log.info("%s file %s: receipt (%s) delivered to outbound/%s/, file moved to %s/", feed, p.file_name,
+                 p.status, feed, "rejected" if p.status == "rejected" else "processed")
         # The landed copy may hold what a feed must not send (a CTF's attainment): gone once answered.
         (get_settings().landing_dir / p.sha256.strip()).unlink(missing_ok=True)
     for r in refused:  # refusals a crash kept from being answered
@@ -452,6 +500,8 @@ def retention(as_of: date | None = None) -> RetentionOutcome:
     engine = get_engine()
     aged = age_out(engine, day)
     destroyed = destroy_due(engine, day)
+    log.info("retention %s: %d children moved to the archive %s, %d destroyed (%d rows)", day.isoformat(),
+             len(aged.archived), aged.by_reason(), destroyed.destroyed, sum(destroyed.rows_removed.values()))
     return RetentionOutcome(day.isoformat(), len(aged.archived), aged.by_reason(), destroyed.destroyed,
                             sum(destroyed.rows_removed.values()), destroyed.tables_rewritten)
 

@@ -64,9 +64,24 @@ class Settings(BaseSettings):
         description="`audit verify` fails when more entries than this stand after the newest anchor (or with "
                     "no anchor at all): the audit_anchor DAG anchors the chain every hour.",
     )
+    airflow_database_url: str | None = Field(
+        default=None,
+        description="Airflow's metadata database: a PostgreSQL URL, or 'sqlite' for a file under the Airflow home; "
+                    "unset: a database named airflow on the hub's own server (the embedded one by default).",
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Browser front ends allowed to call the directory API from another origin, comma-separated "
+                    "(e.g. https://cp.example.gov.uk); empty: none.",
+    )
     console_secure_cookie: bool = Field(
         default=True, description="Mark the steward console's cookies Secure (https only); false for plain http."
     )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The CORS allow-list as origins (no trailing slash: browsers send none)."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -32,24 +32,30 @@ def ingest_dag(feed: str) -> DAG:
     def ingest() -> None:
         @task
         def receive() -> list[list[int]]:
+            from contactpoint.logs import configure_task_logging
             from contactpoint.pipeline import receive as receive_files  # lazy: keeps DAG parsing cheap
             from contactpoint.pipeline import senders_files
 
+            configure_task_logging()
             return senders_files(receive_files(feed))
 
         # One task per sender, run side by side by the executor (LocalExecutor on one machine, Celery
         # across several); a sender's own files stay in order within its task.
         @task
         def load(file_ids: list[int]) -> list[dict[str, Any]]:
+            from contactpoint.logs import configure_task_logging
             from contactpoint.pipeline import load_files
 
+            configure_task_logging()
             return load_files(file_ids, workers=1, analyze_after=False)
 
         @task(outlets=[Asset(name=f"staged_{feed}", uri=staged_asset_uri(feed))])
         def acknowledge(outcomes: list[list[dict[str, Any]]]) -> int:
+            from contactpoint.logs import configure_task_logging
             from contactpoint.pipeline import STAGED_TABLES, analyze
             from contactpoint.pipeline import acknowledge as deliver_receipts
 
+            configure_task_logging()
             analyze(STAGED_TABLES)  # once for the run, not once per sender
             return deliver_receipts(feed)
 

@@ -32,7 +32,10 @@ def link_identities() -> None:
     def link(run_id: str | None = None) -> dict[str, Any]:
         from dataclasses import asdict
 
+        from contactpoint.logs import configure_task_logging
         from contactpoint.pipeline import link as link_records
+
+        configure_task_logging()
 
         return asdict(link_records(run_id or "manual"))
 
@@ -40,7 +43,10 @@ def link_identities() -> None:
     def publish(link_summary: dict[str, Any]) -> dict[str, Any]:
         from dataclasses import asdict
 
+        from contactpoint.logs import configure_task_logging
         from contactpoint.pipeline import publish as publish_directory
+
+        configure_task_logging()
 
         return asdict(publish_directory())
 

@@ -27,7 +27,10 @@ def retention() -> None:
     def age_out_and_destroy() -> dict[str, Any]:
         from dataclasses import asdict
 
+        from contactpoint.logs import configure_task_logging
         from contactpoint.pipeline import retention as retention_pass
+
+        configure_task_logging()
 
         return asdict(retention_pass())
 

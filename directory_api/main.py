@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
+from contactpoint.settings import get_settings
 from directory_api import console
 from directory_api.hygiene import RefuseControlCharacters
 from directory_api.routes import archive, changes, children, session
@@ -27,12 +32,35 @@ class QuerylessAccessLog(logging.Filter):
 
 
 QUERYLESS = QuerylessAccessLog()
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
 
 
 def create_app() -> FastAPI:
     """A new application with every router (tests build their own to override the clock)."""
     logging.getLogger("uvicorn.access").addFilter(QUERYLESS)  # once: addFilter skips a filter already there
-    app = FastAPI(title="ContactPoint directory", version="1", description=DESCRIPTION)
+    # /docs and /redoc from Swagger UI and ReDoc files installed with the project (fastapi-offline), not
+    # a CDN: a hub inside a government network has no internet.
+    app = FastAPIOffline(title="ContactPoint directory", version="1", description=DESCRIPTION,
+                         static_url="/docs-assets", swagger_ui_parameters={"validatorUrl": None})
+    origins = get_settings().cors_origin_list
+    if origins:
+        # Bearer tokens, no cookies cross-origin: the console's cookie session stays same-origin only.
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+
+    @app.middleware("http")
+    async def docs_stay_on_the_hub(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # ReDoc's bundle still points its "powered by" logo at a CDN: the pages may load only the hub's files.
+        response = await call_next(request)
+        if request.url.path in ("/docs", "/redoc"):
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
     app.include_router(session.router)
     app.include_router(children.router)
     app.include_router(changes.router)

@@ -26,9 +26,11 @@ class SessionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", description="User name.")
-    password: str = Field(min_length=1, max_length=1024, description="Password.")
-    pin: str = Field(min_length=1, max_length=64, description="PIN.")
+    username: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", description="User name.",
+                          examples=["jdoe"])
+    password: str = Field(min_length=1, max_length=1024, description="Password.",
+                          examples=["correct horse battery"])
+    pin: str = Field(min_length=1, max_length=64, description="PIN.", examples=["2468"])
     # Not restricted to six digits here: a malformed code is a failed sign-in (counted, audited), not a 422.
     one_time_code: str = Field(min_length=1, max_length=16, description="Current code of the security token.",
                                examples=["492039"])
@@ -37,11 +39,13 @@ class SessionCreate(BaseModel):
 class SessionPublic(BaseModel):
     """A new session: send ``Authorization: Bearer <token>`` with every request until ``expires_at``."""
 
-    token: str = Field(description="Shown once; the hub stores only its sha256.")
+    token: str = Field(description="Shown once; the hub stores only its sha256.",
+                       examples=["q3Vx9mT0c8n1s2AbCdEfGhIjKlMnOpQrStUvWxYz0123"])
     token_type: Literal["bearer"] = "bearer"
-    username: str
-    role: str
-    expires_at: datetime
+    username: str = Field(examples=["jdoe"])
+    role: str = Field(examples=["reader"])
+    expires_at: datetime = Field(description="15 minutes after sign-in; then sign in again with a new code.",
+                                 examples=["2026-12-04T10:15:00Z"])
 
 
 class ChildSearchQuery(BaseModel):
@@ -76,6 +80,11 @@ class ChildSummaryPublic(BaseModel):
 
 class ChildrenPublic(BaseModel):
     """A search result (each child in it is audited as seen)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 2, "data": [
+        {"cp_id": "CP738324226G", "shielded": False, "given_name": "Alfie", "family_name": "Smith-Jones",
+         "date_of_birth": "2016-03-04", "gender": "M", "postcode": "S60 1AA"},
+        {"cp_id": "CP476543723C", "shielded": True}]}]})
 
     data: list[ChildSummaryPublic]
     count: int
@@ -114,6 +123,17 @@ class InvolvementPublic(BaseModel):
 
 class ChildPublic(BaseModel):
     """A child's record."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "cp_id": "CP738324226G", "shielded": False, "given_name": "Alfie", "middle_names": "James",
+        "family_name": "Smith-Jones", "date_of_birth": "2016-03-04", "gender": "M",
+        "address_line_1": "12 Oak Road", "address_line_2": "Rotherham", "postcode": "S60 1AA", "died_on": None,
+        "carers": [{"title": "Ms", "given_name": "Jo", "family_name": "Smith-Jones", "relationship": "mother",
+                    "parental_responsibility": True, "phone": "01709 100300", "email": None}],
+        "involvements": [{"kind": "gp", "service": "GP practice", "organisation_name": "Oak Surgery",
+                          "service_type": None, "sensitive": False, "practitioner_name": None,
+                          "phone": "01709 100200", "email": None, "started_on": "2016-03-20", "ended_on": None,
+                          "current": True, "lead_professional": False, "caf_completed": False}]}]})
 
     cp_id: str
     shielded: bool

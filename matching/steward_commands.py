@@ -33,6 +33,19 @@ def steward(conn: Connection, username: str) -> dict[str, Any]:
     return dict(row)
 
 
+def entry_lines(queue: stewardship.EntryPage, *, page: int, per_page: int) -> list[str]:
+    """The grouped review queue as tab-separated lines (one per pair of children), in the console's order."""
+    lines = ["entry\tcp_a\tcp_b\tpairs\trecord_pairs\tfeeds\tweight\tshielded\treason"]
+    lines += [f"{e.pair_id}\t{e.cp_a}\t{e.cp_b}\t{len(e.pairs)}\t"
+              f"{','.join(f'{p.record_a}:{p.record_b}' for p in e.pairs)}\t{'+'.join(e.feeds)}\t"
+              f"{e.lead.match_weight:.2f}\t{'yes' if e.shielded else 'no'}\t{e.lead.reason}" for e in queue.entries]
+    pages = max(1, -(-queue.total // per_page))
+    lines.append(f"{queue.total} open entr{'y' if queue.total == 1 else 'ies'} (pairs of children; "
+                 f"{queue.record_pairs} record pairs), {queue.shielded} touching a shielded child; "
+                 f"page {page} of {pages}")
+    return lines
+
+
 def queue_lines(queue: stewardship.QueuePage, *, page: int, per_page: int) -> list[str]:
     """The review queue as tab-separated lines, in the console's order, with its counts."""
     lines = ["pair\trecord_a\trecord_b\tcp_a\tcp_b\tfeeds\tweight\tshielded\treason"]
@@ -41,6 +54,13 @@ def queue_lines(queue: stewardship.QueuePage, *, page: int, per_page: int) -> li
     pages = max(1, -(-queue.total // per_page))
     lines.append(f"{queue.total} open pair(s), {queue.shielded} touching a shielded child; page {page} of {pages}")
     return lines
+
+
+def decide_entry(conn: Connection, pair_id: int, decision: str, *, username: str,
+                 reason: str) -> list[stewardship.ActionOutcome]:
+    """Decide the entry ``pair_id`` belongs to: ``decide`` on every open record pair between its two children."""
+    return stewardship.for_each_entry_pair(
+        conn, pair_id, lambda c, pair: decide(c, pair, decision, username=username, reason=reason))
 
 
 def decide(conn: Connection, pair_id: int, decision: str, *, username: str, reason: str) -> stewardship.ActionOutcome:

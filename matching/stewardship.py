@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -567,6 +568,140 @@ def review_queue(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: in
         total=total, shielded=shielded,
         by_feed=dict(sorted((str(r.key), int(r.n)) for r in counts if r.kind == "feed")),
         by_local_authority=dict(sorted((str(r.key), int(r.n)) for r in counts if r.kind == "la")))
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """One question for a steward: are these two children one child? Every open record pair between them
+    (either order) stands behind it; ``lead`` is the pair nearest the link threshold, whose number names it."""
+
+    lead: QueueEntry
+    pairs: list[QueueEntry]
+    cp_a: str
+    cp_b: str
+    feeds: list[str]
+    shielded: bool
+
+    @property
+    def pair_id(self) -> int:
+        """The entry's number: its lead pair's (``contactpoint review decide`` and the console take it)."""
+        return self.lead.pair_id
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """A page of the grouped queue; every count is of entries (pairs of children), not record pairs."""
+
+    entries: list[ReviewEntry]
+    total: int
+    shielded: int
+    record_pairs: int
+    by_feed: dict[str, int]
+    by_local_authority: dict[str, int]
+
+
+_ENTRY_BASE = _QUEUE_BASE + """,
+    entry AS (
+        -- Every open pair between the same two children is one entry; the filter picks entries by any of them.
+        SELECT least(cp_a, cp_b) AS child_1, greatest(cp_a, cp_b) AS child_2, bool_or(shielded) AS shielded,
+               min(distance) AS distance, count(*) AS record_pairs,
+               array_agg(pair_id ORDER BY distance, pair_id) AS pair_ids,
+               array_agg(feed_a) || array_agg(feed_b) AS feeds, array_agg(la_a) || array_agg(la_b) AS las
+        FROM open_pair GROUP BY 1, 2
+        HAVING bool_or((CAST(:feed AS text) IS NULL OR :feed IN (feed_a, feed_b))
+                       AND (CAST(:la AS text) IS NULL OR :la IN (la_a, la_b)))
+           -- As for record pairs: a filter must not tell an unentitled steward where a shielded child is known.
+           AND (CAST(:all_shielded AS boolean) OR NOT bool_or(shielded)
+                OR (CAST(:feed AS text) IS NULL AND CAST(:la AS text) IS NULL)))
+"""
+
+
+def review_entries(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: int = 1,
+                   per_page: int = 50, may_see_shielded: bool = True) -> EntryPage:
+    """The review queue as stewards answer it: one entry per pair of children, in ``review_queue``'s order.
+
+    A pair of children often has several open record pairs (twins on five feeds: school, GP, ...; both
+    directions A/B and B/A). They are one question, so they are one entry: ordered by its most pressing
+    record pair (shielded first, then nearest the link threshold), showing every open record pair between
+    the two children. The filter picks entries by any of their record pairs; an entry shows and decides all.
+
+    For a steward not entitled to shielded children a shielded entry counts only in the unfiltered totals,
+    as in ``review_queue``.
+    """
+    params = {"link_threshold": THRESHOLDS.link, "feed": flt.feed, "la": flt.local_authority,
+              "all_shielded": may_see_shielded, "limit": per_page, "offset": max(page - 1, 0) * per_page}
+    # One statement: the entries are computed once (a CTE read several times is materialised) for the page
+    # and for every count.
+    result = conn.execute(text(_ENTRY_BASE + """
+        SELECT 'row' AS kind, NULL AS key, position AS n, child_1, child_2, shielded, pair_ids FROM (
+            SELECT row_number() OVER (ORDER BY shielded DESC, distance, pair_ids[1]) AS position, *
+            FROM entry ORDER BY shielded DESC, distance, pair_ids[1] LIMIT :limit OFFSET :offset) page
+        UNION ALL SELECT 'total', NULL, count(*), NULL, NULL, NULL, NULL FROM entry
+        UNION ALL SELECT 'shielded', NULL, count(*), NULL, NULL, NULL, NULL FROM entry WHERE shielded
+        UNION ALL SELECT 'record_pairs', NULL, coalesce(sum(record_pairs), 0), NULL, NULL, NULL, NULL FROM entry
+        UNION ALL SELECT 'feed', f, count(*), NULL, NULL, NULL, NULL
+                  FROM (SELECT DISTINCT child_1, child_2, f FROM entry, unnest(feeds) f
+                        WHERE CAST(:all_shielded AS boolean) OR NOT shielded) x GROUP BY f
+        UNION ALL SELECT 'la', a, count(*), NULL, NULL, NULL, NULL
+                  FROM (SELECT DISTINCT child_1, child_2, a FROM entry, unnest(las) a
+                        WHERE a IS NOT NULL AND (CAST(:all_shielded AS boolean) OR NOT shielded)) y
+                  GROUP BY a"""), params).all()
+    leads = sorted((r for r in result if r.kind == "row"), key=lambda r: int(r.n))
+    counts = [r for r in result if r.kind != "row"]
+    wanted_ids = [int(p) for r in leads for p in r.pair_ids]
+    pairs: dict[int, QueueEntry] = {}
+    if wanted_ids:
+        # Only this page's pairs, by key: the queue's common table is not evaluated a third time.
+        for r in conn.execute(text("""
+                SELECT p.pair_id, p.record_a, p.record_b, la.cp_id AS cp_a, lb.cp_id AS cp_b, sa.feed AS feed_a,
+                       sb.feed AS feed_b, p.match_weight, p.reason, abs(p.match_weight - :link_threshold) AS distance
+                FROM identity.review_pair p
+                JOIN identity.link la ON la.record_id = p.record_a JOIN identity.link lb ON lb.record_id = p.record_b
+                JOIN staging.source_record sa ON sa.record_id = p.record_a
+                JOIN staging.source_record sb ON sb.record_id = p.record_b
+                WHERE p.pair_id = ANY(:ids)"""), {"link_threshold": THRESHOLDS.link, "ids": wanted_ids}).all():
+            pairs[int(r.pair_id)] = QueueEntry(int(r.pair_id), int(r.record_a), int(r.record_b), r.cp_a, r.cp_b,
+                                               r.feed_a, r.feed_b, float(r.match_weight), r.reason, False,
+                                               float(r.distance))
+    entries = []
+    for r in leads:
+        behind = [replace(pairs[int(p)], shielded=bool(r.shielded)) for p in r.pair_ids]
+        entries.append(ReviewEntry(lead=behind[0], pairs=behind, cp_a=r.child_1, cp_b=r.child_2,
+                                   feeds=sorted({f for p in behind for f in (p.feed_a, p.feed_b)}),
+                                   shielded=bool(r.shielded)))
+
+    def count(kind: str) -> int:
+        return next((int(c.n) for c in counts if c.kind == kind), 0)
+
+    return EntryPage(entries=entries, total=count("total"), shielded=count("shielded"),
+                     record_pairs=count("record_pairs"),
+                     by_feed=dict(sorted((str(c.key), int(c.n)) for c in counts if c.kind == "feed")),
+                     by_local_authority=dict(sorted((str(c.key), int(c.n)) for c in counts if c.kind == "la")))
+
+
+def entry_pairs(conn: Connection, pair_id: int) -> list[int]:
+    """The open record pairs of the entry ``pair_id`` belongs to (every open pair between its two children),
+    nearest the link threshold first; just ``pair_id`` when it is not open (its own action says why)."""
+    rows = conn.execute(text(_QUEUE_BASE + """
+        SELECT o.pair_id FROM open_pair o JOIN open_pair me ON me.pair_id = :pair
+          AND least(o.cp_a, o.cp_b) = least(me.cp_a, me.cp_b) AND greatest(o.cp_a, o.cp_b) = greatest(me.cp_a, me.cp_b)
+        ORDER BY o.pair_id = :pair DESC, o.distance, o.pair_id"""),
+        {"link_threshold": THRESHOLDS.link, "feed": None, "la": None, "all_shielded": True, "pair": pair_id}
+    ).scalars().all()
+    return [int(p) for p in rows] or [pair_id]
+
+
+def for_each_entry_pair(conn: Connection, pair_id: int,
+                        action: Callable[[Connection, int], ActionOutcome]) -> list[ActionOutcome]:
+    """Answer an entry: the per-pair ``action`` on every open record pair between its two children, ``pair_id``
+    first (a link merges the children there; its must-links may close some of the others, which are skipped)."""
+    outcomes = []
+    for pair in entry_pairs(conn, pair_id):
+        if pair != pair_id and conn.execute(text("SELECT status FROM identity.review_pair WHERE pair_id = :p"),
+                                            {"p": pair}).scalar() != "open":
+            continue
+        outcomes.append(action(conn, pair))
+    return outcomes
 
 
 RECORD_FIELDS = ("given_name", "middle_names", "family_name", "preferred_given_name", "preferred_family_name",

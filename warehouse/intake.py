@@ -155,6 +155,12 @@ def duplicate_receipt(conn: Connection, file_id: int, file_name: str) -> dict[st
     }
 
 
+def file_name_of(conn: Connection, file_id: int) -> str | None:
+    """The name the sender gave a registered file."""
+    name = conn.execute(text("SELECT file_name FROM intake.file WHERE file_id = :f"), {"f": file_id}).scalar()
+    return None if name is None else str(name)
+
+
 def previous_file_rows(conn: Connection, lineage: Any) -> int | None:
     """Rows read in the sender's accepted file of this feed extracted just before this one (None: none)."""
     return conn.execute(

@@ -287,3 +287,55 @@ def daily_volumes(conn: Connection, *, days: int = 30) -> dict[str, list[DailyVo
                                       int(r["rejected_files"])) if r else DailyVolume(feed, day, 0, 0, 0, 0))
         out[feed] = series
     return out
+
+
+@dataclass(frozen=True)
+class FeedDay:
+    """One feed's intake over the last 24 hours."""
+
+    feed: str
+    files: int
+    rejected: int
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_withheld: int
+
+
+@dataclass(frozen=True)
+class Glance:
+    """The day at a glance for the console's home: what came in, what is stuck, when the directory last moved."""
+
+    feeds: list[FeedDay]
+    waiting_files: int
+    quarantined_rows: int
+    last_link: datetime | None
+    last_publish: datetime | None
+
+    @property
+    def files(self) -> int:
+        """Files received in the last 24 hours, every feed."""
+        return sum(f.files for f in self.feeds)
+
+    @property
+    def rejected(self) -> int:
+        """Files refused whole in the last 24 hours."""
+        return sum(f.rejected for f in self.feeds)
+
+
+def day_at_a_glance(conn: Connection) -> Glance:
+    """Files and rows of the last 24 hours by feed, files received but not loaded (a failed or pending load),
+    quarantined rows not yet released, and the last link and publish (figures only, never a child's details)."""
+    feeds = [FeedDay(r.feed, r.files, r.rejected, r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_withheld)
+             for r in conn.execute(text("""
+        SELECT feed, count(*) AS files, count(*) FILTER (WHERE status = 'rejected') AS rejected,
+               coalesce(sum(rows_read), 0) AS rows_read, coalesce(sum(rows_loaded), 0) AS rows_loaded,
+               coalesce(sum(rows_quarantined), 0) AS rows_quarantined, coalesce(sum(rows_withheld), 0) AS rows_withheld
+        FROM intake.file WHERE received_at > now() - interval '1 day' GROUP BY feed ORDER BY feed"""))]
+    facts = conn.execute(text("""
+        SELECT (SELECT count(*) FROM intake.file WHERE status = 'received') AS waiting,
+               (SELECT count(*) FROM intake.quarantined_row WHERE released_at IS NULL) AS quarantined,
+               greatest((SELECT max(linked_at) FROM identity.link),
+                        (SELECT max(changed_at) FROM identity.link_history)) AS last_link,
+               (SELECT max(updated_at) FROM directory.child) AS last_publish""")).one()
+    return Glance(feeds, int(facts.waiting), int(facts.quarantined), facts.last_link, facts.last_publish)

@@ -11,12 +11,15 @@ term after the fifth birthday to the last Friday of June of the school year in w
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from datetime import date
 from html import escape
 from pathlib import Path
 
 from sqlalchemy import Connection, text
+
+from contactpoint.synthetic.names import LOCAL_AUTHORITIES
 
 REPORT = """
 WITH current AS (
@@ -46,9 +49,15 @@ GROUP BY 1 ORDER BY 1
 """
 
 
+# LA code → name: the DfE local authority codes, one reference table (contactpoint/synthetic/names.py
+# holds it for the generator; the codes and names are the real ones).
+LA_NAMES: dict[str, str] = {code: name for code, name, *_ in LOCAL_AUTHORITIES}
+UNKNOWN_LA = "unknown"
+
+
 @dataclass(frozen=True)
 class UniversalServicesRow:
-    """One local authority's counts."""
+    """One local authority's counts, and the rates they give."""
 
     la: str
     children: int
@@ -56,45 +65,111 @@ class UniversalServicesRow:
     no_school: int
     no_gp: int
 
+    @property
+    def name(self) -> str:
+        """The LA's name ("LA not known" for children no record places)."""
+        if self.la == UNKNOWN_LA:
+            return "LA not known"
+        return LA_NAMES.get(self.la, f"LA {self.la}")
+
+    @property
+    def no_school_rate(self) -> float | None:
+        """Share of the children of compulsory school age with no current school (None: no such children)."""
+        return self.no_school / self.school_age if self.school_age else None
+
+    @property
+    def no_gp_rate(self) -> float | None:
+        """Share of all children with no current GP registration."""
+        return self.no_gp / self.children if self.children else None
+
 
 def universal_services(conn: Connection, as_of: date) -> list[UniversalServicesRow]:
-    """Counts per local authority as of a date."""
-    return [UniversalServicesRow(r.la, r.children, r.school_age, r.no_school, r.no_gp)
-            for r in conn.execute(text(REPORT), {"as_of": as_of})]
+    """Counts per local authority as of a date: the highest share without a school first, children no
+    record places in any LA last (never as an empty row)."""
+    return ordered([UniversalServicesRow(r.la, r.children, r.school_age, r.no_school, r.no_gp)
+                    for r in conn.execute(text(REPORT), {"as_of": as_of})])
+
+
+def ordered(rows: list[UniversalServicesRow]) -> list[UniversalServicesRow]:
+    """Highest share without a school first (then without a GP), LA not known last; no empty row: an LA with
+    no children, or children no record places in an LA when none of them lacks a school or a GP."""
+    return sorted((r for r in rows if r.children and (r.la != UNKNOWN_LA or r.no_school or r.no_gp)),
+                  key=lambda r: (r.la == UNKNOWN_LA, -(r.no_school_rate or 0.0), -(r.no_gp_rate or 0.0), r.la))
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{100 * rate:.1f}%"
 
 
 def write_report(rows: list[UniversalServicesRow], out_dir: Path, as_of: date) -> tuple[Path, Path]:
-    """``universal_services.csv`` and ``universal_services.html`` (a bar chart per LA) in ``out_dir``."""
+    """``universal_services.csv`` and ``universal_services.html`` (a chart of rates and the table) in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = out_dir / "universal_services.csv", out_dir / "universal_services.html"
     with csv_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["local_authority", "children", "compulsory_school_age", "school_age_without_school",
-                         "without_gp"])
-        writer.writerows([r.la, r.children, r.school_age, r.no_school, r.no_gp] for r in rows)
-    html_path.write_text(_chart(rows, as_of))
+        writer.writerow(["local_authority", "local_authority_name", "children", "compulsory_school_age",
+                         "school_age_without_school", "school_age_without_school_rate", "without_gp",
+                         "without_gp_rate"])
+        writer.writerows([r.la, r.name, r.children, r.school_age, r.no_school,
+                          "" if r.no_school_rate is None else f"{r.no_school_rate:.4f}", r.no_gp,
+                          "" if r.no_gp_rate is None else f"{r.no_gp_rate:.4f}"] for r in rows)
+    html_path.write_text(report_page(rows, as_of))
     return csv_path, html_path
 
 
-def _chart(rows: list[UniversalServicesRow], as_of: date) -> str:
-    """A self-contained HTML page with one SVG bar pair per LA (no script, nothing loaded from elsewhere)."""
-    width, bar, gap = 640, 14, 10
-    top = max([r.no_school for r in rows] + [r.no_gp for r in rows] + [1])
-    height = len(rows) * (2 * bar + gap) + 40
-    parts = []
-    for i, r in enumerate(rows):
-        y = 30 + i * (2 * bar + gap)
-        for j, (value, colour, label) in enumerate(((r.no_school, "#b3541e", "no school"),
-                                                    (r.no_gp, "#1f5f8b", "no GP"))):
-            length = int((width - 220) * value / top)
-            parts.append(f'<rect x="120" y="{y + j * bar}" width="{length}" height="{bar - 2}" fill="{colour}">'
-                         f"<title>{escape(r.la)}: {value} {label}</title></rect>"
-                         f'<text x="{126 + length}" y="{y + j * bar + bar - 4}" font-size="11">{value}</text>')
-        parts.append(f'<text x="10" y="{y + bar + 2}" font-size="12">LA {escape(r.la)}</text>')
-    legend = ('<text x="120" y="16" font-size="12" fill="#b3541e">school age, no current school</text>'
-              '<text x="360" y="16" font-size="12" fill="#1f5f8b">no current GP registration</text>')
-    return ("<!doctype html><meta charset='utf-8'>"
+def rates_chart_svg(rows: list[UniversalServicesRow]) -> str:
+    """The rates per LA as a horizontal bar chart in SVG (matplotlib, Agg: no display, no network)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [r.name for r in rows][::-1]  # matplotlib draws the first bar at the bottom
+    school = [100 * (r.no_school_rate or 0.0) for r in rows][::-1]
+    gp = [100 * (r.no_gp_rate or 0.0) for r in rows][::-1]
+    height = 0.38
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.6 * max(len(rows), 1)))
+    try:
+        positions = range(len(rows))
+        ax.barh([p + height / 2 for p in positions], school, height, color="#b3541e",
+                label="school age with no current school (% of children of school age)")
+        ax.barh([p - height / 2 for p in positions], gp, height, color="#1f5f8b",
+                label="no current GP registration (% of all children)")
+        for values, offset in ((school, height / 2), (gp, -height / 2)):
+            for p, value in zip(positions, values, strict=True):
+                ax.text(value + 0.2, p + offset, f"{value:.1f}%", va="center", fontsize=8)
+        ax.set_yticks(list(positions), labels)
+        ax.set_xlabel("children without the service (%)")
+        ax.set_xlim(0, max([*school, *gp, 1.0]) * 1.2)
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})  # no timestamp: the same data, the same file
+    finally:
+        plt.close(fig)
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def report_page(rows: list[UniversalServicesRow], as_of: date) -> str:
+    """A self-contained HTML page: the chart and the figures behind it (no script, nothing loaded from elsewhere)."""
+    table = "".join(
+        f"<tr><th scope='row'>{escape(r.name)}</th><td>{escape(r.la)}</td><td class='n'>{r.children:,}</td>"
+        f"<td class='n'>{r.no_school:,} of {r.school_age:,}</td><td class='n'>{_pct(r.no_school_rate)}</td>"
+        f"<td class='n'>{r.no_gp:,} of {r.children:,}</td><td class='n'>{_pct(r.no_gp_rate)}</td></tr>"
+        for r in rows)
+    return ("<!doctype html><html lang='en'><meta charset='utf-8'>"
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            f"<title>Universal services, {as_of}</title><h1>Universal services on {as_of}</h1>"
-            f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
-            f"aria-label='Children without a current school or GP, by local authority'>{legend}{''.join(parts)}</svg>")
+            f"<title>Universal services, {as_of}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td.n{text-align:right}"
+            "table{border-collapse:collapse}th,td{padding:.3em .8em;border-bottom:1px solid #ccc}</style>"
+            f"<h1>Universal services on {as_of}</h1>"
+            "<p>Children of compulsory school age (5 to 15) with no current school, and children with no current "
+            "GP registration, by local authority; the highest share without a school first.</p>"
+            f"<figure role='img' aria-label='Share of children without a school or a GP, by local authority'>"
+            f"{rates_chart_svg(rows) if rows else '<p>No children in the directory.</p>'}</figure>"
+            "<table><thead><tr><th scope='col'>Local authority</th><th scope='col'>Code</th>"
+            "<th scope='col'>Children</th><th scope='col'>School age without a school</th><th scope='col'>Rate</th>"
+            "<th scope='col'>Without a GP</th><th scope='col'>Rate</th></tr></thead>"
+            f"<tbody>{table}</tbody></table></html>")

@@ -49,10 +49,14 @@ class GenerationSummary:
     out_dir: Path
 
 
-def plan_local_authorities(children: int, seed: int) -> list[tuple[LocalAuthority, int]]:
-    """Which LAs the population lives in and how many children each holds (in LA-code order)."""
+def plan_local_authorities(children: int, seed: int, count: int | None = None) -> list[tuple[LocalAuthority, int]]:
+    """Which LAs the population lives in and how many children each holds (in LA-code order).
+
+    ``count`` LAs if given (a small demo spread over several LAs), else one per ``CHILDREN_PER_LA`` children.
+    """
     authorities = all_local_authorities()
-    count = max(1, min(len(authorities), round(children / CHILDREN_PER_LA)))
+    wanted = count if count is not None else round(children / CHILDREN_PER_LA)
+    count = max(1, min(len(authorities), children, wanted))
     chosen = sorted(Random(f"{seed}/las").sample(authorities, count), key=lambda la: la.code)
     base, extra = divmod(children, count)
     return [(la, base + (1 if i < extra else 0)) for i, la in enumerate(chosen)]
@@ -71,6 +75,7 @@ def generate(
     population_file: bool = True,
     checksums: bool = False,
     progress: Callable[[int], None] | None = None,
+    local_authorities: int | None = None,
 ) -> GenerationSummary:
     """Write a drop zone of synthetic feed files, ``ground_truth.csv`` and ``children.csv``.
 
@@ -78,7 +83,8 @@ def generate(
     exactly one fault (named in the ground truth). ``case_fields`` adds to school CTFs the
     containers ContactPoint must not store; ``case_note_columns`` adds case-note columns to the
     CSV feeds and elements to eCAF. ``checksums`` writes ``NAME.sha256`` beside each file.
-    ``progress`` is called with the number of children generated so far.
+    ``progress`` is called with the number of children generated so far. ``local_authorities`` spreads
+    the children over that many LAs (default: one per 5,000 children).
     """
     unknown = set(feeds) - set(FEEDS)
     if unknown:
@@ -100,7 +106,7 @@ def generate(
         people_csv = csv.writer(people, lineterminator="\n") if people else None
         if people_csv:
             people_csv.writerow(CHILDREN_COLUMNS)
-        for la, size in plan_local_authorities(children, seed):
+        for la, size in plan_local_authorities(children, seed, local_authorities):
             ctx = LaContext(la, seed)
             writers = [cls(zone, ctx, options) for feed, cls in _LA_FEEDS if feed in feeds]
             parts = math.ceil(size / NEIGHBOURHOOD_SIZE)

@@ -126,3 +126,29 @@ def quarantine(request: Request, conn: ConnDep, user: OperationsDep, feed: str |
     return render(request, "ops/quarantine.html", {
         "user": user, "nav": "quarantine", "feeds": sorted(FEEDS), "feed": chosen, "file_id": file_id,
         "released": released, "listing": listing})
+
+
+add_nav_link(NavLink("report", "Universal services", "/console/ops/report", operations=True))
+
+
+@router.get("/report")
+def universal_services_report(request: Request, conn: ConnDep, user: OperationsDep) -> Response:
+    """Children without a current school or GP by local authority: counts, denominators, rates, a chart."""
+    from contactpoint import clock
+    from warehouse.reports import universal_services
+
+    rows = universal_services(conn, clock.today())
+    return render(request, "ops/report.html", {"user": user, "nav": "report", "rows": rows, "as_of": clock.today()})
+
+
+@router.get("/report/chart.svg")
+def universal_services_chart(conn: ConnDep, user: OperationsDep) -> Response:
+    """The report's chart (matplotlib's SVG, shown as an image: its own styles stay inside it)."""
+    from contactpoint import clock
+    from warehouse.reports import rates_chart_svg, universal_services
+
+    rows = universal_services(conn, clock.today())
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no children in the directory")
+    return Response(rates_chart_svg(rows), media_type="image/svg+xml",
+                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})

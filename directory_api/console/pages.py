@@ -12,6 +12,8 @@ from directory_api import auth
 from directory_api.console import session
 from directory_api.console.session import ConsoleUserDep
 from directory_api.deps import ClockDep, ConnDep
+from matching import stewardship
+from warehouse import operations
 
 router = APIRouter()
 
@@ -31,9 +33,12 @@ def stylesheet() -> Response:
 
 
 @router.get("/")
-def home(request: Request, user: ConsoleUserDep) -> Response:
-    """Where a signed-in user lands: the pages open to them."""
-    return session.render(request, "home.html", {"user": user, "nav": "home"})
+def home(request: Request, user: ConsoleUserDep, conn: ConnDep) -> Response:
+    """Where a signed-in user lands: the day at a glance (for stewards and data teams), with links."""
+    glance = operations.day_at_a_glance(conn) if user.role in ("steward", "data_team") else None
+    entries = stewardship.review_entries(conn, per_page=1, may_see_shielded=user.may_see_shielded) \
+        if user.role == "steward" else None
+    return session.render(request, "home.html", {"user": user, "nav": "home", "glance": glance, "entries": entries})
 
 
 def _sign_in_page(request: Request, *, error: str | None, next_path: str, status_code: int = 200) -> Response:

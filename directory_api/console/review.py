@@ -49,9 +49,9 @@ def _refused(request: Request, user: ConsoleUser, message: str, back: str, code:
 def review_queue(request: Request, conn: ConnDep, user: StewardDep,
                  feed: Annotated[str | None, Query()] = None, la: Annotated[str | None, Query()] = None,
                  page: Annotated[int, Query(ge=1)] = 1) -> Response:
-    """Open pairs, most pressing first (see ``stewardship.review_queue``), filterable, with counts."""
+    """One entry per pair of children, most pressing first (``stewardship.review_entries``), with counts."""
     flt = stewardship.QueueFilter(feed=feed or None, local_authority=(la or "").strip() or None)
-    queue = stewardship.review_queue(conn, flt, page=page, per_page=PER_PAGE, may_see_shielded=user.may_see_shielded)
+    queue = stewardship.review_entries(conn, flt, page=page, per_page=PER_PAGE, may_see_shielded=user.may_see_shielded)
     pages = max(1, -(-queue.total // PER_PAGE))
     return session.render(request, "steward/review.html", {
         "user": user, "nav": "review", "queue": queue, "filter": flt, "page": page, "pages": pages,
@@ -126,7 +126,8 @@ def link(request: Request, pair_id: int, conn: ConnDep, user: StewardDep, reason
     session.check_csrf(csrf_token, user)
     _guard_pair(conn, user, pair_id)
     try:
-        outcome = stewardship.link_pair(conn, pair_id, steward=user.username, reason=reason)
+        outcome = stewardship.for_each_entry_pair(  # the whole entry: every pair between the two children
+            conn, pair_id, lambda c, p: stewardship.link_pair(c, p, steward=user.username, reason=reason))[0]
     except stewardship.StewardshipError as refused:
         return _refused(request, user, str(refused), f"/console/review/{pair_id}")
     return _after(outcome, "/console/review")
@@ -139,7 +140,8 @@ def keep_apart(request: Request, pair_id: int, conn: ConnDep, user: StewardDep, 
     session.check_csrf(csrf_token, user)
     _guard_pair(conn, user, pair_id)
     try:
-        outcome = stewardship.keep_apart(conn, pair_id, steward=user.username, reason=reason)
+        outcome = stewardship.for_each_entry_pair(  # the whole entry: every pair between the two children
+            conn, pair_id, lambda c, p: stewardship.keep_apart(c, p, steward=user.username, reason=reason))[0]
     except stewardship.StewardshipError as refused:
         return _refused(request, user, str(refused), f"/console/review/{pair_id}")
     return _after(outcome, "/console/review")

@@ -38,11 +38,11 @@ def safe_label(file_label: str, feed: str) -> str:
 
 def write_docs(docs_dir: Path, *, feed: str, file_label: str, verdict: FileVerdict,
                configs: tuple[ExpectationConfig, ...], validation: dict[str, Any], previous_rows: int | None,
-               gx_version: str) -> Path:
+               gx_version: str, file_name: str | None = None) -> Path:
     """Write ``docs_dir/<file_label>.html`` (atomically: a reader never sees half a page); returns its path."""
     docs_dir.mkdir(parents=True, exist_ok=True)
     path = docs_dir / f"{safe_label(file_label, feed)}.html"
-    page = render(feed=feed, file_label=file_label or feed, verdict=verdict, configs=configs,
+    page = render(feed=feed, file_label=file_name or file_label or feed, verdict=verdict, configs=configs,
                   validation=validation, previous_rows=previous_rows, gx_version=gx_version)
     fd, tmp = tempfile.mkstemp(dir=docs_dir, prefix=".", suffix=".html.part")
     try:
@@ -64,21 +64,24 @@ def render(*, feed: str, file_label: str, verdict: FileVerdict, configs: tuple[E
     rows_read = verdict.results.get("row_count", {}).get("observed")
     table = "".join(_row(config, by_check.get(config["meta"]["check"], {}), verdict.results)
                     for config in configs)
-    reasons = "".join(f"<li>{e(reason)}</li>" for reason in verdict.reasons) or "<li>none: every check passed</li>"
+    # An accepted file has nothing to explain: the heading appears only when there is a reason.
+    reasons = (f"<h2>Why the file was rejected</h2><ul>{''.join(f'<li>{e(r)}</li>' for r in verdict.reasons)}</ul>"
+               if verdict.reasons else "<p>Every check passed.</p>")
     facts = {"Feed": feed, "File": file_label, "Rows read": rows_read,
              "Rows in the previous file": "none on record" if previous_rows is None else previous_rows,
              "Checked at (UTC)": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
              "Great Expectations": gx_version}
     listing = "".join(f"<dt>{e(k)}</dt><dd>{e(str(v))}</dd>" for k, v in facts.items())
+    verdict_word = "accepted" if verdict.passed else "rejected"
     raw = json.dumps(validation, indent=2, default=str, sort_keys=True)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>{e(file_label)}: batch checks {status}</title><style>{_STYLE}</style></head>
+<title>{e(file_label)}: data-quality checks {status}</title><style>{_STYLE}</style></head>
 <body>
-<h1>Batch checks of {e(file_label)}: <span class="{status}">{"accepted" if verdict.passed else "rejected"}</span></h1>
+<h1>Data-quality checks of {e(file_label)}: <span class="{status}">{verdict_word}</span></h1>
 <dl>{listing}</dl>
-<h2>Why the file was rejected</h2><ul>{reasons}</ul>
+{reasons}
 <h2>Expectations ({e(feed)} suite)</h2>
 <table><tr><th>Check</th><th>Expectation</th><th>What it checks</th><th>Column and rows</th><th>Bound</th>
 <th>Observed</th><th>Result</th></tr>{table}</table>

@@ -117,12 +117,14 @@ def minimum_rows(configs: tuple[ExpectationConfig, ...], previous_rows: int | No
 
 
 def check_file(feed: str, profile: pd.DataFrame, *, previous_rows: int | None,
-               docs_dir: Path | None = None, file_label: str = "", engine: str = "pandas") -> FileVerdict:
+               docs_dir: Path | None = None, file_label: str = "", file_name: str | None = None,
+               engine: str = "pandas") -> FileVerdict:
     """Check one file's profile against its feed's suite.
 
     ``previous_rows``: rows read in the sender's previous accepted file of this feed (None if there
     is none); a full snapshot may not fall below half of it. With ``docs_dir``, the result is also
-    written as a self-contained HTML page, ``docs_dir/<file_label>.html``, its path in
+    written as a self-contained HTML page, ``docs_dir/<file_label>.html`` titled with ``file_name`` (the
+    sender's name for the file; ``file_label`` when not given), its path in
     ``results["docs_path"]``. Raises ``BatchCheckError`` when the hub cannot check the file (a
     profile column missing, a check that could not run): that is the hub's fault, not the sender's.
     ``engine``: ``"pandas"`` (the vectorised measures) or ``"gx"`` (Great Expectations runs the suite).
@@ -166,7 +168,7 @@ def check_file(feed: str, profile: pd.DataFrame, *, previous_rows: int | None,
         from schemas.expectations.docs import write_docs
 
         results["docs_path"] = str(write_docs(
-            docs_dir, feed=feed, file_label=file_label, verdict=verdict, configs=configs,
+            docs_dir, feed=feed, file_label=file_label, file_name=file_name, verdict=verdict, configs=configs,
             validation=validation, previous_rows=previous_rows, gx_version=version))
     return verdict
 

@@ -84,7 +84,7 @@ def test_a_pair_touching_a_shielded_child_shows_only_that_it_needs_an_entitled_s
     assert browser.sign_in("sam").status_code == 303
     queue = browser.client.get("/console/review")
     assert "Needs a steward entitled to see shielded children" in queue.text
-    assert "Amelia" not in queue.text and "CP" not in re.sub(r"<[^>]+>", "", queue.text).split("Open pairs")[1]
+    assert "Amelia" not in queue.text and "CP" not in re.sub(r"<[^>]+>", "", queue.text).split("Open questions")[1]
     pair_id = int(re.findall(r'href="/console/review/(\d+)"', queue.text)[0])
 
     page = browser.client.get(f"/console/review/{pair_id}")

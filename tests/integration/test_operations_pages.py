@@ -129,7 +129,8 @@ def test_a_steward_sees_every_feed_and_sender_with_counts_receipts_reports_and_a
     assert {k: receipt["rows"][k] for k in ("read", "loaded", "quarantined", "withheld")} == {
         "read": 10, "loaded": 8, "quarantined": 2, "withheld": 0}
     report = console.get(f"/console/ops/files/{files[second_gp]}/data-docs")
-    assert report.status_code == 200 and "Batch checks of" in report.text
+    assert report.status_code == 200 and f"<title>{second_gp}: data-quality checks passed" in report.text
+    assert f"Data-quality checks of {second_gp}" in report.text and "Why the file was rejected" not in report.text
     assert "sandbox" in report.headers["content-security-policy"]
     # A file refused before its rows were checked has no report, and says so.
     assert "refused before its rows were checked" in console.get(f"/console/ops/files/{files[broken]}").text

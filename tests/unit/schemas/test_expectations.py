@@ -164,6 +164,16 @@ def test_the_data_docs_page_is_written_self_contained_and_names_every_expectatio
     assert [p.name for p in (tmp_path / "docs").iterdir()] == [path.name]  # no temporary file left
 
 
+def test_an_accepted_file_s_page_carries_its_real_name_and_no_rejection_heading(tmp_path: Path) -> None:
+    verdict = check_file("gp", File(rows=100).profile(), previous_rows=None, docs_dir=tmp_path / "docs",
+                         file_label="gp_13R_17", file_name="gp_13R_20261101T100000_1.csv")
+    assert verdict.passed
+    page = Path(verdict.results["docs_path"]).read_text(encoding="utf-8")
+    assert Path(verdict.results["docs_path"]).name == "gp_13R_17.html"  # where the console finds it
+    assert "<title>gp_13R_20261101T100000_1.csv: data-quality checks passed</title>" in page
+    assert "Why the file was rejected" not in page and "Every check passed." in page
+
+
 def test_a_file_label_cannot_write_outside_the_docs_folder(tmp_path: Path) -> None:
     verdict = check_file("gp", File(rows=3).profile(), previous_rows=None, docs_dir=tmp_path / "docs",
                          file_label="../../etc/<script>passwd")
