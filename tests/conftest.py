@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     unmarked = [item.nodeid for item in items if not kinds & {m.name for m in item.iter_markers()}]
     if unmarked:
         raise pytest.UsageError(f"tests without a unit/postgres/sftp/dags marker: {unmarked[:5]}")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Debian chromium per test process, shared by every browser test (the console's and
+    Airflow's UI): Playwright's sync API allows one instance per thread."""
+    from tests.browser.conftest import AXE, CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing at {AXE}: run `npm install --prefix .cache/axe axe-core`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()

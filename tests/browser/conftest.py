@@ -59,23 +59,6 @@ def console_url(store: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm install --prefix .cache/axe axe-core`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
 @dataclass
 class Console:
     """One browser context (its own cookies) on the console, with what the stories need."""

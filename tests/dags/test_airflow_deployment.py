@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -187,12 +188,9 @@ def test_the_readme_s_airflow_runs_a_scheduled_and_a_triggered_ingest_of_a_sende
 @pytest.mark.postgres
 @pytest.mark.browser
 def test_airflow_s_own_ui_lists_the_dags_shows_the_run_green_and_opens_the_console(
-        store: Path, database_url: str, airflow_database: str, tmp_path: Path) -> None:
-    from tests.browser.conftest import CHROMIUM
+        store: Path, database_url: str, airflow_database: str, tmp_path: Path, chromium: Any) -> None:
     from tests.factories import drop
 
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium")
     name = feed_file_name("gp", sender="13R", seq=1)
     drop(store, "gp", name, csv_file([gp_row()]))  # the folder drop zone: a sender's file already complete
     data = tmp_path / "airflow-data"
@@ -218,15 +216,11 @@ def test_airflow_s_own_ui_lists_the_dags_shows_the_run_green_and_opens_the_conso
                   lambda runs: _succeeded(runs, "ingest_gp", "scheduled")
                   and _settled([r for r in runs if r[0] in ("ingest_gp", "link_identities")])
                   and len(_children()) == 1, airflow_database, process, output)
-        from playwright.sync_api import sync_playwright
-
         shots = PROJECT_ROOT / "docs" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         base = f"http://localhost:{api_port}"
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = chromium.new_page(viewport={"width": 1400, "height": 900})
+        try:
             page.goto(f"{base}/dags")
             page.wait_for_selector("text=ingest_gp", timeout=60_000)
             listed = page.inner_text("body")
@@ -240,6 +234,7 @@ def test_airflow_s_own_ui_lists_the_dags_shows_the_run_green_and_opens_the_conso
             page.screenshot(path=str(shots / "airflow-run.png"))
             page.goto(f"{base}/console/")
             page.wait_for_selector("text=One-time code", timeout=30_000)  # the console's own sign-in
-            browser.close()
+        finally:
+            page.close()
     finally:
         _stop(process)
