@@ -76,7 +76,7 @@ TARGETS = {"precision": 0.999, "recall": 0.99, "twin_merges": 0, "delta_over_ful
 DELTA_SHARE = 0.01
 MIB = 1024 * 1024
 # Phases of matching.link timed by wrapping its module-level names (outermost call only).
-PHASES = ("_records", "_keep_features", "_kept_features", "current_model", "steward_constraints", "link_frames",
+PHASES = ("_keep_features", "_kept_features", "current_model", "steward_constraints", "link_frames",
           "_new_children", "_write_links", "_retire_children", "_queue_reviews", "_hold_possible_shielded")
 TOP = 15
 

@@ -7,7 +7,7 @@ functions of ``matching.standardise``, so the pipeline and the dry run compare e
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -136,14 +136,3 @@ def features_from_csv(stream: Any) -> pa.Table:
     for c in LIST_FEATURES:
         columns[c] = pc.split_pattern(columns[c], "|")
     return pa.Table.from_arrays([columns[c] for c in names], schema=KEPT_SCHEMA)
-
-
-def features_table(columns: Iterable[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """Feature rows read from the store as tuples (no dict per record) as the same frame ``as_frame``
-    gives; extra columns (e.g. ``cp_id``) are kept after the feature columns."""
-    names = list(columns)
-    frame = pd.DataFrame.from_records(list(rows), columns=names, coerce_float=False)  # type: ignore[arg-type]
-    extra = [c for c in names if c not in FEATURE_COLUMNS]
-    frame = frame[[*FEATURE_COLUMNS, *extra]]
-    frame["unique_id"] = frame["unique_id"].astype(str)
-    return frame.astype({"birth_year": "Int64"}).astype(object).where(frame.notna(), None)

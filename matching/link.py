@@ -67,7 +67,6 @@ def steward_constraints(conn: Connection) -> tuple[list[tuple[str, str]], list[t
     return must, cannot
 
 
-FEATURE_SELECT = ", ".join(f"f.{c}" for c in FEATURE_COLUMNS if c != "unique_id")
 KEPT_COLUMNS = ["record_id", *(c for c in FEATURE_COLUMNS if c != "unique_id")]
 FEATURE_CHUNK = 20_000  # records standardised at a time: memory stays flat however many there are
 # A record without a child is always waiting to be published (publish clears only linked records): found
