@@ -145,8 +145,15 @@ def backoff_delays(retries: int, base: float, cap: float = 30.0) -> list[float]:
     return [min(cap, base * 2**attempt) for attempt in range(retries)]
 
 
+# paramiko's AuthenticationException when the transport closes mid-authentication (auth_handler.py), as
+# opposed to a refused key: a connection cut during the handshake is retried like any other cut.
+AUTH_CUT_OFF = "transport shut down or saw EOF"
+
+
 def is_connection_fault(exc: BaseException, transport_active: bool) -> bool:
     """Whether ``exc`` means the connection failed (reconnect and retry) rather than the request did."""
+    if isinstance(exc, paramiko.AuthenticationException) and AUTH_CUT_OFF in str(exc):
+        return True  # the connection died while the key was being checked (paramiko says so in these words)
     if isinstance(exc, HostKeyRejected | paramiko.AuthenticationException | paramiko.BadHostKeyException):
         return False  # retrying cannot fix a wrong key or credentials, and hammering looks like an attack
     if isinstance(exc, IncompleteDownload | EOFError | ConnectionError | TimeoutError | paramiko.SSHException):

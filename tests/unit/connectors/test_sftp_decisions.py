@@ -99,6 +99,8 @@ def test_retries_wait_exponentially_longer_up_to_a_cap() -> None:
     (PermissionError(13, "Permission denied"), True, False),
     (HostKeyRejected("unknown host key"), False, False),
     (paramiko.AuthenticationException("denied"), False, False),
+    # The connection cut while the key was being checked: a cut like any other.
+    (paramiko.AuthenticationException("Authentication failed: transport shut down or saw EOF"), False, True),
     (ValueError("bug"), False, False),
 ])
 def test_only_a_failed_connection_is_retried(error: BaseException, transport_active: bool, retried: bool) -> None:
