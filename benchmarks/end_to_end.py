@@ -74,21 +74,6 @@ class Phases:
         return wrapper
 
 
-def configure(database_url: str, data_dir: Path) -> None:
-    os.environ["CONTACTPOINT_DATABASE_URL"] = database_url
-    os.environ["CONTACTPOINT_DATA_DIR"] = str(data_dir)
-    os.environ["CONTACTPOINT_DROPZONE_DIR"] = str(data_dir / "dropzone")
-    os.environ["CONTACTPOINT_AS_OF"] = AS_OF
-    os.environ.pop("CONTACTPOINT_SFTP_CONN_ID", None)
-    from contactpoint.settings import get_settings
-    from warehouse.db import database_url as cached_url
-    from warehouse.db import get_engine
-
-    get_settings.cache_clear()
-    cached_url.cache_clear()
-    get_engine.cache_clear()
-
-
 def instrument(phases: Phases) -> None:
     """Time what the loader calls, in place (the benchmark's process only)."""
     from connectors import loading
@@ -167,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from benchmarks.directory_api import database_url
+    from benchmarks.linkage import configure
     from contactpoint.synthetic import generate
 
     source = args.dir or Path(f"/tmp/e2e-{args.children}")
@@ -180,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
     url = database_url(args.server, f"cp_bench_e2e_{args.children}", fresh=True)
-    configure(url, args.work)
+    configure(url, args.work, args.work / "dropzone", as_of=AS_OF)
     from warehouse.migrate import upgrade
 
     upgrade()

@@ -506,12 +506,12 @@ def scratch_database(server: str, name: str) -> Iterator[str]:
         admin.dispose()
 
 
-def configure(database_url: str, data_dir: Path, dropzone: Path) -> None:
+def configure(database_url: str, data_dir: Path, dropzone: Path, as_of: str = AS_OF) -> None:
     """Point the hub at this case's database and folders and forget any cached configuration."""
     os.environ["CONTACTPOINT_DATABASE_URL"] = database_url
     os.environ["CONTACTPOINT_DATA_DIR"] = str(data_dir)
     os.environ["CONTACTPOINT_DROPZONE_DIR"] = str(dropzone)
-    os.environ["CONTACTPOINT_AS_OF"] = AS_OF
+    os.environ["CONTACTPOINT_AS_OF"] = as_of
     os.environ.pop("CONTACTPOINT_SFTP_CONN_ID", None)
     from contactpoint.settings import get_settings
     from warehouse.db import database_url as cached_url

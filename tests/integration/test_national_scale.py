@@ -18,7 +18,7 @@ from contactpoint.ingest import ingest_folder
 from contactpoint.synthetic import generate
 from matching.features import FEATURE_COLUMNS, record_features
 from matching.link import CANONICAL, _kept_features
-from tests.conftest import STORE_SCHEMAS
+from tests.integration.test_arrival_order import empty_store
 from warehouse.db import transaction
 from warehouse.retention import DOOR_SQL, door_params, out_of_scope_keys
 
@@ -96,15 +96,6 @@ def state_of_store() -> dict[str, object]:
         quarantined = sorted(tuple(r) for r in conn.execute(text("""
             SELECT f.file_name, q.row_number FROM intake.quarantined_row q JOIN intake.file f USING (file_id)""")))
     return {"files": files, "records": records, "quarantined": quarantined}
-
-
-def empty_store() -> None:
-    with transaction() as conn:
-        tables = conn.execute(text(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = ANY(:s)"),
-            {"s": list(STORE_SCHEMAS)}).scalars().all()
-        conn.execute(text("SET LOCAL session_replication_role = replica"))  # as tests/conftest.py resets
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 def test_files_loaded_by_a_pool_of_processes_end_exactly_as_files_loaded_one_by_one(
