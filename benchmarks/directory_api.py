@@ -82,9 +82,9 @@ BUILD = [
               'S' || (10 + n % 90) || ' ' || (n % 10) || chr(65 + n % 26) || chr(65 + (n / 26) % 26) AS postcode
        FROM generate_series(1, :n) AS n""",
     """INSERT INTO staging.source_record (feed, sender, source_key, file_id, row_number, extract_time, given_name,
-                                          family_name, date_of_birth, gender, postcode, content_hash, needs_publish)
+                                          family_name, date_of_birth, gender, postcode, content_hash)
        SELECT 'school', '372', cp_id, (SELECT max(file_id) FROM intake.file), n, now(), given_name, family_name,
-              date_of_birth, gender, postcode, md5(cp_id), false FROM bench""",
+              date_of_birth, gender, postcode, md5(cp_id) FROM bench""",
     "INSERT INTO identity.child (cp_id) SELECT cp_id FROM bench",
     """INSERT INTO identity.link (record_id, cp_id, method, run_id)
        SELECT s.record_id, b.cp_id, 'benchmark', 'benchmark'

@@ -77,7 +77,7 @@ DELTA_SHARE = 0.01
 MIB = 1024 * 1024
 # Phases of matching.link timed by wrapping its module-level names (outermost call only).
 PHASES = ("_keep_features", "_kept_features", "current_model", "steward_constraints", "link_frames",
-          "_new_children", "_write_links", "_retire_children", "_queue_reviews", "_hold_possible_shielded")
+          "_new_children", "_write_links", "_retire_children", "queue_reviews", "hold_possible_shielded")
 TOP = 15
 
 log = logging.getLogger("benchmarks.linkage")
@@ -623,6 +623,7 @@ def delta_vs_full(repeat: int, seed: int, share: float = DELTA_SHARE) -> dict[st
     import matching.link
     from matching.link import _candidate_sql, link_unlinked, relink_all
     from warehouse.db import get_engine
+    from warehouse.staging import QUEUE
 
     engine = get_engine()
     with engine.connect() as conn:
@@ -641,8 +642,8 @@ def delta_vs_full(repeat: int, seed: int, share: float = DELTA_SHARE) -> dict[st
                     conn.execute(text("DELETE FROM identity.link WHERE record_id = ANY(:ids)"),
                                  {"ids": [int(s) for s in sample]})
                     # As when they arrived: a record without a child is waiting to be published.
-                    conn.execute(text("UPDATE staging.source_record SET needs_publish = true "
-                                      "WHERE record_id = ANY(:ids)"), {"ids": [int(s) for s in sample]})
+                    conn.execute(text(QUEUE.format("SELECT unnest(CAST(:ids AS bigint[]))")),
+                                 {"ids": [int(s) for s in sample]})
                     candidates = _existing_records_read(conn, _candidate_sql()) if mode == "delta" \
                         else len(records) - len(sample)
                     gc.collect()

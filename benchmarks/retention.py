@@ -38,11 +38,11 @@ FIRST_DAY = date(2026, 1, 2)  # the first cohort (born 2008-01-01) turned 18 the
 EXTENSIONS = [
     # 2 %: a Connexions record with consent to 19; 0.5 %: an ICS record with an extension to 25.
     """INSERT INTO staging.source_record (feed, sender, source_key, file_id, row_number, extract_time, given_name,
-                                          family_name, date_of_birth, gender, content_hash, needs_publish,
+                                          family_name, date_of_birth, gender, content_hash,
                                           consent_extend_to_19, extend_to_25)
        SELECT CASE WHEN c.n % 200 = 0 THEN 'ics' ELSE 'connexions' END, '372', 'x-' || c.cp_id,
               (SELECT max(file_id) FROM intake.file), 1, now(), d.given_name, d.family_name, d.date_of_birth,
-              d.gender, md5('x' || c.cp_id), false,
+              d.gender, md5('x' || c.cp_id),
               CASE WHEN c.n % 200 = 0 THEN NULL ELSE true END, CASE WHEN c.n % 200 = 0 THEN true END
        FROM (SELECT cp_id, substr(cp_id, 3, 9)::int AS n FROM identity.child) c
        JOIN directory.child d ON d.cp_id = c.cp_id WHERE c.n % 50 = 0 OR c.n % 200 = 0""",

@@ -35,7 +35,7 @@ from connectors.school import load_school_file
 from contactpoint import clock
 from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
-from matching.link import CANONICAL, LinkSummary, link_unlinked, relink_all
+from matching.link import CANONICAL, LinkSummary, keep_features, link_unlinked, relink_all
 from warehouse.db import advisory_lock, database_url, get_engine, transaction
 from warehouse.intake import (
     FileCounts,
@@ -380,6 +380,8 @@ def _load_senders_files(file_ids: list[int]) -> list[dict[str, object]]:
 def link(run_id: str) -> LinkSummary:
     """Link every record without a child (the nightly delta)."""
     started = time.monotonic()
+    with transaction() as conn:  # committed first: the Spark link step's executors read them from the store
+        keep_features(conn)
     with transaction() as conn:
         summary = link_unlinked(conn, run_id, backend=get_settings().link_backend)
     if summary.records:
@@ -398,6 +400,8 @@ def log_link(summary: LinkSummary, seconds: float) -> None:
 def relink(run_id: str, backend: str | None = None) -> LinkSummary:
     """Link every record afresh (IDs carry over by maximum overlap)."""
     started = time.monotonic()
+    with transaction() as conn:
+        keep_features(conn)
     with transaction() as conn:
         summary = relink_all(conn, run_id, backend=backend or get_settings().link_backend)
     log_link(summary, time.monotonic() - started)

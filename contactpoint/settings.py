@@ -36,6 +36,14 @@ class Settings(BaseSettings):
         default="duckdb", pattern="^(duckdb|spark)$",
         description="Where Splink scores pairs: duckdb (in-process) or spark (install the spark extra).",
     )
+    spark_master: str = Field(
+        default="local[2]", description="Spark master for the Spark link step (local[N], spark://host:7077, ...).")
+    spark_driver_memory: str = Field(default="4g", description="Spark driver memory (local mode: the whole JVM).")
+    spark_jdbc_jar: Path = Field(
+        default=Path("/usr/share/java/postgresql.jar"),
+        description="PostgreSQL JDBC driver Spark reads the store with (Debian: libpostgresql-jdbc-java).")
+    spark_read_partitions: int = Field(
+        default=8, ge=1, description="Partitions (parallel JDBC reads) of the records the Spark link step reads.")
     as_of: date | None = Field(
         default=None, description="Freeze the hub's clock at this date (demos, tests, backfills)."
     )

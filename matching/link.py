@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +19,13 @@ from sqlalchemy import Connection, text
 
 from matching.features import FEATURE_COLUMNS, LIST_FEATURES, features_from_copy, record_features
 from matching.identity import new_cp_ids
-from matching.linkage import Linkage, link_frames
+from matching.linkage import link_frames
 from matching.model import load_model
 from matching.settings import BLOCKING_KEYS
 from warehouse.changes import ID_SPLIT, IDS_MERGED, record_change
 from warehouse.db import copy_cursor
+from warehouse.spark_records import copy_link_changes
+from warehouse.staging import QUEUE
 
 LINK_LOCK = 7_204_312  # one linking run at a time, or two runs could each make a child for one record
 CANONICAL = """
@@ -69,10 +72,17 @@ def steward_constraints(conn: Connection) -> tuple[list[tuple[str, str]], list[t
 
 KEPT_COLUMNS = ["record_id", *(c for c in FEATURE_COLUMNS if c != "unique_id")]
 FEATURE_CHUNK = 20_000  # records standardised at a time: memory stays flat however many there are
-# A record without a child is always waiting to be published (publish clears only linked records): found
-# through the partial index on needs_publish, so a night reads its own records, not the whole store.
-AWAITING_PUBLISH = "SELECT s.record_id FROM staging.source_record s WHERE s.needs_publish"
+# A record without a child is always waiting to be published (publish takes only linked records off the
+# queue): found through the narrow queue, so a night reads its own records, not the whole store.
+AWAITING_PUBLISH = "SELECT q.record_id FROM staging.publish_queue q"
 MISSING_FEATURES = ("NOT EXISTS (SELECT 1 FROM identity.record_features f WHERE f.record_id = s.record_id)")
+
+
+def keep_features(conn: Connection) -> int:
+    """Keep the features of every record that has none (new, or changed since), under the linking lock.
+    Committed before a Spark link step: its executors read them from the store, not from this transaction."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
+    return _keep_features(conn)
 
 
 def _keep_features(conn: Connection, where: str = MISSING_FEATURES) -> int:
@@ -132,6 +142,11 @@ def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> 
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
     summary = LinkSummary(run_id, "delta")
     _keep_features(conn)
+    if backend == "spark" and conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM identity.link)")).scalar_one():
+        # A first load: nothing to link against, so the delta is a full link of what arrived, all of it on Spark.
+        from matching.link_spark import link_on_spark
+
+        return link_on_spark(conn, summary, f"f.record_id IN ({AWAITING_PUBLISH})", "delta")
     new_frame, _ = _kept_features(conn, f"l.cp_id IS NULL AND f.record_id IN ({AWAITING_PUBLISH})")
     if new_frame.num_rows == 0:
         return summary
@@ -162,8 +177,8 @@ def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> 
         assignments.update({m: cp_id for m in members})
     summary.new_children = len(fresh_groups)
     _write_links(conn, assignments, {}, "delta", run_id)
-    summary.review_pairs = _queue_reviews(conn, linkage, run_id)
-    summary.held_children = _hold_possible_shielded(conn, linkage)
+    summary.review_pairs = queue_reviews(conn, linkage.review, run_id)
+    summary.held_children = hold_possible_shielded(conn, linkage.review)
     return summary
 
 
@@ -172,6 +187,10 @@ def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> Lin
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK})
     summary = LinkSummary(run_id, "full")
     _keep_features(conn)
+    if backend == "spark":
+        from matching.link_spark import link_on_spark
+
+        return link_on_spark(conn, summary, NOT_ARCHIVED, "full")
     frame, before = _kept_features(conn, NOT_ARCHIVED)
     if frame.num_rows == 0:
         return summary
@@ -188,25 +207,30 @@ def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> Lin
     summary.records_moved = _write_links(conn, assignments, before, "full", run_id)
     summary.children_merged = _retire_children(conn, before, assignments)
     _signal_splits(conn, [groups[i] for i in fresh], [str(carried[i]) for i in fresh], before)
-    summary.review_pairs = _queue_reviews(conn, linkage, run_id)
-    summary.held_children = _hold_possible_shielded(conn, linkage)
+    summary.review_pairs = queue_reviews(conn, linkage.review, run_id)
+    summary.held_children = hold_possible_shielded(conn, linkage.review)
     return summary
 
 
 def carry_over(groups: list[list[str]], before: dict[str, str]) -> list[str | None]:
-    """Each group's ContactPoint ID: the old ID holding most of its records, each old ID used once.
+    """Each group's ContactPoint ID: the old ID holding most of its records, each old ID used once."""
+    overlaps = [(min(int(m) for m in members), cp_id, count, len(members))
+                for members in groups for cp_id, count in Counter(before[m] for m in members if m in before).items()]
+    chosen = carry_over_overlaps(overlaps)
+    return [chosen.get(min(int(m) for m in members)) if members else None for members in groups]
 
-    Ties go to the larger group, then to the older (smaller) group index: deterministic for a re-run.
+
+def carry_over_overlaps(overlaps: Iterable[tuple[int, str, int, int]]) -> dict[int, str]:
+    """(group, old ID, records of the group it holds, group size) → the old ID each group keeps.
+
+    Greedy, most shared records first; ties go to the larger group, then the group with the smaller
+    record id, then the smaller ID: the same answer on every run and on either backend.
     """
-    overlaps = []
-    for index, members in enumerate(groups):
-        for cp_id, count in Counter(before[m] for m in members if m in before).items():
-            overlaps.append((-count, -len(members), index, cp_id))
-    chosen: list[str | None] = [None] * len(groups)
+    chosen: dict[int, str] = {}
     taken: set[str] = set()
-    for _, _, index, cp_id in sorted(overlaps):
-        if chosen[index] is None and cp_id not in taken:
-            chosen[index] = cp_id
+    for _, _, group, cp_id in sorted((-count, -size, group, cp_id) for group, cp_id, count, size in overlaps):
+        if group not in chosen and cp_id not in taken:
+            chosen[group] = cp_id
             taken.add(cp_id)
     return chosen
 
@@ -222,13 +246,12 @@ def _write_links(conn: Connection, assignments: dict[str, str], before: dict[str
     changed = [(int(r), cp_id, before.get(r)) for r, cp_id in assignments.items() if before.get(r) != cp_id]
     if not changed:
         return 0
-    conn.execute(text("""CREATE TEMP TABLE link_change (record_id bigint, cp_id text, old_cp_id text)
-                         ON COMMIT DROP"""))
-    cursor = copy_cursor(conn)
-    with cursor.copy("COPY link_change (record_id, cp_id, old_cp_id) FROM STDIN") as copy:
-        for row in changed:
-            copy.write_row(row)
-    conn.execute(text("ANALYZE link_change"))
+    copy_link_changes(conn, changed)
+    return apply_link_changes(conn, method, run_id)
+
+
+def apply_link_changes(conn: Connection, method: str, run_id: str) -> int:
+    """Apply the rows of the temporary ``link_change`` table; returns how many records moved child."""
     params = {"m": method, "run": run_id}
     conn.execute(text("""
         INSERT INTO identity.link (record_id, cp_id, method, run_id)
@@ -239,12 +262,12 @@ def _write_links(conn: Connection, assignments: dict[str, str], before: dict[str
                          SELECT record_id, old_cp_id, cp_id, :m, :run FROM link_change ORDER BY record_id"""),
                  params)
     # The directory recomputes every child whose records moved, the old owner as well as the new.
-    conn.execute(text("""
-        UPDATE staging.source_record s SET needs_publish = true FROM identity.link l
-        WHERE l.record_id = s.record_id AND NOT s.needs_publish AND l.cp_id IN (
-            SELECT cp_id FROM link_change UNION SELECT old_cp_id FROM link_change WHERE old_cp_id IS NOT NULL)"""))
+    conn.execute(text(QUEUE.format("""
+        SELECT l.record_id FROM identity.link l WHERE l.cp_id IN (
+            SELECT cp_id FROM link_change UNION SELECT old_cp_id FROM link_change WHERE old_cp_id IS NOT NULL)""")))
+    moved = conn.execute(text("SELECT count(*) FROM link_change WHERE old_cp_id IS NOT NULL")).scalar_one()
     conn.execute(text("DROP TABLE link_change"))
-    return sum(1 for _, _, old in changed if old is not None)
+    return int(moved)
 
 
 def _retire_children(conn: Connection, before: dict[str, str], after: dict[str, str]) -> int:
@@ -253,7 +276,16 @@ def _retire_children(conn: Connection, before: dict[str, str], after: dict[str, 
     for record, old in before.items():
         successors.setdefault(old, Counter())[after[record]] += 1
     kept = set(after.values())
-    retired = [(old, counts.most_common(1)[0][0]) for old, counts in successors.items() if old not in kept]
+    return retire(conn, [(old, successor(counts)) for old, counts in successors.items() if old not in kept])
+
+
+def successor(counts: Counter[str]) -> str:
+    """The ID that took most of a retired ID's records (ties: the smaller ID, the same on every run)."""
+    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def retire(conn: Connection, retired: list[tuple[str, str]]) -> int:
+    """Mark each (old, new) old ID merged into new; the directory drops the old; one change event each."""
     if retired:
         conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :new WHERE cp_id = :old"),
                      [{"old": old, "new": new} for old, new in retired])
@@ -265,20 +297,24 @@ def _retire_children(conn: Connection, before: dict[str, str], after: dict[str, 
 
 def _signal_splits(conn: Connection, groups: list[list[str]], cp_ids: list[str], before: dict[str, str]) -> None:
     """A new ID given to records that had a child before was split off that child: one event per pair."""
-    splits = {(before[m], cp_id) for members, cp_id in zip(groups, cp_ids, strict=True)
-              for m in members if m in before}
+    signal_splits(conn, {(before[m], cp_id) for members, cp_id in zip(groups, cp_ids, strict=True)
+                         for m in members if m in before})
+
+
+def signal_splits(conn: Connection, splits: set[tuple[str, str]]) -> None:
+    """One change event per (old child, new child split off it)."""
     for old, new in sorted(splits):
         record_change(conn, ID_SPLIT, old, new)
 
 
-def _queue_reviews(conn: Connection, linkage: Linkage, run_id: str) -> int:
+def queue_reviews(conn: Connection, review: list[dict[str, Any]], run_id: str) -> int:
     # A pair whose records now belong to one child is no longer a question for a steward.
     conn.execute(text("""
         DELETE FROM identity.review_pair p USING identity.link a, identity.link b
         WHERE p.status = 'open' AND a.record_id = p.record_a AND b.record_id = p.record_b AND a.cp_id = b.cp_id"""))
     rows = [{"a": min(int(p["record_a"]), int(p["record_b"])), "b": max(int(p["record_a"]), int(p["record_b"])),
              "w": p["match_weight"], "reason": p["reason"], "x": json.dumps(p["explanation"]), "run": run_id}
-            for p in linkage.review]
+            for p in review]
     if rows:
         conn.execute(text("""
             INSERT INTO identity.review_pair (record_a, record_b, match_weight, reason, explanation, run_id)
@@ -289,10 +325,10 @@ def _queue_reviews(conn: Connection, linkage: Linkage, run_id: str) -> int:
     return len(rows)
 
 
-def _hold_possible_shielded(conn: Connection, linkage: Linkage) -> int:
+def hold_possible_shielded(conn: Connection, review: list[dict[str, Any]]) -> int:
     """A child that might be a shielded child (an open review pair between them) stays out of the
     directory until a steward decides: no unshielded duplicate of a shielded child is ever published."""
-    pairs = [(int(p["record_a"]), int(p["record_b"])) for p in linkage.review]
+    pairs = [(int(p["record_a"]), int(p["record_b"])) for p in review]
     if not pairs:
         return 0
     records = sorted({r for pair in pairs for r in pair})

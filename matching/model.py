@@ -39,11 +39,16 @@ def db_api(backend: str = "duckdb") -> Any:
 
         from contactpoint.settings import get_settings
 
-        # The jar (shipped with Splink) provides jaro_winkler and friends as Spark functions.
-        spark = (SparkSession.builder.master("local[2]").appName("contactpoint-linker")
-                 .config("spark.jars", similarity_jar_location()).getOrCreate())
+        settings = get_settings()
+        # The jar shipped with Splink provides jaro_winkler and friends as Spark functions; PostgreSQL's JDBC
+        # driver (when installed) lets the Spark link step read the store in partitions.
+        jdbc = settings.spark_jdbc_jar
+        jars = [similarity_jar_location()] + ([str(jdbc)] if jdbc.exists() else [])
+        spark = (SparkSession.builder.master(settings.spark_master).appName("contactpoint-linker")
+                 .config("spark.jars", ",".join(jars)).config("spark.driver.memory", settings.spark_driver_memory)
+                 .config("spark.sql.shuffle.partitions", "16").getOrCreate())
         # Splink breaks long lineages with checkpoints, which Spark keeps on disk.
-        spark.sparkContext.setCheckpointDir(str(get_settings().data_dir / "spark-checkpoints"))
+        spark.sparkContext.setCheckpointDir(str(settings.data_dir / "spark-checkpoints"))
         return SparkAPI(spark_session=spark)
     from splink import DuckDBAPI
 

@@ -31,6 +31,7 @@ from matching.identity import new_cp_ids
 from matching.settings import THRESHOLDS
 from warehouse import audit
 from warehouse.changes import ID_SPLIT, IDS_MERGED, MERGE_UNDONE, SPLIT_UNDONE, record_change
+from warehouse.staging import QUEUE
 
 DECISIONS = ("must_link", "cannot_link")
 ACTIONS = ("link", "keep_apart", "split", "merge", "undo")
@@ -190,14 +191,13 @@ def _move(conn: Connection, records: list[int], to_cp_id: str, action_id: int) -
 
 def _needs_publish(conn: Connection, cp_ids: list[str]) -> None:
     """The next publish recomputes these children (and drops any that are no longer active)."""
-    conn.execute(text("""UPDATE staging.source_record SET needs_publish = true WHERE record_id IN (
-                         SELECT record_id FROM identity.link WHERE cp_id = ANY(:c))"""), {"c": cp_ids})
+    conn.execute(text(QUEUE.format("SELECT record_id FROM identity.link WHERE cp_id = ANY(:c)")), {"c": cp_ids})
 
 
 def _release_holds(conn: Connection, cp_ids: list[str]) -> list[str]:
     """Held children among ``cp_ids`` with no open question left about a shielded child become active.
 
-    The linker holds a child that might be a shielded child (``matching.link._hold_possible_shielded``);
+    The linker holds a child that might be a shielded child (``matching.link.hold_possible_shielded``);
     once a steward has answered every such pair, the child may be published.
     """
     released = [str(c) for c in conn.execute(text("""

@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 # System packages: Python 3.11, sshd for the SFTP tests, the PostgreSQL client, Debian's chromium for the
-# browser tests and npm for axe-core. Installed only when missing (apt as root, or through sudo).
+# browser tests, npm for axe-core, and PostgreSQL's JDBC driver for the Spark link step's tests. Installed only when missing (apt as root, or through sudo).
 need=()
 command -v python3.11 >/dev/null || need+=(python3.11 python3.11-venv)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v pg_isready >/dev/null || need+=(postgresql-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v npm >/dev/null || need+=(npm)
+[ -f /usr/share/java/postgresql.jar ] || need+=(libpostgresql-jdbc-java)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then apt=(apt-get); elif command -v sudo >/dev/null; then apt=(sudo -E apt-get); else
         echo "scripts/test.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) and run again" >&2

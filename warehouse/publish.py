@@ -1,6 +1,6 @@
 """Publish the directory from linked source records: set-based, idempotent, only what changed.
 
-Only children with a record flagged ``needs_publish`` are recomputed. Every write is an upsert
+Only children with a record in ``staging.publish_queue`` are recomputed. Every write is an upsert
 guarded by ``IS DISTINCT FROM``, so an unchanged child is not touched and its history stays quiet;
 running the same publish twice changes nothing.
 """
@@ -13,7 +13,7 @@ from sqlalchemy import Connection, text
 
 from contactpoint import clock
 from warehouse.retention import past_leave_date
-from warehouse.survivorship import RULES, winner_sql
+from warehouse.survivorship import RULES, SURVIVORSHIP, winner_sql
 
 CHILD_COLUMNS = (
     "given_name", "middle_names", "family_name", "date_of_birth", "gender", "address_line_1",
@@ -32,13 +32,18 @@ CHILD_RECORD = f"""
            a.address_line_1, a.address_line_2, a.address_line_3, a.address_line_4, a.address_line_5,
            a.postcode, r.shielded
     FROM dirty d
-    JOIN ({winner_sql(RULES["name"])}) n ON n.cp_id = d.cp_id
-    JOIN ({winner_sql(RULES["birth"])}) b ON b.cp_id = d.cp_id
-    LEFT JOIN ({winner_sql(RULES["address"])}) a ON a.cp_id = d.cp_id
-    JOIN (SELECT l.cp_id, bool_or(s.restricted) AS shielded FROM dirty x
-          JOIN identity.link l ON l.cp_id = x.cp_id JOIN staging.source_record s ON s.record_id = l.record_id
-          GROUP BY l.cp_id) r ON r.cp_id = d.cp_id
+    JOIN ({winner_sql(RULES["name"], records="dirty_record")}) n ON n.cp_id = d.cp_id
+    JOIN ({winner_sql(RULES["birth"], records="dirty_record")}) b ON b.cp_id = d.cp_id
+    LEFT JOIN ({winner_sql(RULES["address"], records="dirty_record")}) a ON a.cp_id = d.cp_id
+    JOIN (SELECT cp_id, bool_or(restricted) AS shielded FROM dirty_record GROUP BY cp_id) r ON r.cp_id = d.cp_id
 """
+# The staging columns a publish reads: the records of the night's children are read from the (wide) staging
+# table once, into a temporary table that every attribute group's choice then sorts.
+DIRTY_RECORD_COLUMNS = tuple(dict.fromkeys((
+    "record_id", "feed", "sender", "present", "extract_time", "sequence", "restricted", "involvement",
+    *(c for rule in SURVIVORSHIP for c in (*rule.columns, rule.required)))))
+# Sorting a night's children for each attribute group: in memory rather than in temporary files.
+PUBLISH_WORK_MEM = "256MB"
 
 
 def _assignments(columns: tuple[str, ...]) -> str:
@@ -63,12 +68,16 @@ class PublishSummary:
 
 def publish_directory(conn: Connection) -> PublishSummary:
     """Recompute and upsert every child whose source records changed since the last publish."""
+    conn.execute(text(f"SET LOCAL work_mem = '{PUBLISH_WORK_MEM}'"))
+    # The queue as read now: only these entries are taken off it at the end (see warehouse.staging.QUEUE).
+    conn.execute(text("""CREATE TEMP TABLE taken ON COMMIT DROP AS
+                         SELECT q.record_id, q.queued FROM staging.publish_queue q
+                         JOIN identity.link l ON l.record_id = q.record_id"""))
     conn.execute(text("""
         CREATE TEMP TABLE dirty ON COMMIT DROP AS
-        SELECT DISTINCT l.cp_id FROM staging.source_record s
-        JOIN identity.link l ON l.record_id = s.record_id
-        JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'active'
-        WHERE s.needs_publish"""))
+        SELECT DISTINCT l.cp_id FROM taken t
+        JOIN identity.link l ON l.record_id = t.record_id
+        JOIN identity.child c ON c.cp_id = l.cp_id AND c.status = 'active'"""))
     conn.execute(text("ANALYZE dirty"))  # temporary tables get no statistics otherwise: plans would guess
     # The door stays shut: a child past its leave date (a late record, a re-sent old file) is never
     # (re)published; the daily retention pass archives it.
@@ -76,6 +85,12 @@ def publish_directory(conn: Connection) -> PublishSummary:
     if gone:
         conn.execute(text("DELETE FROM dirty WHERE cp_id = ANY(:gone)"), {"gone": gone})
     considered = conn.execute(text("SELECT count(*) FROM dirty")).scalar_one()
+    conn.execute(text(f"""
+        CREATE TEMP TABLE dirty_record ON COMMIT DROP AS
+        SELECT l.cp_id, {", ".join(f"s.{c}" for c in DIRTY_RECORD_COLUMNS)}
+        FROM dirty d JOIN identity.link l ON l.cp_id = d.cp_id
+        JOIN staging.source_record s ON s.record_id = l.record_id"""))
+    conn.execute(text("ANALYZE dirty_record"))
     # A child no longer active (held for a steward, merged away) leaves the directory.
     removed = conn.execute(text("""DELETE FROM directory.child d USING identity.child c
                                    WHERE c.cp_id = d.cp_id AND c.status <> 'active'""")).rowcount
@@ -91,7 +106,7 @@ def publish_directory(conn: Connection) -> PublishSummary:
         CREATE TEMP TABLE wanted_carer ON COMMIT DROP AS
         SELECT best.cp_id, best.record_id AS source_record_id, c.contact_order, c.title, c.given_name,
                c.family_name, c.relationship, c.parental_responsibility, c.phone, c.email
-        FROM ({winner_sql(RULES["carers"])}) best,
+        FROM ({winner_sql(RULES["carers"], records="dirty_record")}) best,
              jsonb_to_recordset(best.contacts) AS c(contact_order int, title text, given_name text,
                  family_name text, relationship text, parental_responsibility boolean, phone text, email text)"""))
     removed += conn.execute(text("""
@@ -108,7 +123,7 @@ def publish_directory(conn: Connection) -> PublishSummary:
     # dated by the extract that no longer listed it (not by when the hub happened to load it).
     conn.execute(text("""
         CREATE TEMP TABLE wanted_involvement ON COMMIT DROP AS
-        SELECT l.cp_id, s.record_id AS source_record_id, i.kind, i.organisation_code, i.organisation_name,
+        SELECT s.cp_id, s.record_id AS source_record_id, i.kind, i.organisation_code, i.organisation_name,
                i.practitioner_name, i.phone, i.email, i.started_on,
                COALESCE(i.ended_on, CASE WHEN NOT s.present THEN (
                    SELECT min(f.extract_time)::date FROM intake.file f
@@ -116,8 +131,7 @@ def publish_directory(conn: Connection) -> PublishSummary:
                      AND f.status IN ('accepted', 'accepted_with_errors')) END) AS ended_on,
                COALESCE(i.lead_professional, false) AS lead_professional, i.service_type,
                COALESCE(i.sensitive, false) AS sensitive, COALESCE(i.caf_completed, false) AS caf_completed
-        FROM dirty d JOIN identity.link l ON l.cp_id = d.cp_id
-        JOIN staging.source_record s ON s.record_id = l.record_id,
+        FROM dirty_record s,
         jsonb_to_record(s.involvement) AS i(kind text, organisation_code text, organisation_name text,
             practitioner_name text, phone text, email text, started_on date, ended_on date,
             lead_professional boolean, service_type text, sensitive boolean, caf_completed boolean)
@@ -133,7 +147,7 @@ def publish_directory(conn: Connection) -> PublishSummary:
         ON CONFLICT (source_record_id, kind, organisation_code) DO UPDATE SET {_assignments(INVOLVEMENT_COLUMNS)}
         WHERE {_changed('directory.involvement', INVOLVEMENT_COLUMNS)}""")).rowcount
 
-    conn.execute(text("""
-        UPDATE staging.source_record s SET needs_publish = false
-        WHERE s.needs_publish AND EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = s.record_id)"""))
+    # A record without a child stays queued: it is published once it is linked.
+    conn.execute(text("""DELETE FROM staging.publish_queue q USING taken t
+                         WHERE q.record_id = t.record_id AND q.queued = t.queued"""))
     return PublishSummary(considered, children, carers, involvements, removed)

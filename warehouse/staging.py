@@ -29,7 +29,19 @@ BATCH_TABLE = f"""
 CREATE TEMP TABLE IF NOT EXISTS staging_batch ON COMMIT DELETE ROWS AS
 SELECT {", ".join(STAGED_COLUMNS)} FROM staging.source_record WITH NO DATA"""
 COPY_BATCH = f"COPY staging_batch ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
+# A record is queued for publishing (``staging.publish_queue``) when it is new, when what it says changed, or
+# when it comes back into its sender's snapshot. Queueing again renews its number: a publish running at that
+# moment leaves it queued (it deletes only the numbers it read).
+QUEUE = ("INSERT INTO staging.publish_queue (record_id) {} "
+         "ON CONFLICT (record_id) DO UPDATE SET queued = excluded.queued")
+QUEUED = "EXISTS (SELECT 1 FROM staging.publish_queue q WHERE q.record_id = s.record_id)"
+# Before the upsert, while the old content can still be compared: existing records this batch changes.
+QUEUE_CHANGED = text(QUEUE.format("""
+SELECT s.record_id FROM staging_batch b JOIN staging.source_record s ON s.feed = b.feed AND s.source_key = b.source_key
+WHERE (b.extract_time, b.sequence) >= (s.extract_time, s.sequence)
+  AND (s.content_hash <> b.content_hash OR NOT s.present)"""))
 UPSERT = text(f"""
+WITH upserted AS (
 INSERT INTO staging.source_record AS s ({", ".join(STAGED_COLUMNS)})
 SELECT {", ".join(STAGED_COLUMNS)} FROM staging_batch
 ON CONFLICT (feed, source_key) DO UPDATE SET
@@ -42,10 +54,11 @@ ON CONFLICT (feed, source_key) DO UPDATE SET
         THEN jsonb_set(excluded.involvement, '{{started_on}}', s.involvement -> 'started_on')
         ELSE excluded.involvement END,
     present = true,
-    needs_publish = s.needs_publish OR s.content_hash <> excluded.content_hash OR NOT s.present,
     updated_at = CASE WHEN s.content_hash <> excluded.content_hash THEN now() ELSE s.updated_at END,
     content_hash = excluded.content_hash
 WHERE (excluded.extract_time, excluded.sequence) >= (s.extract_time, s.sequence)
+RETURNING s.record_id, s.xmax = 0 AS inserted)
+{QUEUE.format("SELECT record_id FROM upserted WHERE inserted")}
 """)
 
 
@@ -86,6 +99,7 @@ def stage_records(conn: Connection, lineage: Lineage, rows: list[tuple[int, Sour
                 record.involvement.model_dump_json() if record.involvement else None,
                 content_hash(record),
             ))
+    conn.execute(QUEUE_CHANGED)
     conn.execute(UPSERT)
     conn.execute(text("TRUNCATE staging_batch"))
 
@@ -102,14 +116,18 @@ def mark_snapshot_presence(conn: Connection, lineage: Lineage) -> int:
                 ORDER BY extract_time DESC, sequence DESC LIMIT 1"""),
         {"feed": lineage.feed, "sender": lineage.sender, "file_id": lineage.file_id},
     ).one()
-    result = conn.execute(
-        text("""UPDATE staging.source_record
-                SET present = ((extract_time, sequence) = (:t, :s)), needs_publish = true, updated_at = now()
-                WHERE feed = :feed AND sender = :sender
-                  AND present IS DISTINCT FROM ((extract_time, sequence) = (:t, :s))"""),
+    changed = conn.execute(
+        text(f"""WITH changed AS (
+                    UPDATE staging.source_record
+                    SET present = ((extract_time, sequence) = (:t, :s)), updated_at = now()
+                    WHERE feed = :feed AND sender = :sender
+                      AND present IS DISTINCT FROM ((extract_time, sequence) = (:t, :s))
+                    RETURNING record_id),
+                 queued AS ({QUEUE.format("SELECT record_id FROM changed")})
+                 SELECT count(*) FROM changed"""),
         {"feed": lineage.feed, "sender": lineage.sender, "t": latest.extract_time, "s": latest.sequence},
-    )
-    return result.rowcount
+    ).scalar_one()
+    return int(changed)
 
 
 def withdraw_record(conn: Connection, lineage: Lineage, source_key: str) -> bool:
@@ -138,8 +156,7 @@ def withdraw_record(conn: Connection, lineage: Lineage, source_key: str) -> bool
     conn.execute(text("DELETE FROM staging.source_record WHERE record_id = :r"), params)
     others = 0
     if found.cp_id is not None:
-        others = conn.execute(text("""UPDATE staging.source_record SET needs_publish = true
-                                      WHERE record_id IN (SELECT record_id FROM identity.link WHERE cp_id = :c)"""),
+        others = conn.execute(text(QUEUE.format("SELECT record_id FROM identity.link WHERE cp_id = :c")),
                               params).rowcount
         if others == 0:
             conn.execute(text("DELETE FROM directory.child WHERE cp_id = :c"), params)
@@ -152,15 +169,17 @@ def withdraw_record(conn: Connection, lineage: Lineage, source_key: str) -> bool
     return True
 
 
-KEEP_EARLIER_START = text("""
+KEEP_EARLIER_START = text(f"""
+WITH kept AS (
 UPDATE staging.source_record s
-SET involvement = jsonb_set(s.involvement, '{started_on}', to_jsonb(k.started_on)), needs_publish = true,
-    updated_at = now()
+SET involvement = jsonb_set(s.involvement, '{{started_on}}', to_jsonb(k.started_on)), updated_at = now()
 FROM unnest(CAST(:keys AS text[]), CAST(:starts AS date[]), CAST(:orgs AS text[])) AS k(source_key, started_on, org)
 WHERE s.feed = :feed AND s.source_key = k.source_key
   AND (s.extract_time, s.sequence) > (:extract_time, :sequence)
   AND jsonb_typeof(s.involvement -> 'started_on') = 'null'
   AND s.involvement ->> 'organisation_code' IS NOT DISTINCT FROM k.org
+RETURNING s.record_id)
+{QUEUE.format("SELECT record_id FROM kept")}
 """)
 
 
@@ -175,15 +194,14 @@ def keep_earlier_starts(conn: Connection, lineage: Lineage, rows: list[tuple[int
                                           "extract_time": lineage.extract_time, "sequence": lineage.sequence})
 
 
-REPUBLISH_OUTVOTED_ADDRESS = text("""
-UPDATE staging.source_record s SET needs_publish = true
-FROM identity.link l, directory.child d
-WHERE s.feed = :feed AND s.source_key = ANY(:keys) AND s.file_id = :file_id AND NOT s.needs_publish
+REPUBLISH_OUTVOTED_ADDRESS = text(QUEUE.format(f"""
+SELECT s.record_id FROM staging.source_record s, identity.link l, directory.child d
+WHERE s.feed = :feed AND s.source_key = ANY(:keys) AND s.file_id = :file_id AND NOT {QUEUED}
   AND l.record_id = s.record_id AND d.cp_id = l.cp_id AND s.address_line_1 IS NOT NULL
   AND (s.address_line_1, s.address_line_2, s.address_line_3, s.address_line_4, s.address_line_5, s.postcode)
       IS DISTINCT FROM
       (d.address_line_1, d.address_line_2, d.address_line_3, d.address_line_4, d.address_line_5, d.postcode)
-""")
+"""))
 
 
 def republish_outvoted_addresses(conn: Connection, lineage: Lineage, keys: list[str]) -> None:

@@ -35,20 +35,23 @@ SURVIVORSHIP: tuple[SurvivorshipRule, ...] = (
 )
 
 
-def winner_sql(rule: SurvivorshipRule, children: str = "dirty") -> str:
+def winner_sql(rule: SurvivorshipRule, children: str = "dirty", records: str | None = None) -> str:
     """One row per child listed in the temp table ``children`` (column ``cp_id``): the columns of the
-    record that wins ``rule``."""
+    record that wins ``rule``. ``records`` names a table already holding those children's records (their
+    staging columns plus ``cp_id``), read instead of joining the links and the whole staging table again."""
     feeds = ", ".join(f"'{feed}'" for feed in rule.feeds)
     trust = f"array_position(ARRAY[{feeds}]::text[], s.feed)"
     newest = "s.present DESC, s.extract_time DESC, s.sequence DESC"
     order = f"{trust}, {newest}" if rule.prefer == "trust" else f"{newest}, {trust}"
     columns = ", ".join(f"s.{c}" for c in rule.columns)
+    source = f"{records} s" if records else f"""{children} d JOIN identity.link l ON l.cp_id = d.cp_id
+        JOIN staging.source_record s ON s.record_id = l.record_id"""
+    child = "s.cp_id" if records else "l.cp_id"
     return f"""
-        SELECT DISTINCT ON (l.cp_id) l.cp_id, {columns}
-        FROM {children} d JOIN identity.link l ON l.cp_id = d.cp_id
-        JOIN staging.source_record s ON s.record_id = l.record_id
+        SELECT DISTINCT ON ({child}) {child}, {columns}
+        FROM {source}
         WHERE s.feed = ANY(ARRAY[{feeds}]::text[]) AND s.{rule.required} IS NOT NULL
-        ORDER BY l.cp_id, {order}, s.record_id DESC"""
+        ORDER BY {child}, {order}, s.record_id DESC"""
 
 
 RULES = {rule.group: rule for rule in SURVIVORSHIP}

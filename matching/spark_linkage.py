@@ -1,0 +1,165 @@
+"""The link step on Spark: the same linkage as ``matching.linkage``, for a store no one machine holds.
+
+Nothing is decided differently. Splink scores the blocked pairs with the same model on its Spark backend;
+each partition of scored pairs goes through the same ``decide_pairs``; the links found form connected
+components (min-label propagation, a few rounds: a child has a handful of records), and each component is
+clustered by the same constrained ``cluster`` in a pandas UDF. Clustering a component alone gives what
+clustering everything at once gives, because no link and no constraint crosses a component. The driver only
+ever holds the pairs for review and the few IDs whose carry-over is contested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from matching.cluster import RecordKeys, cluster
+from matching.decide import APART, LINK, REVIEW, decide_pairs
+from matching.linkage import RULE_WEIGHT, explanation
+from matching.model import SCORE_COLUMNS, SPLINK_LOG_LEVEL, _register_term_frequencies, _splink_settings
+from matching.settings import THRESHOLDS, Thresholds
+
+Pairs = Iterable[tuple[str, str]]
+
+
+@dataclass
+class SparkLinkage:
+    """``groups``: a Spark DataFrame (record_id, group_id: the group's smallest record id) of every record;
+    ``review``: the pairs a steward should see, as ``matching.linkage.Linkage.review``."""
+
+    groups: Any
+    review: list[dict[str, Any]]
+    pairs_scored: int
+    links: int
+
+
+def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> Any:
+    """Every blocked pair of ``records`` scoring at least ``threshold``: ids, weight, gammas, weights."""
+    from splink import Linker
+
+    table = api.register(records, dataset_display_name="records")
+    linker = Linker(table, _splink_settings(model, "spark"), log_level=SPLINK_LOG_LEVEL)
+    _register_term_frequencies(linker, model, api)
+    predictions = linker.inference.predict(threshold_match_weight=threshold).as_spark_dataframe()
+    return predictions.select(*(c for c in predictions.columns
+                                if c in SCORE_COLUMNS or c.startswith(("mw_", "gamma_"))))
+
+
+def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS) -> Any:
+    """``decide_pairs`` on every partition; pairs decided apart are dropped (nothing needs them again)."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    schema = StructType([*pairs.schema.fields, StructField("decision", StringType()), StructField("rule", StringType())])
+
+    def apply(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            if batch.empty:
+                continue
+            decided = decide_pairs(batch, thresholds)
+            yield decided[decided["decision"] != APART]
+
+    return pairs.mapInPandas(apply, schema)
+
+
+def components(edges: Any) -> Any:
+    """(node, component) for every node of the undirected ``edges`` (a, b: longs); component = smallest node."""
+    from pyspark.sql import functions as F
+
+    both = edges.select("a", "b").union(edges.select(F.col("b").alias("a"), F.col("a").alias("b"))).distinct()
+    both = both.localCheckpoint()
+    labels = both.groupBy(F.col("a").alias("node")).agg(F.least(F.min("b"), F.col("node")).alias("component"))
+    labels = labels.localCheckpoint()
+    while True:
+        lowest = (both.join(labels, both.b == labels.node).groupBy(both.a.alias("node"))
+                  .agg(F.min("component").alias("lowest")))
+        updated = labels.join(lowest, "node").select(
+            "node", F.least("component", "lowest").alias("component"), F.col("component").alias("before"))
+        updated = updated.localCheckpoint()
+        if updated.where(F.col("component") != F.col("before")).limit(1).count() == 0:
+            return updated.select("node", "component")
+        labels = updated.select("node", "component")
+
+
+def _cluster_component(must: set[tuple[str, str]], cannot: set[tuple[str, str]], children_may_merge: bool
+                       ) -> Any:
+    def apply(records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+        keys = [RecordKeys(str(r), n or None, u or None, c or None) for r, n, u, c in zip(
+            records["record_id"], records["nhs_number"], records["upn"], records["cp_id"], strict=True)]
+        edges = zip(links["a"].astype(str), links["b"].astype(str), links["weight"], strict=True)
+        outcome = cluster(keys, edges, must_link=must, cannot_link=cannot, children_may_merge=children_may_merge)
+        rows: list[tuple[int, int | None, int | None, str | None]] = []
+        for members in outcome.groups().values():
+            group_id = min(int(m) for m in members)
+            rows.extend((int(m), group_id, None, None) for m in members)
+        rows.extend((int(a), None, int(b), reason) for a, b, reason in outcome.refused)
+        frame = pd.DataFrame(rows, columns=["record_id", "group_id", "other_id", "reason"])
+        return frame.astype({"record_id": "int64", "group_id": "Int64", "other_id": "Int64", "reason": "object"})
+
+    return apply
+
+
+def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pairs = (), cannot_link: Pairs = (),
+                 thresholds: Thresholds = THRESHOLDS) -> SparkLinkage:
+    """Link ``records`` (Spark DataFrame: ``record_id``, ``unique_id`` and the feature columns) among themselves:
+    what ``matching.linkage.link_frames`` does for a full link, on Spark."""
+    from pyspark.sql import functions as F
+
+    spark = records.sparkSession
+    must, cannot = set(must_link), set(cannot_link)
+    floor = min(thresholds.review, thresholds.link)
+    scored = score(api, records, model, floor).localCheckpoint()
+    decided = decide(scored, thresholds).localCheckpoint()
+    pairs_scored = scored.count()
+    rule_weight = F.when(F.col("rule") != "match weight", F.lit(RULE_WEIGHT)).otherwise(F.col("match_weight"))
+    links = decided.where(F.col("decision") == LINK).select(
+        F.col("unique_id_l").cast("long").alias("a"), F.col("unique_id_r").cast("long").alias("b"),
+        rule_weight.cast("double").alias("weight"))
+    links_count = links.count()
+    stewarded = spark.createDataFrame([(int(a), int(b)) for a, b in must], "a long, b long")
+    nodes = components(links.select("a", "b").union(stewarded))
+    keyed = records.select(F.col("record_id").cast("long").alias("record_id"), "nhs_number", "upn",
+                           F.lit(None).cast("string").alias("cp_id"))
+    in_components = keyed.join(nodes, keyed.record_id == nodes.node).drop("node")
+    component_links = links.join(nodes, links.a == nodes.node).drop("node")
+    clustered = (in_components.groupBy("component").cogroup(component_links.groupBy("component"))
+                 .applyInPandas(_cluster_component(must, cannot, children_may_merge=True),
+                                "record_id long, group_id long, other_id long, reason string")).localCheckpoint()
+    assigned = clustered.where(F.col("group_id").isNotNull()).select("record_id", "group_id")
+    groups = (keyed.select("record_id").join(assigned, "record_id", "left")
+              .select("record_id", F.coalesce("group_id", "record_id").alias("group_id"))).localCheckpoint()
+    review = _review(decided, groups, clustered.where(F.col("other_id").isNotNull()), must | cannot)
+    return SparkLinkage(groups, review, pairs_scored=pairs_scored, links=links_count)
+
+
+def _review(decided: Any, groups: Any, refused: Any, stewarded_pairs: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Pairs for review whose records ended in different groups, then links a constraint refused."""
+    from pyspark.sql import functions as F
+
+    stewarded = stewarded_pairs | {(b, a) for a, b in stewarded_pairs}
+    left, right = groups.alias("gl"), groups.alias("gr")
+    open_pairs = (decided.where(F.col("decision") == REVIEW)
+                  .join(left, F.col("unique_id_l").cast("long") == F.col("gl.record_id"))
+                  .join(right, F.col("unique_id_r").cast("long") == F.col("gr.record_id"))
+                  .where(F.col("gl.group_id") != F.col("gr.group_id"))
+                  .drop("record_id", "group_id"))
+    out = [_entry(pair, str(pair["rule"])) for pair in _rows(open_pairs)
+           if (str(pair["unique_id_l"]), str(pair["unique_id_r"])) not in stewarded]
+    refusals = refused.select(F.col("record_id").cast("string").alias("unique_id_l"),
+                              F.col("other_id").cast("string").alias("unique_id_r"), "reason")
+    for pair in _rows(decided.join(refusals, ["unique_id_l", "unique_id_r"])):
+        if (str(pair["unique_id_l"]), str(pair["unique_id_r"])) not in stewarded:
+            out.append(_entry(pair, f"would link, but {pair['reason']}"))
+    return out
+
+
+def _rows(frame: Any) -> Iterator[pd.Series]:
+    for _, row in frame.toPandas().iterrows():
+        yield row
+
+
+def _entry(pair: pd.Series, reason: str) -> dict[str, Any]:
+    return {"record_a": str(pair["unique_id_l"]), "record_b": str(pair["unique_id_r"]),
+            "match_weight": float(pair["match_weight"]), "reason": reason, "explanation": explanation(pair)}
