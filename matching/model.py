@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ def db_api(backend: str = "duckdb") -> Any:
         from contactpoint.settings import get_settings
 
         settings = get_settings()
+        # Python workers (the pair rules and the clustering run in them) use this interpreter and its venv.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         # The jar shipped with Splink provides jaro_winkler and friends as Spark functions; PostgreSQL's JDBC
         # driver (when installed) lets the Spark link step read the store in partitions.
         jdbc = settings.spark_jdbc_jar

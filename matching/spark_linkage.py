@@ -10,6 +10,7 @@ ever holds the pairs for review and the few IDs whose carry-over is contested.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,8 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
     """Every blocked pair of ``records`` scoring at least ``threshold``: ids, weight, gammas, weights."""
     from splink import Linker
 
-    table = api.register(records, dataset_display_name="records")
+    # A Spark session outlives a link step: each step's records get their own view name.
+    table = api.register(records, dataset_display_name="records", table_name=f"records_{uuid.uuid4().hex[:12]}")
     linker = Linker(table, _splink_settings(model, "spark"), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     predictions = linker.inference.predict(threshold_match_weight=threshold).as_spark_dataframe()
@@ -52,7 +54,8 @@ def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS) -> Any:
     """``decide_pairs`` on every partition; pairs decided apart are dropped (nothing needs them again)."""
     from pyspark.sql.types import StringType, StructField, StructType
 
-    schema = StructType([*pairs.schema.fields, StructField("decision", StringType()), StructField("rule", StringType())])
+    schema = StructType([*pairs.schema.fields, StructField("decision", StringType()),
+                         StructField("rule", StringType())])
 
     def apply(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
@@ -73,20 +76,25 @@ def components(edges: Any) -> Any:
     labels = both.groupBy(F.col("a").alias("node")).agg(F.least(F.min("b"), F.col("node")).alias("component"))
     labels = labels.localCheckpoint()
     while True:
-        lowest = (both.join(labels, both.b == labels.node).groupBy(both.a.alias("node"))
-                  .agg(F.min("component").alias("lowest")))
-        updated = labels.join(lowest, "node").select(
-            "node", F.least("component", "lowest").alias("component"), F.col("component").alias("before"))
-        updated = updated.localCheckpoint()
+        neighbours = labels.select(F.col("node").alias("b"), F.col("component").alias("label"))
+        lowest = both.join(neighbours, "b").groupBy(F.col("a").alias("node")).agg(F.min("label").alias("lowest"))
+        updated = (labels.withColumnRenamed("component", "before").join(lowest, "node")
+                   .select("node", F.least("before", "lowest").alias("component"), "before").localCheckpoint())
         if updated.where(F.col("component") != F.col("before")).limit(1).count() == 0:
             return updated.select("node", "component")
         labels = updated.select("node", "component")
 
 
+def _text(value: Any) -> str | None:
+    """A key as text, or None: Arrow hands an all-null column to pandas as NaN, which is truthy and would
+    make every record of a component look like one child's."""
+    return None if value is None or pd.isna(value) or value == "" else str(value)
+
+
 def _cluster_component(must: set[tuple[str, str]], cannot: set[tuple[str, str]], children_may_merge: bool
                        ) -> Any:
     def apply(records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-        keys = [RecordKeys(str(r), n or None, u or None, c or None) for r, n, u, c in zip(
+        keys = [RecordKeys(str(r), _text(n), _text(u), _text(c)) for r, n, u, c in zip(
             records["record_id"], records["nhs_number"], records["upn"], records["cp_id"], strict=True)]
         edges = zip(links["a"].astype(str), links["b"].astype(str), links["weight"], strict=True)
         outcome = cluster(keys, edges, must_link=must, cannot_link=cannot, children_may_merge=children_may_merge)
@@ -122,8 +130,12 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     nodes = components(links.select("a", "b").union(stewarded))
     keyed = records.select(F.col("record_id").cast("long").alias("record_id"), "nhs_number", "upn",
                            F.lit(None).cast("string").alias("cp_id"))
-    in_components = keyed.join(nodes, keyed.record_id == nodes.node).drop("node")
-    component_links = links.join(nodes, links.a == nodes.node).drop("node")
+    # Each side gets its own copy of the component column (an alias is a new column): a cogroup of two
+    # frames that share one column's lineage is ambiguous to Spark.
+    in_components = keyed.join(nodes, keyed.record_id == nodes.node).select(
+        "record_id", "nhs_number", "upn", "cp_id", nodes.component.alias("component"))
+    component_links = links.join(nodes, links.a == nodes.node).select(
+        "a", "b", "weight", nodes.component.alias("component"))
     clustered = (in_components.groupBy("component").cogroup(component_links.groupBy("component"))
                  .applyInPandas(_cluster_component(must, cannot, children_may_merge=True),
                                 "record_id long, group_id long, other_id long, reason string")).localCheckpoint()

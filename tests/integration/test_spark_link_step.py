@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from connectors.dropzone import FolderDropZone
 from contactpoint import pipeline
 from contactpoint.ingest import ingest_feed
 from contactpoint.settings import get_settings
 from contactpoint.synthetic import generate
-from connectors.dropzone import FolderDropZone
 from matching.features import features_frame
 from matching.link import CANONICAL
 from matching.linkage import link_frames
@@ -76,7 +76,8 @@ def test_a_re_link_on_spark_keeps_every_contactpoint_id_and_honours_a_steward_s_
     record_a, record_b = rows("""SELECT a.record_id, b.record_id FROM identity.link a JOIN identity.link b
                                  ON a.cp_id = b.cp_id AND a.record_id < b.record_id ORDER BY 1, 2 LIMIT 1""")[0]
     with transaction() as conn:
-        record_decision(conn, record_a, record_b, "cannot_link", steward="steward1", reason="two pupils, the school said")
+        record_decision(conn, record_a, record_b, "cannot_link", steward="steward1",
+                        reason="two pupils, the school said")
     split = pipeline.relink("split-on-spark", backend="spark")
     after = children_by_record()
     assert after[record_a] != after[record_b]
