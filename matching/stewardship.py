@@ -13,38 +13,30 @@ Every action is audited (``warehouse.audit``, action ``steward_<kind>``) with id
 (free text may name a child); the database audits each decision row itself (migration 0004's trigger,
 which writes the decision's id and kind only). Merges, splits and their undos signal the change feed.
 
-The console and the ``contactpoint review`` commands call these functions; none of them commits.
+The actions themselves are definer functions in the database that take the steward's session, not a name
+(``warehouse.steward_actions``, migration 0014): they check role and entitlement whoever calls. The console
+and the ``contactpoint review`` commands call these wrappers; none of them commits.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-from matching.identity import new_cp_ids
 from matching.settings import THRESHOLDS
-from warehouse import audit
-from warehouse.changes import ID_SPLIT, IDS_MERGED, MERGE_UNDONE, SPLIT_UNDONE, record_change
+from warehouse.steward_actions import ActionOutcome, NotEntitled, StewardshipError, act
+
+__all__ = ["ActionOutcome", "NotEntitled", "StewardshipError"]
 
 DECISIONS = ("must_link", "cannot_link")
 ACTIONS = ("link", "keep_apart", "split", "merge", "undo")
 STEWARD_METHOD = "steward"
 """``identity.link.method`` (and ``link_history.method``) of a record moved by a steward's action."""
-
-
-class StewardshipError(ValueError):
-    """An action that cannot be taken as asked; the message says why, in the steward's words."""
-
-
-class NotEntitled(StewardshipError):
-    """The action touches a shielded or held child and the steward is not entitled to shielded children."""
-
 
 SHIELDED_ONLY = "this concerns a shielded child: it needs a steward entitled to see shielded children"
 
@@ -75,25 +67,6 @@ def may_see_shielded(conn: Connection, steward: str) -> bool:
     return bool(conn.execute(text("""
         SELECT may_see_shielded AND role = 'steward' AND NOT disabled FROM access.app_user WHERE username = :u"""),
         {"u": steward}).scalar())
-
-
-def require_entitled(conn: Connection, steward: str, cp_ids: list[str]) -> None:
-    """Refuse (:class:`NotEntitled`) an action on any shielded or held child by a steward not entitled to
-    shielded children, whoever calls: the console, the command line or a script."""
-    if shielded_ids(conn, [c for c in cp_ids if c]) and not may_see_shielded(conn, steward):
-        raise NotEntitled(SHIELDED_ONLY)
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    """What an action did: its id, the decisions it wrote, and the IDs it kept, retired or created."""
-
-    action_id: int
-    kind: str
-    decision_ids: list[int] = field(default_factory=list)
-    kept_cp_id: str | None = None
-    retired_cp_id: str | None = None
-    new_cp_id: str | None = None
 
 
 def _reason(reason: str) -> str:
@@ -143,11 +116,6 @@ def older_first(conn: Connection, cp_a: str, cp_b: str) -> tuple[str, str]:
     return (cp_a, cp_b) if seqs[cp_a] < seqs[cp_b] else (cp_b, cp_a)
 
 
-def _child_of(conn: Connection, record_id: int) -> str:
-    cp_id = conn.execute(text("SELECT cp_id FROM identity.link WHERE record_id = :r"), {"r": record_id}).scalar()
-    if cp_id is None:
-        raise StewardshipError(f"record {record_id} is not linked to a child yet")
-    return str(cp_id)
 
 
 def _records_of(conn: Connection, cp_id: str) -> list[int]:
@@ -155,216 +123,60 @@ def _records_of(conn: Connection, cp_id: str) -> list[int]:
         "SELECT record_id FROM identity.link WHERE cp_id = :c ORDER BY record_id"), {"c": cp_id}).scalars()]
 
 
-def _status(conn: Connection, cp_id: str) -> str:
-    status = conn.execute(text("SELECT status FROM identity.child WHERE cp_id = :c FOR UPDATE"),
-                          {"c": cp_id}).scalar()
-    if status is None:
-        raise StewardshipError(f"no child {cp_id}")
-    return str(status)
 
+# --- the actions: definer functions that take the session (warehouse.steward_actions) -------------------
+# ``session``: the console's signed-in session token. ``steward``: the hub's own tools (command line,
+# scripts), which run as the store's owner, name the steward instead and get a short session for them.
+# Either way the database resolves who acts and checks role and entitlement itself.
 
-def _role(conn: Connection, steward: str) -> str:
-    role = conn.execute(text("SELECT role FROM access.app_user WHERE username = :u"), {"u": steward}).scalar()
-    return str(role) if role else "steward"
-
-
-def _new_child(conn: Connection) -> str:
-    return new_cp_ids(conn, 1)[0]
-
-
-def _move(conn: Connection, records: list[int], to_cp_id: str, action_id: int) -> None:
-    """Move records to a child, in ``link_history`` under the action (``run_id`` = ``steward:<id>``)."""
-    if not records:
-        return
-    run_id = f"{STEWARD_METHOD}:{action_id}"
-    conn.execute(text("""
-        INSERT INTO identity.link_history (record_id, old_cp_id, new_cp_id, method, run_id)
-        SELECT l.record_id, l.cp_id, :to, :m, :run FROM identity.link l
-        WHERE l.record_id = ANY(:records) AND l.cp_id <> :to"""),
-        {"records": records, "to": to_cp_id, "m": STEWARD_METHOD, "run": run_id})
-    conn.execute(text("""UPDATE identity.link SET cp_id = :to, method = :m, run_id = :run, weight = NULL,
-                                linked_at = now()
-                         WHERE record_id = ANY(:records)"""),
-                 {"records": records, "to": to_cp_id, "m": STEWARD_METHOD, "run": run_id})
-
-
-def _needs_publish(conn: Connection, cp_ids: list[str]) -> None:
-    """The next publish recomputes these children (and drops any that are no longer active)."""
-    conn.execute(text("""UPDATE staging.source_record SET needs_publish = true WHERE record_id IN (
-                         SELECT record_id FROM identity.link WHERE cp_id = ANY(:c))"""), {"c": cp_ids})
-
-
-def _release_holds(conn: Connection, cp_ids: list[str]) -> list[str]:
-    """Held children among ``cp_ids`` with no open question left about a shielded child become active.
-
-    The linker holds a child that might be a shielded child (``matching.link._hold_possible_shielded``);
-    once a steward has answered every such pair, the child may be published.
-    """
-    released = [str(c) for c in conn.execute(text("""
-        UPDATE identity.child c SET status = 'active'
-        WHERE c.status = 'held' AND c.cp_id = ANY(:c) AND NOT EXISTS (
-            SELECT 1 FROM identity.review_pair p
-            JOIN identity.link la ON la.record_id = p.record_a JOIN identity.link lb ON lb.record_id = p.record_b
-            WHERE p.status = 'open' AND la.cp_id <> lb.cp_id AND c.cp_id IN (la.cp_id, lb.cp_id))
-        RETURNING c.cp_id"""), {"c": cp_ids}).scalars()]
-    if released:
-        _needs_publish(conn, released)
-    return sorted(released)
-
-
-def _start_action(conn: Connection, kind: str, *, steward: str, reason: str, cp_ids: list[str],
-                  pair_id: int | None = None, undoes: int | None = None) -> int:
-    return int(conn.execute(text("""
-        INSERT INTO identity.steward_action (kind, steward, reason, cp_ids, pair_id, undoes)
-        VALUES (:k, :s, :r, :c, :p, :u) RETURNING action_id"""),
-        {"k": kind, "s": steward, "r": _reason(reason), "c": cp_ids, "p": pair_id, "u": undoes}).scalar_one())
-
-
-def _finish_action(conn: Connection, action_id: int, kind: str, steward: str, changes: dict[str, Any],
-                   cp_ids: list[str], **detail: Any) -> None:
-    """Keep what the action changed and audit it (ids only: the reason stays in the action's row)."""
-    conn.execute(text("UPDATE identity.steward_action SET changes = CAST(:x AS jsonb), cp_ids = :c "
-                      "WHERE action_id = :a"),
-                 {"x": json.dumps(changes), "c": cp_ids, "a": action_id})
-    audit.append(conn, username=steward, role=_role(conn, steward), action=f"steward_{kind}",
-                 cp_id=cp_ids[0] if cp_ids else None,
-                 detail={"action_id": action_id, "cp_ids": cp_ids, **detail})
-
-
-def _merge(conn: Connection, kept: str, retired: str, action_id: int) -> dict[str, Any]:
-    """Move every record of ``retired`` to ``kept`` and retire the ID; returns what changed, for an undo."""
-    statuses = {"kept_status": _status(conn, kept), "retired_status": _status(conn, retired)}
-    moved = _records_of(conn, retired)
-    _move(conn, moved, kept, action_id)
-    conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :k WHERE cp_id = :r"),
-                 {"k": kept, "r": retired})
-    if "held" in statuses.values():
-        # The hold follows the records: the merged child might be a shielded child until every open
-        # question about those records is answered (``_release_holds`` then lets it go).
-        conn.execute(text("UPDATE identity.child SET status = 'held' WHERE cp_id = :k AND status = 'active'"),
-                     {"k": kept})
-    _needs_publish(conn, [kept])
-    record_change(conn, IDS_MERGED, kept, retired)
-    return {"kept": kept, "retired": retired, "moved": moved, **statuses}
-
-
-def _bind(conn: Connection, kept: str, retired: str, *, steward: str, reason: str, action_id: int,
-          already: tuple[int, int] | None = None) -> list[int]:
-    """Must-links from the kept child's first record to every other record of both children.
-
-    The steward judged the merged child as a whole: a full re-link regroups records from scratch, and
-    without these the linker could part records of either child again (a must-link between two
-    records binds only those two), which would change IDs the steward meant to keep.
-    """
-    records = sorted(set(_records_of(conn, kept)) | set(_records_of(conn, retired)))
-    anchor = records[0]
-    skip = {tuple(sorted(already))} if already else set()
-    return [record_decision(conn, anchor, record, "must_link", steward=steward, reason=reason, action_id=action_id)
-            for record in records[1:] if tuple(sorted((anchor, record))) not in skip]
-
-
-def _open_pair(conn: Connection, pair_id: int) -> tuple[int, int]:
-    row = conn.execute(text("SELECT record_a, record_b, status FROM identity.review_pair WHERE pair_id = :p "
-                            "FOR UPDATE"), {"p": pair_id}).first()
-    if row is None:
-        raise StewardshipError(f"no review pair {pair_id}")
-    if row.status != "open":
-        raise StewardshipError(f"pair {pair_id} is already decided: undo that action first")
-    return int(row.record_a), int(row.record_b)
-
-
-# --- the actions -------------------------------------------------------------------------------------------
-
-def link_pair(conn: Connection, pair_id: int, *, steward: str, reason: str) -> ActionOutcome:
+def link_pair(conn: Connection, pair_id: int, *, reason: str, steward: str | None = None,
+              session: str | None = None, role: str | None = None) -> ActionOutcome:
     """The two records of a review pair are one child: a must-link, and their two children merge now.
 
     The merge keeps the older ContactPoint ID; the other is retired, superseded by it; must-links bind
-    all the merged child's records (``_bind``).
+    all the merged child's records (a full re-link must not part them again).
     """
-    record_a, record_b = _open_pair(conn, pair_id)
-    cp_a, cp_b = _child_of(conn, record_a), _child_of(conn, record_b)
-    require_entitled(conn, steward, [cp_a, cp_b])
-    action_id = _start_action(conn, "link", steward=steward, reason=reason, cp_ids=[cp_a, cp_b], pair_id=pair_id)
-    decision = record_decision(conn, record_a, record_b, "must_link", steward=steward, reason=reason,
-                               action_id=action_id)
-    decisions = [decision]
-    changes: dict[str, Any] = {"pair_id": pair_id}
-    kept = retired = None
-    if cp_a != cp_b:
-        kept, retired = older_first(conn, cp_a, cp_b)
-        decisions += _bind(conn, kept, retired, steward=steward, reason=reason, action_id=action_id,
-                           already=(record_a, record_b))
-        changes.update(_merge(conn, kept, retired, action_id))
-    changes["released"] = _release_holds(conn, [c for c in (cp_a, cp_b) if c != retired])
-    cp_ids = [kept, retired] if kept and retired else [cp_a]
-    _finish_action(conn, action_id, "link", steward, changes, cp_ids, pair_id=pair_id,
-                   record_ids=[record_a, record_b])
-    return ActionOutcome(action_id, "link", decisions, kept_cp_id=kept, retired_cp_id=retired)
+    outcome: ActionOutcome = act(conn, "link", session=session, steward=steward, role=role, a=pair_id, r=reason)
+    return outcome
 
 
-def keep_apart(conn: Connection, pair_id: int, *, steward: str, reason: str) -> ActionOutcome:
+def keep_apart(conn: Connection, pair_id: int, *, reason: str, steward: str | None = None,
+               session: str | None = None, role: str | None = None) -> ActionOutcome:
     """The two records of a review pair are different children: a cannot-link; their children stay apart."""
-    record_a, record_b = _open_pair(conn, pair_id)
-    cp_a, cp_b = _child_of(conn, record_a), _child_of(conn, record_b)
-    if cp_a == cp_b:
-        raise StewardshipError(f"both records already belong to {cp_a}: split a record out of that child instead")
-    require_entitled(conn, steward, [cp_a, cp_b])
-    action_id = _start_action(conn, "keep_apart", steward=steward, reason=reason, cp_ids=[cp_a, cp_b],
-                              pair_id=pair_id)
-    decision = record_decision(conn, record_a, record_b, "cannot_link", steward=steward, reason=reason,
-                               action_id=action_id)
-    changes = {"pair_id": pair_id, "released": _release_holds(conn, [cp_a, cp_b])}
-    _finish_action(conn, action_id, "keep_apart", steward, changes, [cp_a, cp_b], pair_id=pair_id,
-                   record_ids=[record_a, record_b])
-    return ActionOutcome(action_id, "keep_apart", [decision])
+    outcome: ActionOutcome = act(conn, "keep_apart", session=session, steward=steward, role=role, a=pair_id,
+                                 r=reason)
+    return outcome
 
 
-def split_record(conn: Connection, record_id: int, *, steward: str, reason: str) -> ActionOutcome:
+def decide_entry(conn: Connection, pair_id: int, decision: str, *, reason: str, steward: str | None = None,
+                 session: str | None = None, role: str | None = None) -> list[ActionOutcome]:
+    """Answer the entry ``pair_id`` belongs to (``decision``: ``link`` or ``keep_apart``) on every open record
+    pair between its two children, ``pair_id`` first, then nearest the link threshold."""
+    outcomes: list[ActionOutcome] = act(conn, "entry", session=session, steward=steward, role=role, a=pair_id,
+                                        b=decision, r=reason, t=THRESHOLDS.link)
+    return outcomes
+
+
+def split_record(conn: Connection, record_id: int, *, reason: str, steward: str | None = None,
+                 session: str | None = None, role: str | None = None) -> ActionOutcome:
     """A record is not the child it is linked to: it gets a new ContactPoint ID of its own, with a
     cannot-link to each of that child's other records, so no later run puts it back."""
-    source = _child_of(conn, record_id)
-    status = _status(conn, source)
-    require_entitled(conn, steward, [source])
-    others = [r for r in _records_of(conn, source) if r != record_id]
-    if not others:
-        raise StewardshipError(f"record {record_id} is the only record of {source}: there is nothing to split")
-    action_id = _start_action(conn, "split", steward=steward, reason=reason, cp_ids=[source])
-    decisions = [record_decision(conn, record_id, other, "cannot_link", steward=steward, reason=reason,
-                                 action_id=action_id) for other in others]
-    new = _new_child(conn)
-    if status == "held":
-        conn.execute(text("UPDATE identity.child SET status = 'held' WHERE cp_id = :c"), {"c": new})
-    _move(conn, [record_id], new, action_id)
-    _needs_publish(conn, [source, new])
-    record_change(conn, ID_SPLIT, source, new)
-    changes = {"from": source, "new": new, "record": record_id}
-    _finish_action(conn, action_id, "split", steward, changes, [source, new], record_ids=[record_id])
-    return ActionOutcome(action_id, "split", decisions, kept_cp_id=source, new_cp_id=new)
+    outcome: ActionOutcome = act(conn, "split", session=session, steward=steward, role=role, a=record_id, r=reason)
+    return outcome
 
 
-def merge_children(conn: Connection, cp_a: str, cp_b: str, *, steward: str, reason: str) -> ActionOutcome:
-    """Two children are one: the older ID is kept, the other retired (superseded by it), its records
-    moved, with must-links binding all their records for every later run (see ``_bind``)."""
-    cp_a, cp_b = cp_a.strip().upper(), cp_b.strip().upper()
-    if cp_a == cp_b:
-        raise StewardshipError("a merge needs two different children")
-    kept, retired = older_first(conn, cp_a, cp_b)
-    for cp_id in (kept, retired):
-        if _status(conn, cp_id) not in ("active", "held"):
-            raise StewardshipError(f"{cp_id} is no longer a current child (merged or archived)")
-    require_entitled(conn, steward, [kept, retired])
-    retired_records = _records_of(conn, retired)
-    if not _records_of(conn, kept) or not retired_records:
-        raise StewardshipError("both children need a linked record to be merged")
-    action_id = _start_action(conn, "merge", steward=steward, reason=reason, cp_ids=[kept, retired])
-    decisions = _bind(conn, kept, retired, steward=steward, reason=reason, action_id=action_id)
-    changes = _merge(conn, kept, retired, action_id)
-    changes["released"] = _release_holds(conn, [kept])
-    _finish_action(conn, action_id, "merge", steward, changes, [kept, retired], record_ids=retired_records)
-    return ActionOutcome(action_id, "merge", decisions, kept_cp_id=kept, retired_cp_id=retired)
+def merge_children(conn: Connection, cp_a: str, cp_b: str, *, reason: str, steward: str | None = None,
+                   session: str | None = None, role: str | None = None) -> ActionOutcome:
+    """Two children are one: the older ID is kept, the other retired (superseded by it), its records moved,
+    with must-links binding all their records for every later run. A held or shielded child on either side
+    needs a steward entitled to shielded children; the hold and the restricted records go with the records."""
+    outcome: ActionOutcome = act(conn, "merge", session=session, steward=steward, role=role, a=cp_a, b=cp_b,
+                                 r=reason)
+    return outcome
 
 
-def undo_action(conn: Connection, action_id: int, *, steward: str, reason: str) -> ActionOutcome:
+def undo_action(conn: Connection, action_id: int, *, reason: str, steward: str | None = None,
+                session: str | None = None, role: str | None = None) -> ActionOutcome:
     """Undo an earlier action: withdraw its decisions and put back exactly what it changed.
 
     A merge's records go back to the retired ID, which is current again; a split's record goes back to
@@ -372,89 +184,8 @@ def undo_action(conn: Connection, action_id: int, *, steward: str, reason: str) 
     open for review again; a child released from its hold is held again. Refused when a later change
     (another action, a re-link) moved those records since: undo that first.
     """
-    row = conn.execute(text("""SELECT kind, undone_at, changes FROM identity.steward_action
-                               WHERE action_id = :a FOR UPDATE"""), {"a": action_id}).first()
-    if row is None:
-        raise StewardshipError(f"no steward action {action_id}")
-    if row.kind == "undo":
-        raise StewardshipError("an undo cannot be undone: take the action again instead")
-    if row.undone_at is not None:
-        raise StewardshipError(f"action {action_id} is already undone")
-    changes: dict[str, Any] = dict(row.changes or {})
-    touched = [str(c) for key in ("kept", "retired", "from", "new") if changes.get(key) for c in [changes[key]]]
-    require_entitled(conn, steward, touched + action_cp_ids(conn, action_id) + list(changes.get("released") or []))
-    if "retired" in changes:
-        _check_unmerge(conn, changes)
-    elif "new" in changes:
-        _check_unsplit(conn, changes)
-    undo_id = _start_action(conn, "undo", steward=steward, reason=reason, cp_ids=[], undoes=action_id)
-    conn.execute(text("UPDATE identity.steward_decision SET undone_at = now() WHERE action_id = :a"),
-                 {"a": action_id})
-    conn.execute(text("UPDATE identity.steward_action SET undone_at = now() WHERE action_id = :a"),
-                 {"a": action_id})
-    cp_ids: list[str] = []
-    if "retired" in changes:
-        cp_ids = _unmerge(conn, changes, undo_id)
-    elif "new" in changes:
-        cp_ids = _unsplit(conn, changes, undo_id)
-    if changes.get("released"):
-        conn.execute(text("UPDATE identity.child SET status = 'held' WHERE cp_id = ANY(:c) AND status = 'active'"),
-                     {"c": changes["released"]})
-        _needs_publish(conn, changes["released"])
-        cp_ids = cp_ids or list(changes["released"])
-    if changes.get("pair_id") is not None:
-        conn.execute(text("UPDATE identity.review_pair SET status = 'open' WHERE pair_id = :p"),
-                     {"p": changes["pair_id"]})
-        if not cp_ids:
-            cp_ids = [str(c) for c in conn.execute(text("""
-                SELECT l.cp_id FROM identity.review_pair p JOIN identity.link l
-                  ON l.record_id IN (p.record_a, p.record_b) WHERE p.pair_id = :p ORDER BY l.record_id"""),
-                {"p": changes["pair_id"]}).scalars()]
-    _finish_action(conn, undo_id, "undo", steward, {"undid": action_id}, cp_ids, undoes=action_id,
-                   undone_kind=row.kind)
-    return ActionOutcome(undo_id, "undo", kept_cp_id=changes.get("kept") or changes.get("from"),
-                         retired_cp_id=changes.get("retired") or changes.get("new"))
-
-
-def _check_unmerge(conn: Connection, changes: dict[str, Any]) -> None:
-    """Refuse before anything is written when the merged child changed since (the caller may go on)."""
-    kept, retired, moved = str(changes["kept"]), str(changes["retired"]), [int(r) for r in changes["moved"]]
-    state = conn.execute(text("SELECT status, superseded_by FROM identity.child WHERE cp_id = :r FOR UPDATE"),
-                         {"r": retired}).first()
-    still_there = conn.execute(text("SELECT count(*) FROM identity.link WHERE record_id = ANY(:m) AND cp_id = :k"),
-                               {"m": moved, "k": kept}).scalar_one()
-    if state is None or state.status != "merged" or state.superseded_by != kept or still_there != len(moved):
-        raise StewardshipError(f"{kept} changed after the merge (a later action or re-link): undo that first")
-
-
-def _unmerge(conn: Connection, changes: dict[str, Any], undo_id: int) -> list[str]:
-    kept, retired, moved = str(changes["kept"]), str(changes["retired"]), [int(r) for r in changes["moved"]]
-    conn.execute(text("UPDATE identity.child SET status = :s, superseded_by = NULL WHERE cp_id = :r"),
-                 {"s": changes.get("retired_status", "active"), "r": retired})
-    if changes.get("kept_status"):
-        conn.execute(text("UPDATE identity.child SET status = :s WHERE cp_id = :k AND status IN ('active', 'held')"),
-                     {"s": changes["kept_status"], "k": kept})
-    _move(conn, moved, retired, undo_id)
-    _needs_publish(conn, [kept, retired])
-    record_change(conn, MERGE_UNDONE, kept, retired)
-    return [kept, retired]
-
-
-def _check_unsplit(conn: Connection, changes: dict[str, Any]) -> None:
-    source, new, record = str(changes["from"]), str(changes["new"]), int(changes["record"])
-    if _records_of(conn, new) != [record] or _status(conn, source) not in ("active", "held"):
-        raise StewardshipError(f"{new} changed after the split (a later action or re-link): undo that first")
-
-
-def _unsplit(conn: Connection, changes: dict[str, Any], undo_id: int) -> list[str]:
-    source, new, record = str(changes["from"]), str(changes["new"]), int(changes["record"])
-    _move(conn, [record], source, undo_id)
-    # The split's ID is not reused: it points to the child its record went back to.
-    conn.execute(text("UPDATE identity.child SET status = 'merged', superseded_by = :s WHERE cp_id = :n"),
-                 {"s": source, "n": new})
-    _needs_publish(conn, [source])
-    record_change(conn, SPLIT_UNDONE, source, new)
-    return [source, new]
+    outcome: ActionOutcome = act(conn, "undo", session=session, steward=steward, role=role, a=action_id, r=reason)
+    return outcome
 
 
 # --- what the console and the CLI read ---------------------------------------------------------------------
@@ -677,31 +408,6 @@ def review_entries(conn: Connection, flt: QueueFilter = QueueFilter(), *, page: 
                      record_pairs=count("record_pairs"),
                      by_feed=dict(sorted((str(c.key), int(c.n)) for c in counts if c.kind == "feed")),
                      by_local_authority=dict(sorted((str(c.key), int(c.n)) for c in counts if c.kind == "la")))
-
-
-def entry_pairs(conn: Connection, pair_id: int) -> list[int]:
-    """The open record pairs of the entry ``pair_id`` belongs to (every open pair between its two children),
-    nearest the link threshold first; just ``pair_id`` when it is not open (its own action says why)."""
-    rows = conn.execute(text(_QUEUE_BASE + """
-        SELECT o.pair_id FROM open_pair o JOIN open_pair me ON me.pair_id = :pair
-          AND least(o.cp_a, o.cp_b) = least(me.cp_a, me.cp_b) AND greatest(o.cp_a, o.cp_b) = greatest(me.cp_a, me.cp_b)
-        ORDER BY o.pair_id = :pair DESC, o.distance, o.pair_id"""),
-        {"link_threshold": THRESHOLDS.link, "feed": None, "la": None, "all_shielded": True, "pair": pair_id}
-    ).scalars().all()
-    return [int(p) for p in rows] or [pair_id]
-
-
-def for_each_entry_pair(conn: Connection, pair_id: int,
-                        action: Callable[[Connection, int], ActionOutcome]) -> list[ActionOutcome]:
-    """Answer an entry: the per-pair ``action`` on every open record pair between its two children, ``pair_id``
-    first (a link merges the children there; its must-links may close some of the others, which are skipped)."""
-    outcomes = []
-    for pair in entry_pairs(conn, pair_id):
-        if pair != pair_id and conn.execute(text("SELECT status FROM identity.review_pair WHERE pair_id = :p"),
-                                            {"p": pair}).scalar() != "open":
-            continue
-        outcomes.append(action(conn, pair))
-    return outcomes
 
 
 RECORD_FIELDS = ("given_name", "middle_names", "family_name", "preferred_given_name", "preferred_family_name",

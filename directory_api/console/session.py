@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -62,6 +62,8 @@ class ConsoleUser:
     may_see_shielded: bool
     may_see_sensitive: bool
     csrf_token: str
+    session_token: str = field(default="", repr=False)
+    """The session itself, for the database's session-taking functions (never shown, never logged)."""
 
     @property
     def is_steward(self) -> bool:
@@ -115,7 +117,8 @@ def _console_user(request: Request, conn: ConnDep, clock: ClockDep) -> ConsoleUs
     conn.execute(text("SELECT set_config('contactpoint.session', :t, true)"), {"t": token})
     return ConsoleUser(username=live["username"], display_name=live["display_name"], role=live["role"],
                        may_see_shielded=bool(live["may_see_shielded"]),
-                       may_see_sensitive=bool(live["may_see_sensitive"]), csrf_token=csrf_for(token))
+                       may_see_sensitive=bool(live["may_see_sensitive"]), csrf_token=csrf_for(token),
+                       session_token=token)
 
 
 def require_console_user(user: Annotated[ConsoleUser, Depends(_console_user)]) -> ConsoleUser:
