@@ -14,6 +14,7 @@ from directory_api.console.session import ConsoleUserDep
 from directory_api.deps import ClockDep, ConnDep
 from matching import stewardship
 from warehouse import operations
+from warehouse.steward_actions import CONSOLE_ROLE
 
 router = APIRouter()
 
@@ -69,7 +70,8 @@ def sign_in(request: Request, conn: ConnDep, clock: ClockDep,
                              status_code=status.HTTP_403_FORBIDDEN)
     try:
         opened = auth.sign_in(conn, username=username.strip(), password=password, pin=pin.strip(),
-                              one_time_code=one_time_code.strip(), now=clock())
+                              one_time_code=one_time_code.strip(), now=clock(),
+                              role=CONSOLE_ROLE)  # the console signs in as its role: no table
     except auth.Refused as refused:
         # Commit the failed attempt and its audit entry (get_conn commits on Refused only): do it here,
         # because the answer is a page, not the refusal.

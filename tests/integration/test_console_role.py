@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
@@ -23,9 +24,11 @@ from warehouse.steward_actions import CONSOLE_ROLE
 
 pytestmark = pytest.mark.postgres
 
-ACTIONS = {"link": "identity.steward_link(:s, :pair, :r)", "keep_apart": "identity.steward_keep_apart(:s, :pair, :r)",
+ACTIONS = {"link": "identity.steward_link(:s, :pair, :r)",
+           "keep_apart": "identity.steward_keep_apart(:s, :pair, :r)",
            "entry": "identity.steward_decide_entry(:s, :pair, 'keep_apart', :r, 6.0)",
-           "split": "identity.steward_split(:s, :record, :r)", "merge": "identity.steward_merge(:s, :child, :other, :r)",
+           "split": "identity.steward_split(:s, :record, :r)",
+           "merge": "identity.steward_merge(:s, :child, :other, :r)",
            "undo": "identity.steward_undo(:s, :action, :r)"}
 
 
@@ -47,7 +50,8 @@ def sqlstate(sql: str, **params: Any) -> str | None:
     return None
 
 
-def test_the_console_role_owns_and_reads_no_table_and_runs_only_the_steward_actions(store: Path) -> None:
+def test_the_console_role_owns_and_reads_no_table_and_runs_only_sign_in_and_the_steward_actions(
+        store: Path) -> None:
     owned = rows("""SELECT c.oid::regclass::text FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
                     WHERE r.rolname = :role""", role=CONSOLE_ROLE)
     readable = rows("""
@@ -65,10 +69,30 @@ def test_the_console_role_owns_and_reads_no_table_and_runs_only_the_steward_acti
         WHERE p.prosecdef AND has_schema_privilege(:role, n.oid, 'USAGE')
           AND has_function_privilege(:role, p.oid, 'EXECUTE') ORDER BY 1""", role=CONSOLE_ROLE)
     assert (owned, readable, member_of) == ([], [], [])
-    assert [d[0].split("(")[0] for d in definers] == sorted(
+    assert [d[0].split("(")[0] for d in definers] == ["access.sign_in"] + sorted(
         f"identity.steward_{a}" for a in ("decide_entry", "keep_apart", "link", "merge", "split", "undo"))
     assert sqlstate("SELECT count(*) FROM identity.child") == "42501"
     assert sqlstate("SELECT count(*) FROM access.session") == "42501"
+
+
+def test_the_console_role_signs_people_in_through_the_database_alone(store: Path) -> None:
+    with transaction() as conn:
+        secret = users.add_user(conn, username="sue", display_name="Sue", role="steward", password="pw", pin="4711",
+                                may_see_shielded=True)
+    sign_in = "SELECT access.sign_in(:u, :p, '4711', :code, now())"
+    with transaction() as conn:
+        refused = as_console(conn, sign_in, u="sue", p="wrong", code=pyotp.TOTP(secret).now())
+        unknown = as_console(conn, sign_in, u="Jane Smith DOB 2015-01-01", p="pw", code="123456")
+    with transaction() as conn:
+        opened = as_console(conn, sign_in, u="sue", p="pw", code=pyotp.TOTP(secret).now())
+    assert refused == unknown == {"refused": True}
+    assert set(opened) == {"token", "username", "role", "expires_at", "display_name", "may_see_shielded",
+                           "may_see_sensitive"} and opened["may_see_shielded"] is True
+    assert rows("SELECT token_hash FROM access.session WHERE username = 'sue'") == [(token_hash(opened["token"]),)]
+    trail = rows("SELECT username, action, detail->>'reason' FROM audit.entry WHERE action LIKE 'sign_in%' "
+                 "ORDER BY entry_id")
+    assert [tuple(t) for t in trail] == [("sue", "sign_in_failed", "password"),
+                                         ("(unknown)", "sign_in_failed", "password"), ("sue", "sign_in", None)]
 
 
 def sessions(people: dict[str, tuple[str, bool]]) -> dict[str, str]:

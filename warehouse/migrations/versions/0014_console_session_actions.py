@@ -32,11 +32,18 @@ BEGIN
         END;
     END IF;
 END $$;
+-- bcrypt and HMAC for sign-in in the database (05_sign_in.sql); pgcrypto is a trusted extension.
+CREATE SCHEMA IF NOT EXISTS crypto;
+CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA crypto;
 -- The hub's own user may drop to it (as the API drops to cp_reader) until the console logs in as it.
 GRANT cp_console TO CURRENT_USER;
 """
 
 DOWNGRADE = """
+DROP FUNCTION access.sign_in(text, text, text, text, timestamptz), access.totp_step(text, text, timestamptz),
+    access.totp_code(text, bigint), access.base32_decode(text), access.secret_matches(text, text);
+GRANT EXECUTE ON FUNCTION access.session_username(text) TO PUBLIC;
+REVOKE USAGE ON SCHEMA access FROM cp_console;
 DROP FUNCTION identity.steward_undo(text, bigint, text), identity.steward_merge(text, text, text, text),
     identity.steward_split(text, bigint, text),
     identity.steward_decide_entry(text, bigint, text, text, double precision),
@@ -52,6 +59,8 @@ DROP FUNCTION identity.steward_undo(text, bigint, text), identity.steward_merge(
     identity.records_of(text), identity.steward_reason(text), access.tool_session(text),
     identity.require_entitled(access.app_user, text[]), identity.acting_steward(text);
 REVOKE USAGE ON SCHEMA identity FROM cp_console;
+DROP EXTENSION IF EXISTS pgcrypto;
+DROP SCHEMA IF EXISTS crypto;
 """
 
 
