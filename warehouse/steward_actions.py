@@ -100,3 +100,22 @@ def act(conn: Connection, kind: str, *, session: str | None, steward: str | None
         raise _refusal(refused) from None
     value = json.loads(value) if isinstance(value, str) else value
     return [_outcome(v) for v in value] if isinstance(value, list) else _outcome(value)
+
+
+def promote_model(conn: Connection, version: str, model: dict[str, Any], *, reason: str, run_id: str,
+                  bundled: str, session: str | None, steward: str | None) -> dict[str, Any]:
+    """Make ``version`` current for the session's steward (``identity.steward_promote``); returns who promoted
+    it (``username``, ``role``) and the ``previous`` version. Refusals: :class:`NotEntitled`, :class:`StewardshipError`.
+    """
+    if session is None:
+        if steward is None:
+            raise NotEntitled("a promotion needs the steward's session")
+        session = tool_session(conn, steward)
+    try:
+        with conn.begin_nested():
+            answer = conn.execute(text("SELECT identity.steward_promote(:s, :v, CAST(:m AS jsonb), :r, :run, :b)"), {
+                "s": session, "v": version, "m": json.dumps(model), "r": reason, "run": run_id, "b": bundled,
+            }).scalar_one()
+    except DBAPIError as refused:
+        raise _refusal(refused) from None
+    return dict(answer)

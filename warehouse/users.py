@@ -183,3 +183,28 @@ def revoke_session(conn: Connection, token_hash: str) -> None:
     """End a session (sign-out); unknown tokens are ignored."""
     conn.execute(text("UPDATE access.session SET revoked = true WHERE token_hash = :token_hash"),
                  {"token_hash": token_hash})
+
+
+def live_session(conn: Connection, token: str, *, role: str | None = None) -> dict[str, Any] | None:
+    """The user of a live session by its token (``access.session_of``, a definer function), or None.
+
+    ``role``: the database role to ask as (the console's ``cp_console``, which reads no table).
+    """
+    with conn.begin_nested():
+        if role is not None:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+        row = conn.execute(text("SELECT * FROM access.session_of(:t)"), {"t": token}).mappings().first()
+        if role is not None:
+            conn.execute(text("SET LOCAL ROLE NONE"))
+    return dict(row) if row is not None else None
+
+
+def sign_out(conn: Connection, token: str, *, role: str | None = None) -> bool:
+    """End the session of ``token`` at once, audited (``access.sign_out``); False when it was not live."""
+    with conn.begin_nested():
+        if role is not None:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+        ended = bool(conn.execute(text("SELECT access.sign_out(:t)"), {"t": token}).scalar())
+        if role is not None:
+            conn.execute(text("SET LOCAL ROLE NONE"))
+    return ended

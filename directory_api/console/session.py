@@ -30,6 +30,7 @@ from contactpoint.settings import get_settings
 from directory_api import auth
 from directory_api.deps import ClockDep, ConnDep
 from warehouse import users
+from warehouse.steward_actions import CONSOLE_ROLE
 
 SESSION_COOKIE = "cp_console"
 """The cookie holding the console's session token."""
@@ -106,7 +107,7 @@ def _console_user(request: Request, conn: ConnDep, clock: ClockDep) -> ConsoleUs
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SignInAgain(request)
-    live = users.session_user(conn, auth.token_hash(token))
+    live = users.live_session(conn, token, role=CONSOLE_ROLE)
     if live is None or live["expires_at"] <= clock():
         try:
             auth.session_for(conn, token, now=clock())  # audits the expired or revoked session, then refuses

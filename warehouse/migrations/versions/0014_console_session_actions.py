@@ -40,6 +40,8 @@ GRANT cp_console TO CURRENT_USER;
 """
 
 DOWNGRADE = """
+DROP FUNCTION identity.steward_promote(text, text, jsonb, text, text, text);
+DROP FUNCTION access.sign_out(text), access.session_of(text);
 DROP FUNCTION access.sign_in(text, text, text, text, timestamptz), access.totp_step(text, text, timestamptz),
     access.totp_code(text, bigint), access.base32_decode(text), access.secret_matches(text, text);
 GRANT EXECUTE ON FUNCTION access.session_username(text) TO PUBLIC;
