@@ -70,7 +70,7 @@ def test_the_console_role_owns_and_reads_no_table_and_runs_only_sign_in_and_the_
           AND has_function_privilege(:role, p.oid, 'EXECUTE') ORDER BY 1""", role=CONSOLE_ROLE)
     assert (owned, readable, member_of) == ([], [], [])
     sessions_and_actions = ["access.session_of", "access.sign_in", "access.sign_out"] + sorted(
-        f"identity.steward_{a}" for a in ("decide_entry", "keep_apart", "link", "merge", "split", "undo"))
+        f"identity.steward_{a}" for a in ("decide_entry", "keep_apart", "link", "merge", "promote", "split", "undo"))
     assert [d[0].split("(")[0] for d in definers] == sessions_and_actions
     assert sqlstate("SELECT count(*) FROM identity.child") == "42501"
     assert sqlstate("SELECT count(*) FROM access.session") == "42501"

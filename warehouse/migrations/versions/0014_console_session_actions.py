@@ -35,6 +35,14 @@ END $$;
 -- bcrypt and HMAC for sign-in in the database (05_sign_in.sql); pgcrypto is a trusted extension.
 CREATE SCHEMA IF NOT EXISTS crypto;
 CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA crypto;
+DO $$
+BEGIN
+    -- Installed before, elsewhere: the sign-in's functions call crypto.crypt and crypto.hmac.
+    IF (SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = 'pgcrypto') <> 'crypto' THEN
+        ALTER EXTENSION pgcrypto SET SCHEMA crypto;
+    END IF;
+END $$;
 -- The hub's own user may drop to it (as the API drops to cp_reader) until the console logs in as it.
 GRANT cp_console TO CURRENT_USER;
 """

@@ -57,6 +57,7 @@ CREATE OR REPLACE FUNCTION access.sign_in(p_username text, p_password text, p_pi
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     c_dummy   constant text := '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpHGMmR4vTPrqxcuHW';
+    c_dummy_totp constant text := 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
     v_now     timestamptz := CASE WHEN abs(extract(epoch FROM coalesce(p_now, now()) - now())) <= 3600
                                   THEN coalesce(p_now, now()) ELSE now() END;
     v         access.app_user;
@@ -70,14 +71,16 @@ BEGIN
     IF coalesce(p_username, '') ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' THEN
         SELECT * INTO v FROM access.app_user u WHERE u.username = p_username FOR UPDATE;
     END IF;
-    IF v.username IS NULL THEN
-        PERFORM crypto.crypt(coalesce(p_password, ''), c_dummy), crypto.crypt(coalesce(p_pin, ''), c_dummy);
+    IF v.username IS NULL THEN  -- the same work as a known user's refusal: two bcrypt checks and the code's
+        PERFORM crypto.crypt(coalesce(p_password, ''), c_dummy), crypto.crypt(coalesce(p_pin, ''), c_dummy),
+                access.totp_step(c_dummy_totp, p_code, v_now);
         PERFORM audit.append('(unknown)', NULL, 'sign_in_failed', NULL, NULL,
                              '{"reason": "password", "known_user": false}');
         RETURN refused;
     END IF;
     IF v.locked_until > v_now THEN
-        PERFORM crypto.crypt(coalesce(p_password, ''), c_dummy), crypto.crypt(coalesce(p_pin, ''), c_dummy);
+        PERFORM crypto.crypt(coalesce(p_password, ''), c_dummy), crypto.crypt(coalesce(p_pin, ''), c_dummy),
+                access.totp_step(c_dummy_totp, p_code, v_now);
         PERFORM audit.append(v.username, v.role, 'sign_in_failed', NULL, NULL, '{"reason": "locked"}');
         RETURN refused;
     END IF;
