@@ -63,12 +63,20 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     WHERE record_id = ANY(p_records);
 $$;
 
--- The next publish recomputes these children (and drops any that are no longer active).
+-- The next publish recomputes these children (and drops any that are no longer active): their records join
+-- the publish queue (migration 0016) when the store has one, else get the flag it replaced.
 CREATE OR REPLACE FUNCTION identity.needs_publish(p_cp_ids text[]) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    UPDATE staging.source_record SET needs_publish = true
-    WHERE record_id IN (SELECT l.record_id FROM identity.link l WHERE l.cp_id = ANY(p_cp_ids));
-$$;
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF to_regclass('staging.publish_queue') IS NOT NULL THEN
+        EXECUTE 'INSERT INTO staging.publish_queue (record_id) '
+                'SELECT l.record_id FROM identity.link l WHERE l.cp_id = ANY($1) '
+                'ON CONFLICT (record_id) DO UPDATE SET queued = excluded.queued' USING p_cp_ids;
+    ELSE
+        EXECUTE 'UPDATE staging.source_record SET needs_publish = true '
+                'WHERE record_id IN (SELECT l.record_id FROM identity.link l WHERE l.cp_id = ANY($1))' USING p_cp_ids;
+    END IF;
+END $$;
 
 -- Held children among these with no open question left about a shielded child become active.
 CREATE OR REPLACE FUNCTION identity.release_holds(p_cp_ids text[]) RETURNS text[]
