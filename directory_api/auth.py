@@ -11,18 +11,12 @@ to whoever tried it (issue 13). The audit entry keeps the reason code for the pe
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, status
-from pyotp.utils import strings_equal
 from sqlalchemy import Connection, text
 
 from warehouse import audit, users
@@ -34,7 +28,9 @@ LOCK_AFTER = 5
 LOCK_MINUTES = 15
 """How long a locked account stays locked."""
 TOTP_WINDOW = 1
-"""One-time codes of the previous and next 30-second step are accepted too (clock drift)."""
+"""One-time codes of the previous and next 30-second step are accepted too (clock drift).
+
+These three rules are the database's (``access.sign_in``); the numbers here say them to people and tests."""
 
 Clock = Callable[[], datetime]
 
@@ -83,40 +79,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@lru_cache(maxsize=1)
-def _hasher() -> PasswordHasher:
-    return PasswordHasher()
-
-
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    """A hash of a random secret, verified for unknown user names so they take as long as a wrong password."""
-    return _hasher().hash(secrets.token_urlsafe(16))
-
-
-def _verify(stored_hash: str | None, secret: str) -> bool:
-    try:
-        return stored_hash is not None and _hasher().verify(stored_hash, secret)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def matched_step(secret: str, code: str, at: datetime) -> int | None:
-    """The 30-second time step ``code`` is valid for at ``at`` (within one step either side), or None.
-
-    The step, not the code, is what replay protection compares. (pyotp 2.12 has ``verify_and_get_timecode``;
-    the project allows ``pyotp>=2.9``, which does not, so the window is searched here.)
-    """
-    totp = pyotp.TOTP(secret)
-    if not totp.verify(code, for_time=at, valid_window=TOTP_WINDOW):
-        return None
-    now_step = totp.timecode(at)
-    for step in range(now_step - TOTP_WINDOW, now_step + TOTP_WINDOW + 1):
-        if strings_equal(code, totp.generate_otp(step)):
-            return step
-    return None
-
-
 def _record(conn: Connection, username: str, role: str | None, action: str, **detail: Any) -> None:
     audit.append(conn, username=username, role=role, action=action, detail=detail)
 
@@ -128,48 +90,29 @@ so an answer never confirms a user name or a guessed password (issue 13, finding
 
 
 def sign_in(conn: Connection, *, username: str, password: str, pin: str, one_time_code: str,
-            now: datetime) -> NewSession:
+            now: datetime, role: str | None = None) -> NewSession:
     """Check the four factors and open a session, or raise :class:`Refused` (401, audited).
 
-    The attempt is counted first, under the user's row lock, before any secret is checked: parallel
-    sign-ins for one user wait for each other, so no more than ``LOCK_AFTER`` secrets are ever checked
-    before the lock-out, however many requests race. A locked account checks nothing (its secrets are
-    never compared) but costs the same two argon2 verifications as every other answer, and answers
-    the same words: unknown, wrong and locked cannot be told apart, by text or by timing. A lock-out
-    never touches live sessions: strangers' failures slow an attacker without signing the user out.
-    A user name that is not a real account is never written to the audit trail.
-
-    The one-time code's time step is accepted with an atomic compare-and-set in the database, so one code
-    signs in once however many requests race with it (pyotp alone accepts a code again within its window).
+    The database does it all (``access.sign_in``, a definer function: ``warehouse/sql/functions/05_sign_in.sql``),
+    so a role with no table privilege can sign people in: the attempt is counted first, under the user's
+    row lock, before any secret is checked (parallel sign-ins for one user wait for each other, so no more
+    than ``LOCK_AFTER`` secrets are ever checked before the lock-out, however many requests race); unknown,
+    wrong and locked cost the same two bcrypt checks and answer the same words; a lock-out never ends live
+    sessions; a user name that is not a real account is never written to the audit trail; a one-time
+    code's time step is taken with a compare-and-set, so one code signs in once however many requests race.
+    ``role``: the database role to call it as (the console's ``cp_console``).
     """
-    creds = users.lock_for_sign_in(conn, username) if users.valid_username(username) else None
-    if creds is None:
-        _verify(_dummy_hash(), password)
-        _verify(_dummy_hash(), pin)
-        _record(conn, users.UNKNOWN_USER, None, "sign_in_failed", reason="password", known_user=False)
+    with conn.begin_nested():
+        if role is not None:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+        opened = conn.execute(text("SELECT access.sign_in(:u, :p, :pin, :code, :now)"), {
+            "u": username, "p": password, "pin": pin, "code": one_time_code, "now": now}).scalar_one()
+        if role is not None:
+            conn.execute(text("SET LOCAL ROLE NONE"))
+    if opened.get("refused"):
         raise Refused(status.HTTP_401_UNAUTHORIZED, REFUSED)
-    role = creds["role"]
-    locked_until = creds.get("locked_until")
-    if locked_until is not None and locked_until > now:
-        _verify(_dummy_hash(), password)
-        _verify(_dummy_hash(), pin)
-        _record(conn, username, role, "sign_in_failed", reason="locked")
-        raise Refused(status.HTTP_401_UNAUTHORIZED, REFUSED)
-    attempts = users.record_failed_attempt(conn, username, lock_after=LOCK_AFTER, lock_minutes=LOCK_MINUTES)
-    password_ok = _verify(creds["password_hash"], password)
-    pin_ok = _verify(creds["pin_hash"], pin)
-    step = matched_step(creds["totp_secret"], one_time_code, now)
-    reason = ("password" if not password_ok else "disabled" if creds.get("disabled") else "pin" if not pin_ok
-              else "one_time_code" if step is None
-              else "replayed_code" if not users.accept_totp_step(conn, username, step) else None)
-    if reason is not None:
-        _record(conn, username, role, "sign_in_failed", reason=reason, failed_attempts=attempts)
-        raise Refused(status.HTTP_401_UNAUTHORIZED, REFUSED)
-    users.reset_failed_attempts(conn, username)
-    token = secrets.token_urlsafe(32)
-    expires_at = users.create_session(conn, username, token_hash(token), SESSION_MINUTES)
-    _record(conn, username, role, "sign_in")
-    return NewSession(token=token, username=username, role=role, expires_at=expires_at)
+    return NewSession(token=str(opened["token"]), username=str(opened["username"]), role=str(opened["role"]),
+                      expires_at=datetime.fromisoformat(str(opened["expires_at"])))
 
 
 def _ended_session(conn: Connection, digest: str) -> dict[str, Any] | None:

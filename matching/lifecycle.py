@@ -10,11 +10,9 @@ kept apart, as the linker would. Nothing here returns a name: pairs are record i
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -25,7 +23,7 @@ from matching.features import features_frame
 from matching.link import CANONICAL, LinkSummary, relink_all
 from matching.model import load_model, score_within
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds
-from warehouse import audit
+from warehouse import audit, steward_actions
 
 MATCH, NON_MATCH = "match", "non_match"
 LABEL_OF = {"must_link": MATCH, "cannot_link": NON_MATCH}
@@ -255,36 +253,33 @@ class Promotion:
     audit_entry_id: int
 
 
-def promote(conn: Connection, version: str, *, steward: str, reason: str, run_id: str,
-            backend: str = "duckdb") -> Promotion:
+def promote(conn: Connection, version: str, *, reason: str, run_id: str, steward: str | None = None,
+            session: str | None = None, backend: str = "duckdb") -> Promotion:
     """Make ``version`` the linker's model, audit it, and re-link every record (IDs carry over).
 
-    One transaction: a failed re-link leaves the old model current. The reason is kept with the model
-    (``identity.model``), not in the audit entry: it is free text, and the audit holds codes and counts only.
+    The promotion itself is the database's (``identity.steward_promote``: the session's steward, checked
+    there, is who promoted it); ``steward`` names one instead for the hub's own tools. One transaction: a
+    failed re-link leaves the old model current. The reason is kept with the model (``identity.model``), not
+    in the audit entry: it is free text, and the audit holds codes and counts only.
     """
     if not reason or not reason.strip():
         raise ValueError("a promotion needs a reason")
-    previous = current_version(conn)
-    if version == previous:
+    if version == current_version(conn):
         raise ValueError(f"{version} is already the current model")
     model = model_of(conn, version)  # KeyError for an unknown version, before anything is written
-    who = conn.execute(text("SELECT role, disabled FROM access.app_user WHERE username = :u"), {"u": steward}).first()
-    if who is None or who.role != "steward" or who.disabled:
-        raise PermissionError(f"{steward} is not an enabled steward: only stewards promote a model")
-    role = str(who.role)
-    promotions = [*model.get(PROMOTIONS_KEY, []), {"steward": steward, "reason": reason.strip(), "previous": previous,
-                                                   "run_id": run_id, "at": datetime.now(UTC).isoformat()}]
-    # clock_timestamp, not now(): two promotions in one transaction must still be ordered.
-    conn.execute(text("""
-        INSERT INTO identity.model (version, model, promoted_at) VALUES (:v, CAST(:m AS jsonb), clock_timestamp())
-        ON CONFLICT (version) DO UPDATE SET promoted_at = clock_timestamp(), model = excluded.model"""),
-        {"v": version, "m": json.dumps({**model, PROMOTIONS_KEY: promotions})})
+    try:
+        who = steward_actions.promote_model(conn, version, model, reason=reason, run_id=run_id,
+                                            bundled=MODEL_VERSION, session=session, steward=steward)
+    except steward_actions.NotEntitled as refused:
+        raise PermissionError(f"{refused}: only stewards promote a model") from None
+    except steward_actions.StewardshipError as refused:
+        raise ValueError(str(refused)) from None
     summary = relink_all(conn, run_id, backend=backend)
-    entry = audit.append(conn, username=steward, role=role, action="model_promoted", detail={
-        "version": version, "previous": previous, "relink_run": run_id, "records": summary.records,
+    entry = audit.append(conn, username=who["username"], role=who["role"], action="model_promoted", detail={
+        "version": version, "previous": who["previous"], "relink_run": run_id, "records": summary.records,
         "records_moved": summary.records_moved, "children_merged": summary.children_merged,
         "new_children": summary.new_children})
-    return Promotion(version, previous, summary, entry)
+    return Promotion(version, who["previous"], summary, entry)
 
 
 @dataclass(frozen=True)

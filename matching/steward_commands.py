@@ -59,12 +59,19 @@ def queue_lines(queue: stewardship.QueuePage, *, page: int, per_page: int) -> li
 def decide_entry(conn: Connection, pair_id: int, decision: str, *, username: str,
                  reason: str) -> list[stewardship.ActionOutcome]:
     """Decide the entry ``pair_id`` belongs to: ``decide`` on every open record pair between its two children."""
-    return stewardship.for_each_entry_pair(
-        conn, pair_id, lambda c, pair: decide(c, pair, decision, username=username, reason=reason))
+    _courtesy_checks(conn, pair_id, decision, username)
+    return stewardship.decide_entry(conn, pair_id, decision, steward=username, reason=reason)
 
 
 def decide(conn: Connection, pair_id: int, decision: str, *, username: str, reason: str) -> stewardship.ActionOutcome:
     """Link or keep apart a review pair as ``username`` (``decision``: ``link`` or ``keep_apart``)."""
+    _courtesy_checks(conn, pair_id, decision, username)
+    act = stewardship.link_pair if decision == "link" else stewardship.keep_apart
+    return act(conn, pair_id, steward=username, reason=reason)
+
+
+def _courtesy_checks(conn: Connection, pair_id: int, decision: str, username: str) -> None:
+    """The console's refusals in the command line's words; the database checks the same again."""
     if decision not in ("link", "keep_apart"):
         raise ValueError("decide --link or --keep-apart")
     who = steward(conn, username)
@@ -73,8 +80,6 @@ def decide(conn: Connection, pair_id: int, decision: str, *, username: str, reas
         raise stewardship.StewardshipError(f"no review pair {pair_id}")
     if any(r["shielded"] for r in pair["records"].values()) and not who["may_see_shielded"]:
         raise NotAllowed(SHIELDED_ONLY)
-    act = stewardship.link_pair if decision == "link" else stewardship.keep_apart
-    return act(conn, pair_id, steward=username, reason=reason)
 
 
 def comparison_lines(comparison: lifecycle.Comparison) -> list[str]:

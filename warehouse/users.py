@@ -12,6 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+import bcrypt
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,18 +31,21 @@ def valid_username(username: str) -> bool:
     return bool(USERNAME.fullmatch(username))
 
 _hasher = PasswordHasher()
-
-
-def hash_secret(secret: str) -> str:
-    """A slow, salted argon2id hash of a password or PIN."""
-    return _hasher.hash(secret)
+BCRYPT_COST = 10
+"""bcrypt's cost for passwords and PINs: the database checks them at sign-in (pgcrypto's crypt)."""
 
 
 def verify_secret(stored_hash: str, given: str) -> bool:
-    """Whether ``given`` is the secret behind ``stored_hash`` (False on any mismatch or bad hash)."""
+    """Whether ``given`` is the secret behind ``stored_hash`` (False on any mismatch or bad hash).
+
+    bcrypt hashes (made by the database since migration 0014; bcrypt reads at most 72 bytes) and the
+    argon2 hashes made before it are both understood here; the database's sign-in checks bcrypt only.
+    """
     try:
+        if stored_hash.startswith("$2"):
+            return bcrypt.checkpw(given.encode()[:72], stored_hash.encode())
         return _hasher.verify(stored_hash, given)
-    except (VerificationError, InvalidHashError):
+    except (ValueError, VerificationError, InvalidHashError):
         return False
 
 
@@ -56,9 +60,11 @@ def add_user(conn: Connection, *, username: str, display_name: str, role: str, p
     conn.execute(text("""
         INSERT INTO access.app_user (username, display_name, role, may_see_shielded, may_see_sensitive,
                                      password_hash, pin_hash, totp_secret)
-        VALUES (:username, :display_name, :role, :shielded, :sensitive, :password_hash, :pin_hash, :secret)"""),
+        VALUES (:username, :display_name, :role, :shielded, :sensitive,
+                crypto.crypt(:password, crypto.gen_salt('bf', :cost)), crypto.crypt(:pin, crypto.gen_salt('bf', :cost)),
+                :secret)"""),
         {"username": username, "display_name": display_name, "role": role, "shielded": may_see_shielded,
-         "sensitive": may_see_sensitive, "password_hash": hash_secret(password), "pin_hash": hash_secret(pin),
+         "sensitive": may_see_sensitive, "password": password, "pin": pin, "cost": BCRYPT_COST,
          "secret": secret})
     return secret
 
@@ -177,3 +183,28 @@ def revoke_session(conn: Connection, token_hash: str) -> None:
     """End a session (sign-out); unknown tokens are ignored."""
     conn.execute(text("UPDATE access.session SET revoked = true WHERE token_hash = :token_hash"),
                  {"token_hash": token_hash})
+
+
+def live_session(conn: Connection, token: str, *, role: str | None = None) -> dict[str, Any] | None:
+    """The user of a live session by its token (``access.session_of``, a definer function), or None.
+
+    ``role``: the database role to ask as (the console's ``cp_console``, which reads no table).
+    """
+    with conn.begin_nested():
+        if role is not None:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+        row = conn.execute(text("SELECT * FROM access.session_of(:t)"), {"t": token}).mappings().first()
+        if role is not None:
+            conn.execute(text("SET LOCAL ROLE NONE"))
+    return dict(row) if row is not None else None
+
+
+def sign_out(conn: Connection, token: str, *, role: str | None = None) -> bool:
+    """End the session of ``token`` at once, audited (``access.sign_out``); False when it was not live."""
+    with conn.begin_nested():
+        if role is not None:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+        ended = bool(conn.execute(text("SELECT access.sign_out(:t)"), {"t": token}).scalar())
+        if role is not None:
+            conn.execute(text("SET LOCAL ROLE NONE"))
+    return ended

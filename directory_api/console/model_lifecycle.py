@@ -70,7 +70,7 @@ def promote(request: Request, conn: ConnDep, user: StewardDep, version: Annotate
     _versions(conn, version)
     run_id = f"promote-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     try:
-        promotion = lifecycle.promote(conn, version, steward=user.username, reason=reason, run_id=run_id,
+        promotion = lifecycle.promote(conn, version, session=user.session_token, reason=reason, run_id=run_id,
                                       backend=get_settings().link_backend)
     except (ValueError, PermissionError) as refused:
         return render(request, "ops/model_promoted.html", {

@@ -13,7 +13,8 @@ from directory_api.console import session
 from directory_api.console.session import ConsoleUserDep
 from directory_api.deps import ClockDep, ConnDep
 from matching import stewardship
-from warehouse import operations
+from warehouse import operations, users
+from warehouse.steward_actions import CONSOLE_ROLE
 
 router = APIRouter()
 
@@ -69,7 +70,8 @@ def sign_in(request: Request, conn: ConnDep, clock: ClockDep,
                              status_code=status.HTTP_403_FORBIDDEN)
     try:
         opened = auth.sign_in(conn, username=username.strip(), password=password, pin=pin.strip(),
-                              one_time_code=one_time_code.strip(), now=clock())
+                              one_time_code=one_time_code.strip(), now=clock(),
+                              role=CONSOLE_ROLE)  # the console signs in as its role: no table
     except auth.Refused as refused:
         # Commit the failed attempt and its audit entry (get_conn commits on Refused only): do it here,
         # because the answer is a page, not the refusal.
@@ -92,7 +94,7 @@ def sign_out(conn: ConnDep, user: ConsoleUserDep, request: Request,
     token = request.cookies.get(session.SESSION_COOKIE)
     if token is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "no session")
-    auth.sign_out(conn, auth.SessionUser(username=user.username, role=user.role, token_hash=auth.token_hash(token)))
+    users.sign_out(conn, token, role=CONSOLE_ROLE)
     response = RedirectResponse("/console/sign-in", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(session.SESSION_COOKIE, path="/console")
     return response

@@ -23,6 +23,7 @@ from matching import stewardship
 from matching.link import current_model
 from matching.settings import THRESHOLDS
 from warehouse import audit
+from warehouse.steward_actions import CONSOLE_ROLE
 
 router = APIRouter()
 PER_PAGE = 50
@@ -38,8 +39,14 @@ def _audit_view(conn: Connection, user: ConsoleUser, action: str, cp_ids: list[s
                  purpose="data stewardship", detail={"cp_ids": cp_ids, **detail})
 
 
-def _refused(request: Request, user: ConsoleUser, message: str, back: str, code: int = 409) -> Response:
-    if message == stewardship.SHIELDED_ONLY:
+def _as(user: ConsoleUser) -> dict[str, Any]:
+    """Who acts, as the database takes it: the user's own session, run as the console's role (no table)."""
+    return {"session": user.session_token, "role": CONSOLE_ROLE}
+
+
+def _refused(request: Request, user: ConsoleUser, message: str, back: str, code: int = 409,
+             *, not_entitled: bool = False) -> Response:
+    if not_entitled or message == stewardship.SHIELDED_ONLY:
         code = status.HTTP_403_FORBIDDEN  # the database refused: the steward is not entitled
     return session.render(request, "steward/refused.html", {"user": user, "message": message, "back": back,
                                                             "nav": "review"}, status_code=code)
@@ -126,10 +133,11 @@ def link(request: Request, pair_id: int, conn: ConnDep, user: StewardDep, reason
     session.check_csrf(csrf_token, user)
     _guard_pair(conn, user, pair_id)
     try:
-        outcome = stewardship.for_each_entry_pair(  # the whole entry: every pair between the two children
-            conn, pair_id, lambda c, p: stewardship.link_pair(c, p, steward=user.username, reason=reason))[0]
+        outcome = stewardship.decide_entry(  # the whole entry: every pair between the two children
+            conn, pair_id, "link", reason=reason, **_as(user))[0]
     except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), f"/console/review/{pair_id}")
+        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
+                        back=f"/console/review/{pair_id}")
     return _after(outcome, "/console/review")
 
 
@@ -140,10 +148,11 @@ def keep_apart(request: Request, pair_id: int, conn: ConnDep, user: StewardDep, 
     session.check_csrf(csrf_token, user)
     _guard_pair(conn, user, pair_id)
     try:
-        outcome = stewardship.for_each_entry_pair(  # the whole entry: every pair between the two children
-            conn, pair_id, lambda c, p: stewardship.keep_apart(c, p, steward=user.username, reason=reason))[0]
+        outcome = stewardship.decide_entry(  # the whole entry: every pair between the two children
+            conn, pair_id, "keep_apart", reason=reason, **_as(user))[0]
     except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), f"/console/review/{pair_id}")
+        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
+                        back=f"/console/review/{pair_id}")
     return _after(outcome, "/console/review")
 
 
@@ -159,9 +168,10 @@ def split(request: Request, record_id: int, conn: ConnDep, user: StewardDep, rea
         raise HTTPException(status.HTTP_403_FORBIDDEN, SHIELDED_ONLY)
     back = f"/console/identity/{records[record_id]['cp_id']}"
     try:
-        outcome = stewardship.split_record(conn, record_id, steward=user.username, reason=reason)
+        outcome = stewardship.split_record(conn, record_id, reason=reason, **_as(user))
     except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), back)
+        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
+                        back=back)
     return _after(outcome, back)
 
 
@@ -177,9 +187,10 @@ def merge(request: Request, cp_id: str, conn: ConnDep, user: StewardDep, other_c
         return _refused(request, user, f"there is no child {other or '(none given)'}", back, code=404)
     _guard_child(conn, user, other)
     try:
-        outcome = stewardship.merge_children(conn, cp_id, other, steward=user.username, reason=reason)
+        outcome = stewardship.merge_children(conn, cp_id, other, reason=reason, **_as(user))
     except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), back)
+        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
+                        back=back)
     return _after(outcome, back)
 
 
@@ -192,9 +203,10 @@ def undo(request: Request, action_id: int, conn: ConnDep, user: StewardDep, reas
     for cp_id in stewardship.action_cp_ids(conn, action_id):
         _guard_child(conn, user, cp_id)
     try:
-        outcome = stewardship.undo_action(conn, action_id, steward=user.username, reason=reason)
+        outcome = stewardship.undo_action(conn, action_id, reason=reason, **_as(user))
     except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), back)
+        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
+                        back=back)
     return RedirectResponse(f"{back}{'&' if '?' in back else '?'}done={outcome.action_id}",
                             status_code=status.HTTP_303_SEE_OTHER)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -30,6 +30,7 @@ from contactpoint.settings import get_settings
 from directory_api import auth
 from directory_api.deps import ClockDep, ConnDep
 from warehouse import users
+from warehouse.steward_actions import CONSOLE_ROLE
 
 SESSION_COOKIE = "cp_console"
 """The cookie holding the console's session token."""
@@ -62,6 +63,8 @@ class ConsoleUser:
     may_see_shielded: bool
     may_see_sensitive: bool
     csrf_token: str
+    session_token: str = field(default="", repr=False)
+    """The session itself, for the database's session-taking functions (never shown, never logged)."""
 
     @property
     def is_steward(self) -> bool:
@@ -104,7 +107,7 @@ def _console_user(request: Request, conn: ConnDep, clock: ClockDep) -> ConsoleUs
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SignInAgain(request)
-    live = users.session_user(conn, auth.token_hash(token))
+    live = users.live_session(conn, token, role=CONSOLE_ROLE)
     if live is None or live["expires_at"] <= clock():
         try:
             auth.session_for(conn, token, now=clock())  # audits the expired or revoked session, then refuses
@@ -115,7 +118,8 @@ def _console_user(request: Request, conn: ConnDep, clock: ClockDep) -> ConsoleUs
     conn.execute(text("SELECT set_config('contactpoint.session', :t, true)"), {"t": token})
     return ConsoleUser(username=live["username"], display_name=live["display_name"], role=live["role"],
                        may_see_shielded=bool(live["may_see_shielded"]),
-                       may_see_sensitive=bool(live["may_see_sensitive"]), csrf_token=csrf_for(token))
+                       may_see_sensitive=bool(live["may_see_sensitive"]), csrf_token=csrf_for(token),
+                       session_token=token)
 
 
 def require_console_user(user: Annotated[ConsoleUser, Depends(_console_user)]) -> ConsoleUser:

@@ -164,6 +164,7 @@ def test_a_stewards_merge_in_the_console_is_one_event_and_its_undo_another(store
         kept, retired = older_first(conn, *before.values())  # the console keeps the older ID
 
     with transaction() as conn:
+        users.add_user(conn, username="steward1", display_name="Steward", role="steward", password="pw", pin="1")
         merge = merge_children(conn, retired, kept, steward="steward1",
                                reason="the GP confirmed the surname change after adoption")
     assert (merge.kept_cp_id, merge.retired_cp_id) == (kept, retired)

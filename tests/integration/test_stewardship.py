@@ -29,6 +29,14 @@ STEWARD = "steward1"
 NAMES = ("Amelia", "Isla", "Olivia", "Brown", "Kowalczyk", "Alfie", "Smith-Jones")
 
 
+@pytest.fixture(autouse=True)
+def steward(store: Path) -> str:
+    """The steward at the keyboard: a real, enabled account (the database acts only for one)."""
+    with transaction() as conn:
+        users.add_user(conn, username=STEWARD, display_name="Steward", role="steward", password="pw", pin="1")
+    return STEWARD
+
+
 def rows(sql: str, **params: object) -> list[Any]:
     with transaction() as conn:
         return list(conn.execute(text(sql), params).fetchall())
@@ -315,8 +323,7 @@ def test_a_child_held_beside_a_shielded_twin_is_published_once_a_steward_answers
     assert len(held) == 1, "Isla might be her shielded twin: held out of the directory"
     assert held[0] not in directory_ids()
     with transaction() as conn:  # only a steward entitled to shielded children may answer (issue 13)
-        users.add_user(conn, username=STEWARD, display_name="Steward", role="steward", password="pw", pin="1",
-                       may_see_shielded=True)
+        users.set_entitlements(conn, STEWARD, may_see_shielded=True, may_see_sensitive=False)
 
     with transaction() as conn:
         queue = stewardship.review_queue(conn)

@@ -10,13 +10,13 @@ runs stays queued for the next one.
 Also drops ``directory.child``'s second, identical index on the date of birth (0004 and 0008 each made one).
 
 Revision ID: 0016
-Revises: 0012 (re-chained after 0013–0015 at merge)
+Revises: 0014
 """
 
 from alembic import op
 
 revision = "0016"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
