@@ -136,6 +136,10 @@ def test_the_readme_s_airflow_runs_a_scheduled_and_a_triggered_ingest_of_a_sende
     first = feed_file_name("gp", sender="13R", seq=1)
     sftp_server.upload(account, f"inbound/gp/{first}", csv_file([gp_row(), gp_row(given_name="Maisie", gender="F",
                                                                                   date_of_birth="2017-05-06")]))
+    # A second practice's file in the same run: the ingest DAG maps its load task over senders.
+    other = feed_file_name("gp", sender="14S", seq=1)
+    sftp_server.upload(account, f"inbound/gp/{other}", csv_file([gp_row(
+        given_name="Nia", family_name="Okafor", gender="F", date_of_birth="2016-02-03")]))
     data = tmp_path / "airflow-data"
     env = _environment(data, database_url, airflow_database, sftp_server, account)
     output = tmp_path / "standalone.log"
@@ -145,9 +149,9 @@ def test_the_readme_s_airflow_runs_a_scheduled_and_a_triggered_ingest_of_a_sende
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
         # The scheduler's own hourly run (catchup off: the latest hour at once), then linking on the Asset.
-        _wait_for("a scheduled ingest_gp, then link_identities, putting two children in the directory",
+        _wait_for("a scheduled ingest_gp, then link_identities, putting three children in the directory",
                   lambda runs: _succeeded(runs, "ingest_gp", "scheduled") and _settled(runs)
-                  and len(_children()) == 2, airflow_database, process, output)
+                  and len(_children()) == 3, airflow_database, process, output)
         scheduled_seconds = time.monotonic() - started
 
         second = feed_file_name("gp", sender="13R", seq=2)
@@ -159,7 +163,7 @@ def test_the_readme_s_airflow_runs_a_scheduled_and_a_triggered_ingest_of_a_sende
         assert trigger.returncode == 0, trigger.stderr[-3000:]
         _wait_for("a triggered ingest_gp, then link_identities, adding the third child",
                   lambda runs: _succeeded(runs, "ingest_gp", "manual") and _settled(runs)
-                  and len(_children()) == 3, airflow_database, process, output)
+                  and len(_children()) == 4, airflow_database, process, output)
         logging.getLogger(__name__).info("scheduled ingest + link in %.0f s, both in %.0f s", scheduled_seconds,
                                          time.monotonic() - started)
     finally:
@@ -175,7 +179,23 @@ def test_the_readme_s_airflow_runs_a_scheduled_and_a_triggered_ingest_of_a_sende
         processed = set(sftp.listdir(str(account / "processed" / "gp")))
     assert {f"{first}.receipt.json", f"{second}.receipt.json"} <= outbound
     assert {first, second} <= processed
-    assert _children() == ["Alfie", "Maisie", "Theo"]
+    assert _children() == ["Alfie", "Maisie", "Nia", "Theo"]
+
+    # LocalExecutor ran the two practices' load tasks side by side, each in its own process.
+    engine = create_engine(airflow_database)
+    try:
+        with engine.connect() as conn:
+            loads = conn.execute(text("""
+                SELECT t.map_index, t.start_date, t.end_date, t.pid FROM task_instance t
+                JOIN dag_run r ON r.dag_id = t.dag_id AND r.run_id = t.run_id
+                WHERE t.dag_id = 'ingest_gp' AND t.task_id = 'load' AND r.run_type = 'scheduled'
+                  AND t.state = 'success' ORDER BY t.map_index""")).fetchall()
+    finally:
+        engine.dispose()
+    assert [m for m, *_ in loads] == [0, 1], loads
+    (_, start_a, end_a, pid_a), (_, start_b, end_b, pid_b) = loads
+    assert start_a < end_b and start_b < end_a, f"the two senders' loads did not overlap: {loads}"
+    assert pid_a != pid_b
 
     load_logs = sorted((data / "airflow" / "logs" / "dag_id=ingest_gp").glob("run_id=*/task_id=load/**/attempt=*.log"))
     told = "\n".join(json.loads(line).get("event", "") for log in load_logs for line in log.read_text().splitlines()
