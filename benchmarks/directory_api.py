@@ -59,7 +59,7 @@ RESULTS = REPO / "benchmarks" / "results" / "directory_api.json"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATABASE = "cp_bench_directory_api"
 USERNAME, PASSWORD, PIN = "bench", "bench-password-not-secret", "2468"
-PURPOSE = "benchmark: child record reads"
+PURPOSE = "safeguarding"
 TARGET = {"rate": 200, "children": 100_000, "p99_ms": 50.0}
 MAX_SECONDS, MAX_RATE = 600, 5_000
 WARM_UP_READS = 200
@@ -404,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=1, help="runs against the same server; the median p99 counts")
     parser.add_argument("--server", default=DEFAULT_SERVER, help="PostgreSQL server to create the database on")
+    parser.add_argument("--database", default=DATABASE, help="benchmark database name on that server")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
@@ -418,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from warehouse.migrate import upgrade
 
-    url = database_url(args.server)
+    url = database_url(args.server, args.database)
     upgrade(url)
     engine = create_engine(url)
     build = build_directory(engine, args.children, args.rebuild)
@@ -492,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
 
         admin = create_engine(as_psycopg_url(args.server), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
         admin.dispose()
     return 0 if result["target_met"] else 1
 

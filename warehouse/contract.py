@@ -11,9 +11,13 @@ Refusals arrive as database errors (``sqlalchemy.exc.DBAPIError``; SQLSTATE in `
 - ``P0002`` no such child (unknown, held or archived ID);
 - ``53400`` the person's read budget for the hour is spent (``access.app_user.reads_per_hour``).
 
-The API calls the ``session_`` functions, which take the caller's session token and find the user
-themselves (migration 0011): whoever can call them cannot read as someone else. The user-name
-functions are left to the hub's own tools, which run as the store's owner.
+The ``session_`` functions take the caller's session token and find the user themselves (migration
+0011): whoever can call them cannot read as someone else. The user-name functions are left to the hub's
+own tools, which run as the store's owner.
+
+The directory API calls the ``api_`` functions (migration 0013) as ``cp_api``, a role that owns and reads
+no table: one autocommit statement per request answers the HTTP status and the JSON body, refusals
+audited by the database itself (``api_call``).
 """
 
 from __future__ import annotations
@@ -22,8 +26,15 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from warehouse.db import get_api_engine, is_disconnect
 
 SEARCH_LIMIT = 50
+API_CHILD_RECORD = "SELECT status, body FROM directory.api_child_record(%s, %s, %s, %s)"
+API_SEARCH_CHILDREN = ("SELECT status, body FROM directory.api_search_children(%s, %s, %s, %s, %s, %s::date, %s, "
+                       "%s)")
+API_CHANGES = "SELECT status, body FROM directory.api_changes(%s, %s, %s)"
 
 
 def search_children(conn: Connection, *, username: str, purpose: str, family_name: str | None = None,
@@ -77,3 +88,40 @@ def session_child_record(conn: Connection, *, session_token: str, purpose: str, 
              "CAST(:cp_id AS text))"),
         {"session": session_token, "purpose": purpose, "cp_id": cp_id}).scalar_one()
     return dict(record)
+
+
+def api_call(statement: str, params: tuple[Any, ...]) -> tuple[int, str]:
+    """Run one of the ``API_`` statements as ``cp_api`` in its own transaction: ``(HTTP status, JSON body)``.
+
+    The driver's own call (psycopg prepares a statement on the server after its fifth use on a
+    connection); a connection found dead is replaced and the statement sent once more.
+    """
+    for attempt in (1, 2):
+        try:
+            with get_api_engine().connect() as conn:
+                row = conn.exec_driver_sql(statement, params).one()
+            return int(row[0]), str(row[1])
+        except DBAPIError as error:
+            if attempt == 2 or not is_disconnect(error):
+                raise
+    raise AssertionError("unreachable")
+
+
+def api_child_record(*, session_token: str, purpose: str, case_reference: str | None,
+                     cp_id: str) -> tuple[int, str]:
+    """``GET /children/{cp_id}``: the record masked for the session's user, or the refusal; audited."""
+    return api_call(API_CHILD_RECORD, (session_token, purpose, case_reference, cp_id))
+
+
+def api_search_children(*, session_token: str, purpose: str, case_reference: str | None,
+                        family_name: str | None = None, given_name: str | None = None,
+                        date_of_birth: date | None = None, gender: str | None = None,
+                        postcode: str | None = None) -> tuple[int, str]:
+    """``GET /children``: ``{"data": [...], "count": n}`` masked for the session's user, or the refusal."""
+    return api_call(API_SEARCH_CHILDREN, (session_token, purpose, case_reference, family_name, given_name,
+                                          date_of_birth, gender, postcode))
+
+
+def api_changes(*, session_token: str, after: int, limit: int) -> tuple[int, str]:
+    """``GET /changes``: a page of the feed for a front-end system's service account, or the refusal."""
+    return api_call(API_CHANGES, (session_token, after, limit))

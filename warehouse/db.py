@@ -88,6 +88,33 @@ def get_engine() -> Engine:
     return create_engine(database_url(), pool_pre_ping=True, future=True, connect_args=connect_args())
 
 
+API_ROLE = "cp_api"
+"""The directory API's login role (migration 0013): EXECUTE on the ``directory.api_`` functions, no table."""
+
+
+def api_database_url() -> str:
+    """How the API's read routes log in: ``CONTACTPOINT_API_DATABASE_URL``, else the store's URL as ``cp_api``
+    without a password (the server's peer, certificate or trust authentication decides)."""
+    configured = get_settings().api_database_url
+    if configured:
+        return as_psycopg_url(configured)
+    return make_url(database_url()).set(username=API_ROLE, password=None).render_as_string(hide_password=False)
+
+
+def get_api_engine() -> Engine:
+    """The engine of the API's read routes: logged in as ``cp_api``, each statement its own transaction
+    (autocommit: a read and its audit entry commit on the server, with no client step holding them)."""
+    return _api_engine(api_database_url(), get_settings().api_pool_size)
+
+
+@lru_cache(maxsize=4)
+def _api_engine(url: str, pool_size: int) -> Engine:
+    # No pre-ping: it would double the round trips of a one-statement read; a dropped connection is
+    # retried once by the caller (warehouse.contract.api_call).
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=pool_size,
+                         pool_timeout=10, connect_args=connect_args())
+
+
 def is_disconnect(exc: BaseException) -> bool:
     """Whether a database error means the connection failed (worth retrying), not the statement."""
     if not isinstance(exc, DBAPIError):
