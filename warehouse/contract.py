@@ -26,9 +26,8 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
 
-from warehouse.db import get_api_engine, is_disconnect
+from warehouse.db import api_pool
 
 SEARCH_LIMIT = 50
 API_CHILD_RECORD = "SELECT status, body FROM directory.api_child_record(%s, %s, %s, %s)"
@@ -90,38 +89,24 @@ def session_child_record(conn: Connection, *, session_token: str, purpose: str, 
     return dict(record)
 
 
-def api_call(statement: str, params: tuple[Any, ...]) -> tuple[int, str]:
-    """Run one of the ``API_`` statements as ``cp_api`` in its own transaction: ``(HTTP status, JSON body)``.
-
-    The driver's own call (psycopg prepares a statement on the server after its fifth use on a
-    connection); a connection found dead is replaced and the statement sent once more.
-    """
-    for attempt in (1, 2):
-        try:
-            with get_api_engine().connect() as conn:
-                row = conn.exec_driver_sql(statement, params).one()
-            return int(row[0]), str(row[1])
-        except DBAPIError as error:
-            if attempt == 2 or not is_disconnect(error):
-                raise
-    raise AssertionError("unreachable")
-
-
-def api_child_record(*, session_token: str, purpose: str, case_reference: str | None,
-                     cp_id: str) -> tuple[int, str]:
+async def api_child_record(*, session_token: str, purpose: str, case_reference: str | None,
+                           cp_id: str) -> tuple[int, str]:
     """``GET /children/{cp_id}``: the record masked for the session's user, or the refusal; audited."""
-    return api_call(API_CHILD_RECORD, (session_token, purpose, case_reference, cp_id))
+    status, body = await api_pool().one(API_CHILD_RECORD, (session_token, purpose, case_reference, cp_id))
+    return int(status), str(body)
 
 
-def api_search_children(*, session_token: str, purpose: str, case_reference: str | None,
-                        family_name: str | None = None, given_name: str | None = None,
-                        date_of_birth: date | None = None, gender: str | None = None,
-                        postcode: str | None = None) -> tuple[int, str]:
+async def api_search_children(*, session_token: str, purpose: str, case_reference: str | None,
+                              family_name: str | None = None, given_name: str | None = None,
+                              date_of_birth: date | None = None, gender: str | None = None,
+                              postcode: str | None = None) -> tuple[int, str]:
     """``GET /children``: ``{"data": [...], "count": n}`` masked for the session's user, or the refusal."""
-    return api_call(API_SEARCH_CHILDREN, (session_token, purpose, case_reference, family_name, given_name,
-                                          date_of_birth, gender, postcode))
+    status, body = await api_pool().one(API_SEARCH_CHILDREN, (session_token, purpose, case_reference, family_name,
+                                                              given_name, date_of_birth, gender, postcode))
+    return int(status), str(body)
 
 
-def api_changes(*, session_token: str, after: int, limit: int) -> tuple[int, str]:
+async def api_changes(*, session_token: str, after: int, limit: int) -> tuple[int, str]:
     """``GET /changes``: a page of the feed for a front-end system's service account, or the refusal."""
-    return api_call(API_CHANGES, (session_token, after, limit))
+    status, body = await api_pool().one(API_CHANGES, (session_token, after, limit))
+    return int(status), str(body)

@@ -46,10 +46,10 @@ class ChangesPublic(BaseModel):
 
 
 @router.get("", responses=ERRORS, response_model=ChangesPublic)
-def read_changes(credentials: Credentials,
+async def read_changes(credentials: Credentials,
                  after: Annotated[int, Query(ge=0, description="The last cursor you saw (0: from the start).")] = 0,
                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many events.")] = 100,
                  ) -> Response:
     """Events after ``after``, in order: front ends re-read each child named through the read contract.
     For front-end systems' service accounts only (the database checks the session's role)."""
-    return answer(*contract.api_changes(session_token=bearer_token(credentials), after=after, limit=limit))
+    return answer(*await contract.api_changes(session_token=bearer_token(credentials), after=after, limit=limit))

@@ -97,19 +97,19 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 @router.get("", responses=ERRORS, response_model=ChildrenPublic)
-def search_children(query: Annotated[ChildSearchQuery, Query()], credentials: Credentials) -> Response:
+async def search_children(query: Annotated[ChildSearchQuery, Query()], credentials: Credentials) -> Response:
     """Find children by the national search rules (see the parameters); at most 50, each audited."""
     criteria = query.model_dump(exclude={"purpose", "case_reference"})
-    return answer(*contract.api_search_children(session_token=bearer_token(credentials), purpose=query.purpose,
+    return answer(*await contract.api_search_children(session_token=bearer_token(credentials), purpose=query.purpose,
                                                 case_reference=query.case_reference, **criteria))
 
 
 @router.get("/{cp_id}", responses=ERRORS, response_model=ChildRecordPublic)
-def read_child(cp_id: Annotated[str, Path(pattern=CP_ID_PATTERN, description="ContactPoint ID.")],
+async def read_child(cp_id: Annotated[str, Path(pattern=CP_ID_PATTERN, description="ContactPoint ID.")],
                purpose: Annotated[ReadPurpose, Query(description=PURPOSE_DOC)], credentials: Credentials,
                case_reference: Annotated[CaseReference | None, Query(description=CASE_REFERENCE_DOC)] = None,
                ) -> Response:
     """A child's record, masked for you: a shielded child shows only whom to contact; a merged-away ID
     answers ``{"cp_id": old, "superseded_by": new}`` (200). Audited."""
-    return answer(*contract.api_child_record(session_token=bearer_token(credentials), purpose=purpose,
+    return answer(*await contract.api_child_record(session_token=bearer_token(credentials), purpose=purpose,
                                              case_reference=case_reference, cp_id=cp_id))
