@@ -223,6 +223,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def api_backends(engine: Engine, database: str) -> list[int]:
+    """Process ids of the PostgreSQL backends the API holds open as ``cp_api`` in the benchmark database."""
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND usename = 'cp_api'"),
+                                 {"d": database}).scalars())
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile (``q`` in 0..100) of ``values``; None when empty."""
     if not values:
@@ -437,7 +444,8 @@ def _print_run(number: int, run: dict[str, Any]) -> None:
           f"{run['reads_per_second']} reads/s, statuses {run['statuses']}; load {run['load_average_1m']}")
     print(f"  latency from schedule: p50 {sched['p50_ms']} ms, p95 {sched['p95_ms']} ms, p99 {sched['p99_ms']} ms, "
           f"max {sched['max_ms']} ms (from send: p50 {sent['p50_ms']}, p99 {sent['p99_ms']} ms)")
-    print(f"  CPU per read: API {run['api_cpu_ms_per_read']} ms, client {run['client_cpu_ms_per_read']} ms")
+    print(f"  CPU per read: API {run['api_cpu_ms_per_read']} ms, PostgreSQL {run['db_cpu_ms_per_read']} ms, "
+          f"client {run['client_cpu_ms_per_read']} ms")
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -486,17 +494,23 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     api = start_api(url, port, args.workers)
     runs: list[dict[str, Any]] = []
+    warm_up_reads = 0
     try:
         base_url = f"http://127.0.0.1:{port}"
         signed_in = httpx.post(f"{base_url}/session", timeout=30, json={
             "username": USERNAME, "password": PASSWORD, "pin": PIN, "one_time_code": pyotp.TOTP(secret).now()})
         signed_in.raise_for_status()
         token = signed_in.json()["token"]
+        # Open every pooled connection first, so the database's CPU is read from the same backends throughout.
+        filled = asyncio.run(drive_closed(base_url, token, children=args.children, clients=16, seconds=1, seed=0))
+        warm_up_reads = filled["ok"] + WARM_UP_READS
+        backends = api_backends(engine, args.database)
         for number in range(1, args.repeat + 1):
             for mode in ("open", "closed"):
                 if (mode == "open" and not args.rate) or (mode == "closed" and not args.clients):
                     continue
                 cpu_before = cpu_seconds(api.pid)
+                db_before = sum(cpu_seconds(pid) for pid in backends)
                 if mode == "open":
                     run = asyncio.run(drive(base_url, token, children=args.children, rate=args.rate,
                                             seconds=args.seconds, seed=args.seed + number, client_kind=args.client))
@@ -508,6 +522,9 @@ def main(argv: list[str] | None = None) -> int:
                 run["api_cpu_ms_per_read"] = (round((cpu_seconds(api.pid) - cpu_before) * 1000
                                                     / max(1, run["ok"] + WARM_UP_READS), 2)
                                               if args.workers == 1 else None)
+                # PostgreSQL's CPU per read (the API's backends only; WAL writer and checkpointer left out).
+                run["db_cpu_ms_per_read"] = round((sum(cpu_seconds(pid) for pid in backends) - db_before) * 1000
+                                                  / max(1, run["ok"] + WARM_UP_READS), 2)
                 # Other work on the machine competes with the API, PostgreSQL and the client for the cores.
                 run["load_average_1m"] = round(os.getloadavg()[0], 2)
                 runs.append(run)
@@ -525,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         server_version = conn.execute(text("SHOW server_version")).scalar_one()
     engine.dispose()
 
-    reads = sum(run["ok"] + WARM_UP_READS for run in runs)
+    reads = warm_up_reads + sum(run["ok"] + WARM_UP_READS for run in runs)
     open_runs = [r for r in runs if r["mode"] == "open"]
     closed_runs = [r for r in runs if r["mode"] == "closed"]
     median, closed = median_of(open_runs), median_of(closed_runs)

@@ -16,11 +16,13 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from tests.integration.test_directory_api import PURPOSE, Api, api, audit_entries  # noqa: F401 (fixture)
+from tests.integration import test_directory_api as directory_api_story
+from tests.integration.test_directory_api import PURPOSE, Api, audit_entries
 from warehouse.audit import LANE_SPAN, lane_of, verify_chain
 from warehouse.db import api_database_url, transaction
 
 pytestmark = pytest.mark.postgres
+api = directory_api_story.api  # the same small directory, reader and API as the directory API's story
 
 API_FUNCTIONS = {"directory.api_child_record(text,text,text,text)",
                  "directory.api_search_children(text,text,text,text,text,date,text,text)",
@@ -38,7 +40,8 @@ def test_the_api_login_owns_and_reads_no_table_and_runs_only_its_three_functions
               AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
               AND (pg_get_userbyid(c.relowner) = 'cp_api'
                    OR (c.relkind <> 'S' AND (
-                       has_table_privilege('cp_api', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+                       has_table_privilege('cp_api', c.oid,
+                                           'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
                        OR has_any_column_privilege('cp_api', c.oid, 'SELECT, INSERT, UPDATE, REFERENCES')))
                    OR (c.relkind = 'S' AND has_sequence_privilege('cp_api', c.oid, 'USAGE, SELECT, UPDATE')))
             """)).scalars().all()
@@ -123,7 +126,7 @@ def readers_at_once(api: Api) -> Iterator[tuple[Api, str]]:
 
 def test_sixteen_front_ends_reading_at_once_leave_an_audit_whose_every_lane_verifies(
         readers_at_once: tuple[Api, str], store: Path) -> None:
-    api, token = readers_at_once
+    _, token = readers_at_once
     url = api_database_url().replace("postgresql+psycopg", "postgresql")
     statuses: list[int] = []
     lock = threading.Lock()
@@ -152,7 +155,7 @@ def test_sixteen_front_ends_reading_at_once_leave_an_audit_whose_every_lane_veri
 
 def test_a_read_while_lane_0_is_committing_takes_lane_1_and_an_edit_there_is_found(
         readers_at_once: tuple[Api, str], store: Path) -> None:
-    api, token = readers_at_once
+    _, token = readers_at_once
     url = api_database_url().replace("postgresql+psycopg", "postgresql")
     with transaction() as holder:  # another read holds lane 0 until its commit reaches the disk
         holder.execute(text("SELECT pg_advisory_xact_lock(7204313, 0)"))
@@ -173,4 +176,5 @@ def test_a_read_while_lane_0_is_committing_takes_lane_1_and_an_edit_there_is_fou
             conn.execute(text("ALTER TABLE audit.entry ENABLE TRIGGER ALL"))
         with transaction() as conn:
             result = verify_chain(conn, store.parent / "anchors.log")
-        assert (result.ok, result.first_break) == ((False, LANE_SPAN + 1) if purpose == "safeguarding" else (True, None))
+        edited = purpose == "safeguarding"
+        assert (result.ok, result.first_break) == ((False, LANE_SPAN + 1) if edited else (True, None))
