@@ -20,6 +20,8 @@ def test_percentiles_are_nearest_rank_of_what_was_measured() -> None:
 def test_the_median_run_by_p99_stands_for_the_repeats_not_the_best() -> None:
     runs = [{"latency_from_schedule": {"p99_ms": p99}, "n": n} for n, p99 in enumerate([41.9, 10.6, 11.3])]
     assert median_of(runs) == runs[2]
+    rates = [{"reads_per_second": r} for r in (488.4, 402.0, 342.4)]
+    assert median_of(rates, by="rate") == {"reads_per_second": 402.0}
     assert median_of([]) is None
 
 
