@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     console_secure_cookie: bool = Field(
         default=True, description="Mark the steward console's cookies Secure (https only); false for plain http."
     )
+    api_database_url: str | None = Field(
+        default=None,
+        description="How the directory API's read routes log in: as cp_api, a role that owns and reads no table "
+                    "(e.g. postgresql://cp_api:SECRET@db/contactpoint); unset: the store's URL with the user cp_api "
+                    "and no password (peer, certificate or trust authentication).",
+    )
+    api_pool_size: int = Field(
+        default=8, ge=1, description="Connections the directory API's read routes keep open as cp_api.")
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -11,7 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+from contactpoint.purposes import CASE_REFERENCE_PATTERN, READ_PURPOSES
+
+ReadPurpose = Literal[READ_PURPOSES]  # type: ignore[valid-type]
+"""One of the purposes the law allows (``contactpoint.purposes``; the database checks the same list)."""
+CaseReference = Annotated[str, StringConstraints(pattern=CASE_REFERENCE_PATTERN, max_length=40)]
+CASE_REFERENCE_DOC = "Your case or referral number (optional; 1-40 letters, digits, /._-): audited with the purpose."
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -58,7 +63,9 @@ class ChildSearchQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    purpose: Purpose = Field(description="Why you are looking (required on every request; recorded in the audit).")
+    purpose: ReadPurpose = Field(description="Why you are looking: one of the purposes the law allows (required on "
+                                             "every request; recorded in the audit).")
+    case_reference: CaseReference | None = Field(default=None, description=CASE_REFERENCE_DOC)
     family_name: Name | None = None
     given_name: Name | None = None
     date_of_birth: date | None = Field(default=None, description="YYYY-MM-DD.")

@@ -1,8 +1,11 @@
-"""The audit log's hash chain, recomputed outside the database, and its head anchored outside it too.
+"""The audit log's hash chains, recomputed outside the database, and their heads anchored outside it too.
 
-``audit.append`` (migration 0004) writes each entry with
+The log is ``LANES`` chains (migration 0013): lane 0 holds entries 1, 2, 3..., lane *k* entries
+``k * LANE_SPAN + 1, + 2...``; concurrent appends take different lanes so their commits need not wait for
+each other's disk flush. ``audit.append`` (migration 0004) writes each entry with
 ``entry_hash = sha256_hex(utf8(prev_hash + "|" + canonical_text(entry)))``; this module recomputes the
-same bytes independently, so a verifier does not trust the database's own functions. Anyone able to
+same bytes independently (``prev_hash`` being the entry before it in its lane), so a verifier does not
+trust the database's own functions. Anyone able to
 write the table (a superuser, the owner) could rewrite the whole chain consistently; the anchors file,
 an append-only text file of ``entry_id,entry_hash,timestamp`` lines kept outside the database, catches
 that: every anchored entry must still be in the chain with the same hash.
@@ -27,6 +30,9 @@ from sqlalchemy import Connection, text
 from contactpoint.settings import get_settings
 
 GENESIS_HASH = "0" * 64
+LANES, LANE_SPAN = 8, 10**15
+"""Entry ids of one audit lane (migration 0013): lane k holds k * LANE_SPAN + 1, + 2, ... each lane a chain
+of its own from the genesis hash, so concurrent reads commit side by side instead of one at a time."""
 FIELDS = ("entry_id", "occurred_at", "username", "user_role", "action", "cp_id", "purpose", "detail")
 
 _ENTRIES = text("""
@@ -145,14 +151,20 @@ def read_anchors(path: Path) -> list[Anchor]:
     return anchors
 
 
+def lane_of(entry_id: int) -> int:
+    """The lane an entry id belongs to (lane *k* holds ids ``k * LANE_SPAN + 1, + 2, ...``)."""
+    return (entry_id - 1) // LANE_SPAN
+
+
 def check_chain(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (),
                 max_unanchored: int | None = None) -> VerifyResult:
     """Verify entries given in ``entry_id`` order against each other and against the anchors.
 
-    Ids must run 1, 2, 3... without gaps (``audit.append`` assigns them so); each entry's ``prev_hash``
-    must be the previous entry's hash and its ``entry_hash`` must match its content. An edit breaks the
-    edited entry's hash; a deletion leaves a gap; an insertion or reordering changes ids or breaks the
-    links; a consistent rewrite of everything no longer matches the anchors.
+    Each lane's ids must run ``k * LANE_SPAN + 1, + 2...`` without gaps (``audit.append`` assigns them so);
+    each entry's ``prev_hash`` must be the previous entry's hash in its lane (64 zeros for a lane's first)
+    and its ``entry_hash`` must match its content. An edit breaks the edited entry's hash; a deletion
+    leaves a gap; an insertion or reordering changes ids or breaks the links; a consistent rewrite of
+    everything no longer matches the anchors.
 
     Whoever can rewrite the database can rewrite the entries after the newest anchor consistently, so
     with ``max_unanchored`` the chain also fails when more entries than that stand after it (or when
@@ -162,10 +174,14 @@ def check_chain(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (
     for anchor in anchors:
         wanted.setdefault(anchor.entry_id, []).append(anchor)
     breaks: list[tuple[int, str]] = []
-    expected_id, expected_prev, count, checked = 1, GENESIS_HASH, 0, 0
+    lane_end: dict[int, int] = {}
+    lane, expected_id, expected_prev, count, checked = 0, 1, GENESIS_HASH, 0, 0
     for row in rows:
         count += 1
         entry_id = int(row["entry_id"])
+        if lane_of(entry_id) != lane:  # the next lane starts its own chain
+            lane = lane_of(entry_id)
+            expected_id, expected_prev = lane * LANE_SPAN + 1, GENESIS_HASH
         if not breaks:
             problem = _problem(row, entry_id, expected_id, expected_prev)
             if problem is None:
@@ -178,18 +194,24 @@ def check_chain(rows: Iterable[Mapping[Any, Any]], anchors: Iterable[Anchor] = (
             if problem is not None:
                 breaks.append((entry_id, problem))
         expected_id, expected_prev = entry_id + 1, str(row["entry_hash"])
+        lane_end[lane] = entry_id
     if not breaks:
-        missing = sorted(i for i in wanted if i >= expected_id)
+        missing = sorted(i for i in wanted if i > lane_end.get(lane_of(i), lane_of(i) * LANE_SPAN))
         if missing:
             first = wanted[missing[0]][0]
+            end = lane_end.get(lane_of(first.entry_id), lane_of(first.entry_id) * LANE_SPAN)
             breaks.append((first.entry_id, f"entry {first.entry_id}, anchored at {first.anchored_at}, is no longer "
-                                           f"in the chain (which ends at {expected_id - 1}): entries were deleted"))
-    newest = max(wanted, default=0)
-    after = max(expected_id - 1 - newest, 0)
+                                           f"in the chain (which ends at {end}): entries were deleted"))
+    newest: dict[int, int] = {}
+    for entry_id in wanted:
+        newest[lane_of(entry_id)] = max(newest.get(lane_of(entry_id), 0), entry_id)
+    after = sum(max(end - newest.get(k, k * LANE_SPAN), 0) for k, end in lane_end.items())
     if breaks:
         return VerifyResult(False, count, breaks[0][0], breaks[0][1], checked, after)
     if max_unanchored is not None and after > max_unanchored:
-        anchored = f"after the newest anchor (entry {newest})" if newest else "and no anchor vouches for any of them"
+        newest_id = max(newest.values(), default=0)
+        anchored = (f"after the newest anchors (entry {newest_id})" if newest_id
+                    else "and no anchor vouches for any of them")
         return VerifyResult(False, count, None, f"{after:,} entries stand {anchored}, more than the "
                                                 f"{max_unanchored:,} allowed: anchor the chain (audit_anchor DAG)",
                             checked, after)
@@ -224,7 +246,8 @@ def verify_chain(conn: Connection, anchors_path: Path | None = None, *,
 
 
 def anchor_head(conn: Connection, path: Path | None = None) -> Anchor | None:
-    """Append the chain head to the anchors file (fsynced); None when the log is empty.
+    """Append the head of every lane to the anchors file (fsynced); returns lane 0's (the first lane's)
+    anchor, None when the log is empty.
 
     The chain is verified first, so a tampered head is never anchored as if it were genuine.
     """
@@ -232,20 +255,25 @@ def anchor_head(conn: Connection, path: Path | None = None) -> Anchor | None:
     result = verify_chain(conn, path)
     if not result.ok:
         raise RuntimeError(f"audit chain broken at entry {result.first_break}: {result.reason}; not anchoring")
-    head = conn.execute(text(
-        "SELECT entry_id, entry_hash FROM audit.entry ORDER BY entry_id DESC LIMIT 1")).first()
-    if head is None:
+    heads = conn.execute(text(f"""
+        SELECT h.entry_id, h.entry_hash FROM generate_series(0, {LANES - 1}) AS lane
+        CROSS JOIN LATERAL (SELECT e.entry_id, e.entry_hash FROM audit.entry e
+                            WHERE e.entry_id > lane * {LANE_SPAN} AND e.entry_id <= (lane + 1) * {LANE_SPAN}
+                            ORDER BY e.entry_id DESC LIMIT 1) AS h
+        ORDER BY h.entry_id""")).all()
+    if not heads:
         return None
-    anchor = Anchor(int(head.entry_id), str(head.entry_hash), datetime.now(UTC).isoformat(timespec="seconds"))
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    anchors = [Anchor(int(head.entry_id), str(head.entry_hash), at) for head in heads]
     path.parent.mkdir(parents=True, exist_ok=True)
     # O_APPEND: never rewrite what is there. (Make the file append-only on disk too: chattr +a.)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, f"{anchor.entry_id},{anchor.entry_hash},{anchor.anchored_at}\n".encode())
+        os.write(fd, "".join(f"{a.entry_id},{a.entry_hash},{a.anchored_at}\n" for a in anchors).encode())
         os.fsync(fd)
     finally:
         os.close(fd)
-    return anchor
+    return anchors[0]
 
 
 def append(conn: Connection, *, username: str, role: str | None, action: str, cp_id: str | None = None,

@@ -11,9 +11,13 @@ Refusals arrive as database errors (``sqlalchemy.exc.DBAPIError``; SQLSTATE in `
 - ``P0002`` no such child (unknown, held or archived ID);
 - ``53400`` the person's read budget for the hour is spent (``access.app_user.reads_per_hour``).
 
-The API calls the ``session_`` functions, which take the caller's session token and find the user
-themselves (migration 0011): whoever can call them cannot read as someone else. The user-name
-functions are left to the hub's own tools, which run as the store's owner.
+The ``session_`` functions take the caller's session token and find the user themselves (migration
+0011): whoever can call them cannot read as someone else. The user-name functions are left to the hub's
+own tools, which run as the store's owner.
+
+The directory API calls the ``api_`` functions (migration 0013) as ``cp_api``, a role that owns and reads
+no table: one autocommit statement per request answers the HTTP status and the JSON body, refusals
+audited by the database itself (``api_call``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from warehouse.db import api_pool
+
 SEARCH_LIMIT = 50
+API_CHILD_RECORD = "SELECT status, body FROM directory.api_child_record(%s, %s, %s, %s)"
+API_SEARCH_CHILDREN = ("SELECT status, body FROM directory.api_search_children(%s, %s, %s, %s, %s, %s::date, %s, "
+                       "%s)")
+API_CHANGES = "SELECT status, body FROM directory.api_changes(%s, %s, %s)"
 
 
 def search_children(conn: Connection, *, username: str, purpose: str, family_name: str | None = None,
@@ -77,3 +87,26 @@ def session_child_record(conn: Connection, *, session_token: str, purpose: str, 
              "CAST(:cp_id AS text))"),
         {"session": session_token, "purpose": purpose, "cp_id": cp_id}).scalar_one()
     return dict(record)
+
+
+async def api_child_record(*, session_token: str, purpose: str, case_reference: str | None,
+                           cp_id: str) -> tuple[int, str]:
+    """``GET /children/{cp_id}``: the record masked for the session's user, or the refusal; audited."""
+    status, body = await api_pool().one(API_CHILD_RECORD, (session_token, purpose, case_reference, cp_id))
+    return int(status), str(body)
+
+
+async def api_search_children(*, session_token: str, purpose: str, case_reference: str | None,
+                              family_name: str | None = None, given_name: str | None = None,
+                              date_of_birth: date | None = None, gender: str | None = None,
+                              postcode: str | None = None) -> tuple[int, str]:
+    """``GET /children``: ``{"data": [...], "count": n}`` masked for the session's user, or the refusal."""
+    status, body = await api_pool().one(API_SEARCH_CHILDREN, (session_token, purpose, case_reference, family_name,
+                                                              given_name, date_of_birth, gender, postcode))
+    return int(status), str(body)
+
+
+async def api_changes(*, session_token: str, after: int, limit: int) -> tuple[int, str]:
+    """``GET /changes``: a page of the feed for a front-end system's service account, or the refusal."""
+    status, body = await api_pool().one(API_CHANGES, (session_token, after, limit))
+    return int(status), str(body)

@@ -5,6 +5,7 @@ Importing this module never connects or migrates; ``get_engine()`` does, on firs
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -86,6 +88,71 @@ def connect_args() -> dict[str, Any]:
 def get_engine() -> Engine:
     """The process's one engine (created on first use), with the timeouts of ``connect_args``."""
     return create_engine(database_url(), pool_pre_ping=True, future=True, connect_args=connect_args())
+
+
+API_ROLE = "cp_api"
+"""The directory API's login role (migration 0013): EXECUTE on the ``directory.api_`` functions, no table."""
+
+
+def api_database_url() -> str:
+    """How the API's read routes log in: ``CONTACTPOINT_API_DATABASE_URL``, else the store's URL as ``cp_api``
+    without a password (the server's peer, certificate or trust authentication decides)."""
+    configured = get_settings().api_database_url
+    if configured:
+        return as_psycopg_url(configured)
+    return make_url(database_url()).set(username=API_ROLE, password=None).render_as_string(hide_password=False)
+
+
+class ApiPool:
+    """The API read routes' connections, as ``cp_api``, in autocommit, on one event loop.
+
+    Async, so a request never hops to a worker thread, and the driver's own (psycopg prepares a statement
+    on the server after its fifth use on a connection). At most ``size`` statements run at once; the
+    others wait on the loop. A connection whose statement failed in the driver or was cancelled is
+    closed, never reused; one found dead is replaced and the statement sent once more.
+    """
+
+    def __init__(self, url: str, size: int) -> None:
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.idle: list[psycopg.AsyncConnection[Any]] = []
+        self.slots = asyncio.Semaphore(size)
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, **connect_args())
+
+    async def one(self, statement: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The one row ``statement`` answers, run in its own transaction."""
+        async with self.slots:
+            for attempt in (1, 2):
+                conn = self.idle.pop() if self.idle else await self._connect()
+                try:
+                    cursor = await conn.execute(statement, params)
+                    row = await cursor.fetchone()
+                except psycopg.OperationalError:
+                    await conn.close()
+                    if attempt == 2 or not conn.broken:
+                        raise
+                    continue
+                except BaseException:
+                    await conn.close()
+                    raise
+                self.idle.append(conn)
+                if row is None:
+                    raise LookupError("the statement answered no row")
+                return tuple(row)
+        raise AssertionError("unreachable")
+
+
+_api_pools: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ApiPool]] = WeakKeyDictionary()
+
+
+def api_pool() -> ApiPool:
+    """The running event loop's pool for the API's login (tests start several loops; uvicorn one per worker)."""
+    pools = _api_pools.setdefault(asyncio.get_running_loop(), {})
+    url = api_database_url()
+    if url not in pools:
+        pools[url] = ApiPool(url, get_settings().api_pool_size)
+    return pools[url]
 
 
 def is_disconnect(exc: BaseException) -> bool:

@@ -10,19 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 
-from directory_api.deps import ConnDep, CurrentUser
-from directory_api.routes.children import ERRORS
-from warehouse.changes import MAX_PAGE, changes_after
+from directory_api.routes.children import ERRORS, Credentials, answer, bearer_token
+from warehouse import contract
+from warehouse.changes import MAX_PAGE
 
 router = APIRouter(prefix="/changes", tags=["changes"])
 
 # Front-end systems keep their copies fresh from the feed; a person has no need of every ID that
-# changed, and the feed would let one list the directory without a single search (issue 13).
-FEED_ROLES = frozenset({"service"})
+# changed, and the feed would let one list the directory without a single search (issue 13): the
+# database answers 403 to any session but a service account's (directory.api_changes).
 
 
 class ChangePublic(BaseModel):
@@ -46,17 +45,11 @@ class ChangesPublic(BaseModel):
     next_cursor: int
 
 
-@router.get("", responses=ERRORS)
-def read_changes(conn: ConnDep, user: CurrentUser,
+@router.get("", responses=ERRORS, response_model=ChangesPublic)
+async def read_changes(credentials: Credentials,
                  after: Annotated[int, Query(ge=0, description="The last cursor you saw (0: from the start).")] = 0,
                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many events.")] = 100,
-                 ) -> ChangesPublic:
-    """Events after ``after``, in order: front ends re-read each child named through the read contract."""
-    if user.role not in FEED_ROLES:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed: the change feed is for front-end systems")
-    conn.execute(text("SET LOCAL ROLE cp_service"))  # the feed's function and nothing else
-    events, next_cursor = changes_after(conn, after, limit)
-    return ChangesPublic(
-        data=[ChangePublic(cursor=e.change_id, kind=e.kind, cp_id=e.cp_id, other_cp_id=e.other_cp_id,
-                           recorded_at=e.recorded_at) for e in events],
-        count=len(events), next_cursor=next_cursor)
+                 ) -> Response:
+    """Events after ``after``, in order: front ends re-read each child named through the read contract.
+    For front-end systems' service accounts only (the database checks the session's role)."""
+    return answer(*await contract.api_changes(session_token=bearer_token(credentials), after=after, limit=limit))

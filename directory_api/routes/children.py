@@ -1,9 +1,12 @@
 """Search the directory and read a child's record, through the read contract only.
 
-The database decides what a reader may see and audits every child shown. A refusal by the contract is
-answered with its own message (400 search rules or too many matches, 403 not entitled, 404 no such child)
-and is audited too, after the rollback it causes (``search_refused`` / ``read_refused``, reason code only),
-so repeated refused searches (someone trying to trawl the directory) show in the audit log.
+These routes log in as ``cp_api`` (no table, only the ``directory.api_`` functions, migration 0013): one
+autocommit statement per request takes the session token and answers the status and JSON body. The
+database decides what a reader may see and audits every child shown; a refusal is answered with its own
+message (400 search rules or too many matches, 403 not entitled, 404 no such child, 429 read budget) and
+audited by the database (``search_refused`` / ``read_refused``, reason code only), so repeated refused
+searches (someone trying to trawl the directory) show in the audit log. A purpose the law does not allow
+is 422 and never reaches the audit.
 """
 
 from __future__ import annotations
@@ -12,20 +15,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
-from sqlalchemy import Connection, text
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from directory_api.auth import Refused, SessionUser
-from directory_api.deps import ConnDep, CurrentUser
+from directory_api.deps import bearer
 from directory_api.schemas import (
+    CASE_REFERENCE_DOC,
+    CaseReference,
     ChildRecordPublic,
     ChildrenPublic,
     ChildSearchQuery,
-    ChildSummaryPublic,
     ErrorPublic,
-    Purpose,
-    child_record_public,
+    ReadPurpose,
 )
 from warehouse import audit, contract
 
@@ -41,6 +45,7 @@ REFUSALS = {
     "53400": (status.HTTP_429_TOO_MANY_REQUESTS, "read_budget"),
 }
 ERRORS: dict[int | str, dict[str, object]] = {
+    422: {"model": ErrorPublic, "description": "A purpose the law does not allow, or a malformed parameter."},
     400: {"model": ErrorPublic, "description": "Search not allowed by the national rules, or too many matches."},
     401: {"model": ErrorPublic, "description": "Not signed in, or the session expired."},
     403: {"model": ErrorPublic, "description": "Your account may not read the directory."},
@@ -74,29 +79,37 @@ def contract_refusals(user: SessionUser, *, action: str, purpose: str, cp_id: st
         raise Refused(status_code, message, record=record) from None
 
 
-def as_reader(conn: Connection) -> None:
-    """Drop to the reader role for the rest of the request: it can run the contract's functions and
-    touch no table, so even a bug in this API cannot read around the masking."""
-    conn.execute(text("SET LOCAL ROLE cp_reader"))
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The bearer token sent, or 401: the database judges whether it opens a session."""
+    if credentials is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in: send Authorization: Bearer <token>",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return credentials.credentials
 
 
-@router.get("", responses=ERRORS)
-def search_children(query: Annotated[ChildSearchQuery, Query()], conn: ConnDep, user: CurrentUser) -> ChildrenPublic:
+def answer(status_code: int, body: str) -> Response:
+    """The database's answer as it is: the JSON text it built, under its status (401 says how to sign in)."""
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == status.HTTP_401_UNAUTHORIZED else None
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+@router.get("", responses=ERRORS, response_model=ChildrenPublic)
+async def search_children(query: Annotated[ChildSearchQuery, Query()], credentials: Credentials) -> Response:
     """Find children by the national search rules (see the parameters); at most 50, each audited."""
-    criteria = query.model_dump(exclude={"purpose"})
-    as_reader(conn)
-    with contract_refusals(user, action="search", purpose=query.purpose):
-        found = contract.session_search_children(conn, session_token=user.token, purpose=query.purpose, **criteria)
-    return ChildrenPublic(data=[ChildSummaryPublic.model_validate(child) for child in found], count=len(found))
+    criteria = query.model_dump(exclude={"purpose", "case_reference"})
+    return answer(*await contract.api_search_children(session_token=bearer_token(credentials), purpose=query.purpose,
+                                                case_reference=query.case_reference, **criteria))
 
 
-@router.get("/{cp_id}", responses=ERRORS)
-def read_child(cp_id: Annotated[str, Path(pattern=CP_ID_PATTERN, description="ContactPoint ID.")],
-               purpose: Annotated[Purpose, Query(description=PURPOSE_DOC)],
-               conn: ConnDep, user: CurrentUser) -> ChildRecordPublic:
+@router.get("/{cp_id}", responses=ERRORS, response_model=ChildRecordPublic)
+async def read_child(cp_id: Annotated[str, Path(pattern=CP_ID_PATTERN, description="ContactPoint ID.")],
+               purpose: Annotated[ReadPurpose, Query(description=PURPOSE_DOC)], credentials: Credentials,
+               case_reference: Annotated[CaseReference | None, Query(description=CASE_REFERENCE_DOC)] = None,
+               ) -> Response:
     """A child's record, masked for you: a shielded child shows only whom to contact; a merged-away ID
     answers ``{"cp_id": old, "superseded_by": new}`` (200). Audited."""
-    as_reader(conn)
-    with contract_refusals(user, action="read", purpose=purpose, cp_id=cp_id):
-        record = contract.session_child_record(conn, session_token=user.token, purpose=purpose, cp_id=cp_id)
-    return child_record_public(record)
+    return answer(*await contract.api_child_record(session_token=bearer_token(credentials), purpose=purpose,
+                                             case_reference=case_reference, cp_id=cp_id))

@@ -62,7 +62,7 @@ class FrontEnd:
         return list(page["data"])
 
     def read(self, cp_id: str) -> dict[str, Any]:
-        response = self.client.get(f"/children/{cp_id}", params={"purpose": "keeping our case list current"},
+        response = self.client.get(f"/children/{cp_id}", params={"purpose": "record_synchronisation"},
                                    headers={"Authorization": f"Bearer {self.token}"})
         assert response.status_code == 200, response.text
         return dict(response.json())

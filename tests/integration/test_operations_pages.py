@@ -202,7 +202,7 @@ def test_a_data_team_member_runs_the_operations_pages_but_decides_nothing_and_re
         assert console.get(path).status_code == 403, path
     with transaction() as conn:  # the read contract refuses the role outright
         with pytest.raises(DBAPIError, match="does not read the directory"):
-            conn.execute(text("SELECT directory.child_record('dana', 'curious', 'CP000000001A')"))
+            conn.execute(text("SELECT directory.child_record('dana', 'safeguarding', 'CP000000001A')"))
 
 
 @pytest.mark.unit

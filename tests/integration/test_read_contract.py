@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from contactpoint.purposes import READ_PURPOSES
 from warehouse import contract, users
 from warehouse.db import get_engine, transaction
 
@@ -187,14 +188,14 @@ def session_of(username: str) -> str:
 def search(role: str, username: str, **criteria: Any) -> list[dict[str, Any]]:
     token = session_of(username)
     with as_role(role) as conn:
-        return contract.session_search_children(conn, session_token=token, purpose="safeguarding enquiry",
+        return contract.session_search_children(conn, session_token=token, purpose="safeguarding",
                                                 **criteria)
 
 
 def record(role: str, username: str, cp_id: str) -> dict[str, Any]:
     token = session_of(username)
     with as_role(role) as conn:
-        return contract.session_child_record(conn, session_token=token, purpose="safeguarding enquiry", cp_id=cp_id)
+        return contract.session_child_record(conn, session_token=token, purpose="safeguarding", cp_id=cp_id)
 
 
 # --- the matrix ------------------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ def test_a_sensitive_service_is_an_unspecified_service_with_its_practitioner(dir
     assert {"kind": "other", "service": "an unspecified service", "practitioner_name": "Sam Nurse"}.items() \
         <= next(i for i in masked if i["practitioner_name"] == "Sam Nurse").items()
     hidden = next(i for i in masked if i["practitioner_name"] == "Sam Nurse")
-    assert "service_type" not in hidden and "organisation_name" not in hidden
+    assert (hidden["service_type"], hidden["organisation_name"], hidden["sensitive"]) == (None, None, None)
     shown = next(i for i in record("cp_reader", "r_sensitive", SENSITIVE)["involvements"]
                  if i["practitioner_name"] == "Sam Nurse")
     assert (shown["service_type"], shown["organisation_name"]) == ("sexual_health", "Riverside Sexual Health Clinic")
@@ -300,8 +301,8 @@ def test_held_merged_and_archived_children_never_appear_in_a_search(directory: N
 
 @pytest.mark.parametrize("db_role", sorted(set(DB_ROLES) - set(READING_DB_ROLES)))
 def test_roles_that_do_not_read_cannot_call_the_read_functions(directory: None, db_role: str) -> None:
-    for call in (lambda c: contract.child_record(c, username="r_both", purpose="x", cp_id=NORMAL),
-                 lambda c: contract.search_children(c, username="r_both", purpose="x", family_name="Brown",
+    for call in (lambda c: contract.child_record(c, username="r_both", purpose="safeguarding", cp_id=NORMAL),
+                 lambda c: contract.search_children(c, username="r_both", purpose="safeguarding", family_name="Brown",
                                                     date_of_birth=date(2010, 2, 2))):
         with pytest.raises(DBAPIError, match="permission denied") as error, as_role(db_role) as conn:
             call(conn)
@@ -319,15 +320,34 @@ def test_unknown_disabled_locked_and_non_reading_users_are_refused(directory: No
     assert audit_count() == before
 
 
-@pytest.mark.parametrize("purpose", [None, "", "   "])
-def test_every_read_needs_a_purpose(directory: None, purpose: str | None) -> None:
+@pytest.mark.parametrize("purpose", [None, "", "   ", "curious", "safeguarding enquiry", "Safeguarding",
+                                     "safeguarding case Jane Smith DOB 2015-01-01", "safeguarding case " + "9" * 41])
+def test_every_read_needs_a_purpose_the_law_allows(directory: None, purpose: str | None) -> None:
     token = session_of("r_plain")
-    with pytest.raises(DBAPIError, match="purpose is required"), as_role("cp_reader") as conn:
+    before = audit_count()
+    with pytest.raises(DBAPIError, match="purpose not allowed") as error, as_role("cp_reader") as conn:
         contract.session_child_record(conn, session_token=token, purpose=purpose,  # type: ignore[arg-type]
                                       cp_id=NORMAL)
-    with pytest.raises(DBAPIError, match="purpose is required"), as_role("cp_reader") as conn:
+    assert sqlstate(error) == "CP422"
+    with pytest.raises(DBAPIError, match="purpose not allowed"), as_role("cp_reader") as conn:
         contract.session_search_children(conn, session_token=token, purpose=purpose,  # type: ignore[arg-type]
                                          family_name="Brown", date_of_birth=date(2010, 2, 2))
+    assert audit_count() == before
+
+
+def test_a_lawful_purpose_with_a_case_reference_is_audited_as_given(directory: None) -> None:
+    with as_role("cp_reader") as conn:
+        contract.session_child_record(conn, session_token=session_of("r_plain"),
+                                      purpose="child_protection_enquiry case S47/2026-0042", cp_id=NORMAL)
+    with transaction() as conn:
+        purpose = conn.execute(text("SELECT purpose FROM audit.entry ORDER BY occurred_at DESC LIMIT 1")).scalar()
+    assert purpose == "child_protection_enquiry case S47/2026-0042"
+
+
+def test_the_purposes_the_api_offers_are_the_ones_the_database_allows(directory: None) -> None:
+    with transaction() as conn:
+        allowed = set(conn.execute(text("SELECT code FROM access.read_purposes()")).scalars())
+    assert allowed == set(READ_PURPOSES)
 
 
 def test_the_reader_role_touches_no_table_at_all(directory: None) -> None:
@@ -435,7 +455,7 @@ def test_a_search_without_results_is_audited_once_without_a_child(directory: Non
     with transaction() as conn:
         entry = conn.execute(text("SELECT * FROM audit.entry")).mappings().one()
     assert (entry["action"], entry["cp_id"], entry["username"], entry["user_role"], entry["purpose"]) == \
-        ("search", None, "r_plain", "reader", "safeguarding enquiry")
+        ("search", None, "r_plain", "reader", "safeguarding")
     assert entry["detail"] == {"result_count": 0, "criteria": ["family_name", "date_of_birth"]}
 
 

@@ -139,7 +139,7 @@ def test_a_child_who_died_is_marked_in_the_directory_for_a_year(store: Path) -> 
     with transaction() as conn:
         cp_id = conn.execute(text("SELECT cp_id FROM directory.child")).scalar_one()
         add_user(conn, username="reader", display_name="reader", role="reader", password="pw-long-enough", pin="1")
-        seen = contract.child_record(conn, username="reader", purpose="a GP practice checks a registration",
+        seen = contract.child_record(conn, username="reader", purpose="service_coordination",
                                      cp_id=cp_id)
     assert seen["died_on"] == "2026-05-01"
     retention(date(2027, 4, 30))

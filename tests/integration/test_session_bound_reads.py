@@ -42,17 +42,17 @@ def directory(store: Path) -> None:
 
 @pytest.mark.parametrize("db_role", ["cp_reader", "cp_steward"])
 def test_a_reader_cannot_read_as_an_entitled_colleague_by_naming_her(directory: None, db_role: str) -> None:
-    for call in (lambda c: contract.child_record(c, username="r_shielded", purpose="curious", cp_id=SHIELDED),
-                 lambda c: contract.search_children(c, username="r_shielded", purpose="curious",
+    for call in (lambda c: contract.child_record(c, username="r_shielded", purpose="safeguarding", cp_id=SHIELDED),
+                 lambda c: contract.search_children(c, username="r_shielded", purpose="safeguarding",
                                                     family_name="Hiddenworth", date_of_birth=date(2015, 5, 5))):
         with pytest.raises(DBAPIError, match="permission denied") as error, as_role(db_role) as conn:
             call(conn)
         assert sqlstate(error) == "42501"
     with pytest.raises(DBAPIError, match="no live session"), as_role(db_role) as conn:
-        contract.session_child_record(conn, session_token="r_shielded", purpose="curious", cp_id=SHIELDED)
+        contract.session_child_record(conn, session_token="r_shielded", purpose="safeguarding", cp_id=SHIELDED)
     with as_role(db_role) as conn:
         conn.execute(text("SET LOCAL contactpoint.session = 'r_shielded'"))  # a setting names no one either
-        masked = contract.session_child_record(conn, session_token=session_of("r_plain"), purpose="curious",
+        masked = contract.session_child_record(conn, session_token=session_of("r_plain"), purpose="safeguarding",
                                                cp_id=SHIELDED)
     assert set(masked) == {"cp_id", "shielded", "contact"}
     assert not any(secret in str(masked) for secret in SHIELDED_SECRETS)
@@ -66,13 +66,13 @@ def test_a_revoked_or_expired_session_reads_nothing(directory: None) -> None:
     with transaction() as conn:
         users.revoke_session(conn, token_hash(token))
     with pytest.raises(DBAPIError, match="no live session"), as_role("cp_reader") as conn:
-        contract.session_child_record(conn, session_token=token, purpose="curious", cp_id=NORMAL)
+        contract.session_child_record(conn, session_token=token, purpose="safeguarding", cp_id=NORMAL)
     expired = session_of("r_shielded")
     with transaction() as conn:
         conn.execute(text("UPDATE access.session SET created_at = now() - interval '1 hour', "
                           "expires_at = now() - interval '1 minute' WHERE NOT revoked"))
     with pytest.raises(DBAPIError, match="no live session"), as_role("cp_reader") as conn:
-        contract.session_child_record(conn, session_token=expired, purpose="curious", cp_id=NORMAL)
+        contract.session_child_record(conn, session_token=expired, purpose="safeguarding", cp_id=NORMAL)
 
 
 def test_reads_past_the_hourly_budget_are_refused(directory: None) -> None:
