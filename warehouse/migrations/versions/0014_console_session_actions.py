@@ -7,7 +7,7 @@ shielded entitlement themselves (held means shielded), so the rules hold whoever
 is the console's database role: it may run those actions and owns and reads no table.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
