@@ -40,9 +40,20 @@ def _identifier_conflict(p: pd.DataFrame) -> pd.Series[bool]:
     return (p["gamma_nhs_number"] == IDENTIFIER_DIFFERS) | (p["gamma_upn"] == IDENTIFIER_DIFFERS)
 
 
+def _identifier_agrees(p: pd.DataFrame) -> pd.Series[bool]:
+    return (p["gamma_nhs_number"] == IDENTIFIER_AGREES) | (p["gamma_upn"] == IDENTIFIER_AGREES)
+
+
 def _identifier_and_birth_date_agree(p: pd.DataFrame) -> pd.Series[bool]:
-    agrees = (p["gamma_nhs_number"] == IDENTIFIER_AGREES) | (p["gamma_upn"] == IDENTIFIER_AGREES)
-    return agrees & (p["gamma_dob"] >= DOB_SWAPPED)
+    # Exact or day and month swapped only: a structure's higher levels (v2's one year apart) are weaker.
+    return _identifier_agrees(p) & p["gamma_dob"].isin((DOB_EXACT, DOB_SWAPPED))
+
+
+def _twin_holding_a_siblings_identifier(p: pd.DataFrame) -> pd.Series[bool]:
+    # A clerk copies one twin's NHS number or UPN onto the other's form: the identifier and the birth date
+    # agree, the forenames do not. Linking would merge the twins through that one record.
+    return (_identifier_agrees(p) & (p["gamma_forename"] == FORENAME_DIFFERENT)
+            & (p["gamma_surname"] >= SURNAME_SHARED) & (p["gamma_dob"] == DOB_EXACT))
 
 
 def _twins(p: pd.DataFrame) -> pd.Series[bool]:
@@ -52,6 +63,7 @@ def _twins(p: pd.DataFrame) -> pd.Series[bool]:
 
 PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("conflicting identifiers", APART, _identifier_conflict),
+    PairRule("twins sharing an identifier", REVIEW, _twin_holding_a_siblings_identifier),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
     PairRule("twins or siblings", REVIEW, _twins),
