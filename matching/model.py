@@ -134,7 +134,7 @@ def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e
     model[ESTIMATION_KEY] = {"records": len(frame), "identifier_coverage": round(coverage, 4),
                              "em_blocks": ["+".join(k) for k in keys], "em_blocks_failed": failed,
                              "too_little_evidence": too_little_evidence(model)}
-    return with_probability_floor(model)
+    return with_probability_floor(model, m_floor=M_FLOOR, unseen_u=1 / max_pairs)
 
 
 def too_little_evidence(model: dict[str, Any]) -> list[str]:
@@ -168,16 +168,25 @@ def describe(model: dict[str, Any]) -> list[str]:
     return lines
 
 
-def with_probability_floor(model: dict[str, Any], floor: float = 1e-6) -> dict[str, Any]:
-    """Replace m or u probabilities of 0 (a level never seen in training) with a tiny floor.
+# An estimated model never lets one field veto a pair: a level no match showed in training keeps this m.
+M_FLOOR = 1e-3
+
+
+def with_probability_floor(model: dict[str, Any], floor: float = 1e-6, m_floor: float | None = None,
+                           unseen_u: float | None = None) -> dict[str, Any]:
+    """Replace m or u probabilities of 0 (a level never seen in training) with a floor (``m_floor`` for m
+    when given); with ``unseen_u``, a u the random sample never met (None) becomes that (one in the sample).
 
     A zero makes the level's weight -inf: one disagreeing field would veto a pair whatever else agrees.
     """
     for comparison in model["comparisons"]:
         for level in comparison["comparison_levels"]:
+            if unseen_u is not None and not level.get("is_null_level") and level.get("u_probability") is None:
+                level["u_probability"] = unseen_u
             for key in ("m_probability", "u_probability"):
-                if level.get(key) is not None and level[key] < floor:
-                    level[key] = floor
+                low = m_floor if key == "m_probability" and m_floor is not None else floor
+                if level.get(key) is not None and level[key] < low:
+                    level[key] = low
     return model
 
 

@@ -147,8 +147,9 @@ V2_DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (*DETERMINISTIC_KEYS, ("for
 # v2 estimates m on forename + date of birth (every comparison but those two) and NHS number (those two); the
 # UPN block adds nothing after them, and its EM can drive a level's m below what Splink accepts.
 V2_TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("forename_formal", "dob"), ("nhs_number",))
-# Without identifiers, m of forename and date of birth is estimated where the name and the home agree.
-V2_FALLBACK_TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("surname", "house_number", "street"),)
+# Without identifiers, m of names and date of birth is estimated within a house (the swapped-name levels read
+# both name columns, so a block on either name would leave both names untrained).
+V2_FALLBACK_TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("house_number", "street"),)
 
 
 def blocking_rules(version: str = MODEL_VERSION) -> list[Any]:

@@ -107,6 +107,8 @@ def population(children: int, seed: int) -> list[Child]:
         used: set[str] = set()
         age_days = rng.randint(0, 18 * 365)
         for birth in range(births):
+            if age_days < 0:  # the family is complete: no child is born after the extract date
+                break
             twins = 2 if rng.random() < 0.035 else 1
             born = AS_OF - timedelta(days=age_days)
             step = birth > 0 and rng.random() < 0.08  # a half-sibling with another father's surname
@@ -132,5 +134,5 @@ def population(children: int, seed: int) -> list[Child]:
                     child.twin_of = first_of_birth.child_id
                 first_of_birth = first_of_birth or child
                 out.append(child)
-            age_days = max(0, age_days - rng.randint(330, 4 * 365))
+            age_days -= rng.randint(330, 4 * 365)
     return out
