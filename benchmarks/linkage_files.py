@@ -21,13 +21,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks.linkage import DEFAULT_SERVER, REPO, score_clusters
+from benchmarks.linkage import DEFAULT_SERVER, REPO
+from benchmarks.linkage_measure import score_clusters
 from benchmarks.linkage_sets import DataSet, febrl3, febrl4, independent, ours
 
 RESULTS = REPO / "benchmarks" / "results" / "linkage_sets.json"
+BUNDLED_MODEL = REPO / "matching" / "models" / "child_linkage_v1.json"
 
 
 def link_in_child(files: list[Path], out: Path, model: Path | None) -> None:
@@ -58,6 +62,8 @@ def run_set(data: DataSet, work: Path, model: Path | None) -> dict[str, Any]:
     metrics = score_clusters(data.truth, cp_of, data.twin_of)
     review = [tuple(p) for p in linked["review"]]
     same = sum(data.truth.get(a) == data.truth.get(b) for a, b in review)
+    # The console asks one question per pair of groups (a twin pair's school and GP pairs are one question).
+    questions = {tuple(sorted((cp_of.get(a, a), cp_of.get(b, b)))) for a, b in review}
     missed_by_fault: Counter[str] = Counter()
     by_entity: dict[str, list[str]] = {}
     for record, entity in data.truth.items():
@@ -70,20 +76,23 @@ def run_set(data: DataSet, work: Path, model: Path | None) -> dict[str, Any]:
                         missed_by_fault[fault] += 1
     return {"set": data.name, "records": len(data.truth), "entities": data.entities, **metrics,
             "review_pairs": len(review), "review_same_entity": same,
-            "review_per_1000": round(1000 * len(review) / data.entities, 2),
+            "review_per_1000": round(1000 * len(review) / data.entities, 2), "review_questions": len(questions),
+            "review_questions_per_1000": round(1000 * len(questions) / data.entities, 2),
             "link_s": linked["seconds"], "link_cpu_s": linked["cpu_s"], "peak_rss_mib": linked["peak_rss_mib"],
             "missed_pairs_by_fault": dict(missed_by_fault.most_common()), "estimated": linked.get("estimated")}
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     """The side-by-side table."""
-    header = (f"{'set':<28} {'records':>8} {'P':>8} {'R':>8} {'F1':>8} {'twin merges':>11} {'review/1k':>9} "
+    header = (f"{'set':<38} {'records':>8} {'P':>8} {'R':>8} {'F1':>8} {'twin merges':>11} {'review/1k':>9} "
+              f"{'groups/1k':>9} "
               f"{'link s':>7} {'cpu s':>7} {'peak MiB':>8}")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['set']:<28} {r['records']:>8,} {r['precision']:>8.4f} {r['recall']:>8.4f} {r['f1']:>8.4f} "
-              f"{r['twin_merges']:>11} {r['review_per_1000']:>9.1f} {r['link_s']:>7.1f} {r['link_cpu_s']:>7.1f} "
+        print(f"{r['set']:<38} {r['records']:>8,} {r['precision']:>8.4f} {r['recall']:>8.4f} {r['f1']:>8.4f} "
+              f"{r['twin_merges']:>11} {r['review_per_1000']:>9.1f} {r['review_questions_per_1000']:>9.1f} "
+              f"{r['link_s']:>7.1f} {r['link_cpu_s']:>7.1f} "
               f"{r['peak_rss_mib']:>8.0f}")
 
 
@@ -102,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-febrl", dest="febrl", action="store_false")
     parser.add_argument("--database-url", default=DEFAULT_SERVER)
     parser.add_argument("--model", type=Path, default=None, help="link with this model (default: as link-files)")
+    parser.add_argument("--compare-bundled", action="store_true",
+                        help="also link every set with the bundled model (the pipeline's), as link-files --model")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("files", type=Path, nargs="*", help=argparse.SUPPRESS)
@@ -113,22 +124,29 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="cp-bench-sets-") as scratch:
         work = Path(scratch)
-        sets = []
+        sets: list[Callable[[], DataSet]] = []
         if args.ours:
-            sets.append(lambda: ours(args.ours_size, args.ours_seed, work, args.database_url))
+            sets.append(partial(ours, args.ours_size, args.ours_seed, work, args.database_url))
         for size in args.independent_sizes:
             for seed in args.seeds:
-                sets.append(lambda size=size, seed=seed: independent(size, seed, work))
+                sets.append(partial(independent, size, seed, work))
         if args.febrl:
-            sets += [lambda: febrl3(work), lambda: febrl4(work)]
+            sets += [partial(febrl3, work), partial(febrl4, work)]
         for make in sets:
             data = make()
-            row = run_set(data, work, args.model)
-            row["load_average"] = [round(x, 2) for x in os.getloadavg()]
-            rows.append(row)
-            print(f"{row['set']}: P {row['precision']:.4f} R {row['recall']:.4f} F1 {row['f1']:.4f} "
-                  f"twins {row['twin_merges']} review/1k {row['review_per_1000']} {row['link_s']}s "
-                  f"(load {row['load_average'][0]})", flush=True)
+            models: list[Path | None] = [args.model]
+            if args.compare_bundled and args.model is None:
+                models.append(BUNDLED_MODEL)
+            for model in models:
+                row = run_set(data, work, model)
+                if model is not None and model == BUNDLED_MODEL:
+                    row["set"] += " [bundled]"
+                row["load_average"] = [round(x, 2) for x in os.getloadavg()]
+                rows.append(row)
+                print(f"{row['set']}: P {row['precision']:.4f} R {row['recall']:.4f} F1 {row['f1']:.4f} "
+                      f"twins {row['twin_merges']} review/1k {row['review_per_1000']} {row['link_s']}s "
+                      f"cpu {row['link_cpu_s']}s (load {row['load_average'][0]})", flush=True)
+            del data
     print()
     print_table(rows)
     result = {"benchmark": "linkage_sets", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -23,6 +23,7 @@ SURNAME_SHARED = 2            # exact (3) or a part in common (2)
 DOB_EXACT, DOB_SWAPPED = 4, 3
 SAME_POSTCODE = 3             # same home (4) or same postcode (3)
 IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
+GENDER_DIFFERS = 0
 
 Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
 
@@ -61,11 +62,19 @@ def _twins(p: pd.DataFrame) -> pd.Series[bool]:
             & (p["gamma_dob"] == DOB_EXACT) & (p["gamma_household"] >= SAME_POSTCODE))
 
 
+def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
+    # A boy and a girl with the twin pattern are two children: a steward would only confirm it. (Pairs
+    # scored without a gender comparison carry no gamma_gender: nothing then tells the twins apart.)
+    gender = p["gamma_gender"] if "gamma_gender" in p.columns else pd.Series(-1, index=p.index)
+    return _twins(p) & (gender == GENDER_DIFFERS) & ~_identifier_agrees(p)
+
+
 PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("conflicting identifiers", APART, _identifier_conflict),
     PairRule("twins sharing an identifier", REVIEW, _twin_holding_a_siblings_identifier),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
+    PairRule("twins of different sex", APART, _twins_of_different_sex),
     PairRule("twins or siblings", REVIEW, _twins),
 )
 

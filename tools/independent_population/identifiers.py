@@ -20,7 +20,9 @@ def nhs_number(rng: Random) -> str:
 
 
 def _character_value(character: str) -> int:
-    return int(character) if character.isdigit() else ord(character.upper()) - ord("A")
+    # "A=0, B=1, ..." read over the check letters themselves (no I, O or S), as the DfE's UPN guide counts them;
+    # read over the whole alphabet the two readings part from J on.
+    return int(character) if character.isdigit() else UPN_LETTERS.index(character.upper())
 
 
 def upn_check_letter(body: str) -> str:

@@ -200,7 +200,7 @@ def copy_twin_identifiers(rng: Random, records: list[Record], share: float) -> N
     by_child: dict[str, list[Record]] = {}
     for record in records:
         by_child.setdefault(record.child.child_id, []).append(record)
-    for child_id, own in by_child.items():
+    for own in by_child.values():
         twin_id = own[0].child.twin_of
         if twin_id is None or twin_id not in by_child or rng.random() >= share:
             continue

@@ -19,8 +19,12 @@ AGREE = {"gamma_forename": 4, "gamma_surname": 3, "gamma_dob": 4, "gamma_househo
     ("everything agrees", {}, 20.0, LINK, "match weight"),
     ("weak evidence", {"gamma_household": 0}, 1.0, APART, "match weight"),
     ("between the thresholds", {"gamma_household": 0}, 4.0, REVIEW, "match weight"),
-    ("NHS number and birth date agree, however low the weight", {"gamma_nhs_number": 1, "gamma_forename": 0},
+    ("NHS number and birth date agree, however low the weight", {"gamma_nhs_number": 1, "gamma_surname": 0},
      -3.0, LINK, "identifier and date of birth"),
+    ("a twin holding her sibling's NHS number goes to a steward", {"gamma_nhs_number": 1, "gamma_forename": 0},
+     20.0, REVIEW, "twins sharing an identifier"),
+    ("an identifier and a birth date a year away (v2) do not link on their own", {"gamma_upn": 1, "gamma_dob": 5},
+     1.0, APART, "match weight"),
     ("UPN agrees, day and month swapped", {"gamma_upn": 1, "gamma_dob": 3}, 1.0, LINK, "identifier and date of birth"),
     ("valid NHS numbers differ", {"gamma_nhs_number": 0}, 25.0, APART, "conflicting identifiers"),
     ("twins: same surname, birth date and home, other forename", {"gamma_forename": 0}, 14.0, REVIEW,
@@ -28,6 +32,8 @@ AGREE = {"gamma_forename": 4, "gamma_surname": 3, "gamma_dob": 4, "gamma_househo
     ("twins with different NHS numbers are simply apart", {"gamma_forename": 0, "gamma_nhs_number": 0}, 14.0,
      APART, "conflicting identifiers"),
     ("a nickname is not a twin", {"gamma_forename": 3}, 14.0, LINK, "match weight"),
+    ("a boy and a girl with the twin pattern are two children", {"gamma_forename": 0, "gamma_gender": 0}, 14.0,
+     APART, "twins of different sex"),
 ])
 def test_a_pair_is_decided_by_the_first_rule_that_holds(description: str, gammas: dict[str, int], weight: float,
                                                         expected: str, rule: str) -> None:
