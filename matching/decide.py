@@ -50,11 +50,18 @@ def _identifier_and_birth_date_agree(p: pd.DataFrame) -> pd.Series[bool]:
     return _identifier_agrees(p) & p["gamma_dob"].isin((DOB_EXACT, DOB_SWAPPED))
 
 
-def _twin_holding_a_siblings_identifier(p: pd.DataFrame) -> pd.Series[bool]:
-    # A clerk copies one twin's NHS number or UPN onto the other's form: the identifier and the birth date
-    # agree, the forenames do not. Linking would merge the twins through that one record.
-    return (_identifier_agrees(p) & (p["gamma_forename"] == FORENAME_DIFFERENT)
-            & (p["gamma_surname"] >= SURNAME_SHARED) & (p["gamma_dob"] == DOB_EXACT))
+def _gender(p: pd.DataFrame) -> pd.Series[int]:
+    # Pairs scored without a gender comparison carry no gamma_gender: nothing then tells two children apart by it.
+    return p["gamma_gender"] if "gamma_gender" in p.columns else pd.Series(-1, index=p.index)
+
+
+def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
+    # A clerk copies one twin's NHS number or UPN onto the other's form: the identifier (and often the birth
+    # date) agrees, the forenames do not, or there is no forename and the sexes differ. Linking would merge
+    # the twins through that one record, so a steward decides.
+    forename = p["gamma_forename"]
+    return _identifier_agrees(p) & ((forename == FORENAME_DIFFERENT)
+                                    | ((forename == -1) & (_gender(p) == GENDER_DIFFERS)))
 
 
 def _twins(p: pd.DataFrame) -> pd.Series[bool]:
@@ -63,15 +70,13 @@ def _twins(p: pd.DataFrame) -> pd.Series[bool]:
 
 
 def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
-    # A boy and a girl with the twin pattern are two children: a steward would only confirm it. (Pairs
-    # scored without a gender comparison carry no gamma_gender: nothing then tells the twins apart.)
-    gender = p["gamma_gender"] if "gamma_gender" in p.columns else pd.Series(-1, index=p.index)
-    return _twins(p) & (gender == GENDER_DIFFERS) & ~_identifier_agrees(p)
+    # A boy and a girl with the twin pattern are two children: a steward would only confirm it.
+    return _twins(p) & (_gender(p) == GENDER_DIFFERS) & ~_identifier_agrees(p)
 
 
 PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("conflicting identifiers", APART, _identifier_conflict),
-    PairRule("twins sharing an identifier", REVIEW, _twin_holding_a_siblings_identifier),
+    PairRule("identifier on another child", REVIEW, _identifier_on_another_child),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
     PairRule("twins of different sex", APART, _twins_of_different_sex),
