@@ -108,3 +108,16 @@ def test_swapped_names_and_a_house_without_a_postcode_join_a_child_the_bundled_m
     bundled = link_files(files, BUNDLED_MODEL)
     assert estimated.clustering.group_of["gp-1"] == estimated.clustering.group_of["school-1"]
     assert bundled.clustering.group_of["gp-1"] != bundled.clustering.group_of["school-1"]
+
+
+def test_link_files_on_the_command_line_says_what_it_estimated(population: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from contactpoint.cli import main
+
+    out = tmp_path / "clusters.csv"
+    assert main(["link-files", str(population / "records.csv"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "model estimated on" in printed and "u by random sampling, m by EM on forename_formal+dob" in printed
+    assert "too little evidence" in printed
+    with out.open() as handle:
+        assert len(list(csv.DictReader(handle))) > 1_500
