@@ -23,6 +23,7 @@ SURNAME_SHARED = 2            # exact (3) or a part in common (2)
 DOB_EXACT, DOB_SWAPPED = 4, 3
 SAME_POSTCODE = 3             # same home (4) or same postcode (3)
 IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
+GENDER_DIFFERS = 0
 
 Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
 
@@ -40,9 +41,27 @@ def _identifier_conflict(p: pd.DataFrame) -> pd.Series[bool]:
     return (p["gamma_nhs_number"] == IDENTIFIER_DIFFERS) | (p["gamma_upn"] == IDENTIFIER_DIFFERS)
 
 
+def _identifier_agrees(p: pd.DataFrame) -> pd.Series[bool]:
+    return (p["gamma_nhs_number"] == IDENTIFIER_AGREES) | (p["gamma_upn"] == IDENTIFIER_AGREES)
+
+
 def _identifier_and_birth_date_agree(p: pd.DataFrame) -> pd.Series[bool]:
-    agrees = (p["gamma_nhs_number"] == IDENTIFIER_AGREES) | (p["gamma_upn"] == IDENTIFIER_AGREES)
-    return agrees & (p["gamma_dob"] >= DOB_SWAPPED)
+    # Exact or day and month swapped only: a structure's higher levels (v2's one year apart) are weaker.
+    return _identifier_agrees(p) & p["gamma_dob"].isin((DOB_EXACT, DOB_SWAPPED))
+
+
+def _gender(p: pd.DataFrame) -> pd.Series[int]:
+    # Pairs scored without a gender comparison carry no gamma_gender: nothing then tells two children apart by it.
+    return p["gamma_gender"] if "gamma_gender" in p.columns else pd.Series(-1, index=p.index)
+
+
+def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
+    # A clerk copies one twin's NHS number or UPN onto the other's form: the identifier (and often the birth
+    # date) agrees, the forenames do not, or there is no forename and the sexes differ. Linking would merge
+    # the twins through that one record, so a steward decides.
+    forename = p["gamma_forename"]
+    return _identifier_agrees(p) & ((forename == FORENAME_DIFFERENT)
+                                    | ((forename == -1) & (_gender(p) == GENDER_DIFFERS)))
 
 
 def _twins(p: pd.DataFrame) -> pd.Series[bool]:
@@ -50,10 +69,17 @@ def _twins(p: pd.DataFrame) -> pd.Series[bool]:
             & (p["gamma_dob"] == DOB_EXACT) & (p["gamma_household"] >= SAME_POSTCODE))
 
 
+def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
+    # A boy and a girl with the twin pattern are two children: a steward would only confirm it.
+    return _twins(p) & (_gender(p) == GENDER_DIFFERS) & ~_identifier_agrees(p)
+
+
 PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("conflicting identifiers", APART, _identifier_conflict),
+    PairRule("identifier on another child", REVIEW, _identifier_on_another_child),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
+    PairRule("twins of different sex", APART, _twins_of_different_sex),
     PairRule("twins or siblings", REVIEW, _twins),
 )
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from matching.features import features_frame
 from matching.linkage import Linkage, link_frames
-from matching.model import load_model
+from matching.model import ESTIMATION_KEY, load_model, train
 
 CANONICAL_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth", "gender", "postcode",
                      "address_line_1", "nhs_number", "upn")
@@ -37,9 +37,15 @@ def read_canonical(paths: Sequence[Path]) -> Iterator[dict[str, Any]]:
 
 
 def link_files(paths: Sequence[Path], model_path: Path | None = None) -> Linkage:
-    """Link the records of the files among themselves."""
+    """Link the records of the files among themselves: with the model ``model_path`` names, else with one
+    estimated on these records (``Linkage.estimated`` says what was estimated and what had too little evidence)."""
     frame = features_frame(list(read_canonical(paths)))
-    return link_frames(frame, load_model(model_path) if model_path else load_model())
+    if model_path is not None:
+        return link_frames(frame, load_model(model_path))
+    model = train(frame)
+    linkage = link_frames(frame, model)
+    linkage.estimated = {**model[ESTIMATION_KEY], "prior": model["probability_two_random_records_match"]}
+    return linkage
 
 
 def write_clusters(linkage: Linkage, out: Path) -> int:

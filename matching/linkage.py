@@ -17,7 +17,7 @@ import pyarrow as pa
 from matching.cluster import Clustering, RecordKeys, cluster
 from matching.decide import LINK, REVIEW, decide_pairs
 from matching.model import score_between, score_within
-from matching.settings import THRESHOLDS, Thresholds
+from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
 COMPARISON_NAMES = ("forename", "surname", "dob", "household", "gender", "nhs_number", "upn")
 # Rules that link on their own outrank any weight when groups are formed.
@@ -32,6 +32,7 @@ class Linkage:
     review: list[dict[str, Any]] = field(default_factory=list)
     pairs_scored: int = 0
     links: int = 0
+    estimated: dict[str, Any] | None = None  # what link-files estimated on the data given, if it did
 
 
 def explanation(pair: pd.Series) -> dict[str, Any]:
@@ -53,9 +54,15 @@ def column(frame: Frame, name: str) -> list[Any]:
     return frame.column(name).to_pylist() if isinstance(frame, pa.Table) else frame[name].tolist()
 
 
-def _keys(frame: Frame, children: dict[str, str] | None) -> list[RecordKeys]:
+def permanent_upn(upn: str | None) -> str | None:
+    """A UPN that identifies a child: a temporary one (last character a letter) is a placeholder."""
+    return upn if upn and upn[-1].isdigit() else None
+
+
+def _keys(frame: Frame, children: dict[str, str] | None, temporary_upns_count: bool = True) -> list[RecordKeys]:
     children = children or {}
-    return [RecordKeys(str(record), nhs or None, upn or None, children.get(str(record)))
+    return [RecordKeys(str(record), nhs or None, (upn or None) if temporary_upns_count else permanent_upn(upn),
+                       children.get(str(record)))
             for record, nhs, upn in zip(column(frame, "unique_id"), column(frame, "nhs_number"),
                                         column(frame, "upn"), strict=True)]
 
@@ -68,12 +75,14 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     ``children``, against those too (a delta: existing children are never merged by the linker)."""
     # Pairs below the review threshold can neither link nor reach a steward: never materialised.
     floor = min(thresholds.review, thresholds.link)
+    # v1 (the bundled model) keeps every valid UPN as a key, as it always did; v2 knows temporary ones.
+    temporary = structure_of(model) == MODEL_VERSION
     if existing is None:
         pairs = score_within(new, model, threshold=floor, backend=backend)
-        records = _keys(new, children)
+        records = _keys(new, children, temporary)
     else:
         pairs = score_between(existing, new, model, threshold=floor, backend=backend)
-        records = _keys(existing, children) + _keys(new, children)
+        records = _keys(existing, children, temporary) + _keys(new, children, temporary)
     must, cannot = set(must_link), set(cannot_link)
     decided = decide_pairs(pairs, thresholds) if not pairs.empty else pairs.assign(decision=[], rule=[])
     linked = decided[decided["decision"] == LINK]

@@ -16,11 +16,14 @@ from typing import Any
 import pandas as pd
 
 from matching.settings import (
-    DETERMINISTIC_KEYS,
+    ESTIMATED_VERSION,
     MODEL_VERSION,
-    TRAINING_KEYS,
+    V2_DETERMINISTIC_KEYS,
+    V2_FALLBACK_TRAINING_KEYS,
+    V2_TRAINING_KEYS,
     blocks,
     settings_dict,
+    structure_of,
     with_parameters,
 )
 
@@ -80,7 +83,7 @@ def _linker(frame: Any, model: dict[str, Any] | None, backend: str) -> Any:
     api = db_api(backend)
     table = api.register(_registrable(frame, backend), dataset_display_name="records")
     if model is None:
-        return Linker(table, settings_dict(_dialect(backend)), log_level=SPLINK_LOG_LEVEL)
+        return Linker(table, settings_dict(_dialect(backend), ESTIMATED_VERSION), log_level=SPLINK_LOG_LEVEL)
     linker = Linker(table, _splink_settings(model, backend), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     return linker
@@ -91,35 +94,108 @@ def _dialect(backend: str) -> str:
 
 
 def _splink_settings(model: dict[str, Any], backend: str) -> dict[str, Any]:
-    return with_parameters(settings_dict(_dialect(backend)), model)
+    return with_parameters(settings_dict(_dialect(backend), structure_of(model)), model)
 
 
-def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 2e6, seed: int = 1) -> dict[str, Any]:
-    """Estimate the model from the data itself: prior from identifier matches, u by sampling, m by EM."""
+# Below this share of records with an NHS number or UPN, the identifier blocks cannot teach m of the name and
+# date comparisons (FEBRL has none): the fallback block of name + home teaches them instead.
+IDENTIFIER_COVERAGE = 0.2
+ESTIMATION_KEY = "contactpoint_estimation"  # ours: what was estimated, and from how much
+
+
+def _identifier_coverage(frame: Any) -> float:
+    columns = frame.column_names if hasattr(frame, "column_names") else list(frame.columns)
+    if not len(frame) or "nhs_number" not in columns:
+        return 0.0
+    nhs = frame.column("nhs_number").to_pylist() if hasattr(frame, "column") else frame["nhs_number"].tolist()
+    upn = frame.column("upn").to_pylist() if hasattr(frame, "column") else frame["upn"].tolist()
+    return sum(1 for a, b in zip(nhs, upn, strict=True) if a or b) / len(frame)
+
+
+def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e5, seed: int = 1) -> dict[str, Any]:
+    """Estimate the model (structure v2) from the data itself: the prior from deterministic rules, u by
+    random sampling, m by EM on blocks that cannot hold twins; term frequencies from the same records."""
     linker = _linker(frame, None, backend)
     training = linker.training
-    training.estimate_probability_two_random_records_match(blocks(DETERMINISTIC_KEYS), recall=0.8)
-    training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for block in blocks(TRAINING_KEYS):
-        training.estimate_parameters_using_expectation_maximisation(block, fix_u_probabilities=True)
+    training.estimate_probability_two_random_records_match(blocks(V2_DETERMINISTIC_KEYS), recall=0.8)
+    prior = linker._settings_obj._probability_two_random_records_match
+    # One pass over the sample: Splink's chunked early stopping costs more than it saves at this size.
+    training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, num_chunks=1, min_count_per_level=None)
+    coverage = _identifier_coverage(frame)
+    keys = V2_TRAINING_KEYS if coverage >= IDENTIFIER_COVERAGE else V2_TRAINING_KEYS[:1] + V2_FALLBACK_TRAINING_KEYS
+    from splink.internals.exceptions import EMTrainingException
+
+    failed = []
+    for key, block in zip(keys, blocks(keys), strict=True):
+        try:
+            training.estimate_parameters_using_expectation_maximisation(block, fix_u_probabilities=True)
+        # Splink refuses an m that underflows (a level with almost no match in it) and an empty block.
+        except (ValueError, EMTrainingException) as error:
+            log.warning("EM on %s stopped: %s", "+".join(key), error)
+            failed.append("+".join(key))
     model: dict[str, Any] = linker.misc.save_model_to_json()
-    model["linker_uid"] = MODEL_VERSION
+    # The prior is the deterministic rules' estimate: an EM session that stopped part-way may have moved it.
+    model["probability_two_random_records_match"] = prior
+    model["linker_uid"] = ESTIMATED_VERSION
     # Frequencies of the training population, not of whatever batch is scored: a small batch (one
     # school, one night's delta) would otherwise make its own names look common and its links weak.
     model[TF_KEY] = term_frequencies(frame)
-    return with_probability_floor(model)
+    model[ESTIMATION_KEY] = {"records": len(frame), "identifier_coverage": round(coverage, 4),
+                             "em_blocks": ["+".join(k) for k in keys], "em_blocks_failed": failed,
+                             "too_little_evidence": too_little_evidence(model)}
+    return with_probability_floor(model, m_floor=M_FLOOR, unseen_u=1 / max_pairs)
 
 
-def with_probability_floor(model: dict[str, Any], floor: float = 1e-6) -> dict[str, Any]:
-    """Replace m or u probabilities of 0 (a level never seen in training) with a tiny floor.
+def too_little_evidence(model: dict[str, Any]) -> list[str]:
+    """Levels whose m or u the data could not estimate (Splink falls back to a default for them)."""
+    out = []
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            missing = [k[0] for k in ("m_probability", "u_probability") if level.get(k) is None]
+            if missing:
+                out.append(f"{comparison['output_column_name']}: {level.get('label_for_charts')} "
+                           f"({' and '.join(missing)} not estimated)")
+    return out
+
+
+def describe(model: dict[str, Any]) -> list[str]:
+    """What a model holds, a line per comparison: each level's match weight (log2 m/u)."""
+    import math
+
+    lines = [f"structure {structure_of(model)}, prior {model['probability_two_random_records_match']:.3g}"]
+    for comparison in model["comparisons"]:
+        weights = []
+        for level in comparison["comparison_levels"]:
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if level.get("is_null_level"):
+                continue
+            weight = "?" if not m or not u else f"{math.log2(m / u):+.1f}"
+            weights.append(f"{level.get('label_for_charts')} {weight}")
+        lines.append(f"{comparison['output_column_name']}: " + "; ".join(weights))
+    return lines
+
+
+# An estimated model never lets one field veto a pair: a level no match showed in training keeps this m.
+M_FLOOR = 1e-3
+
+
+def with_probability_floor(model: dict[str, Any], floor: float = 1e-6, m_floor: float | None = None,
+                           unseen_u: float | None = None) -> dict[str, Any]:
+    """Replace m or u probabilities of 0 (a level never seen in training) with a floor (``m_floor`` for m
+    when given); with ``unseen_u``, a u the random sample never met (None) becomes that (one in the sample).
 
     A zero makes the level's weight -inf: one disagreeing field would veto a pair whatever else agrees.
     """
     for comparison in model["comparisons"]:
         for level in comparison["comparison_levels"]:
+            if unseen_u is not None and not level.get("is_null_level") and level.get("u_probability") is None:
+                level["u_probability"] = unseen_u
             for key in ("m_probability", "u_probability"):
-                if level.get(key) is not None and level[key] < floor:
-                    level[key] = floor
+                low = m_floor if key == "m_probability" and m_floor is not None else floor
+                if level.get(key) is not None and level[key] < low:
+                    level[key] = low
     return model
 
 

@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 MODEL_VERSION = "child_linkage_v1"
+# The structure a model is estimated in on the data given (``link-files``, ``train-model``): v1's levels plus
+# evidence v1 does not see. A model is always scored in the structure it was estimated in (its ``linker_uid``),
+# so the bundled v1 model, and the pipeline with it, score exactly as before.
+ESTIMATED_VERSION = "child_linkage_v2"
+STRUCTURES = (MODEL_VERSION, ESTIMATED_VERSION)
 
 
 @dataclass(frozen=True)
@@ -35,20 +40,51 @@ def _comparison(name: str, description: str, levels: list[Any]) -> Any:
                                comparison_description=description)
 
 
-def comparisons() -> list[Any]:
-    """The comparisons, built with Splink's level creators so each backend gets its own SQL dialect."""
+def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
+    """Per comparison: v2's null level (None: v1's) and the levels v2 adds.
+
+    The added levels come right after the null level, above v1's: v1's levels keep their gamma values (Splink
+    numbers levels from the bottom), so ``matching.decide``'s rules read both structures alike. Each added
+    level excludes what a v1 level above it would have taken.
+    """
+    return {
+        "forename": (None, [custom("forename_l <> forename_r AND forename_l = surname_r",
+                                   "given name is the other's family name (swapped)")]),
+        "surname": (None, [custom("surname_l <> surname_r AND surname_l = forename_r",
+                                  "family name is the other's given name (swapped)")]),
+        "dob": (None, [custom("substr(dob_l, 6, 5) = substr(dob_r, 6, 5) AND substr(dob_l, 1, 3) <> "
+                              "substr(dob_r, 1, 3) AND abs(birth_year_l - birth_year_r) = 1",
+                              "one year apart (across a decade: no single digit)")]),
+        # House number + street count without a postcode (or against a mistyped one).
+        "household": (custom("(postcode_l IS NULL OR postcode_r IS NULL) AND (street_l IS NULL OR street_r IS NULL "
+                             "OR house_number_l IS NULL OR house_number_r IS NULL)",
+                             "no postcode and no address to compare").configure(is_null_level=True),
+                      [custom("(postcode_l IS NULL OR postcode_r IS NULL OR postcode_l <> postcode_r) AND "
+                              "house_number_l = house_number_r AND street_l = street_r",
+                              "same house number and street, postcode missing or different")]),
+        # A temporary UPN (last character a letter) is a placeholder: it never disagrees with a real one.
+        "upn": (custom("upn_l IS NULL OR upn_r IS NULL OR (upn_l <> upn_r AND (substr(upn_l, 13, 1) >= 'A' "
+                       "OR substr(upn_r, 13, 1) >= 'A'))", "upn missing or temporary").configure(is_null_level=True),
+                []),
+    }
+
+
+def comparisons(version: str = MODEL_VERSION) -> list[Any]:
+    """The comparisons of a structure, built with Splink's level creators so each backend gets its own SQL."""
     import splink.comparison_level_library as cll
+
+    if version not in STRUCTURES:
+        raise ValueError(f"unknown model structure {version!r}")
 
     def custom(sql: str, label: str) -> Any:
         # Plain lower-case identifiers and functions every backend knows: the same SQL on DuckDB and Spark.
         return cll.CustomLevel(sql, label_for_charts=label)
 
-    def simple(column: str, description: str) -> Any:
-        return _comparison(column, description,
-                           [cll.NullLevel(column), cll.ExactMatchLevel(column), cll.ElseLevel()])
+    def simple(column: str) -> list[Any]:
+        return [cll.NullLevel(column), cll.ExactMatchLevel(column), cll.ElseLevel()]
 
-    return [
-        _comparison("forename", "first forename (nicknames mapped), against all given names", [
+    v1: dict[str, tuple[str, list[Any]]] = {
+        "forename": ("first forename (nicknames mapped), against all given names", [
             cll.NullLevel("forename"),
             cll.ExactMatchLevel("forename", term_frequency_adjustments=True),
             custom("forename_formal_l = forename_formal_r", "same formal name (nickname)"),
@@ -56,14 +92,14 @@ def comparisons() -> list[Any]:
             cll.JaroWinklerLevel("forename", 0.88),
             cll.ElseLevel(),
         ]),
-        _comparison("surname", "surname, against former and preferred surnames", [
+        "surname": ("surname, against former and preferred surnames", [
             cll.NullLevel("surname"),
             cll.ExactMatchLevel("surname", term_frequency_adjustments=True),
             cll.ArrayIntersectLevel("surname_parts", min_intersection=1),
             cll.JaroWinklerLevel("surname", 0.88),
             cll.ElseLevel(),
         ]),
-        _comparison("dob", "date of birth: exact, day and month swapped, one character off", [
+        "dob": ("date of birth: exact, day and month swapped, one character off", [
             cll.NullLevel("dob"),
             cll.ExactMatchLevel("dob"),
             custom("dob_l = dob_transposed_r", "day and month swapped"),
@@ -71,7 +107,7 @@ def comparisons() -> list[Any]:
             custom("substr(dob_l, 1, 7) = substr(dob_r, 1, 7)", "same year and month"),
             cll.ElseLevel(),
         ]),
-        _comparison("household", "postcode and address as one household", [
+        "household": ("postcode and address as one household", [
             cll.NullLevel("postcode"),
             custom("postcode_l = postcode_r AND house_number_l = house_number_r", "same home"),
             custom("postcode_l = postcode_r", "same postcode"),
@@ -79,10 +115,16 @@ def comparisons() -> list[Any]:
             custom("postcode_district_l = postcode_district_r", "same district"),
             cll.ElseLevel(),
         ]),
-        simple("gender", "gender (M/F; not known and indeterminate are null)"),
-        simple("nhs_number", "valid NHS number"),
-        simple("upn", "valid UPN"),
-    ]
+        "gender": ("gender (M/F; not known and indeterminate are null)", simple("gender")),
+        "nhs_number": ("valid NHS number", simple("nhs_number")),
+        "upn": ("valid UPN", simple("upn")),
+    }
+    extra = _v2_levels(custom) if version == ESTIMATED_VERSION else {}
+    out = []
+    for name, (description, levels) in v1.items():
+        null, added = extra.get(name, (None, []))
+        out.append(_comparison(name, description, [null or levels[0], *added, *levels[1:]]))
+    return out
 
 
 # Candidate pairs: each rule misses only records with two faults at once (e.g. a mistyped surname
@@ -95,6 +137,28 @@ BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
 TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("forename_formal", "dob"), ("nhs_number",), ("upn",))
 # Pairs agreeing on these are (almost) surely one child: used to estimate the prior match rate.
 DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (("nhs_number", "dob"), ("upn", "dob"))
+# v2 adds candidates for what its new levels can recover: a mover's or typist's record without identifiers
+# that keeps the house, and names swapped between given and family (joined across the two columns).
+V2_EXTRA_KEYS: tuple[tuple[str, ...], ...] = (("surname", "house_number", "street"),
+                                               ("forename_formal", "house_number", "street"))
+SWAPPED_NAMES_BLOCK = "l.forename = r.surname AND l.surname = r.forename"
+# Without identifiers (e.g. FEBRL) the prior comes from full name + date of birth: twins never share a forename.
+V2_DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (*DETERMINISTIC_KEYS, ("forename", "surname", "dob"))
+# v2 estimates m on forename + date of birth (every comparison but those two) and NHS number (those two); the
+# UPN block adds nothing after them, and its EM can drive a level's m below what Splink accepts.
+V2_TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("forename_formal", "dob"), ("nhs_number",))
+# Without identifiers, m of names and date of birth is estimated within a house (the swapped-name levels read
+# both name columns, so a block on either name would leave both names untrained).
+V2_FALLBACK_TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("house_number", "street"),)
+
+
+def blocking_rules(version: str = MODEL_VERSION) -> list[Any]:
+    """The candidate-pair rules of a structure."""
+    if version == MODEL_VERSION:
+        return blocks(BLOCKING_KEYS)
+    from splink.blocking_rule_library import CustomRule
+
+    return [*blocks(BLOCKING_KEYS + V2_EXTRA_KEYS), CustomRule(SWAPPED_NAMES_BLOCK)]
 
 
 def blocks(keys: tuple[tuple[str, ...], ...]) -> list[Any]:
@@ -104,22 +168,29 @@ def blocks(keys: tuple[tuple[str, ...], ...]) -> list[Any]:
     return [block_on(*k) for k in keys]
 
 
-def settings_dict(sql_dialect: str = "duckdb") -> dict[str, Any]:
-    """The untrained model's Splink settings, with SQL for ``sql_dialect`` (duckdb or spark)."""
+def settings_dict(sql_dialect: str = "duckdb", version: str = MODEL_VERSION) -> dict[str, Any]:
+    """An untrained model's Splink settings in structure ``version``, with SQL for ``sql_dialect``."""
     from splink import SettingsCreator
 
     creator = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=blocks(BLOCKING_KEYS),
+        comparisons=comparisons(version),
+        blocking_rules_to_generate_predictions=blocking_rules(version),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
         max_iterations=25,
         em_convergence=0.0001,
     )
     settings: dict[str, Any] = creator.create_settings_dict(sql_dialect)
+    settings["linker_uid"] = version
     return settings
+
+
+def structure_of(model: dict[str, Any]) -> str:
+    """The structure a trained model was estimated in (models older than v2 carry v1's name)."""
+    uid = str(model.get("linker_uid") or MODEL_VERSION)
+    return ESTIMATED_VERSION if uid.startswith(ESTIMATED_VERSION) else MODEL_VERSION
 
 
 def with_parameters(settings: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
