@@ -34,13 +34,26 @@ BEGIN
 END $$;
 -- bcrypt and HMAC for sign-in in the database (05_sign_in.sql); pgcrypto is a trusted extension.
 CREATE SCHEMA IF NOT EXISTS crypto;
-CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA crypto;
 DO $$
 BEGIN
-    -- Installed before, elsewhere: the sign-in's functions call crypto.crypt and crypto.hmac.
-    IF (SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-        WHERE e.extname = 'pgcrypto') <> 'crypto' THEN
-        ALTER EXTENSION pgcrypto SET SCHEMA crypto;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pgcrypto') THEN
+        CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA crypto;
+        -- Installed before, elsewhere: the sign-in's functions call crypto.crypt and crypto.hmac.
+        IF (SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+            WHERE e.extname = 'pgcrypto') <> 'crypto' THEN
+            ALTER EXTENSION pgcrypto SET SCHEMA crypto;
+        END IF;
+    ELSE
+        -- A server without the contrib modules (the embedded one has none): the store, the DAGs and the
+        -- demo work; signing in and creating accounts say what is missing instead of failing obscurely.
+        CREATE FUNCTION crypto.crypt(text, text) RETURNS text LANGUAGE plpgsql AS $f$
+        BEGIN
+            RAISE EXCEPTION 'signing in needs the pgcrypto extension on the store''s server (Debian: postgresql-contrib)'
+                USING ERRCODE = 'feature_not_supported';
+        END $f$;
+        CREATE FUNCTION crypto.gen_salt(text, integer) RETURNS text LANGUAGE sql AS $f$ SELECT crypto.crypt('', '') $f$;
+        CREATE FUNCTION crypto.hmac(bytea, bytea, text) RETURNS bytea LANGUAGE sql AS $f$
+            SELECT crypto.crypt('', '')::bytea $f$;
     END IF;
 END $$;
 -- The hub's own user may drop to it (as the API drops to cp_reader) until the console logs in as it.
@@ -70,7 +83,7 @@ DROP FUNCTION identity.steward_undo(text, bigint, text), identity.steward_merge(
     identity.require_entitled(access.app_user, text[]), identity.acting_steward(text);
 REVOKE USAGE ON SCHEMA identity FROM cp_console;
 DROP EXTENSION IF EXISTS pgcrypto;
-DROP SCHEMA IF EXISTS crypto;
+DROP SCHEMA IF EXISTS crypto CASCADE;  -- the stand-ins, on a server without pgcrypto
 """
 
 
