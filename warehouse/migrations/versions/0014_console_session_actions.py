@@ -48,7 +48,7 @@ BEGIN
         -- demo work; signing in and creating accounts say what is missing instead of failing obscurely.
         CREATE FUNCTION crypto.crypt(text, text) RETURNS text LANGUAGE plpgsql AS $f$
         BEGIN
-            RAISE EXCEPTION 'signing in needs the pgcrypto extension on the store''s server (Debian: postgresql-contrib)'
+            RAISE EXCEPTION 'signing in needs pgcrypto on the store''s server (Debian: postgresql-contrib)'
                 USING ERRCODE = 'feature_not_supported';
         END $f$;
         CREATE FUNCTION crypto.gen_salt(text, integer) RETURNS text LANGUAGE sql AS $f$ SELECT crypto.crypt('', '') $f$;
