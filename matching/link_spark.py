@@ -43,10 +43,9 @@ def link_on_spark(conn: Connection, summary: Any, where: str, method: str) -> An
                 .join(sizes, "group_id")).localCheckpoint()
     # One old ID wholly inside one new group keeps it, whatever order the greedy rule would take them in.
     plain = overlaps.where((F.col("olds") == 1) & (F.col("groups") == 1)).select("group_id", "cp_id")
-    contested = overlaps.where((F.col("olds") > 1) | (F.col("groups") > 1)).select(
-        "group_id", "cp_id", "n", "size").toPandas()
-    settled = link.carry_over_overlaps(zip(contested["group_id"].astype(int), contested["cp_id"],
-                                           contested["n"].astype(int), contested["size"].astype(int), strict=True))
+    contested = [(int(r.group_id), r.cp_id, int(r.n), int(r.size)) for r in overlaps.where(
+        (F.col("olds") > 1) | (F.col("groups") > 1)).select("group_id", "cp_id", "n", "size").toLocalIterator()]
+    settled = link.carry_over_overlaps(contested)
     carried = plain.union(spark.createDataFrame(list(settled.items()), "group_id long, cp_id string"))
     fresh_groups = [int(r.group_id) for r in sizes.join(carried, "group_id", "left_anti").select("group_id")
                     .orderBy("group_id").toLocalIterator()]
@@ -61,15 +60,14 @@ def link_on_spark(conn: Connection, summary: Any, where: str, method: str) -> An
         summary.records_moved = link.apply_link_changes(conn, method, summary.run_id)
     # Only contested old IDs can lose all their records, or lose some to a new child.
     final = {**settled, **dict(zip(fresh_groups, fresh_ids, strict=True))}
-    successors: dict[str, dict[str, int]] = {}
+    successors: dict[str, Counter[str]] = {}
     splits = set()
-    for group, old, n in zip(contested["group_id"].astype(int), contested["cp_id"], contested["n"].astype(int),
-                             strict=True):
-        successors.setdefault(old, {})[final[group]] = n
+    for group, old, n, _ in contested:
+        successors.setdefault(old, Counter())[final[group]] = n
         if group not in settled:
             splits.add((old, final[group]))
     kept = set(settled.values())
-    summary.children_merged = link.retire(conn, [(old, link.successor(Counter(counts)))
+    summary.children_merged = link.retire(conn, [(old, link.successor(counts))
                                                   for old, counts in successors.items() if old not in kept])
     link.signal_splits(conn, splits)
     summary.review_pairs = link.queue_reviews(conn, linkage.review, summary.run_id)
