@@ -11,31 +11,34 @@ is 422 and never reaches the audit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from contactpoint.purposes import CASE_REFERENCE_PATTERN, READ_PURPOSES
 from directory_api.auth import Refused, SessionUser
 from directory_api.deps import bearer
 from directory_api.schemas import (
     CASE_REFERENCE_DOC,
-    CaseReference,
     ChildRecordPublic,
     ChildrenPublic,
     ChildSearchQuery,
     ErrorPublic,
-    ReadPurpose,
 )
 from warehouse import audit, contract
 
 router = APIRouter(prefix="/children", tags=["children"])
 
 CP_ID_PATTERN = r"^CP[0-9]{9}[A-Z]$"
+CP_ID = re.compile(CP_ID_PATTERN)
+CASE_REFERENCE = re.compile(CASE_REFERENCE_PATTERN)
 # SQLSTATE of a contract refusal (see warehouse.contract) → HTTP status and the reason code audited.
 REFUSALS = {
     "22023": (status.HTTP_400_BAD_REQUEST, "search_rules"),
@@ -104,12 +107,48 @@ async def search_children(query: Annotated[ChildSearchQuery, Query()], credentia
                                                 case_reference=query.case_reference, **criteria))
 
 
-@router.get("/{cp_id}", responses=ERRORS, response_model=ChildRecordPublic)
-async def read_child(cp_id: Annotated[str, Path(pattern=CP_ID_PATTERN, description="ContactPoint ID.")],
-               purpose: Annotated[ReadPurpose, Query(description=PURPOSE_DOC)], credentials: Credentials,
-               case_reference: Annotated[CaseReference | None, Query(description=CASE_REFERENCE_DOC)] = None,
-               ) -> Response:
+def read_parameters(cp_id: str, query: Mapping[str, str]) -> tuple[str, str | None]:
+    """The purpose and case reference of a record read, or :class:`RequestValidationError` (422, FastAPI's
+    shape) for a malformed ID, a purpose the law does not allow or a malformed case reference.
+
+    Checked here, not by FastAPI's parameter declarations: solving three declared parameters cost about
+    0.5 ms of CPU per read, half of the API's share of the hottest route (issue 13: 1,000 audited reads a
+    second on two cores). The database checks the purpose again whoever calls. Values are never echoed.
+    """
+    errors: list[dict[str, Any]] = []
+    if not CP_ID.fullmatch(cp_id):
+        errors.append({"type": "string_pattern_mismatch", "loc": ("path", "cp_id"),
+                       "msg": f"String should match pattern '{CP_ID_PATTERN}'"})
+    purpose, case_reference = query.get("purpose"), query.get("case_reference")
+    if purpose is None:
+        errors.append({"type": "missing", "loc": ("query", "purpose"), "msg": "Field required"})
+    elif purpose not in READ_PURPOSES:
+        errors.append({"type": "literal_error", "loc": ("query", "purpose"),
+                       "msg": "Input should be one of the purposes the law allows: " + ", ".join(READ_PURPOSES)})
+    if case_reference is not None and not CASE_REFERENCE.fullmatch(case_reference):
+        errors.append({"type": "string_pattern_mismatch", "loc": ("query", "case_reference"),
+                       "msg": CASE_REFERENCE_DOC})
+    if errors or purpose is None:
+        raise RequestValidationError(errors)
+    return purpose, case_reference
+
+
+READ_PARAMETERS = [
+    {"name": "cp_id", "in": "path", "required": True, "description": "ContactPoint ID.",
+     "schema": {"type": "string", "pattern": CP_ID_PATTERN, "title": "Cp Id"}},
+    {"name": "purpose", "in": "query", "required": True, "description": PURPOSE_DOC,
+     "schema": {"type": "string", "enum": list(READ_PURPOSES), "title": "Purpose"}},
+    {"name": "case_reference", "in": "query", "required": False, "description": CASE_REFERENCE_DOC,
+     "schema": {"type": "string", "pattern": CASE_REFERENCE_PATTERN, "maxLength": 40, "title": "Case Reference"}},
+]
+
+
+@router.get("/{cp_id}", responses=ERRORS, response_model=ChildRecordPublic,
+            openapi_extra={"parameters": READ_PARAMETERS})
+async def read_child(request: Request, credentials: Credentials) -> Response:
     """A child's record, masked for you: a shielded child shows only whom to contact; a merged-away ID
     answers ``{"cp_id": old, "superseded_by": new}`` (200). Audited."""
+    cp_id = request.path_params["cp_id"]
+    purpose, case_reference = read_parameters(cp_id, request.query_params)
     return answer(*await contract.api_child_record(session_token=bearer_token(credentials), purpose=purpose,
-                                             case_reference=case_reference, cp_id=cp_id))
+                                                   case_reference=case_reference, cp_id=cp_id))
