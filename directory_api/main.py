@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from contactpoint.settings import get_settings
 from directory_api import console
 from directory_api.hygiene import RefuseControlCharacters
+from directory_api.record_lane import RecordReadLane
 from directory_api.routes import archive, changes, children, session
 
 DESCRIPTION = """Search the ContactPoint directory and read children's records, for people entitled to.
@@ -65,6 +66,7 @@ def create_app() -> FastAPI:
     # a CDN: a hub inside a government network has no internet.
     app = FastAPIOffline(title="ContactPoint directory", version="1", description=DESCRIPTION,
                          static_url="/docs-assets", swagger_ui_parameters={"validatorUrl": None})
+    app.add_middleware(RecordReadLane)  # first added, so innermost: inside CORS and the control-character check
     origins = get_settings().cors_origin_list
     if origins:
         # Bearer tokens, no cookies cross-origin: the console's cookie session stays same-origin only.

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from contactpoint.settings import get_settings
 from directory_api import auth
 from directory_api.deps import get_clock
 from directory_api.main import create_app
@@ -418,3 +419,47 @@ def test_a_user_name_that_is_no_account_never_reaches_the_audit_trail(api: Api, 
         assert response.json()["detail"] == auth.REFUSED
     logged = json.dumps(audit_entries(), default=str)
     assert typed not in logged and "Jane" not in logged
+
+
+def test_a_record_read_answers_the_same_through_the_fast_lane_as_through_the_router(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``RecordReadLane`` hands GET /children/{cp_id} straight to the route's handler: every answer (a record,
+    a superseded ID, no such child, a missing or unlawful purpose, a malformed ID, no token) is the one the
+    router gives, and CORS still applies to it."""
+    from fastapi import FastAPI
+
+    from directory_api.routes import children
+
+    routed = TestClient(FastAPI(routes=children.router.routes))  # the route alone: no lane
+    token = api.token()
+    cases: list[tuple[str, dict[str, str], dict[str, str]]] = [
+        ("/children/CP000000001A", {"purpose": PURPOSE}, {"Authorization": f"Bearer {token}"}),
+        ("/children/CP000000009Z", {"purpose": PURPOSE, "case_reference": "SC/2026/7"},
+         {"Authorization": f"Bearer {token}"}),
+        ("/children/CP000000404N", {"purpose": PURPOSE}, {"Authorization": f"Bearer {token}"}),
+        ("/children/CP000000001A", {}, {"Authorization": f"Bearer {token}"}),
+        ("/children/CP000000001A", {"purpose": "curious"}, {"Authorization": f"Bearer {token}"}),
+        ("/children/CP000000001A", {"purpose": PURPOSE, "case_reference": "Jane Smith"},
+         {"Authorization": f"Bearer {token}"}),
+        ("/children/cp1", {"purpose": PURPOSE}, {"Authorization": f"Bearer {token}"}),
+        ("/children/CP000000001A", {"purpose": PURPOSE}, {"Authorization": f"Basic {token}"}),
+        ("/children/CP000000001A", {"purpose": PURPOSE}, {}),
+    ]
+    for path, params, headers in cases:
+        lane, router = (client.get(path, params=params, headers=headers) for client in (api.client, routed))
+        assert (lane.status_code, lane.json(), lane.headers.get("www-authenticate")) == (
+            router.status_code, router.json(), router.headers.get("www-authenticate")), (path, params)
+    assert [e["action"] for e in audit_entries()].count("read_child") == 4  # two records, two superseded
+    slash = {"params": {"purpose": PURPOSE}, "follow_redirects": False}  # not the lane's: the router redirects it
+    assert api.client.get("/children/CP000000001A/", **slash).status_code == routed.get(
+        "/children/CP000000001A/", **slash).status_code == 307
+
+    monkeypatch.setenv("CONTACTPOINT_CORS_ORIGINS", "https://cp.example.gov.uk")
+    get_settings.cache_clear()
+    try:
+        browser = TestClient(create_app())
+        read = browser.get("/children/CP000000001A", params={"purpose": PURPOSE},
+                           headers={"Authorization": f"Bearer {token}", "Origin": "https://cp.example.gov.uk"})
+        assert read.status_code == 200 and read.headers["access-control-allow-origin"] == "https://cp.example.gov.uk"
+    finally:
+        get_settings.cache_clear()
