@@ -14,8 +14,8 @@ Measured with pgbench as ``cp_api`` (one client, asynchronous commit, machine lo
 to 0.82 ms per call inside the function with the first change; CPU of the whole function in a loop of
 3,000 calls, 690 to about 400 us with all of them.
 
-The downgrade keeps the new bodies (same signatures and answers, and 0013's downgrade drops the API
-functions) and drops nothing the older functions call.
+The downgrade makes ``audit.chain_hash`` IMMUTABLE again and keeps the new bodies (same signatures and
+answers; 0013's downgrade drops the API functions), so it drops nothing a function still standing calls.
 
 Revision ID: 0018
 Revises: 0016
@@ -39,4 +39,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass
+    op.execute("ALTER FUNCTION audit.chain_hash(text, text) IMMUTABLE")
