@@ -22,6 +22,7 @@ from typing import Any
 from contactpoint import cli_operations, cli_retention, cli_review, clock
 from contactpoint.cli_usage import OneLineParser, UsageError, feed_list, fraction, positive_int, writable_folder
 from contactpoint.logs import configure_logging
+from contactpoint.roles import ROLES
 from contactpoint.settings import get_settings
 
 DEMO_FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
@@ -99,8 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="create a user; prints the one-time-code provisioning URI once")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=("reader", "steward", "archivist", "auditor",
-                                                            "data_team", "service"))
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--display-name", required=True)
     add.add_argument("--shielded", action="store_true", help="may see shielded children")
     add.add_argument("--sensitive", action="store_true", help="may see sensitive services")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from contactpoint.roles import Role
 from matching import lifecycle, stewardship
 
 SHIELDED_ONLY = "this pair concerns a shielded child: it needs a steward entitled to see shielded children"
@@ -28,7 +29,7 @@ def steward(conn: Connection, username: str) -> dict[str, Any]:
                             "WHERE username = :u"), {"u": username}).mappings().first()
     if row is None:
         raise NotAllowed(f"no user {username!r}")
-    if row["disabled"] or row["role"] != "steward":
+    if row["disabled"] or row["role"] != Role.STEWARD:
         raise NotAllowed(f"{username} is not an enabled steward")
     return dict(row)
 

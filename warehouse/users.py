@@ -18,7 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, text
 
-ROLES = ("reader", "steward", "archivist", "auditor", "data_team", "service")
+from contactpoint.roles import ROLES
+
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 """A user name's form (``access.app_user``'s check): anything else names no account."""
 UNKNOWN_USER = "(unknown)"
