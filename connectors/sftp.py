@@ -15,8 +15,9 @@ Configuration comes from an Airflow Connection, normally from the environment, e
 or as a URI with every value URL-encoded (``urllib.parse.quote(value, safe="")``: the key's space is
 ``%20`` and any ``+`` in it ``%2B``, else the key is garbled and refused):
 ``sftp://hub@sftp.example.org:22?host_key=ssh-ed25519%20AAAAC3Nza...&key_file=%2Frun%2Fsecrets%2Fhub_ed25519``.
-``extra`` takes the SFTP provider's names: ``host_key`` (required; the server's public key
-``TYPE BASE64``), ``private_key`` (key text) or ``key_file`` (a path), ``private_key_passphrase``,
+``extra`` takes the names Airflow's SFTP provider uses (the provider itself is not a dependency: its hook
+checks no host key unless told to, and downloads straight to the final path): ``host_key`` (required; the
+server's public key ``TYPE BASE64``), ``private_key`` (key text) or ``key_file`` (a path), ``private_key_passphrase``,
 ``conn_timeout``; plus this hub's ``root``, ``retries`` and ``backoff_seconds``. A connection with
 ``no_host_key_check`` or ``allow_host_key_change`` true, or without ``host_key``, is refused. Airflow is
 imported only by ``SftpDropZone.from_airflow_connection``, so importing this module stays cheap.

@@ -30,10 +30,9 @@ from sqlalchemy import Connection, text
 from warehouse.db import api_pool
 
 SEARCH_LIMIT = 50
-API_CHILD_RECORD = "SELECT status, body FROM directory.api_child_record(%s, %s, %s, %s)"
-API_SEARCH_CHILDREN = ("SELECT status, body FROM directory.api_search_children(%s, %s, %s, %s, %s, %s::date, %s, "
-                       "%s)")
-API_CHANGES = "SELECT status, body FROM directory.api_changes(%s, %s, %s)"
+API_CHILD_RECORD = "SELECT status, body FROM directory.api_child_record($1, $2, $3, $4)"
+API_SEARCH_CHILDREN = "SELECT status, body FROM directory.api_search_children($1, $2, $3, $4, $5, $6::date, $7, $8)"
+API_CHANGES = "SELECT status, body FROM directory.api_changes($1, $2, $3)"
 
 
 def search_children(conn: Connection, *, username: str, purpose: str, family_name: str | None = None,

@@ -463,3 +463,17 @@ def test_a_record_read_answers_the_same_through_the_fast_lane_as_through_the_rou
         assert read.status_code == 200 and read.headers["access-control-allow-origin"] == "https://cp.example.gov.uk"
     finally:
         get_settings.cache_clear()
+
+
+def test_a_read_survives_the_store_dropping_the_apis_connections(api: Api) -> None:
+    """The server ends every ``cp_api`` connection (a restart, a failover): the next read is answered on a
+    new connection, once, and audited once; a statement that fails for itself is not sent twice."""
+    token = api.token()
+    assert api.get("/children/CP000000001A", token, purpose=PURPOSE).status_code == 200
+    with transaction() as conn:
+        ended = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE usename = 'cp_api' AND datname = current_database()")).scalar_one()
+    assert ended >= 1
+    again = api.get("/children/CP000000001A", token, purpose=PURPOSE)
+    assert again.status_code == 200 and again.json()["cp_id"] == "CP000000001A"
+    assert [e["action"] for e in audit_entries()].count("read_child") == 2
