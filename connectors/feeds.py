@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 @dataclass(frozen=True)
 class Feed:
-    """A feed of the interface specification (``shared/feeds/README.md``)."""
+    """A feed of the interface specification (``docs/feeds.md``)."""
 
     name: str
     extension: str

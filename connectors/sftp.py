@@ -1,6 +1,6 @@
 """The SFTP drop zone: the ``DropZone`` protocol over one pinned, key-authenticated SSH connection.
 
-Senders upload to ``inbound/<feed>/`` of their account (``shared/feeds/README.md``); this module lists
+Senders upload to ``inbound/<feed>/`` of their account (``docs/feeds.md``); this module lists
 complete files, streams them to the temporary path ``connectors.landing.land`` gives it, moves them
 to ``processed/`` or ``rejected/`` and writes receipts to ``outbound/`` atomically. The server's host
 key is pinned (``RejectPolicy``; the user's ``~/.ssh/known_hosts`` is never read) and login is by key

@@ -5,7 +5,7 @@ anything imports ``airflow``. Every component (api-server, scheduler, dag-proces
 task processes) must see the same JWT secret, or the api-server refuses the scheduler's task tokens
 ("Invalid auth token"); the secrets are therefore generated once into the data folder and every
 component reads them from there. ``dag.test()`` needs a migrated metadata database and the DAGs
-serialized (``shared/STACK-NOTES.md``).
+serialized (``docs/stack-notes.md``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The probabilistic model as data: comparisons, blocking rules, training blocks and thresholds.
 
-Fellegi–Sunter via Splink. Lessons written into the design (``shared/DESIGN.md``):
+Fellegi–Sunter via Splink. Lessons written into the design (``docs/architecture.md``):
 - postcode and address are ONE household comparison, or a household's evidence counts twice and
   siblings chain together;
 - a forename is also compared against the other's middle and preferred names, after nicknames map to

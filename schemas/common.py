@@ -1,4 +1,4 @@
-"""Field rules every feed shares (``shared/feeds/README.md``, "Common field rules").
+"""Field rules every feed shares (``docs/feeds.md``, "Common field rules").
 
 Each function takes what the sender wrote and returns the clean value or raises ``ValueError`` with a
 reason a sender can act on: the rule the field breaks, never the value (reasons reach receipts, logs

@@ -1,6 +1,6 @@
 """Identifier checks shared by every feed, the linker and the synthetic generator.
 
-Each check follows ``shared/feeds/README.md`` ("Common field rules"). The functions are pure: they
+Each check follows ``docs/feeds.md`` ("Common field rules"). The functions are pure: they
 take the raw string a feed sent and answer with a normalised value or ``None`` when the value cannot
 be trusted. A value that fails its check is never used to identify a child.
 """

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, text
 LOCAL_AUTHORITY_SQL = """CASE WHEN {s}.feed IN ('connexions', 'ics') THEN {s}.sender
                               WHEN {s}.upn IS NOT NULL THEN substr({s}.upn, 2, 3) END"""
 """A record's local authority: the sender of the LA-sent feeds, else the LA code inside its UPN
-(characters 2-4, feeds/README.md); GP and CAF records without a UPN have none."""
+(characters 2-4, docs/feeds.md); GP and CAF records without a UPN have none."""
 
 
 @dataclass(frozen=True)

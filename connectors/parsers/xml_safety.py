@@ -3,7 +3,7 @@ reader and freeing what has been read.
 
 lxml's ``iterparse`` runs with entities, DTD loading and the network off, and any DOCTYPE rejects the
 file at its root: feeds never need one, and it is how external-entity and entity-expansion attacks
-arrive (``shared/STACK-NOTES.md``). Only elements a spec shape names are read; others are skipped
+arrive (``docs/stack-notes.md``). Only elements a spec shape names are read; others are skipped
 unread and only their names reported, so a receipt can say what was dropped without storing it.
 """
 

@@ -1,6 +1,6 @@
 """Deterministic, streaming synthetic children and the five feeds' files about them.
 
-``generate`` writes a drop zone (``inbound/<feed>/NAME``) that follows ``shared/feeds/README.md``,
+``generate`` writes a drop zone (``inbound/<feed>/NAME``) that follows ``docs/feeds.md``,
 with controlled faults and a ground truth naming the true child behind every data row. From a
 shell: ``python -m contactpoint.synthetic OUT_DIR --children 100000``. ``next_night`` writes the
 files the feeds send the day after, about the same children (``--next-night-of DIR``).

@@ -5,7 +5,7 @@ regenerated, so night two follows from whatever night one holds. A next night ha
 (births into existing households, arrivals with a new address), changes (a household moves, a pupil
 changes school, a child changes GP practice, a child's family name changes) and leavers (left
 England, died, taken off a school roll). Each feed sends what its sender would (feed spec,
-``shared/feeds/README.md``):
+``docs/feeds.md``):
 
 - school: every school resends its full roll. An unchanged pupil's element is copied byte for byte
   (a school's system resends the same record, typing errors and all); a pupil who left is missing; a

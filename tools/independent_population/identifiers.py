@@ -1,4 +1,4 @@
-"""Identifiers as ``shared/feeds/README.md`` defines them, implemented here from the spec alone."""
+"""Identifiers as ``docs/feeds.md`` defines them, implemented here from the spec alone."""
 
 from __future__ import annotations
 

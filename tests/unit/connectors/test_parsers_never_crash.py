@@ -1,6 +1,6 @@
 """The parsers never crash: whatever bytes arrive, a file ends rejected with a reason or as row outcomes.
 
-The reliability contract (``shared/DESIGN.md``) says hostile files end rejected or quarantined with a
+The reliability contract (``docs/architecture.md``) says hostile files end rejected or quarantined with a
 reason, within bounded time and memory, and that the parsers never crash. For each feed this module
 drives the feed's parser and row validator exactly as its loader (``connectors/<feed>.py``) does, on
 

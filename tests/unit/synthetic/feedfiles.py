@@ -1,6 +1,6 @@
 """Reading what the synthetic generator wrote, independently of how it wrote it.
 
-Constants here are copied from the feed spec (shared/feeds/README.md), not from the generator,
+Constants here are copied from the feed spec (docs/feeds.md), not from the generator,
 so that a drift on either side fails the tests.
 """
 

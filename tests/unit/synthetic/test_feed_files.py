@@ -1,4 +1,4 @@
-"""The feed files against the spec (shared/feeds/README.md): names, headers, XML structure, and a
+"""The feed files against the spec (docs/feeds.md): names, headers, XML structure, and a
 ground truth that names every data row and every fault, with faults exactly where it says."""
 
 from __future__ import annotations
