@@ -1,0 +1,45 @@
+"""Every read a console page makes is a definer function that takes the session (issue 13).
+
+The functions live in ``warehouse/sql/functions/1*_console_*.sql`` (applied in name order, each
+``CREATE OR REPLACE``, so a later migration re-applies a changed file) in a schema of their own, ``console``.
+Each read has two halves: the statement itself (``console.<read>_rows`` and the like, the owner's alone,
+which the hub's own tools and tests call directly) and the console's entry to it, which takes the
+session's token, finds the live user behind it, checks the role (steward pages: steward; operations pages:
+steward or data team) and passes the shielded entitlement on, so a held or shielded child is masked for a
+steward not entitled to it, whoever calls. ``cp_console`` may execute only the entries; it owns and reads
+no table, and every console request runs as it (``directory_api.deps.get_console_conn``).
+
+Revision ID: 0017
+Revises: 0016
+"""
+
+from pathlib import Path
+
+from alembic import op
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "sql" / "functions"
+
+UPGRADE = """
+CREATE SCHEMA IF NOT EXISTS console;
+REVOKE ALL ON SCHEMA console FROM PUBLIC;
+GRANT USAGE ON SCHEMA console TO cp_console;
+"""
+
+DOWNGRADE = """
+DROP SCHEMA console CASCADE;
+"""
+
+
+def upgrade() -> None:
+    op.execute(UPGRADE)
+    for path in sorted(FUNCTIONS.glob("1*_console_*.sql")):
+        op.execute(path.read_text())
+
+
+def downgrade() -> None:
+    op.execute(DOWNGRADE)
