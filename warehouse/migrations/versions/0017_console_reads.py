@@ -1,6 +1,6 @@
 """Every read a console page makes is a definer function that takes the session (issue 13).
 
-The functions live in ``warehouse/sql/functions/1*_console_*.sql`` (applied in name order, each
+The functions live in ``warehouse/sql/functions/1*.sql`` (applied in name order, each
 ``CREATE OR REPLACE``, so a later migration re-applies a changed file) in a schema of their own, ``console``.
 Each read has two halves: the statement itself (``console.<read>_rows`` and the like, the owner's alone,
 which the hub's own tools and tests call directly) and the console's entry to it, which takes the
@@ -8,6 +8,9 @@ session's token, finds the live user behind it, checks the role (steward pages: 
 steward or data team) and passes the shielded entitlement on, so a held or shielded child is masked for a
 steward not entitled to it, whoever calls. ``cp_console`` may execute only the entries; it owns and reads
 no table, and every console request runs as it (``directory_api.deps.get_console_conn``).
+
+The archivist's read takes the session too (``archive.read_child_in_session``, ``15_session_archive.sql``):
+``cp_archivist`` can no longer name the archivist it reads as.
 
 Revision ID: 0017
 Revises: 0016
@@ -32,12 +35,14 @@ GRANT USAGE ON SCHEMA console TO cp_console;
 
 DOWNGRADE = """
 DROP SCHEMA console CASCADE;
+DROP FUNCTION archive.read_child_in_session(text, text, text);
+GRANT EXECUTE ON FUNCTION archive.read_child(text, text, text) TO cp_archivist;
 """
 
 
 def upgrade() -> None:
     op.execute(UPGRADE)
-    for path in sorted(FUNCTIONS.glob("1*_console_*.sql")):
+    for path in sorted(FUNCTIONS.glob("1*.sql")):
         op.execute(path.read_text())
 
 
