@@ -7,7 +7,7 @@ audit entry (a refusal by the database, which aborts the transaction, writes its
 At most ``DB_SLOTS`` requests hold a connection at once; the others wait on the event loop. Without that
 bound an overload deadlocks: every worker thread blocks waiting for a pooled connection while the requests
 holding the connections wait for a worker thread to run their next step.
-``ConsoleConnDep``: the same, run as the console's role ``cp_console`` from its first statement.
+``ConsoleConnDep``: the same, on the console's own login ``cp_console_login`` (no table privilege).
 ``ClockDep``: "now", overridable in tests (``app.dependency_overrides[get_clock]``).
 ``CurrentUser``: the person a bearer token signs in.
 """
@@ -24,11 +24,10 @@ import anyio
 from fastapi import Depends, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from directory_api import auth
-from warehouse.db import get_engine
-from warehouse.steward_actions import CONSOLE_ROLE
+from warehouse.db import console_engine, get_engine
 
 DB_SLOTS = 10
 """Requests holding a database connection at once: below the engine's pool (5 + 10 overflow)."""
@@ -50,24 +49,9 @@ def _begin() -> Connection:
     return conn
 
 
-def as_console(conn: Connection) -> None:
-    """Run the rest of ``conn``'s transaction as the console's role (no table privilege)."""
-    conn.execute(text(f"SET LOCAL ROLE {CONSOLE_ROLE}"))
-
-
-def as_pipeline(conn: Connection) -> None:
-    """Run the rest of ``conn``'s transaction as the store's owner again: only for the pipeline's own work that
-    a console action sets off once the database has accepted it (a promotion's re-link and publish)."""
-    conn.execute(text("SET LOCAL ROLE NONE"))
-
-
 def _begin_console() -> Connection:
-    conn = _begin()
-    try:
-        as_console(conn)  # before anything else: the console reads only through session-taking functions
-    except BaseException:
-        conn.close()
-        raise
+    conn = console_engine().connect()  # the console's own login: no table, no way back to the owner
+    conn.begin()
     return conn
 
 
@@ -112,7 +96,7 @@ async def get_conn() -> AsyncIterator[Connection]:
 
 
 async def get_console_conn() -> AsyncIterator[Connection]:
-    """:func:`get_conn` for a console request: the transaction runs as ``cp_console`` from its first statement,
+    """:func:`get_conn` for a console request, on the console's own login (``cp_console_login``, migration 0017):
     a role that owns and reads no table, so every read is a definer function that takes the session."""
     async with _request_conn(_begin_console) as conn:
         yield conn

@@ -284,34 +284,18 @@ def promote(conn: Connection, version: str, *, reason: str, run_id: str, steward
     failed re-link leaves the old model current. The reason is kept with the model (``identity.model``), not
     in the audit entry: it is free text, and the audit holds codes and counts only.
     """
-    who = accept_promotion(conn, version, reason=reason, run_id=run_id, steward=steward, session=session)
-    return relink_promoted(conn, version, who, run_id=run_id, backend=backend)
-
-
-def accept_promotion(conn: Connection, version: str, *, reason: str, run_id: str, steward: str | None = None,
-                     session: str | None = None) -> dict[str, Any]:
-    """The promotion alone (:func:`promote`'s first half): the database makes ``version`` current for the
-    session's steward; returns who promoted it (``username``, ``role``) and the ``previous`` version.
-
-    With ``session`` every read goes through the console's functions, so the console's role can call it."""
     if not reason or not reason.strip():
         raise ValueError("a promotion needs a reason")
     if version == current_version(conn, session=session):
         raise ValueError(f"{version} is already the current model")
     model = model_of(conn, version, session=session)  # KeyError for an unknown version, before anything is written
     try:
-        return steward_actions.promote_model(conn, version, model, reason=reason, run_id=run_id,
-                                             bundled=MODEL_VERSION, session=session, steward=steward)
+        who = steward_actions.promote_model(conn, version, model, reason=reason, run_id=run_id,
+                                            bundled=MODEL_VERSION, session=session, steward=steward)
     except steward_actions.NotEntitled as refused:
         raise PermissionError(f"{refused}: only stewards promote a model") from None
     except steward_actions.StewardshipError as refused:
         raise ValueError(str(refused)) from None
-
-
-def relink_promoted(conn: Connection, version: str, who: dict[str, Any], *, run_id: str,
-                    backend: str = "duckdb") -> Promotion:
-    """:func:`promote`'s second half, the pipeline's work (it writes every table the linker writes): re-link
-    every record with the model just promoted, and audit the promotion under who promoted it."""
     summary = relink_all(conn, run_id, backend=backend)
     entry = audit.append(conn, username=who["username"], role=who["role"], action="model_promoted", detail={
         "version": version, "previous": who["previous"], "relink_run": run_id, "records": summary.records,

@@ -16,8 +16,9 @@ from fastapi.responses import Response
 from contactpoint.settings import get_settings
 from directory_api.console.ops_charts import WeightBin, weight_histogram
 from directory_api.console.session import ConsoleUser, NavLink, StewardDep, add_nav_link, check_csrf, render
-from directory_api.deps import ConsoleConnDep, as_console, as_pipeline
+from directory_api.deps import ConsoleConnDep
 from matching import lifecycle
+from warehouse.db import transaction
 from warehouse.publish import publish_directory
 
 router = APIRouter(prefix="/model")
@@ -68,18 +69,18 @@ def promote(request: Request, conn: ConsoleConnDep, user: StewardDep, version: A
     _versions(conn, user, version)
     run_id = f"promote-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     try:
-        who = lifecycle.accept_promotion(conn, version, session=user.session_token, reason=reason, run_id=run_id)
+        # The promotion is the database's, for the steward's session (identity.steward_promote); the full
+        # re-link and the publish after it are the pipeline's work, which writes every table: they run on the
+        # store owner's connection, in one transaction with the promotion (a failed re-link leaves the old
+        # model current). The console's own login could not do them, and no page read goes that way.
+        with transaction() as pipeline_conn:
+            promotion = lifecycle.promote(pipeline_conn, version, session=user.session_token, reason=reason,
+                                          run_id=run_id, backend=get_settings().link_backend)
+            published = publish_directory(pipeline_conn)
     except (ValueError, PermissionError) as refused:
         return render(request, "ops/model_promoted.html", {
             "user": user, "nav": "model", "error": str(refused), "version": version},
             status_code=status.HTTP_400_BAD_REQUEST)
-    # The database accepted the promotion from the steward's session. The re-link and the publish after it
-    # are the pipeline's work, which writes every table: they run as the store's owner in this transaction
-    # (the console process still logs in as the hub's user), then the request is the console's role again.
-    as_pipeline(conn)
-    promotion = lifecycle.relink_promoted(conn, version, who, run_id=run_id, backend=get_settings().link_backend)
-    published = publish_directory(conn)
-    as_console(conn)
     return render(request, "ops/model_promoted.html", {
         "user": user, "nav": "model", "promotion": promotion, "published": published,
         "version": version})

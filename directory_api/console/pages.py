@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from directory_api import auth
 from directory_api.console import session
 from directory_api.console.session import ConsoleUserDep
-from directory_api.deps import ClockDep, ConsoleConnDep, as_console
+from directory_api.deps import ClockDep, ConsoleConnDep
 from matching import stewardship
 from warehouse import operations, users
 
@@ -69,13 +69,12 @@ def sign_in(request: Request, conn: ConsoleConnDep, clock: ClockDep,
                              status_code=status.HTTP_403_FORBIDDEN)
     try:
         opened = auth.sign_in(conn, username=username.strip(), password=password, pin=pin.strip(),
-                              one_time_code=one_time_code.strip(), now=clock())  # as the console's role: no table
+                              one_time_code=one_time_code.strip(), now=clock())  # as the console's login: no table
     except auth.Refused as refused:
         # Commit the failed attempt and its audit entry (get_conn commits on Refused only): do it here,
         # because the answer is a page, not the refusal.
         conn.commit()
         conn.begin()
-        as_console(conn)
         return _sign_in_page(request, error=str(refused.detail), next_path=safe_next(next),
                              status_code=refused.status_code)
     response = RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)

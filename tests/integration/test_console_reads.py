@@ -7,7 +7,8 @@ steward not entitled to it. Called straight from SQL as ``cp_console`` (what a c
 anyone holding the console's role, could do), a made-up token, a reader's or an archivist's session, and a
 data team member on a steward's read are refused (42501); a steward without the entitlement gets a held
 or shielded child's pair and history without a name or an ID she did not already have. And every console
-request runs as ``cp_console`` from its first statement, so a page that read a table would fail.
+request logs in as ``cp_console_login``, which runs what ``cp_console`` runs and nothing else, so a page
+that read a table would fail, and no request can step back to the store's owner.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from directory_api.auth import token_hash
 from directory_api.main import create_app
 from tests.integration.test_console_matrix import rows, the_store
 from warehouse import users
-from warehouse.db import get_engine, transaction
+from warehouse.db import CONSOLE_LOGIN, get_engine, transaction
 from warehouse.steward_actions import CONSOLE_ROLE
 
 pytestmark = pytest.mark.postgres
@@ -156,18 +157,40 @@ def test_a_view_is_audited_under_the_sessions_own_user_and_nothing_else_is_writt
     assert as_console("SELECT console.session_ended(:s)", s="not-a-session") == (None, None)
 
 
-def test_every_console_request_runs_as_the_console_role_which_reads_no_table(world: dict[str, Any]) -> None:
-    async def first_statements() -> tuple[str, str | None]:
-        async with deps._request_conn(deps._begin_console) as conn:
-            who = str(conn.execute(text("SELECT current_user")).scalar())
-            try:
-                with conn.begin_nested():
-                    conn.execute(text("SELECT count(*) FROM identity.child"))
-            except DBAPIError as error:
-                return who, str(getattr(error.orig, "sqlstate", None))
-            return who, None
+def test_every_console_request_logs_in_as_the_console_login_which_reads_no_table_and_cannot_step_back(
+        world: dict[str, Any]) -> None:
+    owner = str(rows("SELECT current_user")[0][0])
 
-    assert asyncio.run(first_statements()) == (CONSOLE_ROLE, "42501")
+    async def first_statements() -> tuple[str, str, str | None, str | None]:
+        async with deps._request_conn(deps._begin_console) as conn:
+            who = conn.execute(text("SELECT current_user, session_user")).one()
+            refused = []
+            for sql in ("SELECT count(*) FROM identity.child", f'SET ROLE "{owner}"'):
+                try:
+                    with conn.begin_nested():
+                        conn.execute(text(sql))
+                except DBAPIError as error:
+                    refused.append(str(getattr(error.orig, "sqlstate", None)))
+            return str(who[0]), str(who[1]), *refused
+
+    assert asyncio.run(first_statements()) == (CONSOLE_LOGIN, CONSOLE_LOGIN, "42501", "42501")
+
+
+def test_the_console_login_owns_reads_and_is_member_of_nothing_and_runs_what_the_console_role_runs(
+        world: dict[str, Any]) -> None:
+    assert rows("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = :r",
+                r=CONSOLE_LOGIN) == [(0,)]
+    assert rows("""SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                     AND has_table_privilege(:r, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')""",
+                r=CONSOLE_LOGIN) == [(0,)]
+    assert rows("""SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
+                   WHERE r.rolname = :r""", r=CONSOLE_LOGIN) == [(0,)]
+    runs = """SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE p.prosecdef AND has_schema_privilege(:r, n.oid, 'USAGE')
+                AND has_function_privilege(:r, p.oid, 'EXECUTE') ORDER BY 1"""
+    assert rows(runs, r=CONSOLE_LOGIN) == rows(runs, r=CONSOLE_ROLE) != []
 
 
 def dependencies(dependant: Any) -> Iterator[Any]:

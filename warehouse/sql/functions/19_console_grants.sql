@@ -15,3 +15,28 @@ GRANT EXECUTE ON FUNCTION
     console.quarantine(text, text, bigint, boolean, integer, integer, integer), console.daily_volumes(text, integer),
     console.universal_services(text, date)
 TO cp_console;
+
+-- The console's own login (CONTACTPOINT_CONSOLE_DATABASE_URL; by default the store's URL as this user): a
+-- member of nothing, owning and reading no table, executing exactly what cp_console executes (the session
+-- functions, the steward actions and the reads above). Its requests cannot SET ROLE back to the owner.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cp_console_login') THEN
+        BEGIN
+            CREATE ROLE cp_console_login LOGIN NOINHERIT;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- another database's migration created it a moment ago
+        END;
+    END IF;
+END $$;
+GRANT USAGE ON SCHEMA access, identity, console TO cp_console_login;
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+             WHERE EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) a
+                           WHERE a.grantee = 'cp_console'::regrole AND a.privilege_type = 'EXECUTE') LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO cp_console_login', f);
+    END LOOP;
+END $$;
