@@ -40,7 +40,7 @@ def _audit_view(conn: Connection, user: ConsoleUser, action: str, cp_ids: list[s
 
 
 def _as(user: ConsoleUser) -> dict[str, Any]:
-    """Who acts, as the database takes it: the user's own session (the request runs as the console's role)."""
+    """Who acts, as the database takes it: the user's own session (on the console's login, no table)."""
     return {"session": user.session_token}
 
 
