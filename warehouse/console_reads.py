@@ -2,9 +2,10 @@
 
 Every page of the console reads through a function of the ``console`` schema (migration 0017,
 ``warehouse/sql/functions/1*_console_*.sql``) that takes the signed-in user's session token, finds the live
-user behind it, checks the role the page needs and applies the shielded entitlement itself. The console's
-database role, ``cp_console``, may execute those functions and reads no table, so a page that read a table
-directly would fail, and a caller holding another person's name but not their session reads nothing.
+user behind it, checks the role the page needs and applies the shielded entitlement itself. The console logs
+in as ``cp_console_login``, which may execute those functions (as ``cp_console`` may) and reads no table, so a
+page that read a table directly would fail, and a caller holding another person's name but not their
+session reads nothing.
 
 The modules that own each read (``warehouse.review_queue``, ``warehouse.steward_history``,
 ``warehouse.operations``, ``warehouse.reports``, ``matching.lifecycle``) call these helpers when given a
