@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,9 @@ def add_parsers(sub: Any) -> None:
     replay.add_argument("file", type=Path, help="the fixed file, named as the spec says (a new name)")
     replay.add_argument("--replaces", required=True, help="the rejected file's name or id")
     replay.add_argument("--reason", required=True, help="why (audited)")
-    replay.add_argument("--by", default=None, help="who (audited; default: your login name)")
+    replay.add_argument("--by", default=None, help="the data team member acting (audited; an enabled data_team user, "
+                        "default: your login name); "
+                        "or sign in and put the session token in CONTACTPOINT_SESSION")
     replay.add_argument("--dropzone", type=Path, default=None, help="drop-zone folder (default: the configured one)")
 
     quarantine = sub.add_parser("quarantine", help="rows that could not be loaded: list them, release a corrected one")
@@ -42,7 +45,16 @@ def add_parsers(sub: Any) -> None:
     release.add_argument("--set", dest="corrections", action="append", default=[], metavar="FIELD=VALUE",
                          help="a corrected value (repeat for several fields)")
     release.add_argument("--reason", required=True, help="why (audited)")
-    release.add_argument("--by", default=None, help="who (audited; default: your login name)")
+    release.add_argument("--by", default=None, help="the data team member acting (audited; an enabled data_team user, "
+                        "default: your login name); "
+                        "or sign in and put the session token in CONTACTPOINT_SESSION")
+
+
+def _acting(args: argparse.Namespace) -> dict[str, str | None]:
+    """Who acts: a signed-in data team member's session (``CONTACTPOINT_SESSION``: a token on the command
+    line would show in the process list), else the member ``--by`` names (default: the login name)."""
+    session = os.environ.get("CONTACTPOINT_SESSION") or None
+    return {"session": session, "by": None if session else args.by or getpass.getuser()}
 
 
 def _corrections(pairs: list[str]) -> dict[str, str]:
@@ -105,7 +117,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from contactpoint.settings import get_settings
 
     try:
-        outcome = replay_file(args.file, replaces=args.replaces, by=args.by or getpass.getuser(), reason=args.reason,
+        outcome = replay_file(args.file, replaces=args.replaces, reason=args.reason, **_acting(args),
                               dropzone_root=args.dropzone or get_settings().dropzone,
                               run_id=f"replay-{int(time.time())}")
     except ReplayRefused as refused:
@@ -137,8 +149,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     try:
         with transaction() as conn:
             record_id = release_quarantined_row(conn, args.file_id, args.row, _corrections(args.corrections),
-                                                by=args.by or getpass.getuser(), reason=args.reason,
-                                                today=clock.today())
+                                                reason=args.reason, today=clock.today(), **_acting(args))
     except ReleaseRefused as refused:
         print(f"not released: {refused}", file=sys.stderr)
         return 1

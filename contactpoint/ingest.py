@@ -23,8 +23,10 @@ from connectors.landing import sha256_of
 from contactpoint import pipeline
 from matching.link import LinkSummary
 from warehouse import audit
+from warehouse.corrections import data_team_member
 from warehouse.db import retrying, transaction
 from warehouse.publish import PublishSummary
+from warehouse.steward_actions import NotEntitled
 
 DATA_TEAM_ROLE = "data_team"
 
@@ -162,12 +164,14 @@ def _rejected_file(conn: Connection, replaces: str) -> tuple[int, str, str, str 
     return int(found.file_id), str(found.file_name), str(found.feed), found.sender
 
 
-def replay_file(path: Path, *, replaces: str, by: str, reason: str, dropzone_root: Path, run_id: str) -> ReplayOutcome:
+def replay_file(path: Path, *, replaces: str, reason: str, dropzone_root: Path, run_id: str, by: str | None = None,
+                session: str | None = None) -> ReplayOutcome:
     """Load the sender's fixed file ``path`` in place of the rejected file ``replaces`` (name or id).
 
     The new file goes through the drop zone at ``dropzone_root`` like any delivery (receipt to the
     sender's ``outbound/``), then linking and publishing; the replay is audited with who, why and the
-    outcome. The same bytes as the rejected file are refused: only a fixed file can be replayed.
+    outcome. The same bytes as the rejected file are refused: only a fixed file can be replayed. Who: the
+    data team member ``session`` signs in (or, for the hub's tools, ``by`` names), as the database finds them.
     """
     if not reason.strip():
         raise ReplayRefused("a replay needs a reason")
@@ -191,6 +195,11 @@ def replay_file(path: Path, *, replaces: str, by: str, reason: str, dropzone_roo
         raise ReplayRefused(f"{path.name} holds the same bytes as {seen}, already received: "
                             "ask the sender for a fixed file")
 
+    with transaction() as conn:
+        try:
+            by = data_team_member(conn, session=session, by=by)
+        except NotEntitled as refused:
+            raise ReplayRefused(str(refused)) from None
     zone = FolderDropZone(dropzone_root)
     zone.upload(feed, path.name, path)
     counts = ingest_feed(feed, zone)

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
                     "(e.g. postgresql://cp_api:SECRET@db/contactpoint); unset: the store's URL with the user cp_api "
                     "and no password (peer, certificate or trust authentication).",
     )
+    console_database_url: str | None = Field(
+        default=None,
+        description="How the steward and operations console logs in: as cp_console_login, a role that owns and reads "
+                    "no table and runs only the console's session-taking functions; unset: the store's URL with the "
+                    "user cp_console_login and no password (peer, certificate or trust authentication).",
+    )
     api_pool_size: int = Field(
         default=8, ge=1, description="Connections the directory API's read routes keep open as cp_api.")
 

@@ -7,6 +7,7 @@ audit entry (a refusal by the database, which aborts the transaction, writes its
 At most ``DB_SLOTS`` requests hold a connection at once; the others wait on the event loop. Without that
 bound an overload deadlocks: every worker thread blocks waiting for a pooled connection while the requests
 holding the connections wait for a worker thread to run their next step.
+``ConsoleConnDep``: the same, on the console's own login ``cp_console_login`` (no table privilege).
 ``ClockDep``: "now", overridable in tests (``app.dependency_overrides[get_clock]``).
 ``CurrentUser``: the person a bearer token signs in.
 """
@@ -14,7 +15,8 @@ holding the connections wait for a worker thread to run their next step.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 from weakref import WeakKeyDictionary
 
@@ -25,7 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 
 from directory_api import auth
-from warehouse.db import get_engine
+from warehouse.db import console_engine, get_engine
 
 DB_SLOTS = 10
 """Requests holding a database connection at once: below the engine's pool (5 + 10 overflow)."""
@@ -43,6 +45,12 @@ def _loop_slots() -> asyncio.Semaphore:
 
 def _begin() -> Connection:
     conn = get_engine().connect()
+    conn.begin()
+    return conn
+
+
+def _begin_console() -> Connection:
+    conn = console_engine().connect()  # the console's own login: no table, no way back to the owner
     conn.begin()
     return conn
 
@@ -66,10 +74,10 @@ async def _finish(conn: Connection, *, commit: bool, refusal: auth.Refused | Non
         await run_in_threadpool(_end, conn, commit, refusal)
 
 
-async def get_conn() -> AsyncIterator[Connection]:
-    """One transaction for the whole request (see the module docstring for when it commits)."""
+@asynccontextmanager
+async def _request_conn(begin: Callable[[], Connection]) -> AsyncIterator[Connection]:
     async with _loop_slots():
-        conn = await run_in_threadpool(_begin)
+        conn = await run_in_threadpool(begin)
         try:
             yield conn
         except auth.Refused as refusal:
@@ -81,12 +89,26 @@ async def get_conn() -> AsyncIterator[Connection]:
         await _finish(conn, commit=True)
 
 
+async def get_conn() -> AsyncIterator[Connection]:
+    """One transaction for the whole request (see the module docstring for when it commits)."""
+    async with _request_conn(_begin) as conn:
+        yield conn
+
+
+async def get_console_conn() -> AsyncIterator[Connection]:
+    """:func:`get_conn` for a console request, on the console's own login (``cp_console_login``, migration 0017):
+    a role that owns and reads no table, so every read is a definer function that takes the session."""
+    async with _request_conn(_begin_console) as conn:
+        yield conn
+
+
 async def get_clock() -> auth.Clock:
     """The clock the API reads "now" from (one-time codes, lock-outs, session expiry)."""
     return auth.utc_now
 
 
 ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
+ConsoleConnDep = Annotated[Connection, Depends(get_console_conn, scope="function")]
 ClockDep = Annotated[auth.Clock, Depends(get_clock)]
 
 bearer = HTTPBearer(auto_error=False, description="The token `POST /session` returned: `Bearer <token>`.")

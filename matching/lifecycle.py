@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, RowMapping
 
 from matching.decide import APART, LINK, REVIEW, decide_pairs
 from matching.features import features_frame
-from matching.link import CANONICAL, LinkSummary, relink_all
+from matching.link import LinkSummary, relink_all
 from matching.model import load_model, score_within
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds
 from warehouse import audit, steward_actions
+from warehouse.console_reads import rows as read_rows
+from warehouse.console_reads import value as read_value
 
 MATCH, NON_MATCH = "match", "non_match"
 LABEL_OF = {"must_link": MATCH, "cannot_link": NON_MATCH}
@@ -44,28 +46,41 @@ class ModelVersion:
     promotions: tuple[dict[str, Any], ...] = ()  # who promoted it, when, over which version, and why
 
 
-def model_versions(conn: Connection) -> list[ModelVersion]:
+# Every read below is the database's (``warehouse/sql/functions/13_console_model.sql``): with ``session`` (the
+# console) through the steward's session, which the database checks; without it (the hub's own tools, as the
+# store's owner) the statement directly.
+
+def model_versions(conn: Connection, *, session: str | None = None) -> list[ModelVersion]:
     """Every version, newest trained first, the bundled model last; exactly one is current."""
-    rows = conn.execute(text(f"SELECT version, trained_at, promoted_at, model -> '{PROMOTIONS_KEY}' AS promotions "
-                             "FROM identity.model ORDER BY trained_at DESC, version")).fetchall()
-    current = current_version(conn)
-    versions = [ModelVersion(r.version, r.trained_at, r.promoted_at, r.version == current, True,
-                             tuple(r.promotions or ())) for r in rows]
+    rows = read_rows(conn, session, "model_versions(:session)", "model_version_rows()", {})
+    current = current_version(conn, session=session)
+    versions = [ModelVersion(r["version"], r["trained_at"], r["promoted_at"], r["version"] == current, True,
+                             tuple(r["promotions"] or ())) for r in rows]
     if not any(v.version == MODEL_VERSION for v in versions):
         versions.append(ModelVersion(MODEL_VERSION, None, None, current == MODEL_VERSION, False))
     return versions
 
 
-def current_version(conn: Connection) -> str:
+def _current(conn: Connection, session: str | None) -> RowMapping | None:
+    found = read_rows(conn, session, "current_model(:session)", "current_model_rows()", {})
+    return found[0] if found else None
+
+
+def current_version(conn: Connection, *, session: str | None = None) -> str:
     """The version the linker runs (``matching.link.current_model``): the latest promoted, else the bundled."""
-    promoted = conn.execute(text("SELECT version FROM identity.model WHERE promoted_at IS NOT NULL "
-                                 "ORDER BY promoted_at DESC LIMIT 1")).scalar()
-    return str(promoted) if promoted else MODEL_VERSION
+    promoted = _current(conn, session)
+    return str(promoted["version"]) if promoted else MODEL_VERSION
 
 
-def model_of(conn: Connection, version: str) -> dict[str, Any]:
+def current_model_of(conn: Connection, session: str | None = None) -> dict[str, Any]:
+    """The model the linker runs (``matching.link.current_model``), read through ``session`` when given."""
+    promoted = _current(conn, session)
+    return dict(promoted["model"]) if promoted else load_model()
+
+
+def model_of(conn: Connection, version: str, *, session: str | None = None) -> dict[str, Any]:
     """A version's trained model; KeyError when there is no such version."""
-    stored = conn.execute(text("SELECT model FROM identity.model WHERE version = :v"), {"v": version}).scalar()
+    stored = read_value(conn, session, "model(:session, :v)", "model_document(:v)", {"v": version})
     if stored is not None:
         return dict(stored)
     if version == MODEL_VERSION:
@@ -82,12 +97,10 @@ class LabelledPair:
     label: str
 
 
-def labelled_pairs(conn: Connection) -> list[LabelledPair]:
+def labelled_pairs(conn: Connection, *, session: str | None = None) -> list[LabelledPair]:
     """The decisions that stand as labels: each pair's newest decision that was not undone."""
-    rows = conn.execute(text("""
-        SELECT DISTINCT ON (record_a, record_b) record_a, record_b, decision FROM identity.steward_decision
-        WHERE undone_at IS NULL ORDER BY record_a, record_b, decided_at DESC, decision_id DESC""")).fetchall()
-    return [LabelledPair(int(r.record_a), int(r.record_b), LABEL_OF[r.decision]) for r in rows]
+    rows = read_rows(conn, session, "labels(:session)", "label_rows()", {})
+    return [LabelledPair(int(r["record_a"]), int(r["record_b"]), LABEL_OF[r["decision"]]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -102,15 +115,22 @@ class ScoredPair:
 NOT_COMPARED = ScoredPair(None, APART, "no blocking key in common")
 
 
+def canonical_records(conn: Connection, record_ids: list[int] | None, *, session: str | None = None
+                      ) -> list[dict[str, Any]]:
+    """Records in ``matching.link``'s canonical columns (None: every staged record), as the models score them."""
+    return [dict(r) for r in read_rows(conn, session, "canonical_records(:session, :ids)", "canonical_rows(:ids)",
+                                       {"ids": record_ids})]
+
+
 def score_pairs(conn: Connection, model: dict[str, Any], pairs: Iterable[Pair], *,
-                thresholds: Thresholds = THRESHOLDS, backend: str = "duckdb") -> dict[Pair, ScoredPair]:
+                thresholds: Thresholds = THRESHOLDS, backend: str = "duckdb",
+                session: str | None = None) -> dict[Pair, ScoredPair]:
     """Each pair (record ids, smaller first) as ``model`` alone would decide it today."""
     wanted = {(min(a, b), max(a, b)) for a, b in pairs}
     records = sorted({r for pair in wanted for r in pair})
     if not records:
         return {}
-    rows = [dict(r._mapping) for r in conn.execute(text(f"{CANONICAL} WHERE s.record_id = ANY(:ids)"),
-                                                   {"ids": records})]
+    rows = canonical_records(conn, records, session=session)
     scored = score_within(features_frame(rows), model, threshold=-1e9, backend=backend)
     out = dict.fromkeys(wanted, NOT_COMPARED)
     if scored.empty:
@@ -167,12 +187,13 @@ def confusion(version: str, labels: Sequence[LabelledPair], decisions: dict[Pair
     return matrix
 
 
-def confusion_by_version(conn: Connection, *, backend: str = "duckdb") -> list[Confusion]:
+def confusion_by_version(conn: Connection, *, backend: str = "duckdb", session: str | None = None) -> list[Confusion]:
     """The live confusion matrix of every model version, in :func:`model_versions` order."""
-    labels = labelled_pairs(conn)
+    labels = labelled_pairs(conn, session=session)
     pairs = [(p.record_a, p.record_b) for p in labels]
-    return [confusion(v.version, labels, score_pairs(conn, model_of(conn, v.version), pairs, backend=backend))
-            for v in model_versions(conn)]
+    return [confusion(v.version, labels, score_pairs(conn, model_of(conn, v.version, session=session), pairs,
+                                                     backend=backend, session=session))
+            for v in model_versions(conn, session=session)]
 
 
 @dataclass(frozen=True)
@@ -206,21 +227,21 @@ class Comparison:
 
 
 def compare_models(conn: Connection, candidate: str, *, current: str | None = None, examples_per_change: int = 5,
-                   backend: str = "duckdb") -> Comparison:
+                   backend: str = "duckdb", session: str | None = None) -> Comparison:
     """Score every labelled pair and every pair ever sent to review with both models and count the changes.
 
     Examples are listed per kind of change (e.g. review → link), labelled pairs first, then the pairs
     nearest a threshold, so a steward lead inspects the changes that matter most.
     """
-    current = current or current_version(conn)
-    labels = labelled_pairs(conn)
+    current = current or current_version(conn, session=session)
+    labels = labelled_pairs(conn, session=session)
     label_of: dict[Pair, str] = {(p.record_a, p.record_b): p.label for p in labels}
     review_pair_of: dict[Pair, int] = {
-        (int(r.record_a), int(r.record_b)): int(r.pair_id)
-        for r in conn.execute(text("SELECT pair_id, record_a, record_b FROM identity.review_pair"))}
+        (int(r["record_a"]), int(r["record_b"])): int(r["pair_id"])
+        for r in read_rows(conn, session, "review_pair_index(:session)", "review_pair_keys()", {})}
     pairs = sorted(set(label_of) | set(review_pair_of))
-    before = score_pairs(conn, model_of(conn, current), pairs, backend=backend)
-    after = score_pairs(conn, model_of(conn, candidate), pairs, backend=backend)
+    before = score_pairs(conn, model_of(conn, current, session=session), pairs, backend=backend, session=session)
+    after = score_pairs(conn, model_of(conn, candidate, session=session), pairs, backend=backend, session=session)
     transitions: Counter[tuple[str, str]] = Counter((before[p].decision, after[p].decision) for p in pairs)
     changes: dict[tuple[str, str], list[PairChange]] = {}
     for p in pairs:
@@ -237,10 +258,11 @@ def compare_models(conn: Connection, candidate: str, *, current: str | None = No
                       confusion(current, labels, before), confusion(candidate, labels, after))
 
 
-def children_of(conn: Connection, record_ids: Iterable[int]) -> dict[int, str]:
-    """The ContactPoint ID each record is linked to now (records not yet linked are left out)."""
-    return {int(r.record_id): str(r.cp_id) for r in conn.execute(
-        text("SELECT record_id, cp_id FROM identity.link WHERE record_id = ANY(:r)"), {"r": sorted(set(record_ids))})}
+def children_of(conn: Connection, record_ids: Iterable[int], *, session: str | None = None) -> dict[int, str]:
+    """The ContactPoint ID each record is linked to now (records not yet linked are left out). Through a
+    steward's ``session``, a held or shielded child is left out unless the steward is entitled to it."""
+    return {int(r["record_id"]): str(r["cp_id"]) for r in read_rows(
+        conn, session, "children_of(:session, :r)", "record_children(:r, true)", {"r": sorted(set(record_ids))})}
 
 
 @dataclass(frozen=True)
@@ -264,9 +286,9 @@ def promote(conn: Connection, version: str, *, reason: str, run_id: str, steward
     """
     if not reason or not reason.strip():
         raise ValueError("a promotion needs a reason")
-    if version == current_version(conn):
+    if version == current_version(conn, session=session):
         raise ValueError(f"{version} is already the current model")
-    model = model_of(conn, version)  # KeyError for an unknown version, before anything is written
+    model = model_of(conn, version, session=session)  # KeyError for an unknown version, before anything is written
     try:
         who = steward_actions.promote_model(conn, version, model, reason=reason, run_id=run_id,
                                             bundled=MODEL_VERSION, session=session, steward=steward)
@@ -339,21 +361,22 @@ def distribution(pairs: pd.DataFrame, version: str, *, thresholds: Thresholds = 
                               [(edge, dict(c)) for edge, c in zip(edges, counts, strict=True)], bin_width, moves)
 
 
-def store_fingerprint(conn: Connection, thresholds: Thresholds = THRESHOLDS) -> tuple[Any, ...]:
+def store_fingerprint(conn: Connection, thresholds: Thresholds = THRESHOLDS, *,
+                      session: str | None = None) -> tuple[Any, ...]:
     """What the store's weight distribution depends on: the current model, the thresholds, and the staged
     records (how many, the newest change). Equal fingerprints give equal distributions."""
-    count, changed = conn.execute(text("SELECT count(*), max(updated_at) FROM staging.source_record")).one()
-    return current_version(conn), thresholds, int(count), changed
+    found = read_rows(conn, session, "store_fingerprint(:session)", "record_fingerprint()", {})[0]
+    return current_version(conn, session=session), thresholds, int(found["records"]), found["changed"]
 
 
 def store_distribution(conn: Connection, *, thresholds: Thresholds = THRESHOLDS,
-                       backend: str = "duckdb") -> WeightDistribution:
+                       backend: str = "duckdb", session: str | None = None) -> WeightDistribution:
     """The current model's weights over every blocked pair of staged records, down to one below the review
     threshold (so a lower review threshold can be judged too)."""
-    version = current_version(conn)
-    rows = [dict(r._mapping) for r in conn.execute(text(CANONICAL))]
+    version = current_version(conn, session=session)
+    rows = canonical_records(conn, None, session=session)
     floor = min(thresholds.review, thresholds.link) - 1
     frame = features_frame(rows)
-    pairs = score_within(frame, model_of(conn, version), threshold=floor, backend=backend) if len(rows) > 1 \
-        else pd.DataFrame()
+    pairs = score_within(frame, model_of(conn, version, session=session), threshold=floor, backend=backend) \
+        if len(rows) > 1 else pd.DataFrame()
     return distribution(pairs, version, thresholds=thresholds)

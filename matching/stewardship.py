@@ -185,7 +185,9 @@ def review_queue(conn: Connection, flt: QueueFilter | None = None, *, page: int 
 
 
 def review_entries(conn: Connection, flt: QueueFilter | None = None, *, page: int = 1, per_page: int = 50,
-                   may_see_shielded: bool = True) -> EntryPage:
-    """The review queue as stewards answer it: one entry per pair of children, in ``review_queue``'s order."""
+                   may_see_shielded: bool = True, session: str | None = None) -> EntryPage:
+    """The review queue as stewards answer it: one entry per pair of children, in ``review_queue``'s order.
+
+    ``session``: the console's signed-in steward, whose entitlement the database applies."""
     return _queue.review_entries(conn, flt or QueueFilter(), link_threshold=THRESHOLDS.link, page=page,
-                                 per_page=per_page, may_see_shielded=may_see_shielded)
+                                 per_page=per_page, may_see_shielded=may_see_shielded, session=session)

@@ -5,8 +5,8 @@ Listing quarantined rows is ``warehouse.operations.quarantined_rows`` (reasons o
 A released row passes the same row contract as a row in a file (the feed's own validator), is staged
 with the lineage of the file it came in (so precedence by extract time still holds: a newer file's word
 about the child is not overwritten), and its quarantine row is marked released, never deleted: what the
-sender sent stays as evidence. Every release is audited with who and why; the audit detail names the
-corrected fields, never their values.
+sender sent stays as evidence. Every release is audited with who and why (who: the data team member the
+session signs in, as the database says); the audit detail names the corrected fields, never their values.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from connectors.feeds import FEEDS
 from schemas.child import RowOutcome
@@ -26,6 +27,7 @@ from schemas.ics import validate_ics_row
 from schemas.school import validate_pupil
 from warehouse import audit
 from warehouse.staging import Lineage, mark_snapshot_presence, stage_records
+from warehouse.steward_actions import NotEntitled, tool_session
 
 DATA_TEAM_ROLE = "data_team"
 RowContract = Callable[[dict[str, Any], Lineage, date, Connection], RowOutcome]
@@ -71,11 +73,29 @@ def corrected_values(raw: Mapping[str, Any], corrections: Mapping[str, Any]) -> 
     return {**raw, **corrections}
 
 
+def data_team_member(conn: Connection, *, session: str | None, by: str | None) -> str:
+    """The data team member a live ``session`` signs in, as the database finds them (``console.reader``:
+    an enabled user whose role is data_team), or :class:`~warehouse.steward_actions.NotEntitled`. The hub's
+    own tools, which run as the store's owner, may name the member (``by``) instead: a short session for them.
+    Who released or replayed is then the database's answer, never a name typed into an audit entry."""
+    if session is None:
+        if not by:
+            raise NotEntitled("this needs a data team member's session or name")
+        session = tool_session(conn, by)
+    try:
+        with conn.begin_nested():
+            return str(conn.execute(text("SELECT (console.reader(:s, ARRAY['data_team'])).username"),
+                                    {"s": session}).scalar_one())
+    except DBAPIError:
+        raise NotEntitled("not allowed: this needs a live data team member's session") from None
+
+
 def release_quarantined_row(conn: Connection, file_id: int, row_number: int, corrections: Mapping[str, Any], *,
-                            by: str, reason: str, today: date) -> int:
+                            reason: str, today: date, by: str | None = None, session: str | None = None) -> int:
     """Validate the corrected row, stage it with its file's lineage, mark the quarantine row released and
     audit it; returns the staged record's id. Raises :class:`ReleaseRefused` (nothing changed) if the
-    corrected row still fails, the law keeps it out, or it was already released."""
+    corrected row still fails, the law keeps it out, or it was already released, or when ``session`` (or, for
+    the hub's tools, ``by``) is not a live data team member's (:func:`data_team_member`)."""
     if not reason.strip():
         raise ReleaseRefused("a release needs a reason")
     found = conn.execute(text("""
@@ -87,6 +107,10 @@ def release_quarantined_row(conn: Connection, file_id: int, row_number: int, cor
     if found.released_at is not None:
         raise ReleaseRefused(f"row {row_number} of {found.file_name} was released "
                              f"at {found.released_at:%Y-%m-%d %H:%M}")
+    try:
+        by = data_team_member(conn, session=session, by=by)
+    except NotEntitled as refused:
+        raise ReleaseRefused(str(refused)) from None
     lineage = Lineage(found.feed, found.sender, file_id, found.extract_time, found.sequence)
     values = corrected_values(found.raw, corrections)
     outcome = ROW_CONTRACTS[found.feed](values, lineage, today, conn)

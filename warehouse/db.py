@@ -106,6 +106,25 @@ def api_database_url() -> str:
     return make_url(database_url()).set(username=API_ROLE, password=None).render_as_string(hide_password=False)
 
 
+CONSOLE_LOGIN = "cp_console_login"
+"""The console's login role (migration 0017): EXECUTE on the console's session-taking functions, no table."""
+
+
+def console_database_url() -> str:
+    """How the console logs in: ``CONTACTPOINT_CONSOLE_DATABASE_URL``, else the store's URL as ``cp_console_login``
+    without a password (the server's peer, certificate or trust authentication decides)."""
+    configured = get_settings().console_database_url
+    if configured:
+        return as_psycopg_url(configured)
+    return make_url(database_url()).set(username=CONSOLE_LOGIN, password=None).render_as_string(hide_password=False)
+
+
+@lru_cache(maxsize=1)
+def console_engine() -> Engine:
+    """The console's engine (created on first use): every connection is ``cp_console_login``."""
+    return create_engine(console_database_url(), pool_pre_ping=True, future=True, connect_args=connect_args())
+
+
 class ApiPool:
     """The API read routes' connections, as ``cp_api``, in autocommit, on one event loop.
 

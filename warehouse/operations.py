@@ -1,6 +1,8 @@
 """What the data team sees of the intake: files per feed and sender, receipts, quarantined rows, daily volumes.
 
-Read-only queries over the ``intake`` schema. Nothing here returns a quarantined row's values: a data
+Read-only queries over the ``intake`` schema, the database's own
+(``warehouse/sql/functions/14_console_operations.sql``): with ``session`` the console reads them through its
+signed-in user, whose role the database checks. Nothing here returns a quarantined row's values: a data
 team needs the file, the row number, the field and the reason to ask the sender for a fix, and the
 values (names, dates of birth) would show a child to someone who has no purpose to see one.
 """
@@ -15,6 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from schemas.expectations.docs import safe_label
+from warehouse.console_reads import rows as read_rows
+from warehouse.console_reads import value as read_value
 
 QUARANTINE_PAGE_SIZE = 50
 
@@ -62,12 +66,6 @@ class SenderFiles:
     def rejected_files(self) -> int:
         """How many of the sender's files were refused whole."""
         return sum(f.status == "rejected" for f in self.files)
-
-
-_FILE_COLUMNS = """f.file_id, f.feed, f.sender, f.file_name, f.status, f.reason, f.rows_read AS read,
-    f.rows_loaded AS loaded, f.rows_quarantined AS quarantined, f.rows_withheld AS withheld, f.rows_warned AS warned,
-    f.rows_out_of_scope AS out_of_scope, f.received_at, f.extract_time,
-    (SELECT count(*) FROM intake.duplicate_delivery d WHERE d.file_id = f.file_id) AS duplicates"""
 
 
 def files_by_sender(conn: Connection, *, feed: str | None = None, per_sender: int = 20) -> list[SenderFiles]:
@@ -124,49 +122,43 @@ class SenderPage:
 
 
 def sender_summaries(conn: Connection, *, feed: str | None = None, page: int = 1,
-                     page_size: int = 100) -> SenderPage:
+                     page_size: int = 100, session: str | None = None) -> SenderPage:
     """Per feed and sender, the totals over all their files and their newest file, a page at a time."""
     page = max(1, page)
-    rows = conn.execute(text("""
-        SELECT feed, sender, count(*) AS files, count(*) FILTER (WHERE status = 'rejected') AS rejected_files,
-               sum(rows_read) AS read, sum(rows_loaded) AS loaded, sum(rows_quarantined) AS quarantined,
-               sum(rows_withheld) AS withheld, coalesce(sum(rows_read) FILTER (WHERE status = 'rejected'), 0)
-                   AS rejected, max(received_at) AS last_received,
-               (array_agg(file_id ORDER BY extract_time DESC NULLS LAST, file_id DESC))[1] AS newest_file_id,
-               (array_agg(file_name ORDER BY extract_time DESC NULLS LAST, file_id DESC))[1] AS newest_file_name,
-               (array_agg(status ORDER BY extract_time DESC NULLS LAST, file_id DESC))[1] AS newest_status,
-               count(*) OVER () AS total
-        FROM intake.file WHERE (CAST(:feed AS text) IS NULL OR feed = :feed)
-        GROUP BY feed, sender ORDER BY feed, sender NULLS LAST LIMIT :limit OFFSET :offset"""),
-        {"feed": feed, "limit": page_size, "offset": (page - 1) * page_size}).mappings().all()
+    rows = read_rows(conn, session, "sender_summaries(:session, :feed, :limit, :offset)",
+                     "sender_summary_rows(:feed, :limit, :offset)",
+                     {"feed": feed, "limit": page_size, "offset": (page - 1) * page_size})
     total = int(rows[0]["total"]) if rows else 0
     return SenderPage([SenderSummary(**{k: v for k, v in r.items() if k != "total"}) for r in rows], total, page,
                       page_size)
 
 
+def _files(conn: Connection, session: str | None, *, file_id: int | None = None, feed: str | None = None,
+           sender: str | None = None, limit: int = 1, offset: int = 0) -> tuple[list[FileSummary], int]:
+    """Files as ``console.file_rows`` finds them (one by id, or a sender's page), and how many match."""
+    rows = read_rows(conn, session, "files(:session, :file_id, :feed, :sender, :limit, :offset)",
+                     "file_rows(:file_id, :feed, :sender, :limit, :offset)",
+                     {"file_id": file_id, "feed": feed, "sender": sender, "limit": limit, "offset": offset})
+    files = [FileSummary(**{k: v for k, v in r.items() if k != "total"}) for r in rows if r["file_id"] is not None]
+    return files, int(rows[0]["total"]) if rows else 0
+
+
 def sender_files(conn: Connection, feed: str, sender: str | None, *, page: int = 1,
-                 page_size: int = 50) -> tuple[list[FileSummary], int]:
+                 page_size: int = 50, session: str | None = None) -> tuple[list[FileSummary], int]:
     """One sender's files, newest extract first, a page at a time; and how many files the sender sent."""
     page = max(1, page)
-    params: dict[str, Any] = {"feed": feed, "sender": sender, "limit": page_size, "offset": (page - 1) * page_size}
-    where = "f.feed = :feed AND f.sender IS NOT DISTINCT FROM CAST(:sender AS text)"
-    total = int(conn.execute(text(f"SELECT count(*) FROM intake.file f WHERE {where}"), params).scalar_one())
-    rows = conn.execute(text(f"""
-        SELECT {_FILE_COLUMNS} FROM intake.file f WHERE {where}
-        ORDER BY f.extract_time DESC NULLS LAST, f.file_id DESC LIMIT :limit OFFSET :offset"""), params).mappings()
-    return [FileSummary(**r) for r in rows], total
+    return _files(conn, session, feed=feed, sender=sender, limit=page_size, offset=(page - 1) * page_size)
 
 
-def file_summary(conn: Connection, file_id: int) -> FileSummary | None:
+def file_summary(conn: Connection, file_id: int, *, session: str | None = None) -> FileSummary | None:
     """One file, or None when no file has that id."""
-    row = conn.execute(text(f"SELECT {_FILE_COLUMNS} FROM intake.file f WHERE f.file_id = :f"),
-                       {"f": file_id}).mappings().first()
-    return FileSummary(**row) if row else None
+    files, _ = _files(conn, session, file_id=file_id)
+    return files[0] if files else None
 
 
-def receipt(conn: Connection, file_id: int) -> dict[str, Any] | None:
+def receipt(conn: Connection, file_id: int, *, session: str | None = None) -> dict[str, Any] | None:
     """The receipt exactly as the sender was sent it (None before the file was processed)."""
-    body = conn.execute(text("SELECT body FROM intake.receipt WHERE file_id = :f"), {"f": file_id}).scalar()
+    body = read_value(conn, session, "receipt(:session, :f)", "receipt_body(:f)", {"f": file_id})
     return dict(body) if body is not None else None
 
 
@@ -218,31 +210,22 @@ class QuarantinePage:
 
 def quarantined_rows(conn: Connection, *, feed: str | None = None, file_id: int | None = None,
                      include_released: bool = False, page: int = 1, page_size: int = QUARANTINE_PAGE_SIZE,
-                     count_limit: int | None = None) -> QuarantinePage:
+                     count_limit: int | None = None, session: str | None = None) -> QuarantinePage:
     """Quarantine reasons by file, row and field, newest file first; released rows only when asked.
 
     Counting every reason is most of the cost once there are hundreds of thousands (the page itself walks
     the newest files by index); ``count_limit`` stops counting there and marks the page ``capped``.
     """
     page = max(1, page)
-    where = """i.kind = 'quarantined' AND (CAST(:feed AS text) IS NULL OR f.feed = :feed)
-               AND (CAST(:file_id AS bigint) IS NULL OR f.file_id = :file_id)
-               AND (:released OR q.released_at IS NULL)"""
-    params: dict[str, Any] = {"feed": feed, "file_id": file_id, "released": include_released}
-    source = """intake.row_issue i JOIN intake.file f ON f.file_id = i.file_id
-                LEFT JOIN intake.quarantined_row q ON q.file_id = i.file_id AND q.row_number = i.row_number"""
-    cap = "" if count_limit is None else f"LIMIT {int(count_limit) + 1}"
-    total = int(conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} {cap}) counted"),
-                             params).scalar_one())
+    rows = read_rows(conn, session, "quarantine(:session, :feed, :file_id, :released, :cap, :limit, :offset)",
+                     "quarantine_rows(:feed, :file_id, :released, :cap, :limit, :offset)",
+                     {"feed": feed, "file_id": file_id, "released": include_released, "cap": count_limit,
+                      "limit": page_size, "offset": (page - 1) * page_size})
+    total = int(rows[0]["total"]) if rows else 0
     capped = count_limit is not None and total > count_limit
-    rows = conn.execute(text(f"""
-        SELECT f.file_id, f.feed, f.sender, f.file_name, i.row_number, i.field, i.reason,
-               q.released_at IS NOT NULL AS released
-        FROM {source} WHERE {where}
-        ORDER BY i.file_id DESC, i.row_number, i.field LIMIT :limit OFFSET :offset"""),
-        {**params, "limit": page_size, "offset": (page - 1) * page_size}).mappings()
     shown_total = count_limit if capped and count_limit is not None else total
-    return QuarantinePage([QuarantinedIssue(**r) for r in rows], shown_total, page, page_size, capped)
+    return QuarantinePage([QuarantinedIssue(**{k: v for k, v in r.items() if k != "total"})
+                           for r in rows if r["file_id"] is not None], shown_total, page, page_size, capped)
 
 
 @dataclass(frozen=True)
@@ -262,19 +245,14 @@ class DailyVolume:
         return self.quarantined / self.read if self.read else 0.0
 
 
-def daily_volumes(conn: Connection, *, days: int = 30) -> dict[str, list[DailyVolume]]:
+def daily_volumes(conn: Connection, *, days: int = 30, session: str | None = None) -> dict[str, list[DailyVolume]]:
     """Per feed, one entry for each of the ``days`` days up to the latest day any file arrived (quiet days as
     zeros, so a chart shows a silent sender as a gap, not as a shorter line)."""
-    last = conn.execute(text("SELECT max((received_at AT TIME ZONE 'UTC')::date) FROM intake.file")).scalar()
-    if last is None:
+    rows = read_rows(conn, session, "daily_volumes(:session, :days)", "daily_volume_rows(:days)", {"days": days})
+    if not rows:
         return {}
+    last = max(r["day"] for r in rows)  # the latest day any file arrived always has a row
     first = last - timedelta(days=days - 1)
-    rows = conn.execute(text("""
-        SELECT feed, (received_at AT TIME ZONE 'UTC')::date AS day, count(*) AS files,
-               coalesce(sum(rows_read), 0) AS read, coalesce(sum(rows_quarantined), 0) AS quarantined,
-               count(*) FILTER (WHERE status = 'rejected') AS rejected_files
-        FROM intake.file WHERE (received_at AT TIME ZONE 'UTC')::date BETWEEN :first AND :last
-        GROUP BY feed, day"""), {"first": first, "last": last}).mappings()
     seen = {(r["feed"], r["day"]): r for r in rows}
     feeds = sorted({feed for feed, _ in seen})
     out: dict[str, list[DailyVolume]] = {}
@@ -323,19 +301,9 @@ class Glance:
         return sum(f.rejected for f in self.feeds)
 
 
-def day_at_a_glance(conn: Connection) -> Glance:
+def day_at_a_glance(conn: Connection, *, session: str | None = None) -> Glance:
     """Files and rows of the last 24 hours by feed, files received but not loaded (a failed or pending load),
     quarantined rows not yet released, and the last link and publish (figures only, never a child's details)."""
-    feeds = [FeedDay(r.feed, r.files, r.rejected, r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_withheld)
-             for r in conn.execute(text("""
-        SELECT feed, count(*) AS files, count(*) FILTER (WHERE status = 'rejected') AS rejected,
-               coalesce(sum(rows_read), 0) AS rows_read, coalesce(sum(rows_loaded), 0) AS rows_loaded,
-               coalesce(sum(rows_quarantined), 0) AS rows_quarantined, coalesce(sum(rows_withheld), 0) AS rows_withheld
-        FROM intake.file WHERE received_at > now() - interval '1 day' GROUP BY feed ORDER BY feed"""))]
-    facts = conn.execute(text("""
-        SELECT (SELECT count(*) FROM intake.file WHERE status = 'received') AS waiting,
-               (SELECT count(*) FROM intake.quarantined_row WHERE released_at IS NULL) AS quarantined,
-               greatest((SELECT max(linked_at) FROM identity.link),
-                        (SELECT max(changed_at) FROM identity.link_history)) AS last_link,
-               (SELECT max(updated_at) FROM directory.child) AS last_publish""")).one()
-    return Glance(feeds, int(facts.waiting), int(facts.quarantined), facts.last_link, facts.last_publish)
+    feeds = [FeedDay(**r) for r in read_rows(conn, session, "glance_feeds(:session)", "glance_feed_rows()", {})]
+    facts = read_rows(conn, session, "glance_facts(:session)", "glance_fact_rows()", {})[0]
+    return Glance(feeds, int(facts["waiting"]), int(facts["quarantined"]), facts["last_link"], facts["last_publish"])

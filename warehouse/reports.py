@@ -17,37 +17,10 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from contactpoint.synthetic.names import LOCAL_AUTHORITIES
-
-REPORT = """
-WITH current AS (
-    SELECT c.cp_id, c.date_of_birth, split_part(c.postcode, ' ', 1) AS district,
-           bool_or(i.kind = 'education' AND (i.ended_on IS NULL OR i.ended_on > :as_of)) AS has_school,
-           bool_or(i.kind = 'primary_care' AND (i.ended_on IS NULL OR i.ended_on > :as_of)) AS has_gp,
-           min(left(i.organisation_code, 3)) FILTER (
-               WHERE i.kind = 'education' AND (i.ended_on IS NULL OR i.ended_on > :as_of)) AS school_la,
-           min(i.organisation_code) FILTER (WHERE i.kind IN ('connexions', 'social_care', 'other')
-                                            AND i.organisation_code ~ '^[0-9]{3}$') AS service_la
-    FROM directory.child c LEFT JOIN directory.involvement i ON i.cp_id = c.cp_id
-    GROUP BY c.cp_id, c.date_of_birth, c.postcode
-), district_la AS (
-    SELECT DISTINCT ON (district) district, school_la AS la
-    FROM current WHERE school_la IS NOT NULL
-    GROUP BY district, school_la ORDER BY district, count(*) DESC, school_la
-)
-SELECT COALESCE(c.school_la, c.service_la, d.la, 'unknown') AS la,
-       count(*) AS children,
-       count(*) FILTER (WHERE age(:as_of, c.date_of_birth) >= interval '5 years'
-                          AND age(:as_of, c.date_of_birth) < interval '16 years') AS school_age,
-       count(*) FILTER (WHERE age(:as_of, c.date_of_birth) >= interval '5 years'
-                          AND age(:as_of, c.date_of_birth) < interval '16 years' AND NOT c.has_school) AS no_school,
-       count(*) FILTER (WHERE NOT c.has_gp) AS no_gp
-FROM current c LEFT JOIN district_la d ON d.district = c.district
-GROUP BY 1 ORDER BY 1
-"""
-
+from warehouse.console_reads import rows as read_rows
 
 # LA code → name: the DfE local authority codes, one reference table (contactpoint/synthetic/names.py
 # holds it for the generator; the codes and names are the real ones).
@@ -83,11 +56,12 @@ class UniversalServicesRow:
         return self.no_gp / self.children if self.children else None
 
 
-def universal_services(conn: Connection, as_of: date) -> list[UniversalServicesRow]:
+def universal_services(conn: Connection, as_of: date, *, session: str | None = None) -> list[UniversalServicesRow]:
     """Counts per local authority as of a date: the highest share without a school first, children no
-    record places in any LA last (never as an empty row)."""
-    return ordered([UniversalServicesRow(r.la, r.children, r.school_age, r.no_school, r.no_gp)
-                    for r in conn.execute(text(REPORT), {"as_of": as_of})])
+    record places in any LA last (never as an empty row). The counting is the database's
+    (``console.universal_service_rows``); with ``session`` the console's user, whose role it checks."""
+    return ordered([UniversalServicesRow(**r) for r in read_rows(
+        conn, session, "universal_services(:session, :as_of)", "universal_service_rows(:as_of)", {"as_of": as_of})])
 
 
 def ordered(rows: list[UniversalServicesRow]) -> list[UniversalServicesRow]:

@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from warehouse import audit
 from warehouse.changes import ID_ARCHIVED, record_change
 from warehouse.key_vault import KeyVault, decrypt, encrypt, new_key
+from warehouse.steward_actions import tool_session
 from warehouse.survivorship import RULES, winner_sql
 
 log = logging.getLogger(__name__)
@@ -321,13 +322,19 @@ class ArchiveKeyDestroyed(LookupError):
     """The archived record exists but its key has been shredded: it can no longer be read by anyone."""
 
 
-def read_archived_child(conn: Connection, *, username: str, cp_id: str, purpose: str,
-                        vault: KeyVault | None = None) -> dict[str, Any]:
-    """An archivist's read of one archived child, as ``cp_archivist``: the database checks the user, the
-    purpose and the record's age and writes the audit entry; the record is then decrypted with its key."""
+def read_archived_child(conn: Connection, *, cp_id: str, purpose: str, session: str | None = None,
+                        username: str | None = None, vault: KeyVault | None = None) -> dict[str, Any]:
+    """An archivist's read of one archived child, as ``cp_archivist``: the database takes the archivist's
+    ``session`` (``archive.read_child_in_session``), checks the user, the purpose and the record's age and writes
+    the audit entry; the record is then decrypted with its key. The hub's own tools, which run as the store's
+    owner, may name the archivist (``username``) instead: they get a short session for them."""
+    if session is None:
+        if username is None:
+            raise ValueError("reading the archive needs the archivist's session")
+        session = tool_session(conn, username)
     conn.execute(text("SET LOCAL ROLE cp_archivist"))  # a refusal aborts the transaction, which ends the role
-    row = conn.execute(text("SELECT * FROM archive.read_child(:u, :c, :p)"),
-                       {"u": username, "c": cp_id, "p": purpose}).one()
+    row = conn.execute(text("SELECT * FROM archive.read_child_in_session(:s, :c, :p)"),
+                       {"s": session, "c": cp_id, "p": purpose}).one()
     conn.execute(text("RESET ROLE"))
     key = (vault or KeyVault()).get(row.destroy_after, cp_id)
     if key is None:

@@ -1,7 +1,8 @@
 """The review queue as the store answers it: open pairs and entries (pairs of children), with their counts.
 
 ``matching.stewardship`` says what the queue is for and passes the model's link threshold; the order and
-the masking of shielded pairs for stewards not entitled to them are decided here, in one statement each.
+the masking of shielded pairs for stewards not entitled to them are decided in one statement each
+(``warehouse/sql/functions/11_console_review.sql``; the console reads them through its session).
 """
 
 from __future__ import annotations
@@ -10,10 +11,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, text
 
-LOCAL_AUTHORITY_SQL = """CASE WHEN {s}.feed IN ('connexions', 'ics') THEN {s}.sender
-                              WHEN {s}.upn IS NOT NULL THEN substr({s}.upn, 2, 3) END"""
-"""A record's local authority: the sender of the LA-sent feeds, else the LA code inside its UPN
-(characters 2-4, docs/feeds.md); GP and CAF records without a UPN have none."""
+from warehouse.console_reads import rows as read_rows
 
 
 @dataclass(frozen=True)
@@ -52,23 +50,8 @@ class QueuePage:
     by_local_authority: dict[str, int]
 
 
-_QUEUE_BASE = f"""
-    WITH shielded_child AS (
-        SELECT DISTINCT l.cp_id FROM staging.source_record s JOIN identity.link l ON l.record_id = s.record_id
-        WHERE s.restricted
-        UNION SELECT cp_id FROM identity.child WHERE status = 'held'),
-    open_pair AS (
-        SELECT p.pair_id, p.record_a, p.record_b, p.match_weight, p.reason, la.cp_id AS cp_a, lb.cp_id AS cp_b,
-               sa.feed AS feed_a, sb.feed AS feed_b,
-               {LOCAL_AUTHORITY_SQL.format(s="sa")} AS la_a, {LOCAL_AUTHORITY_SQL.format(s="sb")} AS la_b,
-               (la.cp_id IN (SELECT cp_id FROM shielded_child) OR lb.cp_id IN (SELECT cp_id FROM shielded_child))
-                   AS shielded,
-               abs(p.match_weight - :link_threshold) AS distance
-        FROM identity.review_pair p
-        JOIN identity.link la ON la.record_id = p.record_a JOIN identity.link lb ON lb.record_id = p.record_b
-        JOIN staging.source_record sa ON sa.record_id = p.record_a
-        JOIN staging.source_record sb ON sb.record_id = p.record_b
-        WHERE p.status = 'open' AND la.cp_id <> lb.cp_id),
+_QUEUE_BASE = """
+    WITH open_pair AS (SELECT * FROM console.open_pairs(:link_threshold)),
     wanted AS (
         SELECT * FROM open_pair
         WHERE (CAST(:feed AS text) IS NULL OR :feed IN (feed_a, feed_b))
@@ -77,6 +60,8 @@ _QUEUE_BASE = f"""
           AND (CAST(:all_shielded AS boolean) OR NOT shielded
                OR (CAST(:feed AS text) IS NULL AND CAST(:la AS text) IS NULL)))
 """
+"""Open pairs between two children (``console.open_pairs``, migration 0017: feeds, local authorities,
+shielding, distance to the link threshold), narrowed by the filter."""
 
 
 def review_queue(conn: Connection, flt: QueueFilter = QueueFilter(), *, link_threshold: float, page: int = 1,
@@ -151,24 +136,8 @@ class EntryPage:
     by_local_authority: dict[str, int]
 
 
-_ENTRY_BASE = _QUEUE_BASE + """,
-    entry AS (
-        -- Every open pair between the same two children is one entry; the filter picks entries by any of them.
-        SELECT least(cp_a, cp_b) AS child_1, greatest(cp_a, cp_b) AS child_2, bool_or(shielded) AS shielded,
-               min(distance) AS distance, count(*) AS record_pairs,
-               array_agg(pair_id ORDER BY distance, pair_id) AS pair_ids,
-               array_agg(feed_a) || array_agg(feed_b) AS feeds, array_agg(la_a) || array_agg(la_b) AS las
-        FROM open_pair GROUP BY 1, 2
-        HAVING bool_or((CAST(:feed AS text) IS NULL OR :feed IN (feed_a, feed_b))
-                       AND (CAST(:la AS text) IS NULL OR :la IN (la_a, la_b)))
-           -- As for record pairs: a filter must not tell an unentitled steward where a shielded child is known.
-           AND (CAST(:all_shielded AS boolean) OR NOT bool_or(shielded)
-                OR (CAST(:feed AS text) IS NULL AND CAST(:la AS text) IS NULL)))
-"""
-
-
 def review_entries(conn: Connection, flt: QueueFilter = QueueFilter(), *, link_threshold: float, page: int = 1,
-                   per_page: int = 50, may_see_shielded: bool = True) -> EntryPage:
+                   per_page: int = 50, may_see_shielded: bool = True, session: str | None = None) -> EntryPage:
     """The review queue as stewards answer it: one entry per pair of children, in ``review_queue``'s order.
 
     A pair of children often has several open record pairs (twins on five feeds: school, GP, ...; both
@@ -177,54 +146,37 @@ def review_entries(conn: Connection, flt: QueueFilter = QueueFilter(), *, link_t
     the two children. The filter picks entries by any of their record pairs; an entry shows and decides all.
 
     For a steward not entitled to shielded children a shielded entry counts only in the unfiltered totals,
-    as in ``review_queue``.
+    as in ``review_queue``, and comes without its children's IDs. The statement is the database's
+    (``console.review_entry_rows``); with ``session`` (the console) the session's steward and entitlement
+    are checked there, and ``may_see_shielded`` is the session's.
     """
-    params = {"link_threshold": link_threshold, "feed": flt.feed, "la": flt.local_authority,
-              "all_shielded": may_see_shielded, "limit": per_page, "offset": max(page - 1, 0) * per_page}
-    # One statement: the entries are computed once (a CTE read several times is materialised) for the page
-    # and for every count.
-    result = conn.execute(text(_ENTRY_BASE + """
-        SELECT 'row' AS kind, NULL AS key, position AS n, child_1, child_2, shielded, pair_ids FROM (
-            SELECT row_number() OVER (ORDER BY shielded DESC, distance, pair_ids[1]) AS position, *
-            FROM entry ORDER BY shielded DESC, distance, pair_ids[1] LIMIT :limit OFFSET :offset) page
-        UNION ALL SELECT 'total', NULL, count(*), NULL, NULL, NULL, NULL FROM entry
-        UNION ALL SELECT 'shielded', NULL, count(*), NULL, NULL, NULL, NULL FROM entry WHERE shielded
-        UNION ALL SELECT 'record_pairs', NULL, coalesce(sum(record_pairs), 0), NULL, NULL, NULL, NULL FROM entry
-        UNION ALL SELECT 'feed', f, count(*), NULL, NULL, NULL, NULL
-                  FROM (SELECT DISTINCT child_1, child_2, f FROM entry, unnest(feeds) f
-                        WHERE CAST(:all_shielded AS boolean) OR NOT shielded) x GROUP BY f
-        UNION ALL SELECT 'la', a, count(*), NULL, NULL, NULL, NULL
-                  FROM (SELECT DISTINCT child_1, child_2, a FROM entry, unnest(las) a
-                        WHERE a IS NOT NULL AND (CAST(:all_shielded AS boolean) OR NOT shielded)) y
-                  GROUP BY a"""), params).all()
-    leads = sorted((r for r in result if r.kind == "row"), key=lambda r: int(r.n))
-    counts = [r for r in result if r.kind != "row"]
-    wanted_ids = [int(p) for r in leads for p in r.pair_ids]
+    params = {"feed": flt.feed, "la": flt.local_authority, "all": may_see_shielded, "t": link_threshold,
+              "limit": per_page, "offset": max(page - 1, 0) * per_page}
+    result = read_rows(conn, session, "review_entries(:session, :feed, :la, :t, :limit, :offset)",
+                  "review_entry_rows(:feed, :la, :all, :t, :limit, :offset)", params)
+    leads = sorted((r for r in result if r["kind"] == "row"), key=lambda r: int(r["n"]))
+    counts = [r for r in result if r["kind"] != "row"]
+    wanted_ids = [int(p) for r in leads for p in r["pair_ids"]]
     pairs: dict[int, QueueEntry] = {}
     if wanted_ids:
         # Only this page's pairs, by key: the queue's common table is not evaluated a third time.
-        for r in conn.execute(text("""
-                SELECT p.pair_id, p.record_a, p.record_b, la.cp_id AS cp_a, lb.cp_id AS cp_b, sa.feed AS feed_a,
-                       sb.feed AS feed_b, p.match_weight, p.reason, abs(p.match_weight - :link_threshold) AS distance
-                FROM identity.review_pair p
-                JOIN identity.link la ON la.record_id = p.record_a JOIN identity.link lb ON lb.record_id = p.record_b
-                JOIN staging.source_record sa ON sa.record_id = p.record_a
-                JOIN staging.source_record sb ON sb.record_id = p.record_b
-                WHERE p.pair_id = ANY(:ids)"""), {"link_threshold": link_threshold, "ids": wanted_ids}).all():
-            pairs[int(r.pair_id)] = QueueEntry(int(r.pair_id), int(r.record_a), int(r.record_b), r.cp_a, r.cp_b,
-                                               r.feed_a, r.feed_b, float(r.match_weight), r.reason, False,
-                                               float(r.distance))
+        for r in read_rows(conn, session, "review_pairs(:session, :ids, :t)", "review_pair_rows(:ids, :all, :t)",
+                      {"ids": wanted_ids, "all": may_see_shielded, "t": link_threshold}):
+            pairs[int(r["pair_id"])] = QueueEntry(int(r["pair_id"]), int(r["record_a"]), int(r["record_b"]),
+                                                  r["cp_a"], r["cp_b"], r["feed_a"], r["feed_b"],
+                                                  float(r["match_weight"]), r["reason"], False, float(r["distance"]))
     entries = []
     for r in leads:
-        behind = [replace(pairs[int(p)], shielded=bool(r.shielded)) for p in r.pair_ids]
-        entries.append(ReviewEntry(lead=behind[0], pairs=behind, cp_a=r.child_1, cp_b=r.child_2,
-                                   feeds=sorted({f for p in behind for f in (p.feed_a, p.feed_b)}),
-                                   shielded=bool(r.shielded)))
+        behind = [replace(pairs[int(p)], shielded=bool(r["shielded"])) for p in r["pair_ids"]]
+        entries.append(ReviewEntry(lead=behind[0], pairs=behind, cp_a=r["child_1"], cp_b=r["child_2"],
+                                   feeds=sorted({f for p in behind for f in (p.feed_a, p.feed_b) if f}),
+                                   shielded=bool(r["shielded"])))
 
     def count(kind: str) -> int:
-        return next((int(c.n) for c in counts if c.kind == kind), 0)
+        return next((int(c["n"]) for c in counts if c["kind"] == kind), 0)
 
     return EntryPage(entries=entries, total=count("total"), shielded=count("shielded"),
                      record_pairs=count("record_pairs"),
-                     by_feed=dict(sorted((str(c.key), int(c.n)) for c in counts if c.kind == "feed")),
-                     by_local_authority=dict(sorted((str(c.key), int(c.n)) for c in counts if c.kind == "la")))
+                     by_feed=dict(sorted((str(c["key"]), int(c["n"])) for c in counts if c["kind"] == "feed")),
+                     by_local_authority=dict(sorted((str(c["key"]), int(c["n"])) for c in counts
+                                                    if c["kind"] == "la")))

@@ -6,9 +6,12 @@ the database's ``identity.shielded_child`` (migration 0011), which the steward a
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
+
+from warehouse.console_reads import value as _read
 
 SHIELDED_ONLY = "this concerns a shielded child: it needs a steward entitled to see shielded children"
 
@@ -45,91 +48,77 @@ def records_of(conn: Connection, cp_id: str) -> list[int]:
 RECORD_FIELDS = ("given_name", "middle_names", "family_name", "preferred_given_name", "preferred_family_name",
                  "former_family_name", "date_of_birth", "gender", "address_line_1", "address_line_2",
                  "address_line_3", "address_line_4", "address_line_5", "postcode", "nhs_number", "upn", "uln")
-
-
-def source_records(conn: Connection, record_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Source records with feed, sender, child, shielding and standardised values (``record_features``).
-
-    ``shielded``: the record is restricted, or its child is shielded or held (``SHIELDED_CHILD_SQL``)."""
-    rows = conn.execute(text(f"""
-        SELECT s.record_id, s.feed, s.sender, s.restricted, s.extract_time, l.cp_id,
-               {", ".join(f"s.{c}" for c in RECORD_FIELDS)}, to_jsonb(f) - 'record_id' AS features,
-               (s.restricted OR coalesce({SHIELDED_CHILD_SQL.format(c="c")}, false)) AS shielded
-        FROM staging.source_record s LEFT JOIN identity.link l ON l.record_id = s.record_id
-        LEFT JOIN identity.child c ON c.cp_id = l.cp_id
-        LEFT JOIN identity.record_features f ON f.record_id = s.record_id
-        WHERE s.record_id = ANY(:ids)"""), {"ids": record_ids}).mappings()
-    return {int(r["record_id"]): dict(r) for r in rows}
-
-
-def pair_detail(conn: Connection, pair_id: int) -> dict[str, Any] | None:
-    """A review pair with its two records, the model's explanation, and each child's other records."""
-    pair = conn.execute(text("""SELECT pair_id, record_a, record_b, match_weight, reason, explanation, status,
-                                       run_id, created_at
-                                FROM identity.review_pair WHERE pair_id = :p"""), {"p": pair_id}).mappings().first()
-    if pair is None:
-        return None
-    records = source_records(conn, [int(pair["record_a"]), int(pair["record_b"])])
-    siblings: dict[int, list[dict[str, Any]]] = {}
-    for record_id in (int(pair["record_a"]), int(pair["record_b"])):
-        cp_id = records[record_id]["cp_id"]
-        others = [r for r in records_of(conn, cp_id) if r != record_id] if cp_id else []
-        siblings[record_id] = list(source_records(conn, others).values())
-    actions = conn.execute(text("""SELECT action_id, kind, steward, decided_at, undone_at FROM identity.steward_action
-                                   WHERE pair_id = :p ORDER BY action_id"""), {"p": pair_id}).mappings().all()
-    return {**dict(pair), "records": records, "siblings": siblings, "actions": [dict(a) for a in actions]}
-
-
-
 MASKED_ID = "a shielded child"
 """What a steward not entitled to shielded children sees in place of a shielded or held child's ID."""
 
+# The reads below are the database's (``warehouse/sql/functions/12_console_children.sql``, migration 0017):
+# with ``session`` (the console) the session's steward and entitlement are checked there; without it (the
+# hub's own tools, as the store's owner) the statement is called directly with the entitlement given.
 
-def identity_history(conn: Connection, cp_id: str, *, may_see_shielded: bool = True) -> dict[str, Any] | None:
+
+def _dated(value: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """JSON's ISO strings back to the dates and times the pages format."""
+    out = dict(value)
+    for key in keys:
+        if isinstance(out.get(key), str):
+            out[key] = (date.fromisoformat(out[key]) if key == "date_of_birth"
+                        else datetime.fromisoformat(out[key]))
+    return out
+
+
+def _records(value: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
+    return {int(k): _dated(v, "date_of_birth", "extract_time") for k, v in (value or {}).items()}
+
+
+def source_records(conn: Connection, record_ids: list[int], *, session: str | None = None,
+                   may_see_shielded: bool = True) -> dict[int, dict[str, Any]]:
+    """Source records with feed, sender, child, shielding and standardised values (``record_features``).
+
+    ``shielded``: the record is restricted, or its child is shielded or held. A shielded record, for a
+    steward not entitled to shielded children, is its id and ``shielded`` only."""
+    return _records(_read(conn, session, "source_records(:session, :ids)", "source_records_of(:ids, :all)",
+                          {"ids": record_ids, "all": may_see_shielded}))
+
+
+def pair_detail(conn: Connection, pair_id: int, *, session: str | None = None,
+                may_see_shielded: bool = True) -> dict[str, Any] | None:
+    """A review pair with its two records, the model's explanation, and each child's other records.
+
+    A pair touching a shielded or held child, for a steward not entitled to it: its number, its records'
+    ids and ``shielded`` only."""
+    pair = _read(conn, session, "pair_detail(:session, :p)", "pair_detail_of(:p, :all)",
+                 {"p": pair_id, "all": may_see_shielded})
+    if pair is None:
+        return None
+    return {**_dated(pair, "created_at"), "records": _records(pair["records"]),
+            "siblings": {int(k): [_dated(r, "date_of_birth", "extract_time") for r in v]
+                         for k, v in (pair.get("siblings") or {}).items()},
+            "actions": [_dated(a, "decided_at", "undone_at") for a in pair.get("actions") or []]}
+
+
+def identity_history(conn: Connection, cp_id: str, *, may_see_shielded: bool = True,
+                     session: str | None = None) -> dict[str, Any] | None:
     """One child: status, its records by feed, and every change of its records and who made it.
 
-    ``shielded``: the child is shielded or held (``SHIELDED_CHILD_SQL``). For a steward not entitled to
-    shielded children (``may_see_shielded=False``) every other shielded or held child's ID in the history
-    reads ``MASKED_ID``, and an action touching one keeps no reason (free text may say where she is).
+    ``shielded``: the child is shielded or held, or one of its records is restricted. For a steward not
+    entitled to shielded children (``may_see_shielded=False``, or the session's steward) a shielded child
+    is its ID and ``shielded`` only, and in another child's history every shielded or held child's ID reads
+    ``MASKED_ID`` and an action touching one keeps no reason (free text may say where she is).
     """
-    child = conn.execute(text("SELECT cp_id, status, superseded_by, created_at FROM identity.child "
-                              "WHERE cp_id = :c"), {"c": cp_id}).mappings().first()
+    child = _read(conn, session, "identity_history(:session, :c)", "identity_history_of(:c, :all)",
+                  {"c": cp_id, "all": may_see_shielded})
     if child is None:
         return None
-    records = source_records(conn, records_of(conn, cp_id))
     by_feed: dict[str, list[dict[str, Any]]] = {}
-    for record in sorted(records.values(), key=lambda r: (r["feed"], r["record_id"])):
+    for record in sorted(_records(child.pop("records", None)).values(), key=lambda r: (r["feed"], r["record_id"])):
         by_feed.setdefault(record["feed"], []).append(record)
-    history = [dict(r) for r in conn.execute(text("""
-        SELECT h.change_id, h.changed_at, h.record_id, h.old_cp_id, h.new_cp_id, h.method, h.run_id,
-               a.action_id, a.kind, a.steward, a.undone_at
-        FROM identity.link_history h
-        LEFT JOIN identity.steward_action a ON h.run_id = 'steward:' || a.action_id
-        WHERE h.old_cp_id = :c OR h.new_cp_id = :c ORDER BY h.change_id"""), {"c": cp_id}).mappings()]
-    actions = [dict(r) for r in conn.execute(text("""
-        SELECT action_id, kind, steward, reason, decided_at, undone_at, undoes, pair_id, cp_ids
-        FROM identity.steward_action WHERE :c = ANY(cp_ids) ORDER BY action_id"""), {"c": cp_id}).mappings()]
-    merged_in = [str(c) for c in conn.execute(text(
-        "SELECT cp_id FROM identity.child WHERE superseded_by = :c ORDER BY cp_id"), {"c": cp_id}).scalars()]
-    named = {cp_id, *merged_in, *(c for h in history for c in (h["old_cp_id"], h["new_cp_id"]) if c),
-             *(c for a in actions for c in a["cp_ids"] or [])}
-    if child["superseded_by"]:
-        named.add(str(child["superseded_by"]))
-    hidden = shielded_ids(conn, sorted(named))
-    shielded = cp_id in hidden or any(r["restricted"] for r in records.values())
-    if not may_see_shielded:
-        def mask(value: str | None) -> str | None:
-            return MASKED_ID if value in hidden else value
-        history = [{**h, "old_cp_id": mask(h["old_cp_id"]), "new_cp_id": mask(h["new_cp_id"])} for h in history]
-        actions = [{**a, "cp_ids": [mask(c) for c in a["cp_ids"] or []],
-                    "reason": None if hidden & set(a["cp_ids"] or []) else a["reason"]} for a in actions]
-        merged_in = [m for m in merged_in if m not in hidden]
-    return {**dict(child), "by_feed": by_feed, "history": history, "actions": actions, "merged_in": merged_in,
-            "shielded": shielded}
+    return {**_dated(child, "created_at"), "by_feed": by_feed,
+            "history": [_dated(h, "changed_at", "undone_at") for h in child.get("history") or []],
+            "actions": [_dated(a, "decided_at", "undone_at") for a in child.get("actions") or []],
+            "merged_in": list(child.get("merged_in") or [])}
 
 
-def action_cp_ids(conn: Connection, action_id: int) -> list[str]:
+def action_cp_ids(conn: Connection, action_id: int, *, session: str | None = None) -> list[str]:
     """The ContactPoint IDs an action named (empty for an unknown action)."""
-    ids = conn.execute(text("SELECT cp_ids FROM identity.steward_action WHERE action_id = :a"),
-                       {"a": action_id}).scalar()
-    return [str(c) for c in ids or []]
+    return [str(c) for c in _read(conn, session, "action_cp_ids(:session, :a)", "action_cp_ids_of(:a)",
+                                  {"a": action_id}) or []]

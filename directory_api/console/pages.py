@@ -11,10 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 from directory_api import auth
 from directory_api.console import session
 from directory_api.console.session import ConsoleUserDep
-from directory_api.deps import ClockDep, ConnDep
+from directory_api.deps import ClockDep, ConsoleConnDep
 from matching import stewardship
 from warehouse import operations, users
-from warehouse.steward_actions import CONSOLE_ROLE
 
 router = APIRouter()
 
@@ -34,11 +33,11 @@ def stylesheet() -> Response:
 
 
 @router.get("/")
-def home(request: Request, user: ConsoleUserDep, conn: ConnDep) -> Response:
+def home(request: Request, user: ConsoleUserDep, conn: ConsoleConnDep) -> Response:
     """Where a signed-in user lands: the day at a glance (for stewards and data teams), with links."""
-    glance = operations.day_at_a_glance(conn) if user.role in ("steward", "data_team") else None
-    entries = stewardship.review_entries(conn, per_page=1, may_see_shielded=user.may_see_shielded) \
-        if user.role == "steward" else None
+    glance = operations.day_at_a_glance(conn, session=user.session_token) if user.runs_operations else None
+    entries = stewardship.review_entries(conn, per_page=1, may_see_shielded=user.may_see_shielded,
+                                         session=user.session_token) if user.is_steward else None
     return session.render(request, "home.html", {"user": user, "nav": "home", "glance": glance, "entries": entries})
 
 
@@ -59,7 +58,7 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, conn: ConnDep, clock: ClockDep,
+def sign_in(request: Request, conn: ConsoleConnDep, clock: ClockDep,
             username: Annotated[str, Form()], password: Annotated[str, Form()], pin: Annotated[str, Form()],
             one_time_code: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "",
             next: Annotated[str, Form()] = "/console/") -> Response:
@@ -70,8 +69,7 @@ def sign_in(request: Request, conn: ConnDep, clock: ClockDep,
                              status_code=status.HTTP_403_FORBIDDEN)
     try:
         opened = auth.sign_in(conn, username=username.strip(), password=password, pin=pin.strip(),
-                              one_time_code=one_time_code.strip(), now=clock(),
-                              role=CONSOLE_ROLE)  # the console signs in as its role: no table
+                              one_time_code=one_time_code.strip(), now=clock())  # as the console's login: no table
     except auth.Refused as refused:
         # Commit the failed attempt and its audit entry (get_conn commits on Refused only): do it here,
         # because the answer is a page, not the refusal.
@@ -87,14 +85,14 @@ def sign_in(request: Request, conn: ConnDep, clock: ClockDep,
 
 
 @router.post("/sign-out")
-def sign_out(conn: ConnDep, user: ConsoleUserDep, request: Request,
+def sign_out(conn: ConsoleConnDep, user: ConsoleUserDep, request: Request,
              csrf_token: Annotated[str, Form()] = "") -> Response:
     """End the session at once (audited) and forget the cookie."""
     session.check_csrf(csrf_token, user)
     token = request.cookies.get(session.SESSION_COOKIE)
     if token is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "no session")
-    users.sign_out(conn, token, role=CONSOLE_ROLE)
+    users.sign_out(conn, token)
     response = RedirectResponse("/console/sign-in", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(session.SESSION_COOKIE, path="/console")
     return response

@@ -9,6 +9,7 @@ directory's reads are.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
@@ -18,12 +19,10 @@ from sqlalchemy import Connection
 from directory_api.console import session
 from directory_api.console.session import ConsoleUser, StewardDep
 from directory_api.console.waterfall import waterfall_svg
-from directory_api.deps import ConnDep
-from matching import stewardship
-from matching.link import current_model
+from directory_api.deps import ConsoleConnDep
+from matching import lifecycle, stewardship
 from matching.settings import THRESHOLDS
-from warehouse import audit
-from warehouse.steward_actions import CONSOLE_ROLE
+from warehouse.console_reads import console_call
 
 router = APIRouter()
 PER_PAGE = 50
@@ -35,13 +34,14 @@ Csrf = Annotated[str, Form()]
 
 
 def _audit_view(conn: Connection, user: ConsoleUser, action: str, cp_ids: list[str], **detail: Any) -> None:
-    audit.append(conn, username=user.username, role=user.role, action=action, cp_id=cp_ids[0] if cp_ids else None,
-                 purpose="data stewardship", detail={"cp_ids": cp_ids, **detail})
+    """Audited under the session's own user: the database takes the session, never a name."""
+    console_call(conn, "console.audit_view(:s, :a, :c, CAST(:d AS jsonb))",
+                 {"s": user.session_token, "a": action, "c": cp_ids, "d": json.dumps(detail)})
 
 
 def _as(user: ConsoleUser) -> dict[str, Any]:
-    """Who acts, as the database takes it: the user's own session, run as the console's role (no table)."""
-    return {"session": user.session_token, "role": CONSOLE_ROLE}
+    """Who acts, as the database takes it: the user's own session (on the console's login, no table)."""
+    return {"session": user.session_token}
 
 
 def _refused(request: Request, user: ConsoleUser, message: str, back: str, code: int = 409,
@@ -53,12 +53,13 @@ def _refused(request: Request, user: ConsoleUser, message: str, back: str, code:
 
 
 @router.get("/review")
-def review_queue(request: Request, conn: ConnDep, user: StewardDep,
+def review_queue(request: Request, conn: ConsoleConnDep, user: StewardDep,
                  feed: Annotated[str | None, Query()] = None, la: Annotated[str | None, Query()] = None,
                  page: Annotated[int, Query(ge=1)] = 1) -> Response:
     """One entry per pair of children, most pressing first (``stewardship.review_entries``), with counts."""
     flt = stewardship.QueueFilter(feed=feed or None, local_authority=(la or "").strip() or None)
-    queue = stewardship.review_entries(conn, flt, page=page, per_page=PER_PAGE, may_see_shielded=user.may_see_shielded)
+    queue = stewardship.review_entries(conn, flt, page=page, per_page=PER_PAGE, may_see_shielded=user.may_see_shielded,
+                                       session=user.session_token)
     pages = max(1, -(-queue.total // PER_PAGE))
     return session.render(request, "steward/review.html", {
         "user": user, "nav": "review", "queue": queue, "filter": flt, "page": page, "pages": pages,
@@ -76,9 +77,9 @@ def _differences(records: list[dict[str, Any]], fields: tuple[str, ...]) -> list
 
 
 @router.get("/review/{pair_id}")
-def pair_page(request: Request, pair_id: int, conn: ConnDep, user: StewardDep) -> Response:
+def pair_page(request: Request, pair_id: int, conn: ConsoleConnDep, user: StewardDep) -> Response:
     """Both records side by side, differences marked, standardised values, the waterfall and the siblings."""
-    pair = stewardship.pair_detail(conn, pair_id)
+    pair = stewardship.pair_detail(conn, pair_id, session=user.session_token)
     if pair is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pair")
     ids = [int(pair["record_a"]), int(pair["record_b"])]
@@ -90,7 +91,8 @@ def pair_page(request: Request, pair_id: int, conn: ConnDep, user: StewardDep) -
                               {"user": user, "nav": "review", "pair": pair}, status_code=status.HTTP_403_FORBIDDEN)
     _audit_view(conn, user, "console_view_pair", sorted({r["cp_id"] for r in records if r["cp_id"]}),
                 pair_id=pair_id, record_ids=ids)
-    bars = stewardship.waterfall(dict(pair["explanation"] or {}), current_model(conn), float(pair["match_weight"]))
+    bars = stewardship.waterfall(dict(pair["explanation"] or {}), lifecycle.current_model_of(conn, user.session_token),
+                                 float(pair["match_weight"]))
     features = [dict(r.get("features") or {}) for r in records]
     feature_names = tuple(sorted({k for f in features for k in f}))
     return session.render(request, "steward/pair.html", {
@@ -103,7 +105,7 @@ def pair_page(request: Request, pair_id: int, conn: ConnDep, user: StewardDep) -
 
 
 def _guard_pair(conn: Connection, user: ConsoleUser, pair_id: int) -> None:
-    pair = stewardship.pair_detail(conn, pair_id)
+    pair = stewardship.pair_detail(conn, pair_id, session=user.session_token)
     if pair is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such pair")
     if any(r["shielded"] for r in pair["records"].values()) and not user.may_see_shielded:
@@ -111,7 +113,7 @@ def _guard_pair(conn: Connection, user: ConsoleUser, pair_id: int) -> None:
 
 
 def _guard_child(conn: Connection, user: ConsoleUser, cp_id: str) -> dict[str, Any]:
-    child = stewardship.identity_history(conn, cp_id, may_see_shielded=user.may_see_shielded)
+    child = stewardship.identity_history(conn, cp_id, session=user.session_token)
     if child is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     if child["shielded"] and not user.may_see_shielded:
@@ -127,7 +129,7 @@ def _after(outcome: stewardship.ActionOutcome, default: str) -> Response:
 
 
 @router.post("/review/{pair_id}/link")
-def link(request: Request, pair_id: int, conn: ConnDep, user: StewardDep, reason: Reason = "",
+def link(request: Request, pair_id: int, conn: ConsoleConnDep, user: StewardDep, reason: Reason = "",
          csrf_token: Csrf = "") -> Response:
     """The pair is one child: must-link, and the two children merge now (older ID kept)."""
     session.check_csrf(csrf_token, user)
@@ -142,7 +144,7 @@ def link(request: Request, pair_id: int, conn: ConnDep, user: StewardDep, reason
 
 
 @router.post("/review/{pair_id}/keep-apart")
-def keep_apart(request: Request, pair_id: int, conn: ConnDep, user: StewardDep, reason: Reason = "",
+def keep_apart(request: Request, pair_id: int, conn: ConsoleConnDep, user: StewardDep, reason: Reason = "",
                csrf_token: Csrf = "") -> Response:
     """The pair is two children: cannot-link, honoured by every later run."""
     session.check_csrf(csrf_token, user)
@@ -157,11 +159,11 @@ def keep_apart(request: Request, pair_id: int, conn: ConnDep, user: StewardDep, 
 
 
 @router.post("/records/{record_id}/split")
-def split(request: Request, record_id: int, conn: ConnDep, user: StewardDep, reason: Reason = "",
+def split(request: Request, record_id: int, conn: ConsoleConnDep, user: StewardDep, reason: Reason = "",
           csrf_token: Csrf = "") -> Response:
     """The record is not the child it is linked to: it gets an ID of its own."""
     session.check_csrf(csrf_token, user)
-    records = stewardship.source_records(conn, [record_id])
+    records = stewardship.source_records(conn, [record_id], session=user.session_token)
     if record_id not in records:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such record")
     if records[record_id]["shielded"] and not user.may_see_shielded:
@@ -176,14 +178,14 @@ def split(request: Request, record_id: int, conn: ConnDep, user: StewardDep, rea
 
 
 @router.post("/identity/{cp_id}/merge")
-def merge(request: Request, cp_id: str, conn: ConnDep, user: StewardDep, other_cp_id: Annotated[str, Form()] = "",
-          reason: Reason = "", csrf_token: Csrf = "") -> Response:
+def merge(request: Request, cp_id: str, conn: ConsoleConnDep, user: StewardDep,
+          other_cp_id: Annotated[str, Form()] = "", reason: Reason = "", csrf_token: Csrf = "") -> Response:
     """This child and another are one: the older ID is kept, the other retired."""
     session.check_csrf(csrf_token, user)
     other = other_cp_id.strip().upper()
     _guard_child(conn, user, cp_id)
     back = f"/console/identity/{cp_id}"
-    if stewardship.identity_history(conn, other) is None:
+    if stewardship.identity_history(conn, other, session=user.session_token) is None:
         return _refused(request, user, f"there is no child {other or '(none given)'}", back, code=404)
     _guard_child(conn, user, other)
     try:
@@ -195,12 +197,12 @@ def merge(request: Request, cp_id: str, conn: ConnDep, user: StewardDep, other_c
 
 
 @router.post("/actions/{action_id}/undo")
-def undo(request: Request, action_id: int, conn: ConnDep, user: StewardDep, reason: Reason = "",
+def undo(request: Request, action_id: int, conn: ConsoleConnDep, user: StewardDep, reason: Reason = "",
          csrf_token: Csrf = "", back: Annotated[str, Form()] = "/console/review") -> Response:
     """Undo an earlier action: its decisions are withdrawn and what it changed is put back."""
     session.check_csrf(csrf_token, user)
     back = back if back.startswith("/console/") and not back.startswith("//") else "/console/review"
-    for cp_id in stewardship.action_cp_ids(conn, action_id):
+    for cp_id in stewardship.action_cp_ids(conn, action_id, session=user.session_token):
         _guard_child(conn, user, cp_id)
     try:
         outcome = stewardship.undo_action(conn, action_id, reason=reason, **_as(user))
@@ -212,9 +214,9 @@ def undo(request: Request, action_id: int, conn: ConnDep, user: StewardDep, reas
 
 
 @router.get("/identity/{cp_id}")
-def identity_page(request: Request, cp_id: str, conn: ConnDep, user: StewardDep) -> Response:
+def identity_page(request: Request, cp_id: str, conn: ConsoleConnDep, user: StewardDep) -> Response:
     """One child: records by feed, the history of links, merges and splits, and who decided each."""
-    child = stewardship.identity_history(conn, cp_id.strip().upper(), may_see_shielded=user.may_see_shielded)
+    child = stewardship.identity_history(conn, cp_id.strip().upper(), session=user.session_token)
     if child is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such child")
     if child["shielded"] and not user.may_see_shielded:

@@ -36,7 +36,7 @@ def read_archived(cp_id: Annotated[str, Path(pattern=CP_ID_PATTERN)],
     records), for an archivist with a lawful purpose."""
     with contract_refusals(user, action="read_archive", purpose=purpose.value, cp_id=cp_id):
         try:
-            record = read_archived_child(conn, username=user.username, cp_id=cp_id, purpose=purpose.value)
+            record = read_archived_child(conn, session=user.token, cp_id=cp_id, purpose=purpose.value)
         except ArchiveKeyDestroyed:
             raise HTTPException(status.HTTP_410_GONE, "destroyed: this record's six years are over") from None
     return dict(jsonable_encoder(record))

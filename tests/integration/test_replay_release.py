@@ -12,13 +12,23 @@ from sqlalchemy import text
 
 from contactpoint.cli import main
 from contactpoint.pipeline import run_feed
+from directory_api.auth import token_hash
 from schemas.gp import GP_COLUMNS
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name
+from warehouse import users
 from warehouse.audit import verify_chain
 from warehouse.corrections import ReleaseRefused, release_quarantined_row
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def data_team(store: Path) -> None:
+    """dt.lee is on the data team: releases and replays are the database's answer to who acts."""
+    with transaction() as conn:
+        for name, role in (("dt.lee", "data_team"), ("stella", "steward")):
+            users.add_user(conn, username=name, display_name=name, role=role, password="pw", pin="1")
 
 
 def one(sql: str, **params: object) -> Any:
@@ -139,3 +149,28 @@ def test_a_pupil_released_from_quarantine_joins_the_directory_at_the_school_that
         "3722001", "2016-02-03", "3722001", "Oak Primary")
     assert one("""SELECT count(*) FROM directory.involvement v JOIN staging.source_record s
                   ON s.record_id = v.source_record_id WHERE s.given_name = 'Maisie'""")[0] == 1
+
+
+def test_only_a_live_data_team_members_session_releases_a_row_and_the_audit_names_its_user(
+        store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    name = feed_file_name("gp", sender="13R")
+    drop(store, "gp", name, csv_file([gp_row(given_name="Ruby", family_name="Hale", date_of_birth="2016-05-01"),
+                                      gp_row(given_name="Zara", family_name="Quinn", date_of_birth="2015-13-45")]))
+    run_feed("gp", "run-1")
+    file_id = one("SELECT file_id FROM intake.file WHERE file_name = :n", n=name).file_id
+    fix = ["quarantine", "release", str(file_id), "2", "--set", "date_of_birth=2015-03-14", "--reason", "phoned"]
+
+    # A steward, a name no one has, and a made-up session are refused; nothing is staged or audited.
+    assert main([*fix, "--by", "stella"]) == 1 and "data team" in capsys.readouterr().err
+    assert main([*fix, "--by", "Jane Smith"]) == 1 and "not released" in capsys.readouterr().err
+    monkeypatch.setenv("CONTACTPOINT_SESSION", "made-up")
+    assert main([*fix, "--by", "dt.lee"]) == 1 and "data team" in capsys.readouterr().err
+    assert one("SELECT count(*) FROM staging.source_record")[0] == 1 and audit_entries("quarantine_released") == []
+
+    # dt.lee signs in; her session, not a name typed with it, is who released the row.
+    token = "dt-lee-session-token"
+    with transaction() as conn:
+        users.create_session(conn, "dt.lee", token_hash(token), 15)
+    monkeypatch.setenv("CONTACTPOINT_SESSION", token)
+    assert main([*fix, "--by", "stella"]) == 0
+    assert [(e["username"], e["user_role"]) for e in audit_entries("quarantine_released")] == [("dt.lee", "data_team")]

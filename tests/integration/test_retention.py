@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from contactpoint.cli import main
 from contactpoint.pipeline import relink, retention, run_feed
 from contactpoint.settings import get_settings
+from directory_api.auth import token_hash
 from tests.factories import (
     connexions_row,
     csv_file,
@@ -39,7 +40,7 @@ from warehouse.retention import (
     prove_destroyed,
     read_archived_child,
 )
-from warehouse.users import add_user
+from warehouse.users import add_user, create_session
 
 pytestmark = pytest.mark.postgres
 
@@ -266,6 +267,29 @@ def test_only_an_archivist_reads_the_archive_with_a_purpose_and_every_read_is_au
         with pytest.raises(ProgrammingError, match="permission denied"), transaction() as conn:
             conn.execute(text(f"SET LOCAL ROLE {role}"))
             conn.execute(text("SELECT * FROM archive.read_child('arch', :c, 'serious_case_review')"), {"c": cp_id})
+
+
+def test_the_archive_is_read_with_the_archivists_session_never_a_name(store: Path) -> None:
+    cp_id = _archive_one_child(store, born="2014-02-02", as_of=date(2026, 11, 20), record_action="deregister",
+                               deregistration_date="2026-11-01", deregistration_reason="left_england")
+    with transaction() as conn:
+        add_user(conn, username="arch", display_name="arch", role="archivist", password="pw-long-enough", pin="1")
+        create_session(conn, "arch", token_hash("arch-session"), 15)
+    call = "SELECT cp_id FROM archive.read_child_in_session(:s, :c, 'serious_case_review')"
+    # Whoever holds the archivist's role can no longer name the archivist it reads as.
+    with pytest.raises(ProgrammingError, match="permission denied"), transaction() as conn:
+        conn.execute(text("SET LOCAL ROLE cp_archivist"))
+        conn.execute(text("SELECT * FROM archive.read_child('arch', :c, 'serious_case_review')"), {"c": cp_id})
+    for session in ("arch", "made-up"):  # a name is not a session
+        with pytest.raises(DBAPIError, match="live archivist's session"), transaction() as conn:
+            conn.execute(text("SET LOCAL ROLE cp_archivist"))
+            conn.execute(text(call), {"s": session, "c": cp_id})
+    with transaction() as conn:
+        conn.execute(text("SET LOCAL ROLE cp_archivist"))
+        assert conn.execute(text(call), {"s": "arch-session", "c": cp_id}).scalar() == cp_id
+        conn.execute(text("RESET ROLE"))
+        assert conn.execute(text("SELECT username FROM audit.entry WHERE action = 'read_archive'")).scalars().all() \
+            == ["arch"]
 
 
 def test_after_its_first_year_an_archived_record_is_read_only_for_an_enquiry_or_a_review(store: Path) -> None:

@@ -89,7 +89,7 @@ DROP SCHEMA IF EXISTS crypto CASCADE;  -- the stand-ins, on a server without pgc
 
 def upgrade() -> None:
     op.execute(ROLE)
-    for path in sorted(FUNCTIONS.glob("*.sql")):
+    for path in sorted(FUNCTIONS.glob("0*.sql")):  # 1N_console_*.sql are 0017's
         op.execute(path.read_text())
 
 
