@@ -18,7 +18,7 @@ The downgrade makes ``audit.chain_hash`` IMMUTABLE again and keeps the new bodie
 answers; 0013's downgrade drops the API functions), so it drops nothing a function still standing calls.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 """
 
 from pathlib import Path
@@ -26,7 +26,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
