@@ -2,7 +2,7 @@
 -- per pair of children), with the counts a steward plans by. The order and the masking of shielded pairs
 -- are decided here (warehouse/review_queue.py says why); held means shielded.
 
--- Every open pair whose records are in two children, with feeds, local authorities (feeds/README.md: the
+-- Every open pair whose records are in two children, with feeds, local authorities (docs/feeds.md: the
 -- sender of the LA-sent feeds, else characters 2-4 of the UPN), shielding and distance to the link threshold.
 CREATE OR REPLACE FUNCTION console.open_pairs(p_link_threshold double precision)
 RETURNS TABLE (pair_id bigint, record_a bigint, record_b bigint, match_weight double precision, reason text,
