@@ -21,6 +21,7 @@ from connectors.dropzone import FolderDropZone
 from connectors.feeds import FEEDS, parse_file_name
 from connectors.landing import sha256_of
 from contactpoint import pipeline
+from contactpoint.roles import Role
 from matching.link import LinkSummary
 from warehouse import audit
 from warehouse.corrections import data_team_member
@@ -28,7 +29,7 @@ from warehouse.db import retrying, transaction
 from warehouse.publish import PublishSummary
 from warehouse.steward_actions import NotEntitled
 
-DATA_TEAM_ROLE = "data_team"
+DATA_TEAM_ROLE = Role.DATA_TEAM
 
 
 @dataclass

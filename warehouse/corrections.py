@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from connectors.feeds import FEEDS
+from contactpoint.roles import Role
 from schemas.child import RowOutcome
 from schemas.connexions import validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
@@ -29,7 +30,7 @@ from warehouse import audit
 from warehouse.staging import Lineage, mark_snapshot_presence, stage_records
 from warehouse.steward_actions import NotEntitled, tool_session
 
-DATA_TEAM_ROLE = "data_team"
+DATA_TEAM_ROLE = Role.DATA_TEAM
 RowContract = Callable[[dict[str, Any], Lineage, date, Connection], RowOutcome]
 
 

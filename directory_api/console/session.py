@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
 
+from contactpoint.roles import Role
 from contactpoint.settings import get_settings
 from directory_api import auth
 from directory_api.deps import ClockDep, ConsoleConnDep
@@ -35,8 +36,8 @@ SESSION_COOKIE = "cp_console"
 """The cookie holding the console's session token."""
 SIGN_IN_COOKIE = "cp_console_sign_in"
 """The cookie holding the sign-in form's double-submit CSRF token (no session exists yet)."""
-STEWARD_ROLE = "steward"
-DATA_TEAM_ROLE = "data_team"
+STEWARD_ROLE = Role.STEWARD
+DATA_TEAM_ROLE = Role.DATA_TEAM
 OPERATIONS_ROLES = (STEWARD_ROLE, DATA_TEAM_ROLE)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
