@@ -49,7 +49,12 @@ def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
     """
     return {
         "forename": (None, [custom("forename_l <> forename_r AND forename_l = surname_r",
-                                   "given name is the other's family name (swapped)")]),
+                                   "given name is the other's family name (swapped)"),
+                            # A typo in a short name ("Yaa"/"Yak", "Kojo"/"Kjo") falls below Jaro-Winkler's
+                            # 0.88 and would read as another child: the twin rule would hold it for a steward.
+                            custom("forename_l <> forename_r AND forename_formal_l <> forename_formal_r AND "
+                                   "levenshtein(forename_l, forename_r) = 1",
+                                   "one letter added, dropped or changed")]),
         "surname": (None, [custom("surname_l <> surname_r AND surname_l = forename_r",
                                   "family name is the other's given name (swapped)")]),
         "dob": (None, [custom("substr(dob_l, 6, 5) = substr(dob_r, 6, 5) AND substr(dob_l, 1, 3) <> "

@@ -34,6 +34,7 @@ AGREE = {"gamma_forename": 4, "gamma_surname": 3, "gamma_dob": 4, "gamma_househo
     ("twins with different NHS numbers are simply apart", {"gamma_forename": 0, "gamma_nhs_number": 0}, 14.0,
      APART, "conflicting identifiers"),
     ("a nickname is not a twin", {"gamma_forename": 3}, 14.0, LINK, "match weight"),
+    ("nor is a short name one letter off (v2: 'Yaa' and 'Yak')", {"gamma_forename": 6}, 14.0, LINK, "match weight"),
     ("a boy and a girl with the twin pattern are two children", {"gamma_forename": 0, "gamma_gender": 0}, 14.0,
      APART, "twins of different sex"),
 ])

@@ -121,3 +121,56 @@ def test_link_files_on_the_command_line_says_what_it_estimated(population: Path,
     assert "too little evidence" in printed
     with out.open() as handle:
         assert len(list(csv.DictReader(handle))) > 1_500
+
+
+def _twins_and_a_typo(population: Path) -> list[dict[str, str]]:
+    """Population rows, then same-sex twins (a GP record with an NHS number and a school record with a UPN
+    each, one more of the second twin with no identifier), twins of whom one is known only by a record without
+    an identifier, and a child whose short name is mistyped."""
+    with (population / "records.csv").open() as handle:
+        rows = list(csv.DictReader(handle))[:600]
+    home = {"family_name": "Wright", "date_of_birth": "2011-08-28", "gender": "F", "postcode": "N17 2EQ",
+            "address_line_1": "47 Station Road"}
+    yaa = {"family_name": "Ofori", "date_of_birth": "2019-04-17", "gender": "F", "postcode": "N17 5JW",
+           "address_line_1": "210 Moseley Road"}
+    khan = {"family_name": "Khan", "date_of_birth": "2012-09-09", "gender": "F", "postcode": "E12 7HS",
+            "address_line_1": "192 Albert Street"}
+    return rows + [
+        {**home, "record_id": "amelia-gp", "given_name": "Amelia", "nhs_number": "9990000018"},
+        {**home, "record_id": "amelia-school", "given_name": "Amelia", "upn": "Q999000000011"},
+        {**home, "record_id": "sophia-gp", "given_name": "Sophia", "nhs_number": "9990000026"},
+        {**home, "record_id": "sophia-school", "given_name": "Sophia", "upn": "E999000000012"},
+        {**home, "record_id": "sophia-ecaf", "given_name": "Sophia"},
+        {**khan, "record_id": "amna-gp", "given_name": "Amna", "nhs_number": "9990000042"},
+        {**khan, "record_id": "amna-school", "given_name": "Amna", "upn": "H999000000014"},
+        {**khan, "record_id": "noor-ecaf", "given_name": "Noor"},
+        {**yaa, "record_id": "yaa-gp", "given_name": "Yaa", "nhs_number": "9990000034"},
+        {**yaa, "record_id": "yaa-school", "given_name": "Yak", "upn": "U999000000013"},
+    ]
+
+
+def test_twins_each_known_by_an_identifier_are_not_a_stewards_question_but_a_twin_record_without_one_is(
+        tmp_path: Path, population: Path) -> None:
+    linkage = link_files([_write(tmp_path / "records.csv", _twins_and_a_typo(population))])
+
+    group = linkage.clustering.group_of
+    assert group["amelia-gp"] == group["amelia-school"] != group["sophia-gp"] == group["sophia-school"]
+    twins = {"amelia-gp", "amelia-school", "sophia-gp", "sophia-school"}
+    asked = [{p["record_a"], p["record_b"]} for p in linkage.review]
+    # Amelia's NHS number and UPN differ from Sophia's: the school record of one and the GP record of the
+    # other share surname, birth date and home, and no steward needs to tell them apart.
+    assert not [pair for pair in asked if pair <= twins]
+    # Sophia's record without an identifier joins her by name, and so is not Amelia either.
+    assert group["sophia-ecaf"] == group["sophia-gp"]
+    assert not [pair for pair in asked if "sophia-ecaf" in pair]
+    # Noor is known only by a record without an identifier: she could be Amna, and a steward decides.
+    assert group["noor-ecaf"] != group["amna-gp"] == group["amna-school"]
+    assert {"noor-ecaf", "amna-gp"} in asked or {"noor-ecaf", "amna-school"} in asked
+
+
+def test_a_short_forename_one_letter_off_joins_its_child_instead_of_waiting_as_a_twin(
+        tmp_path: Path, population: Path) -> None:
+    linkage = link_files([_write(tmp_path / "records.csv", _twins_and_a_typo(population))])
+
+    assert linkage.clustering.group_of["yaa-gp"] == linkage.clustering.group_of["yaa-school"]
+    assert not [p for p in linkage.review if {p["record_a"], p["record_b"]} == {"yaa-gp", "yaa-school"}]
