@@ -64,6 +64,12 @@ def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
                                     | ((forename == -1) & (_gender(p) == GENDER_DIFFERS)))
 
 
+def _identifier_on_a_child_of_the_other_sex(p: pd.DataFrame) -> pd.Series[bool]:
+    # A boy's record carrying his twin sister's NHS number: forename and sex both say another child, and only
+    # the copied identifier agrees. A steward would only confirm they are two children.
+    return _identifier_agrees(p) & (p["gamma_forename"] == FORENAME_DIFFERENT) & (_gender(p) == GENDER_DIFFERS)
+
+
 def _twins(p: pd.DataFrame) -> pd.Series[bool]:
     return ((p["gamma_forename"] == FORENAME_DIFFERENT) & (p["gamma_surname"] >= SURNAME_SHARED)
             & (p["gamma_dob"] == DOB_EXACT) & (p["gamma_household"] >= SAME_POSTCODE))
@@ -76,6 +82,7 @@ def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
 
 PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("conflicting identifiers", APART, _identifier_conflict),
+    PairRule("identifier on a child of the other sex", APART, _identifier_on_a_child_of_the_other_sex),
     PairRule("identifier on another child", REVIEW, _identifier_on_another_child),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),

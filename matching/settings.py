@@ -66,7 +66,12 @@ def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
                              "no postcode and no address to compare").configure(is_null_level=True),
                       [custom("(postcode_l IS NULL OR postcode_r IS NULL OR postcode_l <> postcode_r) AND "
                               "house_number_l = house_number_r AND street_l = street_r",
-                              "same house number and street, postcode missing or different")]),
+                              "same house number and street, postcode missing or different"),
+                       # A clerk's typo in the street name ("Kanbi Lace") still names the same house.
+                       custom("(postcode_l IS NULL OR postcode_r IS NULL OR postcode_l <> postcode_r) AND "
+                              "house_number_l = house_number_r AND street_l <> street_r AND "
+                              "levenshtein(street_l, street_r) <= 2",
+                              "same house number, street one or two letters off, postcode missing or different")]),
         # A temporary UPN (last character a letter) is a placeholder: it never disagrees with a real one.
         "upn": (custom("upn_l IS NULL OR upn_r IS NULL OR (upn_l <> upn_r AND (substr(upn_l, 13, 1) >= 'A' "
                        "OR substr(upn_r, 13, 1) >= 'A'))", "upn missing or temporary").configure(is_null_level=True),
@@ -145,7 +150,9 @@ DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (("nhs_number", "dob"), ("upn"
 # v2 adds candidates for what its new levels can recover: a mover's or typist's record without identifiers
 # that keeps the house, and names swapped between given and family (joined across the two columns).
 V2_EXTRA_KEYS: tuple[tuple[str, ...], ...] = (("surname", "house_number", "street"),
-                                               ("forename_formal", "house_number", "street"))
+                                               ("forename_formal", "house_number", "street"),
+                                               # Both names mistyped or swapped (no postcode: FEBRL)
+                                               ("dob", "house_number"), ("dob", "street"))
 SWAPPED_NAMES_BLOCK = "l.forename = r.surname AND l.surname = r.forename"
 # Without identifiers (e.g. FEBRL) the prior comes from full name + date of birth: twins never share a forename.
 V2_DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (*DETERMINISTIC_KEYS, ("forename", "surname", "dob"))

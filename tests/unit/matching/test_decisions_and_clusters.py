@@ -25,6 +25,8 @@ AGREE = {"gamma_forename": 4, "gamma_surname": 3, "gamma_dob": 4, "gamma_househo
      20.0, REVIEW, "identifier on another child"),
     ("so does a girl without a forename holding her brother's UPN",
      {"gamma_upn": 1, "gamma_forename": -1, "gamma_gender": 0}, 20.0, REVIEW, "identifier on another child"),
+    ("a boy holding his twin sister's NHS number is simply another child", {"gamma_nhs_number": 1,
+     "gamma_forename": 0, "gamma_gender": 0}, 20.0, APART, "identifier on a child of the other sex"),
     ("an identifier and a birth date a year away (v2) do not link on their own", {"gamma_upn": 1, "gamma_dob": 5},
      1.0, APART, "match weight"),
     ("UPN agrees, day and month swapped", {"gamma_upn": 1, "gamma_dob": 3}, 1.0, LINK, "identifier and date of birth"),
