@@ -40,6 +40,16 @@ def _comparison(name: str, description: str, levels: list[Any]) -> Any:
                                comparison_description=description)
 
 
+def _near(column: str, other: str) -> str:
+    """SQL: ``column_l`` is far from ``column_r`` (more than two letters off) and not ``other_r``, but one letter
+    off it or one starts with the other (a double family name's first part, or a name cut at a letter the
+    cleaning lost: "Edwards" against "Edwardsbutterworth", "Koz" against "Kozowski")."""
+    name, across = f"{column}_l", f"{other}_r"
+    return (f"levenshtein({name}, {column}_r) > 2 AND {name} <> {across} AND (levenshtein({name}, {across}) = 1 "
+            f"OR (length({across}) >= 3 AND length({name}) >= 3 AND (substr({name}, 1, length({across})) = {across} "
+            f"OR substr({across}, 1, length({name})) = {name})))")
+
+
 def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
     """Per comparison: v2's null level (None: v1's) and the levels v2 adds.
 
@@ -48,14 +58,18 @@ def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
     level excludes what a v1 level above it would have taken.
     """
     return {
-        "forename": (None, [custom("forename_l <> forename_r AND forename_l = surname_r",
+        "forename": (None, [custom(_near("forename", "surname"),
+                                   "given name far from the other's, near their family name (swapped)"),
+                            custom("forename_l <> forename_r AND forename_l = surname_r",
                                    "given name is the other's family name (swapped)"),
                             # A typo in a short name ("Yaa"/"Yak", "Kojo"/"Kjo") falls below Jaro-Winkler's
                             # 0.88 and would read as another child: the twin rule would hold it for a steward.
                             custom("forename_l <> forename_r AND forename_formal_l <> forename_formal_r AND "
                                    "levenshtein(forename_l, forename_r) = 1",
                                    "one letter added, dropped or changed")]),
-        "surname": (None, [custom("surname_l <> surname_r AND surname_l = forename_r",
+        "surname": (None, [custom(_near("surname", "forename"),
+                                  "family name far from the other's, near their given name (swapped)"),
+                           custom("surname_l <> surname_r AND surname_l = forename_r",
                                   "family name is the other's given name (swapped)")]),
         "dob": (None, [custom("substr(dob_l, 6, 5) = substr(dob_r, 6, 5) AND substr(dob_l, 1, 3) <> "
                               "substr(dob_r, 1, 3) AND abs(birth_year_l - birth_year_r) = 1",
