@@ -174,3 +174,25 @@ def test_a_short_forename_one_letter_off_joins_its_child_instead_of_waiting_as_a
 
     assert linkage.clustering.group_of["yaa-gp"] == linkage.clustering.group_of["yaa-school"]
     assert not [p for p in linkage.review if {p["record_a"], p["record_b"]} == {"yaa-gp", "yaa-school"}]
+
+
+def test_a_swapped_record_joins_its_own_child_and_never_the_twin_whose_family_name_it_shares(
+        tmp_path: Path, population: Path) -> None:
+    with (population / "records.csv").open() as handle:
+        rows = list(csv.DictReader(handle))[:600]
+    gill = {"family_name": "Gill", "date_of_birth": "2016-05-31", "gender": "M", "postcode": "N15 9WW",
+            "address_line_1": "29 Elm Road"}
+    harry = {"date_of_birth": "2021-04-14", "gender": "M", "postcode": "LS7 3HX", "address_line_1": "133 Wilmslow Road"}
+    rows += [{**gill, "record_id": "ravi-gp", "given_name": "Ravi", "nhs_number": "9990000018"},
+             {**gill, "record_id": "manveer-ecaf", "given_name": "Manveer"},  # no identifier to tell them apart
+             # The school wrote Ravi's names the wrong way round: "Gill Ravi" shares a name with each twin.
+             {**gill, "record_id": "ravi-school", "given_name": "Gill", "family_name": "Ravi", "upn": "Q999000000011"},
+             # Only the first part of a double family name, swapped into the given name.
+             {**harry, "record_id": "harry-gp", "given_name": "Harry", "family_name": "Edwards-Butterworth",
+              "nhs_number": "9990000034"},
+             {**harry, "record_id": "harry-school", "given_name": "Edwards", "family_name": "Harry",
+              "upn": "E999000000012"}]
+    group = link_files([_write(tmp_path / "records.csv", rows)]).clustering.group_of
+
+    assert group["ravi-school"] == group["ravi-gp"] != group["manveer-ecaf"]
+    assert group["harry-school"] == group["harry-gp"]
