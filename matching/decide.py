@@ -39,6 +39,10 @@ class PairRule:
     name: str
     decision: str
     applies: Predicate
+    # A review pair is dropped once its two groups hold different NHS numbers or UPNs (``matching.linkage``),
+    # unless its rule says a steward sees it whatever the identifiers: the product offers every twin pair, and a
+    # shielded child's twin is held until a steward has answered (tests/integration/test_held_is_shielded.py).
+    asked_whatever_the_identifiers: bool = False
 
 
 def _identifier_conflict(p: pd.DataFrame) -> pd.Series[bool]:
@@ -119,7 +123,7 @@ PAIR_RULES: tuple[PairRule, ...] = (
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
     PairRule("twins of different sex", APART, _twins_of_different_sex),
-    PairRule("twins or siblings", REVIEW, _twins),
+    PairRule("twins or siblings", REVIEW, _twins, asked_whatever_the_identifiers=True),
 )
 
 
@@ -144,3 +148,6 @@ def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS) -> pd
     decided["decision"] = decision
     decided["rule"] = rule
     return decided
+
+
+ALWAYS_ASKED = frozenset(rule.name for rule in PAIR_RULES if rule.asked_whatever_the_identifiers)

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from matching.cluster import Clustering, RecordKeys, cluster
-from matching.decide import LINK, REVIEW, decide_pairs
+from matching.decide import ALWAYS_ASKED, LINK, REVIEW, decide_pairs
 from matching.model import score_between, score_within
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
@@ -71,9 +71,9 @@ class IdentifiersByGroup:
     """The valid NHS numbers and UPNs each group of records holds once clustered.
 
     Two groups holding different ones are two children, as surely as two records whose identifiers differ
-    (``matching.decide``'s first rule keeps those apart without a steward): a twin's school record and her
-    sibling's GP record share surname, birth date and home but no identifier, and once each has joined her
-    own child the children's identifiers differ. Such a pair is not a question for a steward.
+    (``matching.decide``'s first rule keeps those apart without a steward): a pair the weight alone sent to
+    review, a sibling's identifier on a record that has joined its own child, or a link the clustering refused
+    for those identifiers is then not a question for a steward. Twins stay one (``ALWAYS_ASKED``).
     """
 
     def __init__(self, records: Iterable[RecordKeys], group_of: dict[str, str]) -> None:
@@ -123,7 +123,9 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     review = []
     for _, pair in decided[decided["decision"] == REVIEW].iterrows():
         a, b = str(pair["unique_id_l"]), str(pair["unique_id_r"])
-        if (a, b) in stewarded or clustering.group_of.get(a) == clustering.group_of.get(b) or two_children(a, b):
+        if (a, b) in stewarded or clustering.group_of.get(a) == clustering.group_of.get(b):
+            continue
+        if pair["rule"] not in ALWAYS_ASKED and two_children(a, b):
             continue
         review.append({"record_a": a, "record_b": b, "match_weight": float(pair["match_weight"]),
                        "reason": str(pair["rule"]), "explanation": explanation(pair)})

@@ -55,7 +55,9 @@ def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
 
     The added levels come right after the null level, above v1's: v1's levels keep their gamma values (Splink
     numbers levels from the bottom), so ``matching.decide``'s rules read both structures alike. Each added
-    level excludes what a v1 level above it would have taken.
+    level excludes exact agreement; the name levels may take a few pairs v1 would have put at Jaro-Winkler or
+    a middle name in common (a name one letter off is also Jaro-Winkler close): the rules read a name's
+    levels only as "different" (0) or not, and as swapped (``matching.decide``), so those pairs decide alike.
     """
     return {
         "forename": (None, [custom(_near("forename", "surname"),
