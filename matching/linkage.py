@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from matching.cluster import Clustering, RecordKeys, cluster
-from matching.decide import LINK, REVIEW, decide_pairs
+from matching.decide import ALWAYS_ASKED, LINK, REVIEW, decide_pairs
 from matching.model import score_between, score_within
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
@@ -67,6 +67,33 @@ def _keys(frame: Frame, children: dict[str, str] | None, temporary_upns_count: b
                                         column(frame, "upn"), strict=True)]
 
 
+class IdentifiersByGroup:
+    """The valid NHS numbers and UPNs each group of records holds once clustered.
+
+    Two groups holding different ones are two children, as surely as two records whose identifiers differ
+    (``matching.decide``'s first rule keeps those apart without a steward): a pair the weight alone sent to
+    review, a sibling's identifier on a record that has joined its own child, or a link the clustering refused
+    for those identifiers is then not a question for a steward. Twins stay one (``ALWAYS_ASKED``).
+    """
+
+    def __init__(self, records: Iterable[RecordKeys], group_of: dict[str, str]) -> None:
+        self.group_of = group_of
+        self.held: dict[str, tuple[set[str], set[str]]] = {}
+        for r in records:
+            nhs, upn = self.held.setdefault(group_of.get(r.record_id, r.record_id), (set(), set()))
+            if r.nhs_number:
+                nhs.add(r.nhs_number)
+            if r.upn:
+                upn.add(r.upn)
+
+    def differ(self, a: str, b: str) -> bool:
+        """Whether the groups of records ``a`` and ``b`` hold different NHS numbers or different UPNs."""
+        empty: tuple[set[str], set[str]] = (set(), set())
+        held_a = self.held.get(self.group_of.get(a, a), empty)
+        held_b = self.held.get(self.group_of.get(b, b), empty)
+        return any(x and y and not x & y for x, y in zip(held_a, held_b, strict=True))
+
+
 def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = None,
                 children: dict[str, str] | None = None, must_link: Iterable[tuple[str, str]] = (),
                 cannot_link: Iterable[tuple[str, str]] = (), thresholds: Thresholds = THRESHOLDS,
@@ -92,16 +119,19 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     clustering = cluster(records, links, must_link=must, cannot_link=cannot,
                          children_may_merge=existing is None)
     stewarded = must | cannot | {(b, a) for a, b in must | cannot}
+    two_children = IdentifiersByGroup(records, clustering.group_of).differ
     review = []
     for _, pair in decided[decided["decision"] == REVIEW].iterrows():
         a, b = str(pair["unique_id_l"]), str(pair["unique_id_r"])
         if (a, b) in stewarded or clustering.group_of.get(a) == clustering.group_of.get(b):
             continue
+        if pair["rule"] not in ALWAYS_ASKED and two_children(a, b):
+            continue
         review.append({"record_a": a, "record_b": b, "match_weight": float(pair["match_weight"]),
                        "reason": str(pair["rule"]), "explanation": explanation(pair)})
     indexed = decided.set_index(["unique_id_l", "unique_id_r"])
     for a, b, reason in clustering.refused:
-        if (a, b) in stewarded:
+        if (a, b) in stewarded or two_children(a, b):
             continue
         refused: pd.Series = indexed.loc[[(a, b)]].iloc[0]
         review.append({"record_a": a, "record_b": b, "match_weight": float(refused["match_weight"]),

@@ -40,17 +40,38 @@ def _comparison(name: str, description: str, levels: list[Any]) -> Any:
                                comparison_description=description)
 
 
+def _near(column: str, other: str) -> str:
+    """SQL: ``column_l`` is far from ``column_r`` (more than two letters off) and not ``other_r``, but one letter
+    off it or one starts with the other (a double family name's first part, or a name cut at a letter the
+    cleaning lost: "Edwards" against "Edwardsbutterworth", "Koz" against "Kozowski")."""
+    name, across = f"{column}_l", f"{other}_r"
+    return (f"levenshtein({name}, {column}_r) > 2 AND {name} <> {across} AND (levenshtein({name}, {across}) = 1 "
+            f"OR (length({across}) >= 3 AND length({name}) >= 3 AND (substr({name}, 1, length({across})) = {across} "
+            f"OR substr({across}, 1, length({name})) = {name})))")
+
+
 def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
     """Per comparison: v2's null level (None: v1's) and the levels v2 adds.
 
     The added levels come right after the null level, above v1's: v1's levels keep their gamma values (Splink
     numbers levels from the bottom), so ``matching.decide``'s rules read both structures alike. Each added
-    level excludes what a v1 level above it would have taken.
+    level excludes exact agreement; the name levels may take a few pairs v1 would have put at Jaro-Winkler or
+    a middle name in common (a name one letter off is also Jaro-Winkler close): the rules read a name's
+    levels only as "different" (0) or not, and as swapped (``matching.decide``), so those pairs decide alike.
     """
     return {
-        "forename": (None, [custom("forename_l <> forename_r AND forename_l = surname_r",
-                                   "given name is the other's family name (swapped)")]),
-        "surname": (None, [custom("surname_l <> surname_r AND surname_l = forename_r",
+        "forename": (None, [custom(_near("forename", "surname"),
+                                   "given name far from the other's, near their family name (swapped)"),
+                            custom("forename_l <> forename_r AND forename_l = surname_r",
+                                   "given name is the other's family name (swapped)"),
+                            # A typo in a short name ("Yaa"/"Yak", "Kojo"/"Kjo") falls below Jaro-Winkler's
+                            # 0.88 and would read as another child: the twin rule would hold it for a steward.
+                            custom("forename_l <> forename_r AND forename_formal_l <> forename_formal_r AND "
+                                   "levenshtein(forename_l, forename_r) = 1",
+                                   "one letter added, dropped or changed")]),
+        "surname": (None, [custom(_near("surname", "forename"),
+                                  "family name far from the other's, near their given name (swapped)"),
+                           custom("surname_l <> surname_r AND surname_l = forename_r",
                                   "family name is the other's given name (swapped)")]),
         "dob": (None, [custom("substr(dob_l, 6, 5) = substr(dob_r, 6, 5) AND substr(dob_l, 1, 3) <> "
                               "substr(dob_r, 1, 3) AND abs(birth_year_l - birth_year_r) = 1",
@@ -61,7 +82,12 @@ def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
                              "no postcode and no address to compare").configure(is_null_level=True),
                       [custom("(postcode_l IS NULL OR postcode_r IS NULL OR postcode_l <> postcode_r) AND "
                               "house_number_l = house_number_r AND street_l = street_r",
-                              "same house number and street, postcode missing or different")]),
+                              "same house number and street, postcode missing or different"),
+                       # A clerk's typo in the street name ("Kanbi Lace") still names the same house.
+                       custom("(postcode_l IS NULL OR postcode_r IS NULL OR postcode_l <> postcode_r) AND "
+                              "house_number_l = house_number_r AND street_l <> street_r AND "
+                              "levenshtein(street_l, street_r) <= 2",
+                              "same house number, street one or two letters off, postcode missing or different")]),
         # A temporary UPN (last character a letter) is a placeholder: it never disagrees with a real one.
         "upn": (custom("upn_l IS NULL OR upn_r IS NULL OR (upn_l <> upn_r AND (substr(upn_l, 13, 1) >= 'A' "
                        "OR substr(upn_r, 13, 1) >= 'A'))", "upn missing or temporary").configure(is_null_level=True),
@@ -140,7 +166,9 @@ DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (("nhs_number", "dob"), ("upn"
 # v2 adds candidates for what its new levels can recover: a mover's or typist's record without identifiers
 # that keeps the house, and names swapped between given and family (joined across the two columns).
 V2_EXTRA_KEYS: tuple[tuple[str, ...], ...] = (("surname", "house_number", "street"),
-                                               ("forename_formal", "house_number", "street"))
+                                               ("forename_formal", "house_number", "street"),
+                                               # Both names mistyped or swapped (no postcode: FEBRL)
+                                               ("dob", "house_number"), ("dob", "street"))
 SWAPPED_NAMES_BLOCK = "l.forename = r.surname AND l.surname = r.forename"
 # Without identifiers (e.g. FEBRL) the prior comes from full name + date of birth: twins never share a forename.
 V2_DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (*DETERMINISTIC_KEYS, ("forename", "surname", "dob"))

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from matching.cluster import RecordKeys
 from matching.files import link_files
+from matching.linkage import IdentifiersByGroup
 from matching.model import BUNDLED_MODEL, load_model
 from matching.settings import ESTIMATED_VERSION, MODEL_VERSION, settings_dict, structure_of
 from schemas.identifiers import normalise_nhs_number, normalise_upn
@@ -121,3 +123,91 @@ def test_link_files_on_the_command_line_says_what_it_estimated(population: Path,
     assert "too little evidence" in printed
     with out.open() as handle:
         assert len(list(csv.DictReader(handle))) > 1_500
+
+
+def _twins_and_a_typo(population: Path) -> list[dict[str, str]]:
+    """Population rows, then same-sex twins (a GP record with an NHS number and a school record with a UPN
+    each, one more of the second twin with no identifier), twins of whom one is known only by a record without
+    an identifier, and a child whose short name is mistyped."""
+    with (population / "records.csv").open() as handle:
+        rows = list(csv.DictReader(handle))[:600]
+    home = {"family_name": "Wright", "date_of_birth": "2011-08-28", "gender": "F", "postcode": "N17 2EQ",
+            "address_line_1": "47 Station Road"}
+    yaa = {"family_name": "Ofori", "date_of_birth": "2019-04-17", "gender": "F", "postcode": "N17 5JW",
+           "address_line_1": "210 Moseley Road"}
+    khan = {"family_name": "Khan", "date_of_birth": "2012-09-09", "gender": "F", "postcode": "E12 7HS",
+            "address_line_1": "192 Albert Street"}
+    return rows + [
+        {**home, "record_id": "amelia-gp", "given_name": "Amelia", "nhs_number": "9990000018"},
+        {**home, "record_id": "amelia-school", "given_name": "Amelia", "upn": "Q999000000011"},
+        {**home, "record_id": "sophia-gp", "given_name": "Sophia", "nhs_number": "9990000026"},
+        {**home, "record_id": "sophia-school", "given_name": "Sophia", "upn": "E999000000012"},
+        {**home, "record_id": "sophia-ecaf", "given_name": "Sophia"},
+        {**khan, "record_id": "amna-gp", "given_name": "Amna", "nhs_number": "9990000042"},
+        {**khan, "record_id": "amna-school", "given_name": "Amna", "upn": "H999000000014"},
+        {**khan, "record_id": "noor-ecaf", "given_name": "Noor"},
+        {**yaa, "record_id": "yaa-gp", "given_name": "Yaa", "nhs_number": "9990000034"},
+        {**yaa, "record_id": "yaa-school", "given_name": "Yak", "upn": "U999000000013"},
+    ]
+
+
+def test_twins_are_never_merged_and_always_offered_to_a_steward_even_when_each_is_known_by_her_identifiers(
+        tmp_path: Path, population: Path) -> None:
+    linkage = link_files([_write(tmp_path / "records.csv", _twins_and_a_typo(population))])
+
+    group = linkage.clustering.group_of
+    assert group["amelia-gp"] == group["amelia-school"] != group["sophia-gp"] == group["sophia-school"]
+    assert group["sophia-ecaf"] == group["sophia-gp"]
+    asked = [{p["record_a"], p["record_b"]} for p in linkage.review]
+    # Amelia's school record and Sophia's GP record share surname, birth date and home and no identifier: a
+    # steward is asked, though each twin's identifiers now differ from the other's (the product's choice).
+    assert any(pair & {"amelia-gp", "amelia-school"} and pair & {"sophia-gp", "sophia-school", "sophia-ecaf"}
+               and all(p["reason"] == "twins or siblings" for p in linkage.review
+                       if {p["record_a"], p["record_b"]} == pair) for pair in asked)
+    # Noor is known only by a record without an identifier: she could be Amna, and a steward decides.
+    assert group["noor-ecaf"] != group["amna-gp"] == group["amna-school"]
+    assert {"noor-ecaf", "amna-gp"} in asked or {"noor-ecaf", "amna-school"} in asked
+
+
+def test_two_groups_holding_different_nhs_numbers_or_upns_are_two_children() -> None:
+    records = [RecordKeys("gp-a", nhs_number="9990000018"), RecordKeys("school-a", upn="Q999000000011"),
+               RecordKeys("gp-b", nhs_number="9990000026"), RecordKeys("ecaf-b"),
+               RecordKeys("school-c", upn="E999000000012"), RecordKeys("gp-d", nhs_number="9990000018")]
+    group_of = {"gp-a": "a", "school-a": "a", "gp-b": "b", "ecaf-b": "b", "school-c": "c", "gp-d": "d"}
+    held = IdentifiersByGroup(records, group_of)
+
+    assert held.differ("school-a", "ecaf-b")        # the records share no identifier; their children do not
+    assert held.differ("school-a", "school-c")      # different UPNs
+    assert not held.differ("gp-b", "school-c")      # an NHS number on one side, a UPN on the other
+    assert not held.differ("school-a", "gp-d")      # one NHS number in common
+    assert not held.differ("ecaf-b", "unknown")     # a record in no group holds nothing
+
+
+def test_a_short_forename_one_letter_off_joins_its_child_instead_of_waiting_as_a_twin(
+        tmp_path: Path, population: Path) -> None:
+    linkage = link_files([_write(tmp_path / "records.csv", _twins_and_a_typo(population))])
+
+    assert linkage.clustering.group_of["yaa-gp"] == linkage.clustering.group_of["yaa-school"]
+    assert not [p for p in linkage.review if {p["record_a"], p["record_b"]} == {"yaa-gp", "yaa-school"}]
+
+
+def test_a_swapped_record_joins_its_own_child_and_never_the_twin_whose_family_name_it_shares(
+        tmp_path: Path, population: Path) -> None:
+    with (population / "records.csv").open() as handle:
+        rows = list(csv.DictReader(handle))[:600]
+    gill = {"family_name": "Gill", "date_of_birth": "2016-05-31", "gender": "M", "postcode": "N15 9WW",
+            "address_line_1": "29 Elm Road"}
+    harry = {"date_of_birth": "2021-04-14", "gender": "M", "postcode": "LS7 3HX", "address_line_1": "133 Wilmslow Road"}
+    rows += [{**gill, "record_id": "ravi-gp", "given_name": "Ravi", "nhs_number": "9990000018"},
+             {**gill, "record_id": "manveer-ecaf", "given_name": "Manveer"},  # no identifier to tell them apart
+             # The school wrote Ravi's names the wrong way round: "Gill Ravi" shares a name with each twin.
+             {**gill, "record_id": "ravi-school", "given_name": "Gill", "family_name": "Ravi", "upn": "Q999000000011"},
+             # Only the first part of a double family name, swapped into the given name.
+             {**harry, "record_id": "harry-gp", "given_name": "Harry", "family_name": "Edwards-Butterworth",
+              "nhs_number": "9990000034"},
+             {**harry, "record_id": "harry-school", "given_name": "Edwards", "family_name": "Harry",
+              "upn": "E999000000012"}]
+    group = link_files([_write(tmp_path / "records.csv", rows)]).clustering.group_of
+
+    assert group["ravi-school"] == group["ravi-gp"] != group["manveer-ecaf"]
+    assert group["harry-school"] == group["harry-gp"]
