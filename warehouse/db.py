@@ -131,7 +131,7 @@ class ApiPool:
     Async, so a request never hops to a worker thread. asyncpg, not psycopg's async connection, for these
     few statements: its protocol reads the socket from the loop directly, where psycopg registers and
     removes a reader on every wait; measured on this machine for the audited record read, about 160 against
-    300 us of the API's CPU per read, a fifth of all the CPU a read costs (issue 13: 1,000 audited reads a
+    300 us of the API's CPU per read, a tenth of all the CPU a read costs (issue 13: 1,000 audited reads a
     second on two cores). asyncpg prepares each statement once per connection. At most ``size`` statements
     run at once; the others wait on the loop. A connection whose statement failed or was cancelled is
     closed, never reused; when the failure was the connection itself dying, the statement is sent once
