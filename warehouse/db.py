@@ -97,13 +97,17 @@ API_ROLE = "cp_api"
 """The directory API's login role (migration 0013): EXECUTE on the ``directory.api_`` functions, no table."""
 
 
-def api_database_url() -> str:
-    """How the API's read routes log in: ``CONTACTPOINT_API_DATABASE_URL``, else the store's URL as ``cp_api``
-    without a password (the server's peer, certificate or trust authentication decides)."""
-    configured = get_settings().api_database_url
+def login_url(configured: str | None, role: str) -> str:
+    """A least-privileged login's URL: the one configured, else the store's URL as ``role`` without a
+    password (the server's peer, certificate or trust authentication decides)."""
     if configured:
         return as_psycopg_url(configured)
-    return make_url(database_url()).set(username=API_ROLE, password=None).render_as_string(hide_password=False)
+    return make_url(database_url()).set(username=role, password=None).render_as_string(hide_password=False)
+
+
+def api_database_url() -> str:
+    """How the API's read routes log in: ``CONTACTPOINT_API_DATABASE_URL``, else the store's URL as ``cp_api``."""
+    return login_url(get_settings().api_database_url, API_ROLE)
 
 
 CONSOLE_LOGIN = "cp_console_login"
@@ -111,12 +115,8 @@ CONSOLE_LOGIN = "cp_console_login"
 
 
 def console_database_url() -> str:
-    """How the console logs in: ``CONTACTPOINT_CONSOLE_DATABASE_URL``, else the store's URL as ``cp_console_login``
-    without a password (the server's peer, certificate or trust authentication decides)."""
-    configured = get_settings().console_database_url
-    if configured:
-        return as_psycopg_url(configured)
-    return make_url(database_url()).set(username=CONSOLE_LOGIN, password=None).render_as_string(hide_password=False)
+    """How the console logs in: ``CONTACTPOINT_CONSOLE_DATABASE_URL``, else the store's URL as ``cp_console_login``."""
+    return login_url(get_settings().console_database_url, CONSOLE_LOGIN)
 
 
 @lru_cache(maxsize=1)
