@@ -34,7 +34,7 @@ READ_CONTRACT = Path(__file__).resolve().parents[2] / "sql" / "read_contract"
 
 
 def upgrade() -> None:
-    for path in sorted(READ_CONTRACT.glob("*.sql")):
+    for path in sorted(READ_CONTRACT.glob("1*.sql")):  # 1N_*.sql are 0018's; a later migration adds its own prefix
         op.execute(path.read_text())
 
 
