@@ -16,6 +16,7 @@ from directory_api import console
 from directory_api.hygiene import RefuseControlCharacters
 from directory_api.record_lane import RecordReadLane
 from directory_api.routes import archive, changes, children, session
+from warehouse.console_reads import ReadRefused
 
 DESCRIPTION = """Search the ContactPoint directory and read children's records, for people entitled to.
 `POST /session` (user name, password, PIN, one-time code) gives a bearer token for 15 minutes; `DELETE /session`
@@ -82,6 +83,7 @@ def create_app() -> FastAPI:
     app.include_router(changes.router)
     app.include_router(archive.router)
     app.include_router(console.router)
+    app.add_exception_handler(ReadRefused, console.session.read_refused)
     app.add_middleware(RefuseControlCharacters)
     app.add_middleware(DocsStayOnTheHub)
     return app

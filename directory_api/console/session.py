@@ -31,6 +31,7 @@ from contactpoint.settings import get_settings
 from directory_api import auth
 from directory_api.deps import ClockDep, ConsoleConnDep
 from warehouse import users
+from warehouse.console_reads import ReadRefused
 
 SESSION_COOKIE = "cp_console"
 """The cookie holding the console's session token."""
@@ -184,3 +185,12 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
     nav_items = [link for link in NAV_LINKS if isinstance(user, ConsoleUser) and link.open_to(user)]
     page = _environment.get_template(template).render({"request": request, "nav_items": nav_items, **context})
     return HTMLResponse(page, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def read_refused(request: Request, refused: Exception) -> HTMLResponse:
+    """A console read the database refused after the page's own checks passed (the session was revoked or
+    the role changed between them, in another transaction): 403 with the database's reason, never a 500."""
+    message = str(refused) if isinstance(refused, ReadRefused) else "not allowed"
+    return render(request, "steward/refused.html", {"user": None, "message": message, "back": "/console/sign-in"},
+                  status_code=status.HTTP_403_FORBIDDEN)
+

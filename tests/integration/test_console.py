@@ -167,3 +167,21 @@ def test_a_console_session_ends_after_fifteen_minutes_and_the_expiry_is_audited(
     with transaction() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit.entry WHERE username = 'sam' "
                                  "AND action = 'session_expired'")).scalar_one() == 1
+
+
+def test_a_session_revoked_while_a_page_is_built_gets_403_with_the_databases_reason_not_a_server_error(
+        store: Path, browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    browser.add_user("sam")
+    assert browser.sign_in("sam").status_code == 303
+    checked = users.live_session
+
+    def revoked_just_after_the_check(conn: Any, token: str, **kwargs: Any) -> Any:
+        found = checked(conn, token, **kwargs)  # the page's own check passes...
+        with transaction() as other:  # ...then an administrator revokes the session in another transaction
+            other.execute(text("UPDATE access.session SET revoked = true WHERE username = 'sam'"))
+        return found
+
+    monkeypatch.setattr(users, "live_session", revoked_just_after_the_check)
+    page = browser.client.get("/console/review", follow_redirects=False)
+    assert page.status_code == 403
+    assert "needs a live session" in page.text
