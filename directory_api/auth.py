@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from warehouse import audit, users
 
@@ -102,30 +102,12 @@ def sign_in(conn: Connection, *, username: str, password: str, pin: str, one_tim
     code's time step is taken with a compare-and-set, so one code signs in once however many requests race.
     ``role``: the database role to call it as (the console's ``cp_console``).
     """
-    with conn.begin_nested():
-        if role is not None:
-            conn.execute(text(f"SET LOCAL ROLE {role}"))
-        opened = conn.execute(text("SELECT access.sign_in(:u, :p, :pin, :code, :now)"), {
-            "u": username, "p": password, "pin": pin, "code": one_time_code, "now": now}).scalar_one()
-        if role is not None:
-            conn.execute(text("SET LOCAL ROLE NONE"))
+    opened = users.open_session(conn, username=username, password=password, pin=pin, one_time_code=one_time_code,
+                                now=now, role=role)
     if opened.get("refused"):
         raise Refused(status.HTTP_401_UNAUTHORIZED, REFUSED)
     return NewSession(token=str(opened["token"]), username=str(opened["username"]), role=str(opened["role"]),
                       expires_at=datetime.fromisoformat(str(opened["expires_at"])))
-
-
-def _ended_session(conn: Connection, digest: str) -> dict[str, Any] | None:
-    """Whose session a token was and why it no longer works, for the audit (None: never a session).
-
-    ``users.session_user`` returns live sessions only; this belongs next to it in ``warehouse.users``.
-    """
-    row = conn.execute(text("""
-        SELECT s.username, u.role,
-               CASE WHEN s.revoked THEN 'revoked' WHEN u.disabled THEN 'disabled' ELSE 'expired' END AS reason
-        FROM access.session s JOIN access.app_user u ON u.username = s.username
-        WHERE s.token_hash = :token_hash"""), {"token_hash": digest}).mappings().first()
-    return dict(row) if row is not None else None
 
 
 def session_for(conn: Connection, token: str, *, now: datetime) -> SessionUser:
@@ -137,7 +119,7 @@ def session_for(conn: Connection, token: str, *, now: datetime) -> SessionUser:
     session = users.session_user(conn, digest)
     if session is not None and session["expires_at"] > now:
         return SessionUser(username=session["username"], role=session["role"], token_hash=digest, token=token)
-    ended = session or _ended_session(conn, digest)
+    ended = session or users.ended_session(conn, digest)
     if ended is None:
         raise Refused(status.HTTP_401_UNAUTHORIZED, "unknown session token: sign in again")
     _record(conn, ended["username"], ended["role"], "session_expired", reason=ended.get("reason", "expired"))

@@ -245,6 +245,19 @@ def advisory_lock(name: str, *, shared: bool = False, wait: bool = True, poll_se
 
 
 @contextmanager
+def acting_as(conn: Connection, role: str | None) -> Iterator[Connection]:
+    """A savepoint in which ``conn`` acts as the database role ``role`` (None: as itself), so a definer
+    function runs under the caller it is meant for (the console's ``cp_console``); a refusal rolls back only
+    the savepoint."""
+    with conn.begin_nested():
+        if role is not None:
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+        yield conn
+        if role is not None:
+            conn.execute(text("SET LOCAL ROLE NONE"))
+
+
+@contextmanager
 def transaction() -> Iterator[Connection]:
     """One transaction: committed when the block ends, rolled back if it raises."""
     with get_engine().begin() as conn:

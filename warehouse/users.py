@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, text
 
 from contactpoint.roles import ROLES
+from warehouse.db import acting_as
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 """A user name's form (``access.app_user``'s check): anything else names no account."""
@@ -191,21 +192,45 @@ def live_session(conn: Connection, token: str, *, role: str | None = None) -> di
 
     ``role``: the database role to ask as (the console's ``cp_console``, which reads no table).
     """
-    with conn.begin_nested():
-        if role is not None:
-            conn.execute(text(f"SET LOCAL ROLE {role}"))
+    with acting_as(conn, role):
         row = conn.execute(text("SELECT * FROM access.session_of(:t)"), {"t": token}).mappings().first()
-        if role is not None:
-            conn.execute(text("SET LOCAL ROLE NONE"))
     return dict(row) if row is not None else None
 
 
 def sign_out(conn: Connection, token: str, *, role: str | None = None) -> bool:
     """End the session of ``token`` at once, audited (``access.sign_out``); False when it was not live."""
-    with conn.begin_nested():
-        if role is not None:
-            conn.execute(text(f"SET LOCAL ROLE {role}"))
-        ended = bool(conn.execute(text("SELECT access.sign_out(:t)"), {"t": token}).scalar())
-        if role is not None:
-            conn.execute(text("SET LOCAL ROLE NONE"))
-    return ended
+    with acting_as(conn, role):
+        return bool(conn.execute(text("SELECT access.sign_out(:t)"), {"t": token}).scalar())
+
+
+def open_session(conn: Connection, *, username: str, password: str, pin: str, one_time_code: str, now: datetime,
+                 role: str | None = None) -> dict[str, Any]:
+    """``access.sign_in`` (``warehouse/sql/functions/05_sign_in.sql``): the new session (``token``,
+    ``username``, ``role``, ``expires_at``) or ``{"refused": true}``; the attempt and its audit are written
+    either way. ``role``: the database role to call it as (the console's ``cp_console``)."""
+    with acting_as(conn, role):
+        return dict(conn.execute(text("SELECT access.sign_in(:u, :p, :pin, :code, :now)"), {
+            "u": username, "p": password, "pin": pin, "code": one_time_code, "now": now}).scalar_one())
+
+
+def ended_session(conn: Connection, token_hash: str) -> dict[str, Any] | None:
+    """Whose session a token was and why it no longer works (``reason``: revoked, disabled or expired), for
+    the audit; None when it never was a session. :func:`session_user` returns live sessions only."""
+    row = conn.execute(text("""
+        SELECT s.username, u.role,
+               CASE WHEN s.revoked THEN 'revoked' WHEN u.disabled THEN 'disabled' ELSE 'expired' END AS reason
+        FROM access.session s JOIN access.app_user u ON u.username = s.username
+        WHERE s.token_hash = :token_hash"""), {"token_hash": token_hash}).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def audit_ended_session(conn: Connection, token: str) -> None:
+    """Audit a console token that no longer signs anyone in under its own user (``console.session_ended``;
+    nothing for a token that never was a session)."""
+    conn.execute(text("SELECT console.session_ended(:t)"), {"t": token})
+
+
+def bind_session(conn: Connection, token: str) -> None:
+    """Make ``token`` this transaction's session: steward actions in it must be its user's (migration 0011's
+    trigger)."""
+    conn.execute(text("SELECT set_config('contactpoint.session', :t, true)"), {"t": token})

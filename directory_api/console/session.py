@@ -24,7 +24,6 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import text
 
 from contactpoint.roles import Role
 from contactpoint.settings import get_settings
@@ -111,10 +110,9 @@ def _console_user(request: Request, conn: ConsoleConnDep, clock: ClockDep) -> Co
     live = users.live_session(conn, token)  # the request already runs as the console's role
     if live is None or live["expires_at"] <= clock():
         # The database audits an expired or revoked session under its own user (nothing for a made-up token).
-        conn.execute(text("SELECT console.session_ended(:t)"), {"t": token})
+        users.audit_ended_session(conn, token)
         raise SignInAgain(request)
-    # Steward actions in this transaction must be this session's user's (migration 0011's trigger).
-    conn.execute(text("SELECT set_config('contactpoint.session', :t, true)"), {"t": token})
+    users.bind_session(conn, token)
     return ConsoleUser(username=live["username"], display_name=live["display_name"], role=live["role"],
                        may_see_shielded=bool(live["may_see_shielded"]),
                        may_see_sensitive=bool(live["may_see_sensitive"]), csrf_token=csrf_for(token),
