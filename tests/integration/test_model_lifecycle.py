@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from contactpoint.cli import main
+from cli.main import main
 from contactpoint.pipeline import link, run_feed
 from contactpoint.settings import get_settings
 from contactpoint.synthetic import generate

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from contactpoint.cli import main
+from cli.main import main
 from contactpoint.pipeline import relink, retention, run_feed
 from contactpoint.settings import get_settings
 from directory_api.auth import token_hash

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from cli.main import main as cli_main
 from connectors.parsers.csv_feed import read_csv
 from connectors.parsers.ecaf_xml import read_ecaf
 from connectors.parsers.school_xml import read_ctf
-from contactpoint.cli import main as cli_main
 from contactpoint.synthetic import FEEDS, ROW_FAULTS, GenerationSummary, generate
 from contactpoint.synthetic.__main__ import main as synthetic_main
 from contactpoint.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE
