@@ -131,7 +131,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def _next_night(args: argparse.Namespace) -> int:
     """Write the next night of a generated folder and say what changed."""
-    from contactpoint.synthetic.nextnight import describe, next_night
+    from tools.synthetic.nextnight import describe, next_night
 
     summary = next_night(args.next_night_of, args.out, seed=args.seed, new_share=args.new_share,
                          change_share=args.change_share, leaver_share=args.leaver_share,
@@ -145,7 +145,7 @@ def _generate_with_progress(out: Path, children: int, seed: int, fault_rate: flo
                             as_of: date, local_authorities: int | None = None) -> Any:
     from tqdm import tqdm
 
-    from contactpoint.synthetic import generate
+    from tools.synthetic import generate
 
     with tqdm(total=children, desc="generating children", unit=" children", file=sys.stderr) as bar:
         def progress(done: int) -> None:
