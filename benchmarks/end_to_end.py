@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks.directory_api import database_url
     from benchmarks.linkage import configure
-    from contactpoint.synthetic import generate
+    from tools.synthetic import generate
 
     source = args.dir or Path(f"/tmp/e2e-{args.children}")
     result: dict[str, Any] = {"children": args.children, "seed": args.seed, "fault_rate": args.fault_rate,
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"first night end to end: {result['first_night_seconds']} s")
     if args.next_night:
         from contactpoint.settings import get_settings
-        from contactpoint.synthetic import next_night
+        from tools.synthetic import next_night
 
         os.environ["CONTACTPOINT_AS_OF"] = NEXT_DAY  # the night after: its files are a day newer
         get_settings.cache_clear()

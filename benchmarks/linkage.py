@@ -9,7 +9,7 @@ Each case (size, fault rate, repeat) runs in a fresh interpreter against a fresh
 ``cp_bench_<size>_<fault>_<seed>_<pid>`` created on the server of ``--database-url`` (trust auth) and
 dropped afterwards:
 
-1. ``contactpoint.synthetic.generate`` writes the five feeds (seed = ``--seed`` + repeat, the same seeds
+1. ``tools.synthetic.generate`` writes the five feeds (seed = ``--seed`` + repeat, the same seeds
    for every fault rate), ``warehouse.migrate.upgrade`` creates the schema and every file goes through
    ``pipeline.receive`` / ``pipeline.load``;
 2. the first night is timed: ``link_unlinked`` on an empty directory (``pipeline.link``), with the peak
@@ -154,7 +154,7 @@ def configure(database_url: str, data_dir: Path, dropzone: Path, as_of: str = AS
 def load_all() -> dict[str, Any]:
     """Receive and load every feed's files; counts per feed."""
     from contactpoint import pipeline
-    from contactpoint.synthetic import FEEDS
+    from tools.synthetic import FEEDS
 
     counts: dict[str, Any] = {}
     for feed in FEEDS:
@@ -318,8 +318,8 @@ def _median_or_none(values: Sequence[float | None]) -> float | None:
 
 def run_case(case: dict[str, Any]) -> dict[str, Any]:
     """Generate, load, link and score one (size, fault rate, seed); optionally diagnose and time the delta."""
-    from contactpoint.synthetic import generate
     from matching.model import load_model
+    from tools.synthetic import generate
 
     size, fault_rate, seed = int(case["size"]), float(case["fault_rate"]), int(case["seed"])
     name = f"cp_bench_{size}_{round(fault_rate * 1000)}_{seed}_{os.getpid()}"

@@ -1,6 +1,6 @@
 """Data sets for the side-by-side linkage benchmark, each as canonical CSV plus its truth.
 
-- ``ours``: the hub's own generator (``contactpoint.synthetic``), loaded through the pipeline into a scratch
+- ``ours``: the hub's own generator (``tools.synthetic``), loaded through the pipeline into a scratch
   database and written back out as the canonical records the linker reads;
 - ``independent``: ``tools.independent_population``, written from the feed spec alone (never used to tune
   the model: rules tuned on seed 12, reported on 13 and 14);
@@ -117,7 +117,7 @@ def ours(size: int, seed: int, work: Path, server: str, fault_rate: float = 0.05
     import os
 
     from benchmarks.linkage import configure, load_all, read_children, read_truth, scratch_database, store_state
-    from contactpoint.synthetic import generate
+    from tools.synthetic import generate
     from warehouse.migrate import upgrade
 
     name = f"cp_bench_sets_{size}_{seed}_{os.getpid()}"

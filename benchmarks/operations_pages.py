@@ -5,7 +5,7 @@ Run from the repository root::
     python -m benchmarks.operations_pages [--children 3000] [--labels 200] [--repeat 5] [--server URL] [--rebuild]
 
 1. A benchmark database ``cp_bench_operations`` on ``--server`` (trust auth) is migrated and filled the way
-   the hub fills it: ``contactpoint.synthetic.generate`` writes every feed's files for ``--children``
+   the hub fills it: ``tools.synthetic.generate`` writes every feed's files for ``--children``
    children (5 % faults), each feed is received, loaded and acknowledged, then linked and published. A
    store of the right size is reused (``--rebuild`` starts again). Stewards' decisions are added as labels
    (``--labels``: half review pairs decided by the ground truth, half sure matches), and a model is
@@ -57,8 +57,8 @@ def fill(children: int, labels: int, work: Path) -> dict[str, Any]:
     from sqlalchemy import text
 
     from contactpoint.pipeline import link, run_feed, train_model
-    from contactpoint.synthetic import generate
     from matching.stewardship import record_decision
+    from tools.synthetic import generate
     from warehouse.db import transaction
 
     with transaction() as conn:

@@ -5,7 +5,7 @@ Run from the repository root::
     python -m benchmarks.parse_feeds [--children N] [--repeat R] [--dir DIR]
 
 1. Throughput. Spec-conforming files for all five feeds are generated with
-   ``contactpoint.synthetic.generate`` (into a temporary folder, or into / from ``--dir``). For each
+   ``tools.synthetic.generate`` (into a temporary folder, or into / from ``--dir``). For each
    feed every file is parsed and every row validated exactly as the feed's loader does
    (``connectors/<feed>.py``, without the database), ``--repeat`` times; the median rows/second is
    reported, with the process's peak RSS while that feed ran.
@@ -44,7 +44,6 @@ from connectors.parsers import FileRejected, ParsedRow
 from connectors.parsers.csv_feed import read_csv
 from connectors.parsers.ecaf_xml import read_ecaf
 from connectors.parsers.school_xml import read_ctf
-from contactpoint.synthetic import generate
 from schemas.child import RowOutcome
 from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
@@ -53,6 +52,7 @@ from schemas.expectations.runner import ENGINES
 from schemas.gp import GP_COLUMNS, validate_gp_row
 from schemas.ics import ICS_COLUMNS, validate_ics_row
 from schemas.school import validate_pupil
+from tools.synthetic import generate
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "parse_feeds.json"

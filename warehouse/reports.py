@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from contactpoint.synthetic.names import LOCAL_AUTHORITIES
+from tools.synthetic.names import LOCAL_AUTHORITIES
 from warehouse.console_reads import rows as read_rows
 
-# LA code → name: the DfE local authority codes, one reference table (contactpoint/synthetic/names.py
+# LA code → name: the DfE local authority codes, one reference table (tools/synthetic/names.py
 # holds it for the generator; the codes and names are the real ones).
 LA_NAMES: dict[str, str] = {code: name for code, name, *_ in LOCAL_AUTHORITIES}
 UNKNOWN_LA = "unknown"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from contactpoint.cli import main
+from cli.main import main
 from matching.stewardship import record_decision
 from tests.integration.test_read_contract import (
     ARCHIVED,

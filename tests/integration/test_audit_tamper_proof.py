@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from contactpoint.cli import main
+from cli.main import main
 from tests.integration.test_audit import anchor, log, tampering, verify  # noqa: F401  (log: the fixture)
 from warehouse import audit
 from warehouse.db import transaction

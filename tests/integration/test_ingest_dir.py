@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from contactpoint.cli import main
+from cli.main import main
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from contactpoint.cli import main
+from cli.main import main
 from tests.integration.test_read_contract import MERGED, NORMAL, SENSITIVE, SHIELDED, build_directory, record, search
 from warehouse.db import transaction
 from warehouse.misuse import MISUSE_RULES, MisuseRule, misuse_report

@@ -14,10 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from contactpoint.cli import main
+from cli.main import main
 from contactpoint.pipeline import link, run_feed
 from contactpoint.settings import get_settings
-from contactpoint.synthetic import generate
 from directory_api.console import ops_charts
 from directory_api.console.ops_charts import WeightBin, weight_histogram
 from directory_api.main import create_app
@@ -39,6 +38,7 @@ from matching.model import load_model
 from matching.settings import MODEL_VERSION, THRESHOLDS
 from matching.stewardship import record_decision, undo_decision
 from tests.factories import drop
+from tools.synthetic import generate
 from warehouse import users
 from warehouse.audit import verify_chain
 from warehouse.db import transaction

@@ -15,10 +15,10 @@ from sqlalchemy import event, text
 
 from contactpoint import pipeline
 from contactpoint.ingest import ingest_folder
-from contactpoint.synthetic import generate
 from matching.features import FEATURE_COLUMNS, record_features
 from matching.link import CANONICAL, _kept_features
 from tests.integration.test_arrival_order import empty_store
+from tools.synthetic import generate
 from warehouse.db import transaction
 from warehouse.retention import DOOR_SQL, door_params, out_of_scope_keys
 

@@ -584,7 +584,7 @@ def test_a_session_is_live_until_it_expires_or_is_revoked(directory: None) -> No
 
 def test_the_cli_adds_a_user_shows_the_token_once_and_lists_users_without_secrets(
         store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from contactpoint.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("NEW_PASSWORD", "a long enough passphrase")
     monkeypatch.setenv("NEW_PIN", "246810")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from contactpoint.cli import main
+from cli.main import main
 from contactpoint.pipeline import run_feed
 from directory_api.auth import token_hash
 from schemas.gp import GP_COLUMNS

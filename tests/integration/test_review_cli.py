@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from contactpoint.cli import main
+from cli.main import main
 from contactpoint.pipeline import link, relink, run_feed
 from contactpoint.settings import get_settings
-from contactpoint.synthetic import generate
 from directory_api.main import create_app
 from matching import stewardship
 from tests.factories import drop
+from tools.synthetic import generate
 from warehouse import users
 from warehouse.audit import verify_chain
 from warehouse.db import transaction

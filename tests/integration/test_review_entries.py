@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from contactpoint.cli import main
+from cli.main import main
 from contactpoint.settings import get_settings
 from directory_api.main import create_app
 from matching import stewardship

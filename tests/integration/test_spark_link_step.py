@@ -13,13 +13,13 @@ from connectors.dropzone import FolderDropZone
 from contactpoint import pipeline
 from contactpoint.ingest import ingest_feed
 from contactpoint.settings import get_settings
-from contactpoint.synthetic import generate
 from matching.features import features_frame
 from matching.link import CANONICAL
 from matching.linkage import link_frames
 from matching.model import load_model
 from matching.stewardship import record_decision
 from tests.integration.test_linking import FEEDS, children_by_record, load_population, partition, rows
+from tools.synthetic import generate
 from warehouse.db import get_engine, transaction
 from warehouse.spark_records import SparkStoreError, jdbc_options
 

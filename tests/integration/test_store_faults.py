@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from contactpoint.cli import main
+from cli.main import main
 from tests.conftest import ADMIN_URL, _reset_caches
 from tests.factories import csv_file, drop, feed_file_name, gp_row
 from warehouse import db

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from connectors.feeds import FEEDS
-from contactpoint.cli import main
 
 
 def _wrong(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -68,7 +68,7 @@ def test_help_names_every_command_and_says_the_demo_sends_all_five_feeds(capsys:
     with pytest.raises(SystemExit):
         main(["--help"])
     top = capsys.readouterr().out
-    from contactpoint.cli import COMMANDS
+    from cli.main import COMMANDS
 
     described = top.split("positional arguments")[0]
     assert all(command in described for command in COMMANDS), described

@@ -28,7 +28,6 @@ from connectors.parsers.csv_feed import read_csv
 from connectors.parsers.ecaf_xml import NOTIFICATION, read_ecaf
 from connectors.parsers.school_xml import HEADER, PUPIL, REQUIRED_HEADER, read_ctf
 from connectors.parsers.xml_safety import Shape, check_root, free, localname, xml_events
-from contactpoint.synthetic import generate
 from schemas.child import RowOutcome
 from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
@@ -36,6 +35,7 @@ from schemas.expectations import ProfileCollector, check_file
 from schemas.gp import GP_COLUMNS, validate_gp_row
 from schemas.ics import ICS_COLUMNS, validate_ics_row
 from schemas.school import validate_pupil
+from tools.synthetic import generate
 
 pytestmark = pytest.mark.unit
 

@@ -46,7 +46,6 @@ from connectors.parsers.csv_feed import MAX_ROW_CHARS, read_csv
 from connectors.parsers.ecaf_xml import NOTIFICATION, read_ecaf
 from connectors.parsers.school_xml import PUPIL, read_ctf
 from connectors.parsers.xml_safety import Shape
-from contactpoint.synthetic import generate
 from schemas.child import RowIssue, RowOutcome, SourceRecord
 from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
@@ -66,6 +65,7 @@ from tests.factories import (
     valid_uln,
     valid_upn,
 )
+from tools.synthetic import generate
 
 pytestmark = pytest.mark.unit
 

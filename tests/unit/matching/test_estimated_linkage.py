@@ -114,7 +114,7 @@ def test_swapped_names_and_a_house_without_a_postcode_join_a_child_the_bundled_m
 
 def test_link_files_on_the_command_line_says_what_it_estimated(population: Path, tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    from contactpoint.cli import main
+    from cli.main import main
 
     out = tmp_path / "clusters.csv"
     assert main(["link-files", str(population / "records.csv"), "--out", str(out)]) == 0

@@ -11,7 +11,6 @@ import pytest
 
 from connectors.parsers.csv_feed import read_csv
 from connectors.parsers.ecaf_xml import read_ecaf
-from contactpoint.synthetic import csvfeeds
 from schemas.child import RowOutcome, SourceRecord
 from schemas.connexions import CONNEXIONS_COLUMNS, ConnexionsRow, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
@@ -19,6 +18,7 @@ from schemas.feed_row import ChildRow
 from schemas.gp import GP_COLUMNS, GpRow, validate_gp_row
 from schemas.ics import ICS_COLUMNS, IcsRow, validate_ics_row
 from tests.factories import connexions_row, csv_file, ecaf_file, gp_row, ics_row, notification
+from tools.synthetic import csvfeeds
 
 pytestmark = pytest.mark.unit
 TODAY = date(2026, 11, 25)

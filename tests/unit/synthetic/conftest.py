@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from contactpoint.synthetic import GenerationSummary, generate
+from tools.synthetic import GenerationSummary, generate
 
 
 @pytest.fixture(scope="package")

@@ -12,14 +12,6 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from contactpoint.synthetic import (
-    CHILDREN_COLUMNS,
-    FAULT_KINDS,
-    GROUND_TRUTH_COLUMNS,
-    GenerationSummary,
-    generate,
-)
-from contactpoint.synthetic.names import NICKNAMES
 from schemas.identifiers import nhs_check_digit, normalise_postcode, uln_is_valid, upn_check_letter
 from tests.unit.synthetic.feedfiles import (
     AS_OF,
@@ -37,6 +29,14 @@ from tests.unit.synthetic.feedfiles import (
     text_of,
     xml_parser,
 )
+from tools.synthetic import (
+    CHILDREN_COLUMNS,
+    FAULT_KINDS,
+    GROUND_TRUTH_COLUMNS,
+    GenerationSummary,
+    generate,
+)
+from tools.synthetic.names import NICKNAMES
 
 
 @pytest.mark.unit

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from contactpoint.synthetic import FAULT_KINDS, ROW_FAULTS, GenerationSummary, generate
-from contactpoint.synthetic.places import all_local_authorities
 from schemas.identifiers import normalise_postcode, uln_is_valid
 from tests.unit.synthetic.feedfiles import AS_OF, Row, read_children, read_rows, read_truth
+from tools.synthetic import FAULT_KINDS, ROW_FAULTS, GenerationSummary, generate
+from tools.synthetic.places import all_local_authorities
 
 
 @pytest.mark.unit
@@ -35,7 +35,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path: Pat
 _DIGEST = """
 import hashlib, sys
 from pathlib import Path
-from contactpoint.synthetic import generate
+from tools.synthetic import generate
 out = Path(sys.argv[1])
 generate(out, children=600, seed=21)
 digest = hashlib.sha256()
@@ -140,7 +140,7 @@ def test_population_is_realistic(run: tuple[Path, GenerationSummary]) -> None:
 def test_every_la_district_makes_valid_postcodes() -> None:
     from random import Random
 
-    from contactpoint.synthetic.idgen import postcode
+    from tools.synthetic.idgen import postcode
 
     rng = Random(0)
     authorities = all_local_authorities()

@@ -20,14 +20,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from cli.main import main as cli_main
 from connectors.parsers.csv_feed import read_csv
 from connectors.parsers.ecaf_xml import read_ecaf
 from connectors.parsers.school_xml import read_ctf
-from contactpoint.cli import main as cli_main
-from contactpoint.synthetic import FEEDS, ROW_FAULTS, GenerationSummary, generate
-from contactpoint.synthetic.__main__ import main as synthetic_main
-from contactpoint.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE
-from contactpoint.synthetic.nextnight import NextNightSummary, _NhsNumbers, next_night
 from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
 from schemas.gp import GP_COLUMNS, validate_gp_row
@@ -36,6 +32,10 @@ from schemas.identifiers import nhs_check_digit, upn_check_letter
 from schemas.school import validate_pupil
 from tests.unit.synthetic import test_feed_files as night_one_checks
 from tests.unit.synthetic.feedfiles import NAME, data_files, read_children, read_rows, read_truth, xml_parser
+from tools.synthetic import FEEDS, ROW_FAULTS, GenerationSummary, generate
+from tools.synthetic.__main__ import main as synthetic_main
+from tools.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE
+from tools.synthetic.nextnight import NextNightSummary, _NhsNumbers, next_night
 
 NIGHT_TWO = date(2026, 11, 2)
 CSV_FEEDS = {"gp": (GP_COLUMNS, validate_gp_row), "connexions": (CONNEXIONS_COLUMNS, validate_connexions_row),
@@ -368,7 +368,7 @@ def test_new_nhs_numbers_are_valid_and_unused_until_the_synthetic_range_runs_out
 _NEXT_DIGEST = """
 import hashlib, sys
 from pathlib import Path
-from contactpoint.synthetic import generate, next_night
+from tools.synthetic import generate, next_night
 out = Path(sys.argv[1])
 generate(out / "1", children=600, seed=21)
 next_night(out / "1", out / "2", seed=22, new_share=0.05, change_share=0.1)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from contactpoint.ingest import ingest_folder
-from contactpoint.synthetic import ROW_FAULTS, generate, next_night
 from schemas.identifiers import normalise_postcode
 from tests.unit.synthetic.feedfiles import read_children
+from tools.synthetic import ROW_FAULTS, generate, next_night
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres

@@ -12,13 +12,13 @@ from datetime import date
 from random import Random
 from xml.sax.saxutils import escape
 
-from contactpoint.synthetic import names
-from contactpoint.synthetic.dropzone import DropZone
-from contactpoint.synthetic.faults import FaultInjector
-from contactpoint.synthetic.idgen import between, choose
-from contactpoint.synthetic.places import Address, School
-from contactpoint.synthetic.population import Carer, Child, Neighbourhood, academic_year_start
-from contactpoint.synthetic.rows import Conventions, Options, person_for
+from tools.synthetic import names
+from tools.synthetic.dropzone import DropZone
+from tools.synthetic.faults import FaultInjector
+from tools.synthetic.idgen import between, choose
+from tools.synthetic.places import Address, School
+from tools.synthetic.population import Carer, Child, Neighbourhood, academic_year_start
+from tools.synthetic.rows import Conventions, Options, person_for
 
 _AS_TYPED = Conventions(upper_family=False, ascii_only=False, compact_postcode=False)
 _P = "      "  # indentation of a Pupil's children

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from contactpoint.cli_usage import feed_name, positive_int
+from cli.usage import feed_name, positive_int
 from contactpoint.ingest import FeedCounts, IngestSummary
 
 

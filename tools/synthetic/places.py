@@ -14,11 +14,11 @@ from functools import lru_cache
 from random import Random
 from typing import TYPE_CHECKING
 
-from contactpoint.synthetic import names
-from contactpoint.synthetic.idgen import below, between, choose, postcode
+from tools.synthetic import names
+from tools.synthetic.idgen import below, between, choose, postcode
 
 if TYPE_CHECKING:
-    from contactpoint.synthetic.population import Child
+    from tools.synthetic.population import Child
 
 _RANGE = re.compile(r"^([A-Z]{1,2})(\d{1,2})-(\d{1,2})$")
 _ODS_LETTERS = "ABCDEFGHJKLMNPRSTUVWY"

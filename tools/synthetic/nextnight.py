@@ -36,9 +36,10 @@ from random import Random
 from typing import IO
 from xml.sax.saxutils import escape, unescape
 
-from contactpoint.synthetic import names
-from contactpoint.synthetic.csvfeeds import _MIN_AGE, _SERVICES, GP_COLUMNS, ICS_COLUMNS, SENSITIVE_SERVICES
-from contactpoint.synthetic.dropzone import (
+from schemas.identifiers import nhs_check_digit
+from tools.synthetic import names
+from tools.synthetic.csvfeeds import _MIN_AGE, _SERVICES, GP_COLUMNS, ICS_COLUMNS, SENSITIVE_SERVICES
+from tools.synthetic.dropzone import (
     FEEDS,
     GROUND_TRUTH_COLUMNS,
     DropZone,
@@ -47,10 +48,10 @@ from contactpoint.synthetic.dropzone import (
     file_name,
     file_stamp,
 )
-from contactpoint.synthetic.faults import FaultInjector, RowPerson
-from contactpoint.synthetic.generator import CHILDREN_COLUMNS
-from contactpoint.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE, below, between, choose, upn
-from contactpoint.synthetic.places import (
+from tools.synthetic.faults import FaultInjector, RowPerson
+from tools.synthetic.generator import CHILDREN_COLUMNS
+from tools.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE, below, between, choose, upn
+from tools.synthetic.places import (
     Address,
     LaContext,
     LocalAuthority,
@@ -60,7 +61,7 @@ from contactpoint.synthetic.places import (
     make_address,
     make_streets,
 )
-from contactpoint.synthetic.population import (
+from tools.synthetic.population import (
     FAMILY,
     _carers,
     _given,
@@ -68,7 +69,6 @@ from contactpoint.synthetic.population import (
     academic_year_start,
     age_on,
 )
-from schemas.identifiers import nhs_check_digit
 
 # Column positions in children.csv (CHILDREN_COLUMNS).
 (ID, GIVEN, MIDDLE, FAMILY_NAME, FORMER, DOB, GENDER, LINE1, TOWN, POSTCODE, OLD_POSTCODE, NHS, UPN, ULN,

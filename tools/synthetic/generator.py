@@ -16,14 +16,14 @@ from datetime import date
 from pathlib import Path
 from random import Random
 
-from contactpoint.synthetic.csvfeeds import ConnexionsFeed, GpFeed, IcsFeed
-from contactpoint.synthetic.ctf import write_schools
-from contactpoint.synthetic.dropzone import FEEDS, DropZone, RowWriter
-from contactpoint.synthetic.ecaf import EcafFeed
-from contactpoint.synthetic.idgen import NhsAllocator
-from contactpoint.synthetic.places import LaContext, LocalAuthority, all_local_authorities
-from contactpoint.synthetic.population import Neighbourhood, build_neighbourhood
-from contactpoint.synthetic.rows import LaFeed, Options
+from tools.synthetic.csvfeeds import ConnexionsFeed, GpFeed, IcsFeed
+from tools.synthetic.ctf import write_schools
+from tools.synthetic.dropzone import FEEDS, DropZone, RowWriter
+from tools.synthetic.ecaf import EcafFeed
+from tools.synthetic.idgen import NhsAllocator
+from tools.synthetic.places import LaContext, LocalAuthority, all_local_authorities
+from tools.synthetic.population import Neighbourhood, build_neighbourhood
+from tools.synthetic.rows import LaFeed, Options
 
 CHILDREN_PER_LA = 5000
 NEIGHBOURHOOD_SIZE = 2000

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from random import Random
 
-from contactpoint.synthetic import names
-from contactpoint.synthetic.idgen import (
+from tools.synthetic import names
+from tools.synthetic.idgen import (
     NhsAllocator,
     UlnAllocator,
     Weighted,
@@ -21,7 +21,7 @@ from contactpoint.synthetic.idgen import (
     temporary_upn,
     upn,
 )
-from contactpoint.synthetic.places import (
+from tools.synthetic.places import (
     Address,
     LaContext,
     Practice,

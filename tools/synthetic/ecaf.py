@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from xml.sax.saxutils import escape
 
-from contactpoint.synthetic import names
-from contactpoint.synthetic.dropzone import FeedFile
-from contactpoint.synthetic.idgen import below, choose
-from contactpoint.synthetic.population import Neighbourhood
-from contactpoint.synthetic.rows import Conventions, LaFeed, date_between, person_for
+from tools.synthetic import names
+from tools.synthetic.dropzone import FeedFile
+from tools.synthetic.idgen import below, choose
+from tools.synthetic.population import Neighbourhood
+from tools.synthetic.rows import Conventions, LaFeed, date_between, person_for
 
 _SCHOOL_ROLES = frozenset(
     ("Class Teacher", "Special Educational Needs Coordinator", "Learning Mentor",

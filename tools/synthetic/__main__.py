@@ -1,6 +1,6 @@
-"""``python -m contactpoint.synthetic OUT_DIR --children N``: write a synthetic drop zone.
+"""``python -m tools.synthetic OUT_DIR --children N``: write a synthetic drop zone.
 
-``python -m contactpoint.synthetic OUT_DIR --next-night-of DIR``: write the next night of DIR.
+``python -m tools.synthetic OUT_DIR --next-night-of DIR``: write the next night of DIR.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import time
 from datetime import date
 from pathlib import Path
 
-from contactpoint.synthetic.dropzone import FEEDS
-from contactpoint.synthetic.generator import generate
-from contactpoint.synthetic.nextnight import describe, next_night
+from tools.synthetic.dropzone import FEEDS
+from tools.synthetic.generator import generate
+from tools.synthetic.nextnight import describe, next_night
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments, generate, and report counts and speed on stderr."""
-    parser = argparse.ArgumentParser(prog="python -m contactpoint.synthetic", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.synthetic", description=__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--children", type=int, help="population size (not with --next-night-of)")
     parser.add_argument("--next-night-of", type=Path, metavar="DIR", help="write the next night of DIR instead")

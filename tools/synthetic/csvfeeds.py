@@ -10,11 +10,11 @@ import csv
 from datetime import timedelta
 from random import Random
 
-from contactpoint.synthetic import names
-from contactpoint.synthetic.dropzone import FeedFile, RowWriter
-from contactpoint.synthetic.idgen import Weighted, below, between, choose
-from contactpoint.synthetic.population import Neighbourhood
-from contactpoint.synthetic.rows import Conventions, LaFeed, date_between, person_for
+from tools.synthetic import names
+from tools.synthetic.dropzone import FeedFile, RowWriter
+from tools.synthetic.idgen import Weighted, below, between, choose
+from tools.synthetic.population import Neighbourhood
+from tools.synthetic.rows import Conventions, LaFeed, date_between, person_for
 
 GP_COLUMNS = (
     "nhs_number", "family_name", "given_name", "other_given_names", "date_of_birth", "gender",

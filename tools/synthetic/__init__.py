@@ -2,19 +2,19 @@
 
 ``generate`` writes a drop zone (``inbound/<feed>/NAME``) that follows ``docs/feeds.md``,
 with controlled faults and a ground truth naming the true child behind every data row. From a
-shell: ``python -m contactpoint.synthetic OUT_DIR --children 100000``. ``next_night`` writes the
+shell: ``python -m tools.synthetic OUT_DIR --children 100000``. ``next_night`` writes the
 files the feeds send the day after, about the same children (``--next-night-of DIR``).
 """
 
-from contactpoint.synthetic.dropzone import FEEDS, GROUND_TRUTH_COLUMNS, file_name
-from contactpoint.synthetic.faults import FAULT_KINDS, IDENTIFIER_FAULTS, LINKAGE_FAULTS, ROW_FAULTS
-from contactpoint.synthetic.generator import (
+from tools.synthetic.dropzone import FEEDS, GROUND_TRUTH_COLUMNS, file_name
+from tools.synthetic.faults import FAULT_KINDS, IDENTIFIER_FAULTS, LINKAGE_FAULTS, ROW_FAULTS
+from tools.synthetic.generator import (
     CHILDREN_COLUMNS,
     GenerationSummary,
     generate,
     plan_local_authorities,
 )
-from contactpoint.synthetic.nextnight import NextNightSummary, next_night
+from tools.synthetic.nextnight import NextNightSummary, next_night
 
 __all__ = [
     "CHILDREN_COLUMNS",

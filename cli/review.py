@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from contactpoint.cli_usage import UsageError, feed_name, positive_int
+from cli.usage import UsageError, feed_name, positive_int
 
 
 def add_parsers(sub: Any) -> None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from random import Random
 
-from contactpoint.synthetic import names
-from contactpoint.synthetic.idgen import (
+from tools.synthetic import names
+from tools.synthetic.idgen import (
     Weighted,
     below,
     between,

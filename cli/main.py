@@ -19,8 +19,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from contactpoint import cli_operations, cli_retention, cli_review, clock
-from contactpoint.cli_usage import OneLineParser, UsageError, feed_list, fraction, positive_int, writable_folder
+from cli import operations, retention, review
+from cli.usage import OneLineParser, UsageError, feed_list, fraction, positive_int, writable_folder
+from contactpoint import clock
 from contactpoint.logs import configure_logging
 from contactpoint.roles import ROLES
 from contactpoint.settings import get_settings
@@ -107,9 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
     add.add_argument("--pin-env", metavar="VAR", help="read the PIN from this environment variable")
     users_sub.add_parser("list", help="every user, their role, entitlements and state (never secrets)")
-    cli_operations.add_parsers(sub)
-    cli_review.add_parsers(sub)
-    cli_retention.add_parsers(sub)
+    operations.add_parsers(sub)
+    review.add_parsers(sub)
+    retention.add_parsers(sub)
     return parser
 
 
@@ -130,7 +131,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def _next_night(args: argparse.Namespace) -> int:
     """Write the next night of a generated folder and say what changed."""
-    from contactpoint.synthetic.nextnight import describe, next_night
+    from tools.synthetic.nextnight import describe, next_night
 
     summary = next_night(args.next_night_of, args.out, seed=args.seed, new_share=args.new_share,
                          change_share=args.change_share, leaver_share=args.leaver_share,
@@ -144,7 +145,7 @@ def _generate_with_progress(out: Path, children: int, seed: int, fault_rate: flo
                             as_of: date, local_authorities: int | None = None) -> Any:
     from tqdm import tqdm
 
-    from contactpoint.synthetic import generate
+    from tools.synthetic import generate
 
     with tqdm(total=children, desc="generating children", unit=" children", file=sys.stderr) as bar:
         def progress(done: int) -> None:
@@ -481,8 +482,8 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 COMMANDS = {"generate": cmd_generate, "report": cmd_report, "link-files": cmd_link_files, "relink": cmd_relink,
             "train-model": cmd_train_model, "migrate": cmd_migrate, "demo": cmd_demo, "status": cmd_status,
-            "airflow-env": cmd_airflow_env, "audit": cmd_audit, "users": cmd_users, **cli_operations.COMMANDS,
-            **cli_retention.COMMANDS, **cli_review.COMMANDS}
+            "airflow-env": cmd_airflow_env, "audit": cmd_audit, "users": cmd_users, **operations.COMMANDS,
+            **retention.COMMANDS, **review.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from random import Random
 
-from contactpoint.synthetic.dropzone import DropZone, FeedFile
-from contactpoint.synthetic.faults import FaultInjector, RowPerson
-from contactpoint.synthetic.idgen import between
-from contactpoint.synthetic.places import Address, LaContext, ascii_fold
-from contactpoint.synthetic.population import Child, Neighbourhood
+from tools.synthetic.dropzone import DropZone, FeedFile
+from tools.synthetic.faults import FaultInjector, RowPerson
+from tools.synthetic.idgen import between
+from tools.synthetic.places import Address, LaContext, ascii_fold
+from tools.synthetic.population import Child, Neighbourhood
 
 
 @dataclass(frozen=True, slots=True)
