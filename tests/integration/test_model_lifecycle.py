@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from contactpoint.cli import main
-from contactpoint.pipeline import link, run_feed
 from contactpoint.settings import get_settings
 from contactpoint.synthetic import generate
 from directory_api.console import ops_charts
@@ -38,6 +37,7 @@ from matching.lifecycle import (
 from matching.model import load_model
 from matching.settings import MODEL_VERSION, THRESHOLDS
 from matching.stewardship import record_decision, undo_decision
+from pipeline.steps import link, run_feed
 from tests.factories import drop
 from warehouse import users
 from warehouse.audit import verify_chain

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from contactpoint import pipeline
-from contactpoint.ingest import ingest_folder
 from contactpoint.synthetic import generate
 from matching.features import FEATURE_COLUMNS, record_features
 from matching.link import CANONICAL, _kept_features
+from pipeline import steps as pipeline
+from pipeline.ingest import ingest_folder
 from tests.integration.test_arrival_order import empty_store
 from warehouse.db import transaction
 from warehouse.retention import DOOR_SQL, door_params, out_of_scope_keys

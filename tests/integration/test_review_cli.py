@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from contactpoint.cli import main
-from contactpoint.pipeline import link, relink, run_feed
 from contactpoint.settings import get_settings
 from contactpoint.synthetic import generate
 from directory_api.main import create_app
 from matching import stewardship
+from pipeline.steps import link, relink, run_feed
 from tests.factories import drop
 from warehouse import users
 from warehouse.audit import verify_chain

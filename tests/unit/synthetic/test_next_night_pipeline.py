@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from contactpoint.ingest import ingest_folder
 from contactpoint.synthetic import ROW_FAULTS, generate, next_night
+from pipeline.ingest import ingest_folder
 from schemas.identifiers import normalise_postcode
 from tests.unit.synthetic.feedfiles import read_children
 from warehouse.db import transaction
