@@ -93,7 +93,7 @@ def copy_inbound(source: Path, zone: Path) -> None:
 def night(phases: Phases, label: str, source: Path, zone: Path, run_id: str) -> dict[str, Any]:
     """One night's files through receive → load → acknowledge → link → publish, timed phase by phase."""
     from connectors.feeds import FEEDS
-    from contactpoint import pipeline
+    from pipeline import steps as pipeline
 
     copy_inbound(source, zone)
     phases.inside.clear()
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         result["next_night_ids_changed"] = sum(1 for r, c in before.items() if after.get(r) != c)
         print(f"next night end to end: {result['next_night_seconds']} s")
     if args.relink:
-        from contactpoint import pipeline
+        from pipeline import steps as pipeline
 
         # Each re-link must give every record the child it has (on unchanged data, whatever the backend).
         for backend in args.relink_backends or [args.backend]:

@@ -153,7 +153,7 @@ def configure(database_url: str, data_dir: Path, dropzone: Path, as_of: str = AS
 
 def load_all() -> dict[str, Any]:
     """Receive and load every feed's files; counts per feed."""
-    from contactpoint import pipeline
+    from pipeline import steps as pipeline
     from tools.synthetic import FEEDS
 
     counts: dict[str, Any] = {}
@@ -226,7 +226,7 @@ def timed_link(run_id: str) -> dict[str, Any]:
     import gc
 
     import matching.link
-    from contactpoint import pipeline
+    from pipeline import steps as pipeline
 
     gc.collect()
     with PhaseTimer(matching.link, PHASES) as phases, PeakRss() as memory:
@@ -382,7 +382,7 @@ def run_case_subprocess(case: dict[str, Any], work: Path) -> dict[str, Any]:
 def code_fingerprint() -> dict[str, str]:
     """sha256 (12 hex digits) of the linker's code and bundled model: which version the figures describe."""
     paths = sorted((REPO / "matching").rglob("*.py")) + sorted((REPO / "matching" / "models").glob("*.json"))
-    paths += [REPO / "contactpoint" / "pipeline.py"]
+    paths += [REPO / "pipeline" / "steps.py"]
     return {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in paths if p.exists()}
 
 

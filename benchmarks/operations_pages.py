@@ -56,8 +56,8 @@ def prepare_database(server: str, rebuild: bool) -> str:
 def fill(children: int, labels: int, work: Path) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from contactpoint.pipeline import link, run_feed, train_model
     from matching.stewardship import record_decision
+    from pipeline.steps import link, run_feed, train_model
     from tools.synthetic import generate
     from warehouse.db import transaction
 

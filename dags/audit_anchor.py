@@ -2,7 +2,7 @@
 the hub's data folder; on a production host, an append-only file or a write-once store), after the chain
 is verified. `contactpoint audit verify` fails when too many entries stand after the newest anchor.
 
-The work is in `contactpoint.pipeline.anchor_audit` (`warehouse.audit.anchor_head`).
+The work is in `pipeline.steps.anchor_audit` (`warehouse.audit.anchor_head`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from airflow.sdk import dag, task
 def audit_anchor() -> None:
     @task
     def anchor_chain_head() -> dict[str, object]:
-        from contactpoint.pipeline import anchor_audit
+        from pipeline.steps import anchor_audit
 
         return anchor_audit()
 

@@ -3,7 +3,7 @@
 One DAG per feed of the registry (`connectors/feeds.py`), all built by `ingest_dag()`. Each sender's
 files are loaded by a task of their own, mapped over the senders, so the executor loads them side by
 side; the run's receipts then update the feed's Asset, which schedules `link_identities`. The work is
-in `contactpoint.pipeline`.
+in `pipeline.steps`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def ingest_dag(feed: str) -> DAG:
         @task
         def receive() -> list[list[int]]:
             from contactpoint.logs import configure_task_logging
-            from contactpoint.pipeline import receive as receive_files  # lazy: keeps DAG parsing cheap
-            from contactpoint.pipeline import senders_files
+            from pipeline.steps import receive as receive_files  # lazy: keeps DAG parsing cheap
+            from pipeline.steps import senders_files
 
             configure_task_logging()
             return senders_files(receive_files(feed))
@@ -44,7 +44,7 @@ def ingest_dag(feed: str) -> DAG:
         @task
         def load(file_ids: list[int]) -> list[dict[str, Any]]:
             from contactpoint.logs import configure_task_logging
-            from contactpoint.pipeline import load_files
+            from pipeline.steps import load_files
 
             configure_task_logging()
             return load_files(file_ids, workers=1, analyze_after=False)
@@ -52,8 +52,8 @@ def ingest_dag(feed: str) -> DAG:
         @task(outlets=[Asset(name=f"staged_{feed}", uri=staged_asset_uri(feed))])
         def acknowledge(outcomes: list[list[dict[str, Any]]]) -> int:
             from contactpoint.logs import configure_task_logging
-            from contactpoint.pipeline import STAGED_TABLES, analyze
-            from contactpoint.pipeline import acknowledge as deliver_receipts
+            from pipeline.steps import STAGED_TABLES, analyze
+            from pipeline.steps import acknowledge as deliver_receipts
 
             configure_task_logging()
             analyze(STAGED_TABLES)  # once for the run, not once per sender

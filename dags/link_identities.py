@@ -3,7 +3,7 @@ file took past their leave date (a death, a move out of England), so no one stay
 nightly retention run.
 
 Scheduled on the Assets the ingest DAGs update, so it runs after any feed staged new rows. The work
-is in `contactpoint.pipeline` (`matching.link`, `warehouse.publish`).
+is in `pipeline.steps` (`matching.link`, `warehouse.publish`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def link_identities() -> None:
         from dataclasses import asdict
 
         from contactpoint.logs import configure_task_logging
-        from contactpoint.pipeline import link as link_records
+        from pipeline.steps import link as link_records
 
         configure_task_logging()
 
@@ -44,7 +44,7 @@ def link_identities() -> None:
         from dataclasses import asdict
 
         from contactpoint.logs import configure_task_logging
-        from contactpoint.pipeline import publish as publish_directory
+        from pipeline.steps import publish as publish_directory
 
         configure_task_logging()
 
@@ -52,7 +52,7 @@ def link_identities() -> None:
 
     @task
     def leave_directory(publish_summary: dict[str, Any]) -> int:
-        from contactpoint.pipeline import leave_directory as archive_past_leave_date
+        from pipeline.steps import leave_directory as archive_past_leave_date
 
         return archive_past_leave_date()
 

@@ -1,7 +1,7 @@
 """Retention, daily: children past their leave date move from the directory to the archive; archived
 children whose six years are over are destroyed (rows, archive keys, and the pages that held them).
 
-The work is in `contactpoint.pipeline.retention` (`warehouse.retention`); the date is the hub's one clock
+The work is in `pipeline.steps.retention` (`warehouse.retention`); the date is the hub's one clock
 (`CONTACTPOINT_AS_OF` replays any day).
 """
 
@@ -28,7 +28,7 @@ def retention() -> None:
         from dataclasses import asdict
 
         from contactpoint.logs import configure_task_logging
-        from contactpoint.pipeline import retention as retention_pass
+        from pipeline.steps import retention as retention_pass
 
         configure_task_logging()
 

@@ -27,7 +27,7 @@ if not hasattr(__main__, "__file__"):
 # Airflow reads its home when first imported: give the session a private one before any test imports it.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="cp-tests-"))
 os.environ["CONTACTPOINT_DATA_DIR"] = str(_SESSION_DIR / "data")
-from contactpoint.airflow_env import airflow_environment  # noqa: E402
+from pipeline.airflow_env import airflow_environment  # noqa: E402
 
 # Unconditionally: pytest-xdist workers inherit the controller's environment, and two workers sharing
 # one Airflow metadata database race in `airflow db migrate`.

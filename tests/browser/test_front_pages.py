@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from contactpoint.pipeline import link, publish
 from contactpoint.settings import PROJECT_ROOT
+from pipeline.steps import link, publish
 from tests.browser.conftest import SCREENSHOTS, Console
 from tests.integration.test_stewardship import twins
 from warehouse.db import transaction

@@ -15,9 +15,9 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
-from contactpoint.pipeline import publish, relink
 from directory_api.console.session import require_operations, require_steward
 from directory_api.main import create_app
+from pipeline.steps import publish, relink
 from tests.browser.conftest import Console
 from tests.integration.test_held_is_shielded import held_beside_shielded_twin
 from tests.integration.test_stewardship import children_by_record, girl_with_two_surnames, twins

@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from connectors.feeds import FEEDS
-from contactpoint.airflow_env import scripts_folder
 from contactpoint.settings import PROJECT_ROOT
+from pipeline.airflow_env import scripts_folder
 from tests.conftest import ADMIN_URL
 from tests.factories import csv_file, feed_file_name, gp_row
 from tests.sftp_server import SftpServer, free_port, sftp_server  # noqa: F401

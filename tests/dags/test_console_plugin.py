@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from contactpoint.airflow_env import PLUGINS_FOLDER, airflow_environment
+from pipeline.airflow_env import PLUGINS_FOLDER, airflow_environment
 
 pytestmark = pytest.mark.dags
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import text
 
 from connectors.feeds import FEEDS, staged_asset_uri
-from contactpoint.airflow_env import DAGS_FOLDER, prepare_airflow
 from contactpoint.settings import get_settings
+from pipeline.airflow_env import DAGS_FOLDER, prepare_airflow
 from tests.factories import ctf, drop, pupil, school_file_name, valid_upn
 from warehouse.db import transaction
 
 DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
-HEAVY_MODULES = ("sqlalchemy", "pandas", "lxml", "great_expectations", "splink", "contactpoint.pipeline")
+HEAVY_MODULES = ("sqlalchemy", "pandas", "lxml", "great_expectations", "splink", "pipeline.steps")
 
 
 @pytest.fixture(scope="session")

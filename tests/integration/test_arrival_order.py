@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from contactpoint.ingest import ingest_folder
+from pipeline.ingest import ingest_folder
 from tests.conftest import STORE_SCHEMAS
 from tests.factories import connexions_row, csv_file, ctf, drop, feed_file_name, gp_row, ics_row, pupil
 from warehouse.db import get_engine, transaction

@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
-from contactpoint.pipeline import publish, relink, run_feed
 from directory_api.main import create_app
 from matching.stewardship import merge_children, older_first, record_decision, undo_action
+from pipeline.steps import publish, relink, run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from warehouse import changes, users
 from warehouse.db import transaction

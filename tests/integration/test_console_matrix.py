@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from contactpoint.pipeline import run_feed
 from contactpoint.settings import get_settings
 from directory_api.main import create_app
+from pipeline.steps import run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from tests.integration.test_console import Browser
 from warehouse.db import transaction

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import text
 
 from connectors.dropzone import FolderDropZone
-from contactpoint.ingest import ingest_folder
 from contactpoint.settings import get_settings
+from pipeline.ingest import ingest_folder
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, ics_row, pupil, school_file_name
 from tests.integration.test_arrival_order import directory, empty_store
 from warehouse.db import get_engine, transaction
@@ -52,19 +52,19 @@ def _half_download(original: Callable[..., Any]) -> Callable[..., Any]:
 # (where, attribute, which call, before or after it): each a moment of the pipeline a crash can hit.
 KILL_POINTS = [
     ("receive: half downloaded", "connectors.dropzone.FolderDropZone.download", 1, "replace"),
-    ("receive: landed, not registered", "contactpoint.pipeline.register_file", 1, "before"),
-    ("receive: one file registered, the next not", "contactpoint.pipeline.register_file", 2, "before"),
-    ("receive: refused, receipt not delivered", "contactpoint.pipeline._answer_refusal", 1, "before"),
+    ("receive: landed, not registered", "pipeline.steps.register_file", 1, "before"),
+    ("receive: one file registered, the next not", "pipeline.steps.register_file", 2, "before"),
+    ("receive: refused, receipt not delivered", "pipeline.steps._answer_refusal", 1, "before"),
     ("load: rows half staged", "connectors.loading.stage_records", 1, "after"),
-    ("load: counted, not finished", "contactpoint.pipeline.finish_file", 1, "before"),
+    ("load: counted, not finished", "pipeline.steps.finish_file", 1, "before"),
     ("acknowledge: receipt written, file still in inbound", "connectors.dropzone.FolderDropZone.archive", 1,
      "before"),
-    ("acknowledge: file moved, receipt not marked delivered", "contactpoint.pipeline.mark_receipt_delivered", 1,
+    ("acknowledge: file moved, receipt not marked delivered", "pipeline.steps.mark_receipt_delivered", 1,
      "before"),
-    ("link: pairs scored, not committed", "contactpoint.pipeline.link_unlinked", 1, "after"),
-    ("link: the other feeds linked, GP not yet received", "contactpoint.ingest.ingest_feed", 5, "before"),
-    ("publish: written, not committed", "contactpoint.pipeline.publish_directory", 1, "after"),
-    ("publish: committed, age-out not run", "contactpoint.pipeline.leave_directory", 1, "before"),
+    ("link: pairs scored, not committed", "pipeline.steps.link_unlinked", 1, "after"),
+    ("link: the other feeds linked, GP not yet received", "pipeline.ingest.ingest_feed", 5, "before"),
+    ("publish: written, not committed", "pipeline.steps.publish_directory", 1, "after"),
+    ("publish: committed, age-out not run", "pipeline.steps.leave_directory", 1, "before"),
 ]
 
 

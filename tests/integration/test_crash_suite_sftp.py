@@ -17,9 +17,9 @@ import pytest
 
 from connectors.feeds import FEEDS
 from connectors.sftp import SftpDropZone, SftpUnavailable
-from contactpoint import pipeline
-from contactpoint.ingest import LAST_FEED
 from contactpoint.settings import get_settings
+from pipeline import steps as pipeline
+from pipeline.ingest import LAST_FEED
 from tests.integration.test_arrival_order import directory, empty_store
 from tests.integration.test_crash_suite import SENT
 from tests.sftp_server import CuttingProxy, SftpServer, sftp_server  # noqa: F401

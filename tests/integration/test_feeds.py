@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from contactpoint.pipeline import run_feed
+from pipeline.steps import run_feed
 from tests.factories import (
     connexions_row,
     csv_file,

@@ -18,12 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from contactpoint.pipeline import publish, run_feed
 from contactpoint.settings import get_settings
 from directory_api.auth import token_hash
 from directory_api.main import create_app
 from matching import stewardship
 from matching.stewardship import NotEntitled, QueueFilter
+from pipeline.steps import publish, run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from tests.integration.test_console import Browser
 from warehouse import users

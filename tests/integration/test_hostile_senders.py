@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import text
 
 from connectors.dropzone import FolderDropZone, receipt_stem
-from contactpoint import pipeline
-from contactpoint.ingest import ingest_feed, ingest_folder
 from contactpoint.settings import get_settings
+from pipeline import steps as pipeline
+from pipeline.ingest import ingest_feed, ingest_folder
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, ics_row, pupil, school_file_name
 from warehouse.db import transaction
 

@@ -11,11 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pyotp
 import pytest
+from contactpoint.cli import main
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from cli.main import main
-from contactpoint.pipeline import link, run_feed
 from contactpoint.settings import get_settings
 from directory_api.console import ops_charts
 from directory_api.console.ops_charts import WeightBin, weight_histogram
@@ -37,6 +36,7 @@ from matching.lifecycle import (
 from matching.model import load_model
 from matching.settings import MODEL_VERSION, THRESHOLDS
 from matching.stewardship import record_decision, undo_decision
+from pipeline.steps import link, run_feed
 from tests.factories import drop
 from tools.synthetic import generate
 from warehouse import users

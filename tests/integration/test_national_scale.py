@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from contactpoint import pipeline
-from contactpoint.ingest import ingest_folder
 from matching.features import FEATURE_COLUMNS, record_features
 from matching.link import CANONICAL, _kept_features
+from pipeline import steps as pipeline
+from pipeline.ingest import ingest_folder
 from tests.integration.test_arrival_order import empty_store
 from tools.synthetic import generate
 from warehouse.db import transaction

@@ -17,10 +17,10 @@ from httpx import Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from contactpoint.pipeline import run_feed
 from directory_api.console import ops_charts
 from directory_api.console.ops_charts import volume_chart
 from directory_api.main import create_app
+from pipeline.steps import run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name
 from warehouse import operations, users
 from warehouse.db import transaction

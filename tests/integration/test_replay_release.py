@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from cli.main import main
-from contactpoint.pipeline import run_feed
 from directory_api.auth import token_hash
+from pipeline.steps import run_feed
 from schemas.gp import GP_COLUMNS
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name
 from warehouse import users

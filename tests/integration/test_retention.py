@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contactpoint.cli import main
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from cli.main import main
-from contactpoint.pipeline import relink, retention, run_feed
 from contactpoint.settings import get_settings
 from directory_api.auth import token_hash
+from pipeline.steps import relink, retention, run_feed
 from tests.factories import (
     connexions_row,
     csv_file,
@@ -405,7 +405,7 @@ def first_of_months(start: date, end: date) -> list[date]:
 
 def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_rules_say(store: Path,
                                                                                           tmp_path: Path) -> None:
-    from contactpoint.ingest import ingest_folder
+    from pipeline.ingest import ingest_folder
     from tools.synthetic.generator import generate
     from warehouse.retention import child_facts, leave_date
 

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from cli.main import main
-from contactpoint.pipeline import link, relink, run_feed
 from contactpoint.settings import get_settings
 from directory_api.main import create_app
 from matching import stewardship
+from pipeline.steps import link, relink, run_feed
 from tests.factories import drop
 from tools.synthetic import generate
 from warehouse import users

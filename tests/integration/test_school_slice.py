@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from contactpoint.pipeline import run_feed
+from pipeline.steps import run_feed
 from tests.factories import ctf, drop, pupil, school_file_name, valid_upn
 from warehouse.db import transaction
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from connectors.dropzone import IncomingFile
 from connectors.landing import land, sha256_of
 from connectors.sftp import HostKeyRejected, InsecureConnection, SftpDropZone, SftpUnavailable
-from contactpoint.pipeline import run_feed
+from pipeline.steps import run_feed
 from tests.factories import ctf, pupil, school_file_name
 from tests.sftp_server import CuttingProxy, SftpServer, sftp_server  # noqa: F401
 from warehouse.db import transaction

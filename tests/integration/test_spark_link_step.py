@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import text
 
 from connectors.dropzone import FolderDropZone
-from contactpoint import pipeline
-from contactpoint.ingest import ingest_feed
 from contactpoint.settings import get_settings
 from matching.features import features_frame
 from matching.link import CANONICAL
 from matching.linkage import link_frames
 from matching.model import load_model
 from matching.stewardship import record_decision
+from pipeline import steps as pipeline
+from pipeline.ingest import ingest_feed
 from tests.integration.test_linking import FEEDS, children_by_record, load_population, partition, rows
 from tools.synthetic import generate
 from warehouse.db import get_engine, transaction

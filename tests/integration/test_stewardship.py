@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from contactpoint.pipeline import publish, relink, run_feed
 from matching import stewardship
 from matching.link import current_model
 from matching.stewardship import QueueFilter, StewardshipError
+from pipeline.steps import publish, relink, run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from warehouse import users
 from warehouse.db import transaction

@@ -107,7 +107,7 @@ def test_every_session_carries_statement_lock_and_idle_in_transaction_timeouts(s
 def test_a_client_gone_quiet_inside_a_transaction_loses_it_and_the_files_row_lock_is_released(
         store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     drop(store, "gp", feed_file_name("gp"), csv_file([gp_row()]))
-    from contactpoint import pipeline
+    from pipeline import steps as pipeline
 
     [file_id] = pipeline.receive("gp")
     monkeypatch.setenv("CONTACTPOINT_DB_IDLE_IN_TRANSACTION_TIMEOUT", "1")
@@ -140,7 +140,8 @@ def test_ingest_shows_the_hubs_own_progress_and_no_library_noise(
     with warnings.catch_warnings(record=True) as shown:
         assert main(["ingest", str(folder)]) == 0
 
-    hub = [r for r in caplog.records if r.name.startswith(("contactpoint", "warehouse", "connectors", "matching"))]
+    hub = [r for r in caplog.records
+           if r.name.startswith(("contactpoint", "warehouse", "connectors", "matching", "pipeline"))]
     noise = [f"{r.name}: {r.getMessage()[:80]}" for r in caplog.records if r not in hub and r.levelno < logging.ERROR]
     assert hub and noise == []
     assert not [w for w in shown if "XDG_RUNTIME_DIR" in str(w.message)]

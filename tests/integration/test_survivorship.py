@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from contactpoint.pipeline import run_feed
+from pipeline.steps import run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from warehouse.db import transaction
 

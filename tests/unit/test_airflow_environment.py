@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from contactpoint.airflow_env import (
+from contactpoint.settings import Settings
+from pipeline.airflow_env import (
     SECRET_FILES,
     deployment_environment,
     ensure_secrets,
@@ -17,7 +18,6 @@ from contactpoint.airflow_env import (
     path_with_scripts,
     scripts_folder,
 )
-from contactpoint.settings import Settings
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from contactpoint.ingest import ingest_folder
+from pipeline.ingest import ingest_folder
 from schemas.identifiers import normalise_postcode
 from tests.unit.synthetic.feedfiles import read_children
 from tools.synthetic import ROW_FAULTS, generate, next_night

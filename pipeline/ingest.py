@@ -20,9 +20,9 @@ from sqlalchemy import Connection, text
 from connectors.dropzone import FolderDropZone
 from connectors.feeds import FEEDS, parse_file_name
 from connectors.landing import sha256_of
-from contactpoint import pipeline
 from contactpoint.roles import Role
 from matching.link import LinkSummary
+from pipeline import steps
 from warehouse import audit
 from warehouse.corrections import data_team_member
 from warehouse.db import retrying, transaction
@@ -95,9 +95,9 @@ def ingest_feed(feed: str, zone: FolderDropZone) -> FeedCounts:
     with transaction() as conn:
         files_after, deliveries_after = _watermarks(conn)
     # Each step is idempotent, so a dropped connection costs a retry of the step, not the run.
-    file_ids = retrying(f"receive {feed}", lambda: pipeline.receive(feed, zone))
-    retrying(f"load {feed}", lambda: pipeline.load_files(file_ids))  # a file already loaded is skipped
-    receipts = retrying(f"acknowledge {feed}", lambda: pipeline.acknowledge(feed, zone))
+    file_ids = retrying(f"receive {feed}", lambda: steps.receive(feed, zone))
+    retrying(f"load {feed}", lambda: steps.load_files(file_ids))  # a file already loaded is skipped
+    receipts = retrying(f"acknowledge {feed}", lambda: steps.acknowledge(feed, zone))
     with transaction() as conn:
         return _feed_counts(conn, feed, files_after, deliveries_after, file_ids, receipts)
 
@@ -129,11 +129,11 @@ def ingest_folder(root: Path, run_id: str) -> IngestSummary:
     summary = IngestSummary(feeds=[ingest_feed(feed, zone) for feed in FEEDS if feed != LAST_FEED])
     before_gp = None
     if zone.list_complete(LAST_FEED):
-        before_gp = retrying("link", lambda: pipeline.link(f"{run_id}-before-{LAST_FEED}"))
+        before_gp = retrying("link", lambda: steps.link(f"{run_id}-before-{LAST_FEED}"))
     summary.feeds.append(ingest_feed(LAST_FEED, zone))
-    summary.link = _added(before_gp, retrying("link", lambda: pipeline.link(run_id)))
-    summary.publish = retrying("publish", pipeline.publish)
-    summary.archived = retrying("age-out", pipeline.leave_directory)
+    summary.link = _added(before_gp, retrying("link", lambda: steps.link(run_id)))
+    summary.publish = retrying("publish", steps.publish)
+    summary.archived = retrying("age-out", steps.leave_directory)
     return summary
 
 
@@ -211,6 +211,6 @@ def replay_file(path: Path, *, replaces: str, reason: str, dropzone_root: Path, 
                      detail={"feed": feed, "rejected_file_id": rejected_id, "file_id": int(new.file_id),
                              "status": str(new.status), "rows_loaded": counts.loaded,
                              "rows_quarantined": counts.quarantined})
-    pipeline.link(run_id)
-    pipeline.publish()
+    steps.link(run_id)
+    steps.publish()
     return ReplayOutcome(rejected_id, rejected_name, int(new.file_id), str(new.file_name), str(new.status), counts)
