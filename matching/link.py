@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from matching.features import FEATURE_COLUMNS, LIST_FEATURES, features_from_copy, record_features
-from matching.identity import new_cp_ids
+from matching.ids import new_cp_ids
 from matching.linkage import link_frames
 from matching.model import load_model
 from matching.settings import BLOCKING_KEYS

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from matching.identity import new_cp_ids
+from matching.ids import new_cp_ids
 from matching.model import db_api
 from matching.spark_linkage import link_records
 from warehouse.spark_records import copy_link_changes, read_records

@@ -95,7 +95,7 @@ def undo_decision(conn: Connection, decision_id: int) -> None:
 def older_first(conn: Connection, cp_a: str, cp_b: str) -> tuple[str, str]:
     """The two IDs, the one made first (the one a merge keeps) first.
 
-    IDs carry no sequence (``matching.identity``): which child is older is ``identity.child.seq``.
+    IDs carry no sequence (``matching.ids``): which child is older is ``identity.child.seq``.
     """
     seqs: dict[str, int] = {str(r.cp_id): int(r.seq) for r in conn.execute(
         text("SELECT cp_id, seq FROM identity.child WHERE cp_id IN (:a, :b)"), {"a": cp_a, "b": cp_b})}

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from matching.identity import _MODULUS, _MULTIPLIER, _OFFSET, cp_id_for, is_valid_cp_id, new_cp_ids
+from matching.ids import _MODULUS, _MULTIPLIER, _OFFSET, cp_id_for, is_valid_cp_id, new_cp_ids
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.identity import cp_id_for, is_valid_cp_id
+from matching.ids import cp_id_for, is_valid_cp_id
 
 pytestmark = pytest.mark.unit
 
