@@ -35,6 +35,25 @@ API_SEARCH_CHILDREN = "SELECT status, body FROM directory.api_search_children($1
 API_CHANGES = "SELECT status, body FROM directory.api_changes($1, $2, $3)"
 
 
+def _search(conn: Connection, function: str, reader: str, *, purpose: str, family_name: str | None,
+            given_name: str | None, date_of_birth: date | None, gender: str | None,
+            postcode: str | None) -> list[dict[str, Any]]:
+    rows = conn.execute(text(f"""
+        SELECT * FROM directory.{function}(CAST(:reader AS text), CAST(:purpose AS text),
+            CAST(:family_name AS text), CAST(:given_name AS text), CAST(:date_of_birth AS date),
+            CAST(:gender AS text), CAST(:postcode AS text))"""),
+        {"reader": reader, "purpose": purpose, "family_name": family_name, "given_name": given_name,
+         "date_of_birth": date_of_birth, "gender": gender, "postcode": postcode}).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def _record(conn: Connection, function: str, reader: str, *, purpose: str, cp_id: str) -> dict[str, Any]:
+    record = conn.execute(
+        text(f"SELECT directory.{function}(CAST(:reader AS text), CAST(:purpose AS text), CAST(:cp_id AS text))"),
+        {"reader": reader, "purpose": purpose, "cp_id": cp_id}).scalar_one()
+    return dict(record)
+
+
 def search_children(conn: Connection, *, username: str, purpose: str, family_name: str | None = None,
                     given_name: str | None = None, date_of_birth: date | None = None, gender: str | None = None,
                     postcode: str | None = None) -> list[dict[str, Any]]:
@@ -43,13 +62,8 @@ def search_children(conn: Connection, *, username: str, purpose: str, family_nam
     Each dict has ``cp_id, given_name, family_name, date_of_birth, gender, postcode, shielded``; a
     shielded child the user may not see has only ``cp_id`` and ``shielded=True`` (the rest None).
     """
-    rows = conn.execute(text("""
-        SELECT * FROM directory.search_children(CAST(:username AS text), CAST(:purpose AS text),
-            CAST(:family_name AS text), CAST(:given_name AS text), CAST(:date_of_birth AS date),
-            CAST(:gender AS text), CAST(:postcode AS text))"""),
-        {"username": username, "purpose": purpose, "family_name": family_name, "given_name": given_name,
-         "date_of_birth": date_of_birth, "gender": gender, "postcode": postcode}).mappings().all()
-    return [dict(row) for row in rows]
+    return _search(conn, "search_children", username, purpose=purpose, family_name=family_name,
+                   given_name=given_name, date_of_birth=date_of_birth, gender=gender, postcode=postcode)
 
 
 def child_record(conn: Connection, *, username: str, purpose: str, cp_id: str) -> dict[str, Any]:
@@ -60,32 +74,20 @@ def child_record(conn: Connection, *, username: str, purpose: str, cp_id: str) -
     see: ``{cp_id, shielded: true, contact: {name, organisation, phone} | null}``; a merged-away ID:
     ``{cp_id, superseded_by}``. Dates are ISO strings.
     """
-    record = conn.execute(
-        text("SELECT directory.child_record(CAST(:username AS text), CAST(:purpose AS text), CAST(:cp_id AS text))"),
-        {"username": username, "purpose": purpose, "cp_id": cp_id}).scalar_one()
-    return dict(record)
+    return _record(conn, "child_record", username, purpose=purpose, cp_id=cp_id)
 
 
 def session_search_children(conn: Connection, *, session_token: str, purpose: str, family_name: str | None = None,
                             given_name: str | None = None, date_of_birth: date | None = None,
                             gender: str | None = None, postcode: str | None = None) -> list[dict[str, Any]]:
     """:func:`search_children` as the user the session token signs in (the database resolves it)."""
-    rows = conn.execute(text("""
-        SELECT * FROM directory.session_search_children(CAST(:session AS text), CAST(:purpose AS text),
-            CAST(:family_name AS text), CAST(:given_name AS text), CAST(:date_of_birth AS date),
-            CAST(:gender AS text), CAST(:postcode AS text))"""),
-        {"session": session_token, "purpose": purpose, "family_name": family_name, "given_name": given_name,
-         "date_of_birth": date_of_birth, "gender": gender, "postcode": postcode}).mappings().all()
-    return [dict(row) for row in rows]
+    return _search(conn, "session_search_children", session_token, purpose=purpose, family_name=family_name,
+                   given_name=given_name, date_of_birth=date_of_birth, gender=gender, postcode=postcode)
 
 
 def session_child_record(conn: Connection, *, session_token: str, purpose: str, cp_id: str) -> dict[str, Any]:
     """:func:`child_record` as the user the session token signs in (the database resolves it)."""
-    record = conn.execute(
-        text("SELECT directory.session_child_record(CAST(:session AS text), CAST(:purpose AS text), "
-             "CAST(:cp_id AS text))"),
-        {"session": session_token, "purpose": purpose, "cp_id": cp_id}).scalar_one()
-    return dict(record)
+    return _record(conn, "session_child_record", session_token, purpose=purpose, cp_id=cp_id)
 
 
 async def api_child_record(*, session_token: str, purpose: str, case_reference: str | None,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pyotp
 import pytest
-from contactpoint.cli import main
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from cli.main import main
 from contactpoint.settings import get_settings
 from directory_api.console import ops_charts
 from directory_api.console.ops_charts import WeightBin, weight_histogram

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contactpoint.cli import main
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
+from cli.main import main
 from contactpoint.settings import get_settings
 from directory_api.auth import token_hash
 from pipeline.steps import relink, retention, run_feed
