@@ -53,12 +53,10 @@ import pyotp
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from warehouse.db import server_answers
+# The load generator shares the two cores with what it measures: on uvloop its CPU per read is a quarter less.
+from uvloop import run as run_loop
 
-try:  # the load generator shares the two cores with what it measures: uvloop cuts its CPU per read by a quarter
-    from uvloop import run as run_loop
-except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-    from asyncio import run as run_loop
+from warehouse.db import server_answers
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "directory_api.json"
