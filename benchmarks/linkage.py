@@ -171,8 +171,8 @@ def store_state(truth: dict[tuple[str, int], Truth]) -> tuple[list[dict[str, Any
     """Canonical records (as the linker reads them), each record's truth, and each record's child."""
     from sqlalchemy import text
 
-    from matching.link import CANONICAL
     from warehouse.db import transaction
+    from warehouse.record_features import CANONICAL
 
     with transaction() as conn:
         records = [dict(r._mapping) for r in conn.execute(text(CANONICAL))]
@@ -250,8 +250,10 @@ def delta_vs_full(repeat: int, seed: int, share: float = DELTA_SHARE) -> dict[st
     from sqlalchemy import text
 
     import matching.link
-    from matching.link import _candidate_sql, link_unlinked, relink_all
+    from matching.link import link_unlinked, relink_all
+    from matching.settings import BLOCKING_KEYS
     from warehouse.db import get_engine
+    from warehouse.record_features import sharing_a_blocking_key
     from warehouse.staging import QUEUE
 
     engine = get_engine()
@@ -273,8 +275,8 @@ def delta_vs_full(repeat: int, seed: int, share: float = DELTA_SHARE) -> dict[st
                     # As when they arrived: a record without a child is waiting to be published.
                     conn.execute(text(QUEUE.format("SELECT unnest(CAST(:ids AS bigint[]))")),
                                  {"ids": [int(s) for s in sample]})
-                    candidates = _existing_records_read(conn, _candidate_sql()) if mode == "delta" \
-                        else len(records) - len(sample)
+                    candidates = (_existing_records_read(conn, sharing_a_blocking_key(BLOCKING_KEYS))
+                                  if mode == "delta" else len(records) - len(sample))
                     gc.collect()
                     with PhaseTimer(matching.link, PHASES) as phases, PeakRss() as memory:
                         started = time.perf_counter()

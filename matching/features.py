@@ -27,14 +27,10 @@ from matching.standardise import (
     transposed,
 )
 from schemas.identifiers import normalise_nhs_number, normalise_postcode, normalise_upn
+from warehouse.record_features import FEATURE_COLUMNS, LIST_FEATURES
 
-FEATURE_COLUMNS = (
-    "unique_id", "forename", "forename_formal", "given_names", "surname", "surname_parts", "dob",
-    "dob_transposed", "birth_year", "gender", "postcode", "postcode_sector", "postcode_district",
-    "house_number", "street", "nhs_number", "upn",
-)
+# The columns are the store's (``identity.record_features`` keeps them): defined there, computed here.
 KNOWN_GENDERS = frozenset({"M", "F"})
-LIST_FEATURES = ("given_names", "surname_parts")
 FEATURE_SCHEMA = pa.schema([
     (c, pa.list_(pa.string()) if c in LIST_FEATURES else pa.int64() if c == "birth_year" else pa.string())
     for c in FEATURE_COLUMNS])

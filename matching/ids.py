@@ -1,7 +1,7 @@
 """ContactPoint IDs: stable, never reused, with a check character.
 
-Format ``CP`` + nine digits + a check letter. New IDs are nine random digits (``new_cp_ids``, minted by
-``identity.new_children`` in the database, unique by its primary key): an ID reveals nothing about
+Format ``CP`` + nine digits + a check letter. New IDs are nine random digits (``warehouse.identity.new_cp_ids``,
+minted by ``identity.new_children`` in the database, unique by its primary key): an ID reveals nothing about
 the directory's size and cannot be computed from another. IDs made before migration 0011 were a
 sequence number scrambled by a bijection (``cp_id_for``, which anyone could invert); they stay valid.
 The check letter catches any single mistyped digit and any swap of two adjacent digits.
@@ -10,8 +10,6 @@ The check letter catches any single mistyped digit and any swap of two adjacent 
 from __future__ import annotations
 
 import re
-
-from sqlalchemy import Connection, text
 
 CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # the UPN alphabet: no I, O, S to confuse with digits
 _MODULUS = 10**9
@@ -38,9 +36,3 @@ def is_valid_cp_id(value: str) -> bool:
     match = CP_ID.match(value)
     return bool(match) and _check_letter(match.group(1)) == match.group(2)  # type: ignore[union-attr]
 
-
-def new_cp_ids(conn: Connection, count: int) -> list[str]:
-    """Mint ``count`` new children with random ContactPoint IDs (``identity.new_children``); returns their IDs."""
-    if count <= 0:
-        return []
-    return [str(c) for c in conn.execute(text("SELECT identity.new_children(:n)"), {"n": count}).scalars()]

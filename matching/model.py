@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import Connection
 
 from matching.settings import (
     ESTIMATED_VERSION,
@@ -26,6 +27,7 @@ from matching.settings import (
     structure_of,
     with_parameters,
 )
+from warehouse.model_versions import promoted_model
 
 log = logging.getLogger(__name__)
 # Splink warns at every predict() that some m values of a delta are the model's defaults ("m values not fully
@@ -209,6 +211,11 @@ def load_model(path: Path = BUNDLED_MODEL) -> dict[str, Any]:
     """Read a trained model."""
     model: dict[str, Any] = json.loads(path.read_text())
     return model
+
+
+def current_model(conn: Connection) -> dict[str, Any]:
+    """The promoted model in the store, else the bundled one."""
+    return promoted_model(conn) or load_model()
 
 
 def score_within(frame: Any, model: dict[str, Any], *, threshold: float,

@@ -35,7 +35,7 @@ from connectors.school import load_school_file
 from contactpoint import clock
 from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
-from matching.link import CANONICAL, LinkSummary, keep_features, link_unlinked, relink_all
+from matching.link import LinkSummary, keep_features, link_unlinked, relink_all
 from warehouse.db import advisory_lock, database_url, get_engine, transaction
 from warehouse.intake import (
     FileCounts,
@@ -52,6 +52,7 @@ from warehouse.intake import (
     waiting_files,
 )
 from warehouse.publish import PublishSummary, publish_directory
+from warehouse.record_features import CANONICAL
 from warehouse.staging import Lineage
 
 log = logging.getLogger(__name__)

@@ -151,3 +151,9 @@ def publish_directory(conn: Connection) -> PublishSummary:
     conn.execute(text("""DELETE FROM staging.publish_queue q USING taken t
                          WHERE q.record_id = t.record_id AND q.queued = t.queued"""))
     return PublishSummary(considered, children, carers, involvements, removed)
+
+
+def unpublish_merged(conn: Connection, retired: list[str]) -> None:
+    """Take children merged away (``retired`` IDs) out of the directory at once: their records now belong to
+    the child that took them, which the next publish recomputes."""
+    conn.execute(text("DELETE FROM directory.child WHERE cp_id = ANY(:old)"), {"old": retired})

@@ -1,21 +1,19 @@
-"""The store as Spark sees it: records read over JDBC in partitions, links written back with COPY.
+"""The store as Spark sees it: records read over JDBC in partitions.
 
 Spark's executors read ``identity.record_features`` themselves, one record-id range per partition, so the
 records never pass through the driver. What comes back (the records whose child changed) is streamed a
-partition at a time into the store with COPY.
+partition at a time into the store with COPY (``warehouse.identity.copy_link_changes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from contactpoint.settings import get_settings
-from matching.features import FEATURE_COLUMNS
-from warehouse.db import copy_cursor
+from warehouse.record_features import FEATURE_COLUMNS
 
 
 class SparkStoreError(RuntimeError):
@@ -58,15 +56,3 @@ def read_records(conn: Connection, spark: Any, where: str) -> Any:
             .option("upperBound", str((high or 0) + 1)).option("numPartitions", str(settings.spark_read_partitions))
             .load())
 
-
-def copy_link_changes(conn: Connection, rows: Iterable[tuple[int, str, str | None]]) -> int:
-    """Copy (record, new child, old child) rows into the temporary ``link_change`` table; returns how many."""
-    conn.execute(text("""CREATE TEMP TABLE link_change (record_id bigint, cp_id text, old_cp_id text)
-                         ON COMMIT DROP"""))
-    count = 0
-    with copy_cursor(conn).copy("COPY link_change (record_id, cp_id, old_cp_id) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    conn.execute(text("ANALYZE link_change"))
-    return count

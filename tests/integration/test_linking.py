@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import text
 
 from matching.files import link_files, write_clusters
-from matching.link import CANONICAL
 from matching.model import BUNDLED_MODEL
 from matching.stewardship import record_decision
 from pipeline.steps import link, publish, relink, run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
 from tools.synthetic import generate
 from warehouse.db import transaction
+from warehouse.record_features import CANONICAL
 
 pytestmark = pytest.mark.postgres
 FEEDS = ("school", "gp", "connexions", "ecaf", "ics")

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from matching.features import FEATURE_COLUMNS, record_features
-from matching.link import CANONICAL, _kept_features
+from matching.features import record_features
+from matching.link import _kept_features
 from pipeline import steps as pipeline
 from pipeline.ingest import ingest_folder
 from tests.integration.test_arrival_order import empty_store
 from tools.synthetic import generate
 from warehouse.db import transaction
+from warehouse.record_features import CANONICAL, FEATURE_COLUMNS
 from warehouse.retention import DOOR_SQL, door_params, out_of_scope_keys
 
 pytestmark = pytest.mark.postgres

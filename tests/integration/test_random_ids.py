@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from matching.ids import _MODULUS, _MULTIPLIER, _OFFSET, cp_id_for, is_valid_cp_id, new_cp_ids
+from matching.ids import _MODULUS, _MULTIPLIER, _OFFSET, cp_id_for, is_valid_cp_id
 from warehouse.db import transaction
+from warehouse.identity import new_cp_ids
 
 pytestmark = pytest.mark.postgres
 

@@ -12,7 +12,6 @@ from sqlalchemy import text
 from connectors.dropzone import FolderDropZone
 from contactpoint.settings import get_settings
 from matching.features import features_frame
-from matching.link import CANONICAL
 from matching.linkage import link_frames
 from matching.model import load_model
 from matching.stewardship import record_decision
@@ -21,6 +20,7 @@ from pipeline.ingest import ingest_feed
 from tests.integration.test_linking import FEEDS, children_by_record, load_population, partition, rows
 from tools.synthetic import generate
 from warehouse.db import get_engine, transaction
+from warehouse.record_features import CANONICAL
 from warehouse.spark_records import SparkStoreError, jdbc_options
 
 pytestmark = pytest.mark.postgres

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from matching.assign import carry_over
 from matching.cluster import RecordKeys, cluster
 from matching.decide import APART, LINK, REVIEW, decide_pairs
-from matching.link import carry_over
 from matching.settings import Thresholds
 
 pytestmark = pytest.mark.unit
