@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from contactpoint.roles import Role
 from matching import lifecycle, stewardship
+from warehouse.users import standing
 
 SHIELDED_ONLY = "this pair concerns a shielded child: it needs a steward entitled to see shielded children"
 
@@ -25,13 +26,12 @@ class NotAllowed(PermissionError):
 
 def steward(conn: Connection, username: str) -> dict[str, Any]:
     """The named user, if an enabled steward; NotAllowed otherwise."""
-    row = conn.execute(text("SELECT username, role, disabled, may_see_shielded FROM access.app_user "
-                            "WHERE username = :u"), {"u": username}).mappings().first()
+    row = standing(conn, username)
     if row is None:
         raise NotAllowed(f"no user {username!r}")
     if row["disabled"] or row["role"] != Role.STEWARD:
         raise NotAllowed(f"{username} is not an enabled steward")
-    return dict(row)
+    return row
 
 
 def entry_lines(queue: stewardship.EntryPage, *, page: int, per_page: int) -> list[str]:

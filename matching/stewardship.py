@@ -2,7 +2,7 @@
 
 A *decision* names two source records (ordered) as must-link or cannot-link; the newest decision for a
 pair that is not undone wins, and the linker honours it on every later run, delta and full
-(``matching.link.steward_constraints``). An *action* (``identity.steward_action``, migration 0007) is
+(``warehouse.identity.steward_constraints``). An *action* (``identity.steward_action``, migration 0007) is
 what a steward did in one go, with a required reason: link or keep apart a review pair, split a record
 out of a child, merge two children, or undo an earlier action. An action writes its decisions, and a
 merge or a split changes ``identity`` at once, so the next publish shows it without waiting for a full
@@ -20,10 +20,11 @@ and the ``contactpoint review`` commands call these wrappers; none of them commi
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from matching.explanation import comparison_weights, model_weights, waterfall
 from matching.settings import THRESHOLDS
+from warehouse import identity as _identity
 from warehouse import review_queue as _queue
 from warehouse.review_queue import EntryPage, QueueEntry, QueueFilter, QueuePage, ReviewEntry
 from warehouse.steward_actions import ActionOutcome, NotEntitled, StewardshipError, act
@@ -39,6 +40,7 @@ from warehouse.steward_history import (
     shielded_ids,
     source_records,
 )
+from warehouse.users import steward_may_see_shielded
 
 __all__ = ["MASKED_ID", "RECORD_FIELDS", "SHIELDED_CHILD_SQL", "SHIELDED_ONLY", "ActionOutcome", "EntryPage",
            "NotEntitled", "QueueEntry", "QueueFilter", "QueuePage", "ReviewEntry", "StewardshipError",
@@ -53,9 +55,7 @@ STEWARD_METHOD = "steward"
 
 def may_see_shielded(conn: Connection, steward: str) -> bool:
     """Whether ``steward`` names an enabled steward entitled to shielded children (the database says)."""
-    return bool(conn.execute(text("""
-        SELECT may_see_shielded AND role = 'steward' AND NOT disabled FROM access.app_user WHERE username = :u"""),
-        {"u": steward}).scalar())
+    return steward_may_see_shielded(conn, steward)
 
 
 def _reason(reason: str) -> str:
@@ -75,19 +75,13 @@ def record_decision(conn: Connection, record_a: int, record_b: int, decision: st
     if record_a == record_b:
         raise ValueError("a decision needs two different records")
     a, b = sorted((record_a, record_b))
-    decision_id = int(conn.execute(text("""
-        INSERT INTO identity.steward_decision (record_a, record_b, decision, steward, reason, action_id)
-        VALUES (:a, :b, :d, :s, :r, :action) RETURNING decision_id"""),
-        {"a": a, "b": b, "d": decision, "s": steward, "r": _reason(reason), "action": action_id}).scalar_one())
-    conn.execute(text("UPDATE identity.review_pair SET status = 'decided' WHERE record_a = :a AND record_b = :b"),
-                 {"a": a, "b": b})
-    return decision_id
+    return _identity.record_decision(conn, a, b, decision, steward=steward, reason=_reason(reason),
+                                     action_id=action_id)
 
 
 def undo_decision(conn: Connection, decision_id: int) -> None:
     """Withdraw one decision; the linker decides that pair again on its next run."""
-    conn.execute(text("UPDATE identity.steward_decision SET undone_at = now() WHERE decision_id = :d"),
-                 {"d": decision_id})
+    _identity.undo_decision(conn, decision_id)
 
 
 # --- who is older, who is where --------------------------------------------------------------------------
@@ -97,17 +91,11 @@ def older_first(conn: Connection, cp_a: str, cp_b: str) -> tuple[str, str]:
 
     IDs carry no sequence (``matching.ids``): which child is older is ``identity.child.seq``.
     """
-    seqs: dict[str, int] = {str(r.cp_id): int(r.seq) for r in conn.execute(
-        text("SELECT cp_id, seq FROM identity.child WHERE cp_id IN (:a, :b)"), {"a": cp_a, "b": cp_b})}
+    seqs = _identity.child_ages(conn, (cp_a, cp_b))
     for cp_id in (cp_a, cp_b):
         if cp_id not in seqs:
             raise StewardshipError(f"no child {cp_id}")
     return (cp_a, cp_b) if seqs[cp_a] < seqs[cp_b] else (cp_b, cp_a)
-
-
-
-
-
 
 
 # --- the actions: definer functions that take the session (warehouse.steward_actions) -------------------

@@ -124,6 +124,20 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
         FROM access.app_user ORDER BY username""")).mappings()]
 
 
+def standing(conn: Connection, username: str) -> dict[str, Any] | None:
+    """A user's name, role, and whether disabled and entitled to shielded children (no secret), or None."""
+    row = conn.execute(text("SELECT username, role, disabled, may_see_shielded FROM access.app_user "
+                            "WHERE username = :u"), {"u": username}).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def steward_may_see_shielded(conn: Connection, username: str) -> bool:
+    """Whether ``username`` names an enabled steward entitled to shielded children."""
+    return bool(conn.execute(text("""
+        SELECT may_see_shielded AND role = 'steward' AND NOT disabled FROM access.app_user WHERE username = :u"""),
+        {"u": username}).scalar())
+
+
 def record_failed_attempt(conn: Connection, username: str, *, lock_after: int = 5, lock_minutes: int = 15) -> int:
     """Count a failed sign-in; the ``lock_after``-th in a row locks the user for ``lock_minutes``.
 
