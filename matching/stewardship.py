@@ -31,7 +31,6 @@ from warehouse.steward_actions import ActionOutcome, NotEntitled, StewardshipErr
 from warehouse.steward_history import (
     MASKED_ID,
     RECORD_FIELDS,
-    SHIELDED_CHILD_SQL,
     SHIELDED_ONLY,
     action_cp_ids,
     identity_history,
@@ -42,7 +41,7 @@ from warehouse.steward_history import (
 )
 from warehouse.users import steward_may_see_shielded
 
-__all__ = ["MASKED_ID", "RECORD_FIELDS", "SHIELDED_CHILD_SQL", "SHIELDED_ONLY", "ActionOutcome", "EntryPage",
+__all__ = ["MASKED_ID", "RECORD_FIELDS", "SHIELDED_ONLY", "ActionOutcome", "EntryPage",
            "NotEntitled", "QueueEntry", "QueueFilter", "QueuePage", "ReviewEntry", "StewardshipError",
            "action_cp_ids", "comparison_weights", "identity_history", "model_weights", "pair_detail", "records_of",
            "shielded_ids", "source_records", "waterfall"]

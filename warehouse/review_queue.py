@@ -69,7 +69,7 @@ def review_queue(conn: Connection, flt: QueueFilter = QueueFilter(), *, link_thr
     """Open review pairs, most pressing first, with counts for the filters.
 
     Order: pairs touching a shielded child first: until a steward answers, the other child is held out
-    of the directory (``matching.link`` holds it), so a child may be missing for practitioners, and only
+    of the directory (``warehouse.identity`` holds it), so a child may be missing for practitioners, and only
     some stewards may answer them. Then by how close the match weight is to the *link* threshold
     (``matching.settings.link_threshold``), nearest first: those pairs are the ones the model nearly
     linked (or would have linked but for a constraint), so they are the likeliest to be one child shown

@@ -33,7 +33,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# Distinct from the migration lock (7_204_311) and matching.link.LINK_LOCK (7_204_312).
+# Distinct from the migration lock (7_204_311) and warehouse.identity.LINK_LOCK (7_204_312).
 AUDIT_APPEND_LOCK = 7_204_313
 
 HUB_SCHEMAS = "intake, staging, identity, directory, archive, audit, access"

@@ -3,7 +3,7 @@
 - The change feed never names a held child (one that might be a shielded child), nor an ID merged into
   one: held means shielded. It is for front-end systems (the ``service`` role), not for people.
 - ``identity.shielded_child``: a child is shielded for stewards when a record is restricted, it is held,
-  or it was merged into such a child (``matching.stewardship.SHIELDED_CHILD_SQL`` says the same). A
+  or it was merged into such a child (``warehouse.steward_history.SHIELDED_CHILD_SQL`` says the same). A
   trigger refuses any steward action naming one unless the steward is an enabled steward entitled to
   shielded children, whoever writes the row; and when the transaction names a session
   (``contactpoint.session``, set by the console), the action must be that session's user's.
