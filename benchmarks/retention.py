@@ -96,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CONTACTPOINT_KEY_VAULT_DIR"] = str(vault)
     from warehouse.db import get_engine
     from warehouse.key_vault import KeyVault
-    from warehouse.retention import ARCHIVED_FROM, add_years, age_out, destroy_due, rewrite_tables
+    from warehouse.retention.archive import age_out
+    from warehouse.retention.destroy import ARCHIVED_FROM, destroy_due
+    from warehouse.retention.rewrite import rewrite_tables
+    from warehouse.retention.rules import add_years
 
     engine = get_engine()
     build_seconds = build(engine, args.children)

@@ -32,7 +32,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from contactpoint import clock
     from pipeline.steps import retention
     from warehouse.db import transaction
-    from warehouse.retention import children_due, destruction_due
+    from warehouse.retention.destroy import destruction_due
+    from warehouse.retention.due import children_due
 
     day = args.as_of or clock.today()
     if args.dry_run:
@@ -55,7 +56,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 def _prove(args: argparse.Namespace) -> int:
     from warehouse.db import transaction
-    from warehouse.retention import destruction_logged, prove_destroyed
+    from warehouse.retention.proof import destruction_logged, prove_destroyed
 
     if not args.detail:
         print("give the details to look for with --detail (names, date of birth, postcode, identifiers)")

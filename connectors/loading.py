@@ -21,7 +21,7 @@ from contactpoint.settings import get_settings
 from schemas.child import RowIssue, RowOutcome, SourceRecord
 from schemas.expectations import ProfileCollector, check_file
 from warehouse.intake import FileCounts, file_name_of, previous_file_rows, quarantine_row, record_issues
-from warehouse.retention import out_of_scope_keys
+from warehouse.retention.door import out_of_scope_keys
 from warehouse.staging import (
     Lineage,
     keep_earlier_starts,

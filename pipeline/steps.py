@@ -492,14 +492,15 @@ class RetentionOutcome:
 def leave_directory(as_of: date | None = None) -> int:
     """After a publish: archive every child a later file has taken past their leave date (a death, a move
     out of England, an age limit), so no one stays published until the nightly retention run. Returns how many."""
-    from warehouse.retention import age_out
+    from warehouse.retention.archive import age_out
 
     return len(age_out(get_engine(), as_of or clock.today()).archived)
 
 
 def retention(as_of: date | None = None) -> RetentionOutcome:
     """The daily retention pass: age-out into the archive, then destroy what has had its six years."""
-    from warehouse.retention import age_out, destroy_due
+    from warehouse.retention.archive import age_out
+    from warehouse.retention.destroy import destroy_due
 
     day = as_of or clock.today()
     engine = get_engine()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from contactpoint import clock
-from warehouse.retention import past_leave_date
+from warehouse.retention.due import past_leave_date
 from warehouse.survivorship import RULES, SURVIVORSHIP, winner_sql
 
 CHILD_COLUMNS = (

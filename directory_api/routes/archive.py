@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 
 from directory_api.deps import ConnDep, CurrentUser
 from directory_api.routes.children import CP_ID_PATTERN, ERRORS, contract_refusals
-from warehouse.retention import ArchiveKeyDestroyed, read_archived_child
+from warehouse.retention.archive import ArchiveKeyDestroyed, read_archived_child
 
 router = APIRouter(prefix="/archive", tags=["archive"])
 

@@ -21,7 +21,7 @@ from tests.integration.test_arrival_order import empty_store
 from tools.synthetic import generate
 from warehouse.db import transaction
 from warehouse.record_features import CANONICAL, FEATURE_COLUMNS
-from warehouse.retention import DOOR_SQL, door_params, out_of_scope_keys
+from warehouse.retention.door import DOOR_SQL, door_params, out_of_scope_keys
 
 pytestmark = pytest.mark.postgres
 

@@ -32,14 +32,10 @@ from tests.integration.test_feeds import receipt
 from warehouse import audit, contract
 from warehouse.db import get_engine, transaction
 from warehouse.key_vault import KeyVault
-from warehouse.retention import (
-    add_years,
-    age_out,
-    destroy_due,
-    destruction_logged,
-    prove_destroyed,
-    read_archived_child,
-)
+from warehouse.retention.archive import age_out, read_archived_child
+from warehouse.retention.destroy import destroy_due
+from warehouse.retention.proof import destruction_logged, prove_destroyed
+from warehouse.retention.rules import add_years
 from warehouse.users import add_user, create_session
 
 pytestmark = pytest.mark.postgres
@@ -407,7 +403,8 @@ def test_a_generated_population_stepped_monthly_over_eight_years_ends_where_the_
                                                                                           tmp_path: Path) -> None:
     from pipeline.ingest import ingest_folder
     from tools.synthetic.generator import generate
-    from warehouse.retention import child_facts, leave_date
+    from warehouse.retention.due import child_facts
+    from warehouse.retention.rules import leave_date
 
     generate(tmp_path / "generated", children=500, seed=9, fault_rate=0.0, as_of=date(2026, 11, 1))
     ingest_folder(tmp_path / "generated", "run-1")

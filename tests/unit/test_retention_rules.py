@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from warehouse.retention import RETENTION_RULES, ChildFacts, Leave, add_years, leave_date
+from warehouse.retention.rules import RETENTION_RULES, ChildFacts, Leave, add_years, leave_date
 
 pytestmark = pytest.mark.unit
 

@@ -1,7 +1,7 @@
 """National scale: the door asks about archived children only when there are some; no statistics of
 whole records; the directory's history kept by statement.
 
-Every row of every file passes the door (``warehouse/retention.py``); finding out that no child is
+Every row of every file passes the door (``warehouse/retention/door.py``); finding out that no child is
 archived yet must cost an index probe, not a scan of every identity.
 
 The loader refreshes the planner's statistics after each bulk step. Statistics sample column values, and
