@@ -27,7 +27,8 @@ from typing import Any
 import paramiko
 import pytest
 
-from connectors.sftp import SftpSettings, known_hosts_name, parse_host_key
+from connectors.sftp_connection import SftpSettings
+from connectors.sftp_keys import known_hosts_name, parse_host_key
 
 SSHD = Path("/usr/sbin/sshd")
 HOST = "127.0.0.1"

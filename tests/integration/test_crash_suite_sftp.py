@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from connectors.feeds import FEEDS
-from connectors.sftp import SftpDropZone, SftpUnavailable
+from connectors.sftp import SftpDropZone
+from connectors.sftp_connection import SftpUnavailable
 from contactpoint.settings import get_settings
 from pipeline import steps as pipeline
 from pipeline.ingest import LAST_FEED

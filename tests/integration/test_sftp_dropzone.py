@@ -17,7 +17,8 @@ from sqlalchemy import text
 
 from connectors.dropzone import IncomingFile
 from connectors.landing import land, sha256_of
-from connectors.sftp import HostKeyRejected, InsecureConnection, SftpDropZone, SftpUnavailable
+from connectors.sftp import SftpDropZone
+from connectors.sftp_connection import HostKeyRejected, InsecureConnection, SftpUnavailable
 from pipeline.steps import run_feed
 from tests.factories import ctf, pupil, school_file_name
 from tests.sftp_server import CuttingProxy, SftpServer, sftp_server  # noqa: F401

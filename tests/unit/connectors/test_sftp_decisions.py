@@ -19,20 +19,18 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from connectors.dropzone import IncomingFile
-from connectors.sftp import (
+from connectors.sftp import SftpDropZone
+from connectors.sftp_connection import (
     HostKeyRejected,
     IncompleteDownload,
     InsecureConnection,
-    SftpDropZone,
     SftpSettings,
     SftpUnavailable,
     backoff_delays,
     is_connection_fault,
-    known_hosts_name,
-    load_private_key,
-    parse_host_key,
     settings_from_connection,
 )
+from connectors.sftp_keys import known_hosts_name, load_private_key, parse_host_key
 
 pytestmark = pytest.mark.unit
 
