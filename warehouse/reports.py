@@ -19,11 +19,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from tools.synthetic.names import LOCAL_AUTHORITIES
+from schemas.local_authorities import LOCAL_AUTHORITIES
 from warehouse.console_reads import rows as read_rows
 
-# LA code → name: the DfE local authority codes, one reference table (tools/synthetic/names.py
-# holds it for the generator; the codes and names are the real ones).
+# LA code → name: the DfE local authority codes, one reference table (``schemas/local_authorities.py``, which
+# the generator reads too; the codes and names are the real ones).
 LA_NAMES: dict[str, str] = {code: name for code, name, *_ in LOCAL_AUTHORITIES}
 UNKNOWN_LA = "unknown"
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from random import Random
 from typing import TYPE_CHECKING
 
+from schemas.local_authorities import LOCAL_AUTHORITIES
 from tools.synthetic import names
 from tools.synthetic.idgen import below, between, choose, postcode
 
@@ -75,7 +76,7 @@ class LocalAuthority:
 def all_local_authorities() -> tuple[LocalAuthority, ...]:
     """Every LA of the reference table, in table order (its index keeps national codes unique)."""
     result = []
-    for index, (code, name, county, towns_spec) in enumerate(names.LOCAL_AUTHORITIES):
+    for index, (code, name, county, towns_spec) in enumerate(LOCAL_AUTHORITIES):
         towns = tuple(
             (town, _districts(spec)) for town, spec in (part.split("=") for part in towns_spec.split(";"))
         )
