@@ -249,31 +249,13 @@ def _watermarks() -> tuple[int, int]:
 
 
 def _print_demo_summary(children: int, dropped: int, before: tuple[int, int], seconds: float) -> None:
-    from sqlalchemy import text
-
     from warehouse.db import transaction
+    from warehouse.status import archived_by_reason, directory_counts, feeds_since
 
     with transaction() as conn:
-        feeds = conn.execute(text("""
-            SELECT f.feed, count(*) FILTER (WHERE f.file_id > :files) AS new_files,
-                   count(*) FILTER (WHERE f.file_id > :files AND f.status = 'rejected') AS rejected,
-                   coalesce(sum(f.rows_read) FILTER (WHERE f.file_id > :files), 0) AS read,
-                   coalesce(sum(f.rows_loaded) FILTER (WHERE f.file_id > :files), 0) AS loaded,
-                   coalesce(sum(f.rows_quarantined) FILTER (WHERE f.file_id > :files), 0) AS quarantined,
-                   coalesce(sum(f.rows_withheld) FILTER (WHERE f.file_id > :files), 0) AS withheld,
-                   coalesce(sum(f.rows_warned) FILTER (WHERE f.file_id > :files), 0) AS warned,
-                   coalesce(sum(f.rows_out_of_scope) FILTER (WHERE f.file_id > :files), 0) AS out_of_scope,
-                   (SELECT count(*) FROM intake.duplicate_delivery d JOIN intake.file o USING (file_id)
-                    WHERE o.feed = f.feed AND d.delivery_id > :deliveries) AS duplicates
-            FROM intake.file f GROUP BY f.feed ORDER BY f.feed"""),
-            {"files": before[0], "deliveries": before[1]}).fetchall()
-        directory = conn.execute(text("""
-            SELECT (SELECT count(*) FROM directory.child) AS children,
-                   (SELECT count(*) FROM directory.child WHERE shielded) AS shielded,
-                   (SELECT count(*) FROM directory.involvement WHERE ended_on IS NULL) AS current_involvements,
-                   (SELECT count(*) FROM directory.carer) AS carers""")).one()
-        archived = conn.execute(text("SELECT reason, count(*) FROM archive.child GROUP BY reason ORDER BY reason")
-                                ).all()
+        feeds = feeds_since(conn, *before)
+        directory = directory_counts(conn)
+        archived = archived_by_reason(conn)
     print(f"\nContactPoint Hub demo: {children:,} synthetic children, {dropped:,} files sent to the drop zone")
     print(f"  {'feed':<11}{'files':>7}{'rejected':>10}{'duplicate':>11}{'read':>9}{'loaded':>9}"
           f"{'quarantined':>13}{'withheld':>10}{'out of scope':>14}{'warnings':>10}")
@@ -291,21 +273,16 @@ def _print_demo_summary(children: int, dropped: int, before: tuple[int, int], se
 
 def cmd_status(_: argparse.Namespace) -> int:
     """Print what the store holds."""
-    from sqlalchemy import text
-
     from warehouse.db import transaction
+    from warehouse.status import files_by_state, holdings
 
     with transaction() as conn:
-        files = conn.execute(text("""SELECT feed, status, count(*) AS n, sum(rows_loaded) AS loaded,
-                                            sum(rows_quarantined) AS quarantined
-                                     FROM intake.file GROUP BY feed, status ORDER BY feed, status""")).fetchall()
-        counts = {name: conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() for name in (
-            "staging.source_record", "identity.child", "directory.child", "directory.carer",
-            "directory.involvement", "intake.quarantined_row", "intake.duplicate_delivery")}
+        files = files_by_state(conn)
+        counts = holdings(conn)
     print("files:")
     for f in files:
-        print(f"  {f.feed:<11} {f.status:<21} {f.n:>6,} files  {f.loaded or 0:>9,} rows loaded  "
-              f"{f.quarantined or 0:>6,} quarantined")
+        print(f"  {f.feed:<11} {f.status:<21} {f.n:>6,} files  {f.loaded:>9,} rows loaded  "
+              f"{f.quarantined:>6,} quarantined")
     for name, n in counts.items():
         print(f"{name:<28} {n:>10,}")
     return 0
