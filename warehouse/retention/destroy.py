@@ -158,7 +158,6 @@ def destroy_due(engine: Engine, as_of: date, *, vault: KeyVault | None = None, b
     return DestructionSummary(as_of, destroyed, totals, shredded, tables, complete)
 
 
-
 def destruction_due(conn: Connection, as_of: date) -> list[tuple[str, date]]:
     """(ContactPoint ID, destroy-after date) of every archived child due for destruction on ``as_of``."""
     rows = conn.execute(text("""SELECT cp_id, destroy_after FROM archive.child WHERE destroy_after <= :d

@@ -100,7 +100,6 @@ def leave_date(child: ChildFacts) -> Leave:
     return leave
 
 
-
 def own_age_limit(row: dict[str, Any]) -> int:
     """The oldest age a row can keep a person in the directory by itself: 18, or 19 / 25 when the row
     carries the consent that extends it (the rule table's flags)."""
