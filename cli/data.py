@@ -7,16 +7,39 @@ Wiring only: the work is in ``tools.synthetic``, ``warehouse.status`` and ``ware
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from cli.usage import feed_list, fraction, positive_int, writable_folder
+from cli.usage import UsageError, feed_list, fraction, positive_int, writable_folder
 from contactpoint import clock
 
 DEMO_FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def reach_the_generator() -> None:
+    """Make ``tools.synthetic`` importable, or say why it cannot be.
+
+    The generator is a repository tool, not shipped in the wheel, and an editable install maps only the
+    shipped packages: the console script finds it only once the checkout that ``cli/`` runs from is on
+    the path. An installed wheel has no checkout beside it, which is a usage error (one line, exit 2).
+    """
+    try:
+        if importlib.util.find_spec("tools.synthetic") is not None:
+            return
+    except ModuleNotFoundError:  # no ``tools`` at all (another distribution may ship a ``tools`` of its own)
+        pass
+    if not (CHECKOUT / "tools" / "synthetic").is_dir():
+        raise UsageError("the synthetic generator (tools/synthetic) is not installed with the hub: "
+                         "run generate and demo from a checkout of the repository")
+    # Ahead of site-packages, where another distribution's ``tools`` (a namespace, already cached by the look
+    # above) would otherwise hide the checkout's.
+    sys.path.insert(0, str(CHECKOUT))
+    sys.modules.pop("tools", None)
 
 
 def add_generate(sub: Any) -> None:
@@ -67,6 +90,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def _next_night(args: argparse.Namespace) -> int:
     """Write the next night of a generated folder and say what changed."""
+    reach_the_generator()
     from tools.synthetic.nextnight import describe, next_night
 
     summary = next_night(args.next_night_of, args.out, seed=args.seed, new_share=args.new_share,
@@ -82,6 +106,7 @@ def generate_with_progress(out: Path, children: int, seed: int, fault_rate: floa
     """The generator's summary, with a progress bar on stderr (generate and the demo)."""
     from tqdm import tqdm
 
+    reach_the_generator()
     from tools.synthetic import generate
 
     with tqdm(total=children, desc="generating children", unit=" children", file=sys.stderr) as bar:
