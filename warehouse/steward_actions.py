@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from warehouse.db import acting_as
+
 CONSOLE_ROLE = "cp_console"
 """The console's database role: it runs the steward actions and reads no table."""
 
@@ -68,6 +70,15 @@ def tool_session(conn: Connection, steward: str) -> str:
         raise _refusal(refused) from None
 
 
+def _session(conn: Connection, session: str | None, steward: str | None, missing: str) -> str:
+    """The session to act under: the caller's own, or for the hub's tools a short one for ``steward``."""
+    if session is not None:
+        return session
+    if steward is None:
+        raise NotEntitled(missing)
+    return tool_session(conn, steward)
+
+
 def _refusal(error: DBAPIError) -> Exception:
     sqlstate = getattr(error.orig, "sqlstate", None)
     diag = getattr(error.orig, "diag", None)
@@ -85,17 +96,10 @@ def act(conn: Connection, kind: str, *, session: str | None, steward: str | None
 
     ``role``: drop to this database role for the call (the console's ``cp_console``).
     """
-    if session is None:
-        if steward is None:
-            raise NotEntitled("a steward's action needs the steward's session")
-        session = tool_session(conn, steward)
+    session = _session(conn, session, steward, "a steward's action needs the steward's session")
     try:
-        with conn.begin_nested():
-            if role is not None:
-                conn.execute(text(f"SET LOCAL ROLE {role}"))
+        with acting_as(conn, role):
             value = conn.execute(text(f"SELECT {_FUNCTIONS[kind]}"), {"s": session, **args}).scalar_one()
-            if role is not None:
-                conn.execute(text("SET LOCAL ROLE NONE"))
     except DBAPIError as refused:
         raise _refusal(refused) from None
     value = json.loads(value) if isinstance(value, str) else value
@@ -107,10 +111,7 @@ def promote_model(conn: Connection, version: str, model: dict[str, Any], *, reas
     """Make ``version`` current for the session's steward (``identity.steward_promote``); returns who promoted
     it (``username``, ``role``) and the ``previous`` version. Refusals: :class:`NotEntitled`, :class:`StewardshipError`.
     """
-    if session is None:
-        if steward is None:
-            raise NotEntitled("a promotion needs the steward's session")
-        session = tool_session(conn, steward)
+    session = _session(conn, session, steward, "a promotion needs the steward's session")
     try:
         with conn.begin_nested():
             answer = conn.execute(text("SELECT identity.steward_promote(:s, :v, CAST(:m AS jsonb), :r, :run, :b)"), {

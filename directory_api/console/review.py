@@ -10,6 +10,7 @@ directory's reads are.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
@@ -121,9 +122,18 @@ def _guard_child(conn: Connection, user: ConsoleUser, cp_id: str) -> dict[str, A
     return child
 
 
-def _after(outcome: stewardship.ActionOutcome, default: str) -> Response:
-    target = f"/console/identity/{outcome.kept_cp_id}" if outcome.kept_cp_id and outcome.kind != "keep_apart" \
-        else default
+def _act(request: Request, user: ConsoleUser, back: str, after: str,
+         action: Callable[[], stewardship.ActionOutcome], *, to_child: bool = True) -> Response:
+    """Take a steward's action and go on: to the child it kept (``to_child``, not after keeping apart), else to
+    ``after``, marked done; a refusal shows why (403 when the database says the steward is not entitled: a
+    shielded or held child), with a way ``back``."""
+    try:
+        outcome = action()
+    except stewardship.StewardshipError as refused:
+        return _refused(request, user, str(refused), back, not_entitled=isinstance(refused, stewardship.NotEntitled))
+    target = after
+    if to_child and outcome.kept_cp_id and outcome.kind != "keep_apart":
+        target = f"/console/identity/{outcome.kept_cp_id}"
     separator = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{separator}done={outcome.action_id}", status_code=status.HTTP_303_SEE_OTHER)
 
@@ -134,13 +144,9 @@ def link(request: Request, pair_id: int, conn: ConsoleConnDep, user: StewardDep,
     """The pair is one child: must-link, and the two children merge now (older ID kept)."""
     session.check_csrf(csrf_token, user)
     _guard_pair(conn, user, pair_id)
-    try:
-        outcome = stewardship.decide_entry(  # the whole entry: every pair between the two children
-            conn, pair_id, "link", reason=reason, **_as(user))[0]
-    except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
-                        back=f"/console/review/{pair_id}")
-    return _after(outcome, "/console/review")
+    # The whole entry: every pair between the two children.
+    return _act(request, user, f"/console/review/{pair_id}", "/console/review",
+                lambda: stewardship.decide_entry(conn, pair_id, "link", reason=reason, **_as(user))[0])
 
 
 @router.post("/review/{pair_id}/keep-apart")
@@ -149,13 +155,9 @@ def keep_apart(request: Request, pair_id: int, conn: ConsoleConnDep, user: Stewa
     """The pair is two children: cannot-link, honoured by every later run."""
     session.check_csrf(csrf_token, user)
     _guard_pair(conn, user, pair_id)
-    try:
-        outcome = stewardship.decide_entry(  # the whole entry: every pair between the two children
-            conn, pair_id, "keep_apart", reason=reason, **_as(user))[0]
-    except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
-                        back=f"/console/review/{pair_id}")
-    return _after(outcome, "/console/review")
+    # The whole entry: every pair between the two children.
+    return _act(request, user, f"/console/review/{pair_id}", "/console/review",
+                lambda: stewardship.decide_entry(conn, pair_id, "keep_apart", reason=reason, **_as(user))[0])
 
 
 @router.post("/records/{record_id}/split")
@@ -169,12 +171,8 @@ def split(request: Request, record_id: int, conn: ConsoleConnDep, user: StewardD
     if records[record_id]["shielded"] and not user.may_see_shielded:
         raise HTTPException(status.HTTP_403_FORBIDDEN, SHIELDED_ONLY)
     back = f"/console/identity/{records[record_id]['cp_id']}"
-    try:
-        outcome = stewardship.split_record(conn, record_id, reason=reason, **_as(user))
-    except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
-                        back=back)
-    return _after(outcome, back)
+    return _act(request, user, back, back,
+                lambda: stewardship.split_record(conn, record_id, reason=reason, **_as(user)))
 
 
 @router.post("/identity/{cp_id}/merge")
@@ -188,12 +186,8 @@ def merge(request: Request, cp_id: str, conn: ConsoleConnDep, user: StewardDep,
     if stewardship.identity_history(conn, other, session=user.session_token) is None:
         return _refused(request, user, f"there is no child {other or '(none given)'}", back, code=404)
     _guard_child(conn, user, other)
-    try:
-        outcome = stewardship.merge_children(conn, cp_id, other, reason=reason, **_as(user))
-    except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
-                        back=back)
-    return _after(outcome, back)
+    return _act(request, user, back, back,
+                lambda: stewardship.merge_children(conn, cp_id, other, reason=reason, **_as(user)))
 
 
 @router.post("/actions/{action_id}/undo")
@@ -204,13 +198,8 @@ def undo(request: Request, action_id: int, conn: ConsoleConnDep, user: StewardDe
     back = back if back.startswith("/console/") and not back.startswith("//") else "/console/review"
     for cp_id in stewardship.action_cp_ids(conn, action_id, session=user.session_token):
         _guard_child(conn, user, cp_id)
-    try:
-        outcome = stewardship.undo_action(conn, action_id, reason=reason, **_as(user))
-    except stewardship.StewardshipError as refused:
-        return _refused(request, user, str(refused), not_entitled=isinstance(refused, stewardship.NotEntitled),
-                        back=back)
-    return RedirectResponse(f"{back}{'&' if '?' in back else '?'}done={outcome.action_id}",
-                            status_code=status.HTTP_303_SEE_OTHER)
+    return _act(request, user, back, back,
+                lambda: stewardship.undo_action(conn, action_id, reason=reason, **_as(user)), to_child=False)
 
 
 @router.get("/identity/{cp_id}")
