@@ -2,8 +2,8 @@
 
 The rules are data, checked in order; the first that holds decides. The model's weight is the last
 word only when no rule spoke: identifiers that agree with the date of birth link; valid identifiers
-that disagree keep apart; twins (same surname, birth date and home, different forename) never link
-without a steward, whatever the weight.
+that disagree keep apart; twins (same surname, birth date and home, different forename) never link on
+the weight: a steward decides, unless each child's own identifiers already tell them apart.
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ class PairRule:
     name: str
     decision: str
     applies: Predicate
-    # A review pair is dropped once its two groups hold different NHS numbers or UPNs (``matching.linkage``),
-    # unless its rule says a steward sees it whatever the identifiers: the product offers every twin pair, and a
-    # shielded child's twin is held until a steward has answered (tests/integration/test_held_is_shielded.py).
+    # A review pair is dropped once its two groups hold NHS numbers or UPNs that differ beyond one typo
+    # (``matching.linkage``): each child is known by her own identifier, so a steward would only confirm two
+    # children (the owner's decision, for twins too). A rule whose evidence conflicts whatever the identifiers
+    # (a forename that may be the other's initial) says a steward sees it all the same.
     asked_whatever_the_identifiers: bool = False
 
 
@@ -109,6 +110,20 @@ def _twins(p: pd.DataFrame) -> pd.Series[bool]:
     return _one_name_shared_the_other_not(p) & _born_together_at_one_home(p)
 
 
+def _one_forename_an_initial(p: pd.DataFrame) -> pd.Series[bool]:
+    # "J" against "James" reads as another forename (gamma 0), yet may be James's record: not the twin evidence
+    # that two children's own identifiers settle. Pairs scored without the names retained cannot tell.
+    if "forename_l" not in p.columns or "forename_r" not in p.columns:
+        return pd.Series(False, index=p.index)
+    left, right = p["forename_l"].fillna("").astype(str), p["forename_r"].fillna("").astype(str)
+    shorter = left.str.len().where(left.str.len() < right.str.len(), right.str.len())
+    return (shorter == 1) & (left.str[:1] == right.str[:1])
+
+
+def _twins_one_known_by_an_initial(p: pd.DataFrame) -> pd.Series[bool]:
+    return _twins(p) & _one_forename_an_initial(p)
+
+
 def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
     # A boy and a girl with the twin pattern are two children: a steward would only confirm it. So are a boy and
     # a girl of one family, birth date and home when one record has lost its forename.
@@ -123,7 +138,11 @@ PAIR_RULES: tuple[PairRule, ...] = (
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
     PairRule("twins of different sex", APART, _twins_of_different_sex),
-    PairRule("twins or siblings", REVIEW, _twins, asked_whatever_the_identifiers=True),
+    PairRule("twins or siblings, one forename an initial", REVIEW, _twins_one_known_by_an_initial,
+             asked_whatever_the_identifiers=True),
+    # Different forenames beside the same surname, birth date and home: a steward's question unless each
+    # child's own identifiers already tell them apart (``matching.linkage``).
+    PairRule("twins or siblings", REVIEW, _twins),
 )
 
 

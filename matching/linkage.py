@@ -70,10 +70,12 @@ def _keys(frame: Frame, children: dict[str, str] | None, temporary_upns_count: b
 class IdentifiersByGroup:
     """The valid NHS numbers and UPNs each group of records holds once clustered.
 
-    Two groups holding different ones are two children, as surely as two records whose identifiers differ
+    Two groups holding different ones (beyond one mistyped or transposed character, which a clerk's copy of the
+    same number could carry) are two children, as surely as two records whose identifiers differ
     (``matching.decide``'s first rule keeps those apart without a steward): a pair the weight alone sent to
-    review, a sibling's identifier on a record that has joined its own child, or a link the clustering refused
-    for those identifiers is then not a question for a steward. Twins stay one (``ALWAYS_ASKED``).
+    review, twins each known by her own identifiers, a sibling's identifier on a record that has joined its own
+    child, or a link the clustering refused for those identifiers is then not a question for a steward. Rules
+    whose evidence conflicts whatever the identifiers stay asked (``ALWAYS_ASKED``).
     """
 
     def __init__(self, records: Iterable[RecordKeys], group_of: dict[str, str]) -> None:
@@ -91,7 +93,19 @@ class IdentifiersByGroup:
         empty: tuple[set[str], set[str]] = (set(), set())
         held_a = self.held.get(self.group_of.get(a, a), empty)
         held_b = self.held.get(self.group_of.get(b, b), empty)
-        return any(x and y and not x & y for x, y in zip(held_a, held_b, strict=True))
+        return any(x and y and not any(one_typo_apart(p, q) for p in x for q in y)
+                   for x, y in zip(held_a, held_b, strict=True))
+
+
+def one_typo_apart(a: str, b: str) -> bool:
+    """Equal, or one character changed, or two neighbouring characters swapped (a clerk's slip)."""
+    if a == b:
+        return True
+    if len(a) != len(b):
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return len(differ) == 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
 
 
 def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = None,

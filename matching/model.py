@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 SPLINK_LOG_LEVEL = logging.ERROR
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / f"{MODEL_VERSION}.json"
 SCORE_COLUMNS = ("unique_id_l", "unique_id_r", "match_weight", "match_probability")
+# The forenames themselves travel with a scored pair: a rule reads one as the other's initial (``matching.decide``).
+KEPT_NAMES = ("forename_l", "forename_r")
 
 
 def db_api(backend: str = "duckdb") -> Any:
@@ -254,5 +256,6 @@ def _register_term_frequencies(linker: Any, model: dict[str, Any], api: Any) -> 
 
 
 def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
-    keep = [c for c in predictions.columns if c in SCORE_COLUMNS or c.startswith(("mw_", "gamma_"))]
+    keep = [c for c in predictions.columns
+            if c in SCORE_COLUMNS or c in KEPT_NAMES or c.startswith(("mw_", "gamma_"))]
     return predictions[keep].reset_index(drop=True)
