@@ -73,9 +73,9 @@ class IdentifiersByGroup:
     Two groups holding different ones (beyond one mistyped or transposed character, which a clerk's copy of the
     same number could carry) are two children, as surely as two records whose identifiers differ
     (``matching.decide``'s first rule keeps those apart without a steward): a pair the weight alone sent to
-    review, twins each known by her own identifiers, a sibling's identifier on a record that has joined its own
-    child, or a link the clustering refused for those identifiers is then not a question for a steward. Rules
-    whose evidence conflicts whatever the identifiers stay asked (``ALWAYS_ASKED``).
+    review, twins each known by her own identifiers, or a link the clustering refused for those identifiers is
+    then not a question for a steward. Groups that also hold one identifier in common, and rules whose evidence
+    conflicts whatever the identifiers (``ALWAYS_ASKED``), stay asked.
     """
 
     def __init__(self, records: Iterable[RecordKeys], group_of: dict[str, str]) -> None:
@@ -93,8 +93,11 @@ class IdentifiersByGroup:
         empty: tuple[set[str], set[str]] = (set(), set())
         held_a = self.held.get(self.group_of.get(a, a), empty)
         held_b = self.held.get(self.group_of.get(b, b), empty)
-        return any(x and y and not any(one_typo_apart(p, q) for p in x for q in y)
-                   for x, y in zip(held_a, held_b, strict=True))
+        kinds = list(zip(held_a, held_b, strict=True))
+        # One identifier in common and another apart is conflicting evidence (a sibling's number copied onto a
+        # record that joined its own child): a steward's question, not two children.
+        shared = any(any(one_typo_apart(p, q) for p in x for q in y) for x, y in kinds)
+        return not shared and any(x and y for x, y in kinds)
 
 
 def one_typo_apart(a: str, b: str) -> bool:

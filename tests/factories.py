@@ -187,6 +187,14 @@ def notification(**overrides: Any) -> dict[str, Any]:
     return values
 
 
+def twin_notification(given_name: str, gender: str = "F") -> dict[str, Any]:
+    """An eCAF notification without identifiers for a twin of ``gp_row()``'s and ``pupil()``'s child (same
+    family name, birth date and home): nothing but a steward tells which twin it is."""
+    return notification(NHSNumber=None, UPN=None, FamilyName="Smith-Jones", GivenName=given_name,
+                        DateOfBirth="2016-03-04", Gender=gender, AddressLine1="12 Oak Road",
+                        AddressLine2="Rotherham", Postcode="S60 1AA")
+
+
 def notification_xml(n: dict[str, Any]) -> str:
     """One ``Notification`` element."""
     child = "".join(_element(name, n.get(name)) for name in ("NHSNumber", "UPN", "FamilyName", "GivenName",

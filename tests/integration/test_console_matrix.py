@@ -22,7 +22,18 @@ from sqlalchemy import text
 from contactpoint.settings import get_settings
 from directory_api.main import create_app
 from pipeline.steps import run_feed
-from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
+from tests.factories import (
+    csv_file,
+    ctf,
+    drop,
+    ecaf_file,
+    feed_file_name,
+    gp_row,
+    pupil,
+    school_file_name,
+    twin_notification,
+    valid_upn,
+)
 from tests.integration.test_console import Browser
 from warehouse.db import transaction
 
@@ -73,13 +84,14 @@ def the_store(store: Path) -> dict[str, Any]:
               PostCode="M14 5RT", PAON="3", Street="Mill Lane", Town="Manchester"),
         pupil(UPN=valid_upn(serial=904), Forename="Noah", Surname="Okafor", DOB="2013-03-03", Sex="M",
               PostCode="LS6 2AB", PAON="9", Street="Cliff Road", Town="Leeds"),
-        pupil(UPN=valid_upn(serial=902), Forename="Amelia", Sex="F"),
-        pupil(UPN=valid_upn(serial=903), Forename="Isla", Sex="F")]))
+        pupil(UPN=valid_upn(serial=902), Forename="Amelia", Sex="F")]))
     drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([
-        gp_row(given_name="Amelia", gender="F", other_given_names="", restricted="Y"),
-        gp_row(given_name="Isla", gender="F", other_given_names="")]))
+        gp_row(given_name="Amelia", gender="F", other_given_names="", restricted="Y")]))
+    # Isla is known only by a notification without an identifier: she might be her shielded twin.
+    drop(store, "ecaf", feed_file_name("ecaf"), ecaf_file([twin_notification("Isla")]))
     run_feed("school", "run-school")
     run_feed("gp", "run-gp")
+    run_feed("ecaf", "run-ecaf")
 
     def record_of(name: str, feed: str = "school") -> tuple[int, str]:
         [(record_id, cp_id)] = rows("""SELECT s.record_id, l.cp_id FROM staging.source_record s
@@ -87,7 +99,8 @@ def the_store(store: Path) -> dict[str, Any]:
                                        WHERE s.given_name = :n AND s.feed = :f""", n=name, f=feed)
         return int(record_id), str(cp_id)
 
-    oscar, noah, isla, amelia = record_of("Oscar"), record_of("Noah"), record_of("Isla"), record_of("Amelia", "gp")
+    oscar, noah = record_of("Oscar"), record_of("Noah")
+    isla, amelia = record_of("Isla", "ecaf"), record_of("Amelia", "gp")
     assert rows("SELECT status FROM identity.child WHERE cp_id = :c", c=isla[1]) == [("held",)]
     assert amelia[1] != isla[1] and noah[1] != oscar[1]
     pairs, actions = {}, {}

@@ -24,7 +24,18 @@ from directory_api.main import create_app
 from matching import stewardship
 from matching.stewardship import NotEntitled, QueueFilter
 from pipeline.steps import publish, run_feed
-from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
+from tests.factories import (
+    csv_file,
+    ctf,
+    drop,
+    ecaf_file,
+    feed_file_name,
+    gp_row,
+    pupil,
+    school_file_name,
+    twin_notification,
+    valid_upn,
+)
 from tests.integration.test_console import Browser
 from warehouse import users
 from warehouse.changes import changes_after
@@ -47,18 +58,19 @@ def rows(sql: str, **params: object) -> list[Any]:
 
 
 def held_beside_shielded_twin(store: Path) -> dict[str, str]:
-    """An unrelated older child, then twins at one address whose one GP record is restricted: the other
-    twin's child is held. Returns the IDs of the ``older``, ``held`` and ``shielded`` children."""
+    """An unrelated older child, then twins at one address whose one GP record is restricted, the other twin
+    known only by an eCAF notification without an identifier: she might be the shielded twin, so her child is
+    held. Returns the IDs of the ``older``, ``held`` and ``shielded`` children."""
     drop(store, "school", school_file_name(), ctf([
         pupil(UPN=valid_upn(serial=901), Forename="Oscar", Surname="Pemberton", DOB="2012-02-02", Sex="M",
               PostCode="M14 5RT", PAON="3", Street="Mill Lane", Town="Manchester"),
-        pupil(UPN=valid_upn(serial=902), Forename="Amelia", Sex="F"),
-        pupil(UPN=valid_upn(serial=903), Forename="Isla", Sex="F")]))
+        pupil(UPN=valid_upn(serial=902), Forename="Amelia", Sex="F")]))
     drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([
-        gp_row(given_name="Amelia", gender="F", other_given_names="", restricted="Y"),
-        gp_row(given_name="Isla", gender="F", other_given_names="")]))
+        gp_row(given_name="Amelia", gender="F", other_given_names="", restricted="Y")]))
+    drop(store, "ecaf", feed_file_name("ecaf"), ecaf_file([twin_notification("Isla")]))
     run_feed("school", "run-school")
     run_feed("gp", "run-gp")
+    run_feed("ecaf", "run-ecaf")
     older = rows("""SELECT l.cp_id FROM identity.link l JOIN staging.source_record s USING (record_id)
                     WHERE s.given_name = 'Oscar'""")[0][0]
     held = rows("SELECT cp_id FROM identity.child WHERE status = 'held'")

@@ -73,11 +73,14 @@ def assert_no_names_in_the_audit() -> None:
 
 
 def twins(store: Path) -> None:
-    drop(store, "school", school_file_name(), ctf([pupil(UPN=valid_upn(), Forename="Amelia", Sex="F"),
-                                                   pupil(UPN=valid_upn(), Forename="Isla", Sex="F")]))
+    """Twins at one address, each known to her school and her GP. Amelia's records carry her UPN and NHS number;
+    Isla's school has no UPN for her yet and her GP registration no NHS number, so nothing but a steward tells
+    whether Isla is Amelia (twins each known by her own identifiers would be two children without a steward)."""
+    drop(store, "school", school_file_name(), ctf([pupil(UPN=valid_upn(), Forename="Amelia", Sex="F", MiddleNames=None),
+                                                   pupil(UPN=None, Forename="Isla", Sex="F", MiddleNames=None)]))
     drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([
         gp_row(given_name="Amelia", gender="F", other_given_names=""),
-        gp_row(given_name="Isla", gender="F", other_given_names="")]))
+        gp_row(nhs_number="", given_name="Isla", gender="F", other_given_names="")]))
     run_feed("school", "run-school")
     run_feed("gp", "run-gp")
 
@@ -269,11 +272,12 @@ def test_an_undo_is_refused_when_a_later_action_changed_the_same_child(store: Pa
 
 def test_pairs_touching_a_shielded_child_come_first_and_filters_count(store: Path) -> None:
     twins(store)
-    # A third girl, restricted at her GP, who might be one of two more twins at another address.
+    # A third girl, restricted at her GP, who might be one of two more twins at another address (the other
+    # twin's school has no UPN for her yet).
     drop(store, "school", school_file_name(stamp="20261102T100000"), ctf([
         pupil(UPN=valid_upn(), Forename="Maya", Surname="Hill", DOB="2014-01-09", Sex="F", MiddleNames="",
               PostCode="S61 2BB", PAON="3", Street="Elm Road"),
-        pupil(UPN=valid_upn(), Forename="Mia", Surname="Hill", DOB="2014-01-09", Sex="F", MiddleNames="",
+        pupil(UPN=None, Forename="Mia", Surname="Hill", DOB="2014-01-09", Sex="F", MiddleNames="",
               PostCode="S61 2BB", PAON="3", Street="Elm Road")]))
     drop(store, "gp", feed_file_name("gp", sender="13R", stamp="20261102T100000"), csv_file([
         gp_row(given_name="Maya", family_name="Hill", date_of_birth="2014-01-09", gender="F", other_given_names="",
@@ -312,11 +316,13 @@ def test_the_waterfall_of_a_pair_adds_up_to_the_weight_the_linker_gave_it(store:
 
 def test_a_child_held_beside_a_shielded_twin_is_published_once_a_steward_answers_and_held_again_on_undo(
         store: Path) -> None:
-    drop(store, "school", school_file_name(), ctf([pupil(UPN=valid_upn(), Forename="Amelia", Sex="F"),
-                                                   pupil(UPN=valid_upn(), Forename="Isla", Sex="F")]))
+    # Isla without a UPN or an NHS number yet: nothing but a steward tells whether she is Amelia.
+    drop(store, "school", school_file_name(), ctf([
+        pupil(UPN=valid_upn(), Forename="Amelia", Sex="F", MiddleNames=None),
+        pupil(UPN=None, Forename="Isla", Sex="F", MiddleNames=None)]))
     drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([
         gp_row(given_name="Amelia", gender="F", other_given_names="", restricted="Y"),
-        gp_row(given_name="Isla", gender="F", other_given_names="")]))
+        gp_row(nhs_number="", given_name="Isla", gender="F", other_given_names="")]))
     run_feed("school", "run-school")
     run_feed("gp", "run-gp")
     held = [cp for cp, (status, _) in child_states().items() if status == "held"]

@@ -192,6 +192,15 @@ def test_two_groups_holding_different_nhs_numbers_or_upns_are_two_children() -> 
     assert not held.differ("ecaf-b", "unknown")     # a record in no group holds nothing
 
 
+def test_groups_sharing_one_identifier_and_differing_on_another_are_a_steward_s_question() -> None:
+    # Her sister's NHS number copied onto the record that joined her own child (her own UPN).
+    records = [RecordKeys("school-a", upn="Q999000000011"), RecordKeys("gp-a", nhs_number="9990000018"),
+               RecordKeys("school-b", upn="E999000000012"), RecordKeys("gp-b-copied", nhs_number="9990000018")]
+    held = IdentifiersByGroup(records, {"school-a": "a", "gp-a": "a", "school-b": "b", "gp-b-copied": "b"})
+
+    assert not held.differ("school-a", "gp-b-copied")
+
+
 def test_identifiers_one_typo_or_transposition_apart_may_be_one_child_s() -> None:
     records = [RecordKeys("gp-a", nhs_number="9990000018"), RecordKeys("gp-b", nhs_number="9990000081"),
                RecordKeys("gp-c", nhs_number="9990000028"), RecordKeys("gp-d", nhs_number="9990000034")]
