@@ -168,7 +168,10 @@ DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (("nhs_number", "dob"), ("upn"
 V2_EXTRA_KEYS: tuple[tuple[str, ...], ...] = (("surname", "house_number", "street"),
                                                ("forename_formal", "house_number", "street"),
                                                # Both names mistyped or swapped (no postcode: FEBRL)
-                                               ("dob", "house_number"), ("dob", "street"))
+                                               ("dob", "house_number"), ("dob", "street"),
+                                               # A wholly mistyped birth date beside a street also mistyped
+                                               # or missing: full name and house number still meet.
+                                               ("forename_formal", "surname", "house_number"))
 SWAPPED_NAMES_BLOCK = "l.forename = r.surname AND l.surname = r.forename"
 # Without identifiers (e.g. FEBRL) the prior comes from full name + date of birth: twins never share a forename.
 V2_DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (*DETERMINISTIC_KEYS, ("forename", "surname", "dob"))

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from matching.cluster import RecordKeys
-from matching.files import link_files
+from matching.features import features_frame
+from matching.files import link_files, read_canonical
 from matching.linkage import IdentifiersByGroup
-from matching.model import BUNDLED_MODEL, load_model
+from matching.model import BUNDLED_MODEL, load_model, score_within, train
 from matching.settings import ESTIMATED_VERSION, MODEL_VERSION, settings_dict, structure_of
 from schemas.identifiers import normalise_nhs_number, normalise_upn
 from tools.independent_population.generate import generate
@@ -239,3 +240,18 @@ def test_a_swapped_record_joins_its_own_child_and_never_the_twin_whose_family_na
 
     assert group["ravi-school"] == group["ravi-gp"] != group["manveer-ecaf"]
     assert group["harry-school"] == group["harry-gp"]
+
+
+def test_a_record_whose_birth_date_and_street_are_both_mistyped_is_still_compared_by_name_and_house(
+        population: Path) -> None:
+    with (population / "records.csv").open() as handle:
+        rows = list(csv.DictReader(handle))[:600]
+    her = {"given_name": "Joanna", "family_name": "Linnell", "gender": "F", "postcode": "", "nhs_number": "",
+           "upn": ""}
+    rows += [{**her, "record_id": "joanna-1", "date_of_birth": "2014-05-11", "address_line_1": "2 Lambrigg Street"},
+             {**her, "record_id": "joanna-2", "date_of_birth": "2012-08-19", "address_line_1": "2 Lambrig Stret"}]
+    frame = features_frame(list(read_canonical([_write(population.parent / "mistyped.csv", rows)])))
+    pairs = score_within(frame, train(frame), threshold=-100)
+
+    assert {frozenset(p) for p in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)} >= {
+        frozenset(("joanna-1", "joanna-2"))}
