@@ -20,7 +20,7 @@ import pandas as pd
 from matching.cluster import RecordKeys, cluster
 from matching.decide import APART, LINK, REVIEW, decide_pairs
 from matching.linkage import RULE_WEIGHT, explanation
-from matching.model import SCORE_COLUMNS, SPLINK_LOG_LEVEL, _register_term_frequencies, _splink_settings
+from matching.model import KEPT_NAMES, SCORE_COLUMNS, SPLINK_LOG_LEVEL, _register_term_frequencies, _splink_settings
 from matching.settings import THRESHOLDS, Thresholds
 
 Pairs = Iterable[tuple[str, str]]
@@ -47,7 +47,7 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
     _register_term_frequencies(linker, model, api)
     predictions = linker.inference.predict(threshold_match_weight=threshold).as_spark_dataframe()
     return predictions.select(*(c for c in predictions.columns
-                                if c in SCORE_COLUMNS or c.startswith(("mw_", "gamma_"))))
+                                if c in SCORE_COLUMNS or c in KEPT_NAMES or c.startswith(("mw_", "gamma_"))))
 
 
 def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS) -> Any:
