@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 
 from matching.cluster import RecordKeys, cluster
-from matching.decide import APART, LINK, REVIEW, decide_pairs
-from matching.linkage import RULE_WEIGHT, explanation
+from matching.decide import ALWAYS_ASKED, APART, LINK, REVIEW, decide_pairs
+from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn
 from matching.model import KEPT_NAMES, SCORE_COLUMNS, SPLINK_LOG_LEVEL, _register_term_frequencies, _splink_settings
-from matching.settings import THRESHOLDS, Thresholds
+from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
 Pairs = Iterable[tuple[str, str]]
 
@@ -143,7 +143,27 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     groups = (keyed.select("record_id").join(assigned, "record_id", "left")
               .select("record_id", F.coalesce("group_id", "record_id").alias("group_id"))).localCheckpoint()
     review = _review(decided, groups, clustered.where(F.col("other_id").isNotNull()), must | cannot)
+    two_children = _identifiers_of_groups(keyed, groups, review, structure_of(model) == MODEL_VERSION).differ
+    # As ``link_frames``: children each known by her own identifiers are not a steward's question.
+    review = [e for e in review if e["reason"] in ALWAYS_ASKED or not two_children(e["record_a"], e["record_b"])]
     return SparkLinkage(groups, review, pairs_scored=pairs_scored, links=links_count)
+
+
+def _identifiers_of_groups(keyed: Any, groups: Any, review: list[dict[str, Any]],
+                           temporary_upns_count: bool) -> IdentifiersByGroup:
+    """The NHS numbers and UPNs of the groups the review pairs touch (the driver holds only those)."""
+    from pyspark.sql import functions as F
+
+    involved = sorted({int(r) for e in review for r in (e["record_a"], e["record_b"])})
+    if not involved:
+        return IdentifiersByGroup([], {})
+    touched = groups.where(F.col("record_id").isin(involved)).select("group_id").distinct()
+    members = groups.join(touched, "group_id").join(keyed.select("record_id", "nhs_number", "upn"),
+                                                     "record_id").toPandas()
+    keys = [RecordKeys(str(r), _text(n), _text(u) if temporary_upns_count else permanent_upn(_text(u)))
+            for r, n, u in zip(members["record_id"], members["nhs_number"], members["upn"], strict=True)]
+    return IdentifiersByGroup(keys, {str(r): str(g) for r, g in zip(members["record_id"], members["group_id"],
+                                                                    strict=True)})
 
 
 def _review(decided: Any, groups: Any, refused: Any, stewarded_pairs: set[tuple[str, str]]) -> list[dict[str, Any]]:
