@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from cli.usage import feed_name, positive_int
-from pipeline.ingest import FeedCounts, IngestSummary
+from pipeline.ingest import IngestSummary
+from warehouse.runs import FeedCounts
 
 
 def add_parsers(sub: Any) -> None:

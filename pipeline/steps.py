@@ -12,14 +12,15 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from connectors.connexions import load_connexions_file
@@ -39,7 +40,9 @@ from matching.link import LinkSummary, keep_features, link_unlinked, relink_all
 from warehouse.db import advisory_lock, database_url, get_engine, transaction
 from warehouse.intake import (
     FileCounts,
+    claim_received,
     duplicate_receipt,
+    feeds_and_senders,
     finish_file,
     known_bytes,
     landed_copies_needed,
@@ -51,11 +54,14 @@ from warehouse.intake import (
     register_file,
     waiting_files,
 )
+from warehouse.models import keep_model
 from warehouse.publish import PublishSummary, publish_directory
-from warehouse.record_features import CANONICAL
+from warehouse.record_features import canonical_records
 from warehouse.staging import Lineage
+from warehouse.statistics import LINKED_TABLES, PUBLISHED_TABLES, STAGED_TABLES, analyze
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 LANDING_LOCK = "landing folder"  # receiving holds it shared; the sweep of crash leftovers needs it alone
 
 FileLoader = Callable[[Connection, Lineage, Path, date], LoadResult]
@@ -214,30 +220,21 @@ def _answer_refusal(feed: str, dropzone: DropZone, refusal_id: int, name: str, b
         mark_refusal_delivered(conn, refusal_id)
 
 
-@dataclass
-class FileOutcome:
+@dataclass(kw_only=True)
+class FileOutcome(FileCounts):
     """One file's terminal state and counts (small enough for XCom)."""
 
     file_id: int
     file_name: str
     status: str
-    read: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    withheld: int = 0
-    warned: int = 0
     reason: str | None = None
-    out_of_scope: int = 0
 
 
 def load(file_id: int) -> FileOutcome | None:
     """Load one registered file in one transaction; None if another worker already did."""
     started = time.monotonic()
     with transaction() as conn:
-        f = conn.execute(
-            text("""SELECT * FROM intake.file WHERE file_id = :f AND status = 'received'
-                    FOR UPDATE SKIP LOCKED"""), {"f": file_id},
-        ).one_or_none()
+        f = claim_received(conn, file_id)
         if f is None:
             return None
         lineage = Lineage(f.feed, f.sender, f.file_id, f.extract_time, f.sequence)
@@ -262,8 +259,7 @@ def load(file_id: int) -> FileOutcome | None:
             raise
         finish_file(conn, file_id, counts=counts, status=status, reason=reason, dropped_fields=dropped)
     log_file_outcome(f.feed, f.file_name, status, counts, reason, time.monotonic() - started)
-    return FileOutcome(file_id, f.file_name, status, counts.read, counts.loaded, counts.quarantined,
-                       counts.withheld, counts.warned, reason, counts.out_of_scope)
+    return FileOutcome(**asdict(counts), file_id=file_id, file_name=f.file_name, status=status, reason=reason)
 
 
 def describe_file_outcome(feed: str, file_name: str, status: str, counts: FileCounts, reason: str | None,
@@ -285,7 +281,13 @@ def log_file_outcome(feed: str, file_name: str, status: str, counts: FileCounts,
 
 def load_files(file_ids: list[int], workers: int | None = None, *, analyze_after: bool = True
                ) -> list[dict[str, object]]:
-    """Load each file; the outcomes as plain dicts (for XCom and summaries), in the order given.
+    """Load each file; the outcomes as plain dicts (for XCom and summaries), in the order given."""
+    return [asdict(o) for o in load_outcomes(file_ids, workers, analyze_after=analyze_after)]
+
+
+def load_outcomes(file_ids: list[int], workers: int | None = None, *, analyze_after: bool = True
+                  ) -> list[FileOutcome]:
+    """Load each file; the outcomes in the order given (files another worker loaded are left out).
 
     With more than one worker, files are parsed, validated and staged by a pool of processes while
     PostgreSQL writes, so both cores work. Files of one feed run side by side (their source keys are
@@ -294,24 +296,12 @@ def load_files(file_ids: list[int], workers: int | None = None, *, analyze_after
     """
     workers = _workers(workers, len(file_ids))
     if workers <= 1:
-        outcomes = [asdict(o) for o in (load(i) for i in file_ids) if o is not None]
+        outcomes = _load_senders_files(file_ids)
     else:
         outcomes = _load_in_pool(file_ids, workers)
     if file_ids and analyze_after:
         analyze(STAGED_TABLES)
     return outcomes
-
-
-LINKED_TABLES = ("identity.link", "identity.child", "identity.link_history", "identity.record_features")
-PUBLISHED_TABLES = ("directory.child", "directory.carer", "directory.involvement", "directory.history")
-STAGED_TABLES = ("staging.source_record", "intake.file", "intake.quarantined_row", "intake.row_issue")
-
-
-def analyze(tables: Iterable[str]) -> None:
-    """Refresh the planner's statistics after a bulk step: a load faster than autovacuum (or a server
-    without it) would otherwise leave plans chosen for empty tables."""
-    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"ANALYZE {', '.join(tables)}"))
 
 
 def _workers(asked: int | None, files: int) -> int:
@@ -322,9 +312,7 @@ def _workers(asked: int | None, files: int) -> int:
 def _files_by_feed_and_sender(file_ids: list[int]) -> dict[str, dict[str, list[int]]]:
     """Files by feed (in the registry's order), then by sender, each sender's files in the order given."""
     with transaction() as conn:
-        rows = conn.execute(text("""SELECT file_id, feed, coalesce(sender, '') AS sender FROM intake.file
-                                    WHERE file_id = ANY(:ids)"""), {"ids": file_ids}).all()
-    where = {int(r.file_id): (r.feed, r.sender) for r in rows}
+        where = feeds_and_senders(conn, file_ids)
     order = {feed: i for i, feed in enumerate(FEEDS)}
     by_feed: dict[str, dict[str, list[int]]] = {}
     for file_id in file_ids:
@@ -338,9 +326,9 @@ def senders_files(file_ids: list[int]) -> list[list[int]]:
     return [files for senders in _files_by_feed_and_sender(file_ids).values() for files in senders.values()]
 
 
-def _load_in_pool(file_ids: list[int], workers: int) -> list[dict[str, object]]:
+def _load_in_pool(file_ids: list[int], workers: int) -> list[FileOutcome]:
     by_feed = _files_by_feed_and_sender(file_ids)
-    done: dict[int, dict[str, object]] = {}
+    done: dict[int, FileOutcome] = {}
     # Fresh interpreters, not forks: by now this process may run other threads (DuckDB's, after a link),
     # and a fork copies their locks mid-use (seen: lxml crashing in a forked loader).
     context = multiprocessing.get_context("spawn")
@@ -348,7 +336,7 @@ def _load_in_pool(file_ids: list[int], workers: int) -> list[dict[str, object]]:
                                                  initargs=(database_url(),)) as pool:
         for senders in by_feed.values():
             for outcomes in pool.map(_load_senders_files, senders.values()):
-                done.update({int(o["file_id"]): o for o in outcomes})  # type: ignore[call-overload]
+                done.update({o.file_id: o for o in outcomes})
     return [done[i] for i in file_ids if i in done]
 
 
@@ -374,8 +362,8 @@ def _pool_worker(url: str) -> None:
     configure_logging()
 
 
-def _load_senders_files(file_ids: list[int]) -> list[dict[str, object]]:
-    return [asdict(o) for o in (load(i) for i in file_ids) if o is not None]
+def _load_senders_files(file_ids: list[int]) -> list[FileOutcome]:
+    return [o for o in (load(i) for i in file_ids) if o is not None]
 
 
 def link(run_id: str) -> LinkSummary:
@@ -416,15 +404,14 @@ def train_model(out: Path | None = None) -> str:
     from matching.model import save_model, train
 
     with transaction() as conn:
-        records = [dict(r._mapping) for r in conn.execute(text(CANONICAL))]
+        records = list(canonical_records(conn))
     model = train(features_frame(records))
     version = f"{model['linker_uid']}-{clock.now():%Y%m%dT%H%M%S}"
     if out is not None:
         save_model(model, out)
         return version
     with transaction() as conn:
-        conn.execute(text("INSERT INTO identity.model (version, model) VALUES (:v, CAST(:m AS jsonb))"),
-                     {"v": version, "m": json.dumps(model)})
+        keep_model(conn, version, model)
     return version
 
 
@@ -466,15 +453,44 @@ def _acknowledge(feed: str, dropzone: DropZone) -> int:
     return len(pending) + len(refused)
 
 
+class Attempt(Protocol):
+    """How a step is tried: once, or again when the connection drops (``warehouse.db.retrying``)."""
+
+    def __call__(self, what: str, operation: Callable[[], T], /) -> T: ...
+
+
+def _once(_: str, operation: Callable[[], T]) -> T:
+    return operation()
+
+
+@dataclass
+class TakenIn:
+    """What receiving, loading and acknowledging one feed's files came to."""
+
+    file_ids: list[int]
+    outcomes: list[FileOutcome]
+    receipts: int
+
+
+def take_in(feed: str, dropzone: DropZone | None = None, *, workers: int | None = 1, analyze_after: bool = True,
+            attempt: Attempt = _once) -> TakenIn:
+    """Receive, load and acknowledge one feed's files (no linking): what a feed's DAG does, in one call.
+
+    Each step is idempotent, so ``attempt`` may run one again (a file already loaded is skipped)."""
+    file_ids = attempt(f"receive {feed}", lambda: receive(feed, dropzone))
+    outcomes = attempt(f"load {feed}", lambda: load_outcomes(file_ids, workers, analyze_after=analyze_after))
+    receipts = attempt(f"acknowledge {feed}", lambda: acknowledge(feed, dropzone))
+    return TakenIn(file_ids, outcomes, receipts)
+
+
 def run_feed(feed: str, run_id: str, dropzone: DropZone | None = None) -> list[FileOutcome]:
     """Every step for one feed, in order, outside Airflow (tests, backfills)."""
     if feed not in FEEDS:
         raise ValueError(f"unknown feed {feed!r}")
-    outcomes = [o for o in (load(i) for i in receive(feed, dropzone)) if o is not None]
+    taken = take_in(feed, dropzone, analyze_after=False)
     link(run_id)
     publish()
-    acknowledge(feed, dropzone)
-    return outcomes
+    return taken.outcomes
 
 
 @dataclass
