@@ -20,19 +20,13 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from connectors.connexions import load_connexions_file
 from connectors.dropzone import DropZone, FolderDropZone, IncomingFile, printable_name, receipt_stem
-from connectors.ecaf import load_ecaf_file
 from connectors.feeds import FEEDS, parse_file_name
-from connectors.gp import load_gp_file
-from connectors.ics import load_ics_file
 from connectors.landing import ChecksumMismatch, abandoned_partials, land, landed_copies
-from connectors.loading import LoadResult
+from connectors.loading import load_feed_file
 from connectors.parsers import FileRejected
-from connectors.school import load_school_file
 from contactpoint import clock
 from contactpoint.logs import configure_logging
 from contactpoint.settings import get_settings
@@ -63,16 +57,6 @@ from warehouse.statistics import LINKED_TABLES, PUBLISHED_TABLES, STAGED_TABLES,
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 LANDING_LOCK = "landing folder"  # receiving holds it shared; the sweep of crash leftovers needs it alone
-
-FileLoader = Callable[[Connection, Lineage, Path, date], LoadResult]
-LOADERS: dict[str, FileLoader] = {
-    "school": load_school_file,
-    "gp": load_gp_file,
-    "connexions": load_connexions_file,
-    "ecaf": load_ecaf_file,
-    "ics": load_ics_file,
-}
-
 
 @contextmanager
 def open_dropzone(dropzone: DropZone | None = None) -> Iterator[DropZone]:
@@ -239,12 +223,11 @@ def load(file_id: int) -> FileOutcome | None:
             return None
         lineage = Lineage(f.feed, f.sender, f.file_id, f.extract_time, f.sequence)
         path = get_settings().landing_dir / f.sha256.strip()
-        loader = LOADERS.get(f.feed)
         savepoint = conn.begin_nested()
         try:
-            if loader is None:
+            if f.feed not in FEEDS:
                 raise FileRejected(f"the {f.feed} feed is not accepted yet")
-            result = loader(conn, lineage, path, clock.today())
+            result = load_feed_file(conn, lineage, path, clock.today())
             savepoint.commit()
             counts, reason = result.counts, None
             status = "accepted_with_errors" if counts.quarantined or counts.warned else "accepted"

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from connectors.feeds import parse_file_name
+from connectors.feeds import FEEDS, parse_file_name
 from connectors.parsers import FileRejected, ParsedRow
 from connectors.parsers.csv_feed import read_csv
 from connectors.parsers.ecaf_xml import NOTIFICATION, read_ecaf
@@ -241,7 +241,7 @@ def generated() -> tuple[tuple[str, str, bytes, str, date], ...]:
     return tuple(files)
 
 
-@pytest.mark.parametrize("feed", ["school", "gp", "connexions", "ecaf", "ics"])
+@pytest.mark.parametrize("feed", list(FEEDS))
 def test_the_fast_path_reads_judges_and_checks_every_generated_file_as_the_reference_does(feed: str) -> None:
     files = [f for f in generated() if f[0] == feed]
     assert files, f"no {feed} file was generated"
