@@ -29,19 +29,15 @@ from connectors.parsers.ecaf_xml import NOTIFICATION, read_ecaf
 from connectors.parsers.school_xml import HEADER, PUPIL, REQUIRED_HEADER, read_ctf
 from connectors.parsers.xml_safety import Shape, check_root, free, localname, xml_events
 from schemas.child import RowOutcome
-from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
 from schemas.expectations import ProfileCollector, check_file
-from schemas.gp import GP_COLUMNS, validate_gp_row
-from schemas.ics import ICS_COLUMNS, validate_ics_row
 from schemas.school import validate_pupil
 from tools.synthetic import generate
 
 pytestmark = pytest.mark.unit
 
 TODAY = date(2026, 11, 25)
-CSV = {"gp": (GP_COLUMNS, validate_gp_row), "connexions": (CONNEXIONS_COLUMNS, validate_connexions_row),
-       "ics": (ICS_COLUMNS, validate_ics_row)}
+CSV = {feed.name: (feed.header(), feed.contract()) for feed in FEEDS.values() if feed.extension == "csv"}
 
 
 # --- The reference readers: every event through Python, as the readers worked before ----------------
