@@ -34,8 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.feeds import FEEDS as REGISTRY
+
 DATABASE = "cp_bench_operations"
-FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+FEEDS = tuple(REGISTRY)
 RESULTS = Path(__file__).resolve().parent / "results" / "operations_pages.json"
 
 

@@ -41,17 +41,9 @@ from typing import Any
 from benchmarks.memory import peak_rss_mib, reset_peak_rss, rss_mib
 from connectors.feeds import FEEDS, parse_file_name
 from connectors.parsers import FileRejected, ParsedRow
-from connectors.parsers.csv_feed import read_csv
-from connectors.parsers.ecaf_xml import read_ecaf
-from connectors.parsers.school_xml import read_ctf
 from schemas.child import RowOutcome
-from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
-from schemas.ecaf import validate_ecaf_row
 from schemas.expectations import ProfileCollector, check_file
 from schemas.expectations.runner import ENGINES
-from schemas.gp import GP_COLUMNS, validate_gp_row
-from schemas.ics import ICS_COLUMNS, validate_ics_row
-from schemas.school import validate_pupil
 from tools.synthetic import generate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,19 +59,12 @@ Validator = Callable[[ParsedRow], RowOutcome]
 
 def open_feed_file(feed: str, stream: Any, sender: str, extracted: date | None = None
                    ) -> tuple[Iterable[ParsedRow], Validator]:
-    """The rows of one open file and the validator its loader applies to each (``connectors/<feed>.py``)."""
-    if feed == "school":
-        ctf = read_ctf(stream)
-        return ctf.rows, lambda row: validate_pupil(row.values, ctf.header, TODAY, extracted)
-    if feed == "ecaf":
-        ecaf = read_ecaf(stream)
-        return ecaf.rows, lambda row: validate_ecaf_row(row.values, sender, TODAY, extracted)
-    columns, validate = {
-        "gp": (GP_COLUMNS, validate_gp_row),
-        "connexions": (CONNEXIONS_COLUMNS, validate_connexions_row),
-        "ics": (ICS_COLUMNS, validate_ics_row),
-    }[feed]
-    return read_csv(stream, columns), lambda row: validate(row.values, sender, TODAY, extracted)
+    """The rows of one open file and the row contract its loader applies to each (the feed's registry entry,
+    as ``connectors/loading.py`` ``load_feed_file`` reads it)."""
+    entry = FEEDS[feed]
+    parsed = entry.read()(stream, sender, entry.header())
+    contract = entry.contract()
+    return parsed.rows, lambda row: contract(row.values, parsed.context, TODAY, extracted)
 
 
 @dataclass

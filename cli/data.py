@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from cli.usage import UsageError, feed_list, fraction, positive_int, writable_folder
+from connectors.feeds import FEEDS
 from contactpoint import clock
 
-DEMO_FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+DEMO_FEEDS = tuple(FEEDS)  # every feed of the registry
 CHECKOUT = Path(__file__).resolve().parents[1]
 
 

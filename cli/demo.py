@@ -105,15 +105,12 @@ def _run_dag(dag_id: str) -> str:
 
 def _watermarks() -> tuple[int, int]:
     """Newest file id and duplicate delivery id, so a summary can count what one run added."""
-    from sqlalchemy import text
-
     from warehouse.db import transaction
+    from warehouse.runs import watermarks
 
     with transaction() as conn:
-        row = conn.execute(text("""
-            SELECT (SELECT coalesce(max(file_id), 0) FROM intake.file),
-                   (SELECT coalesce(max(delivery_id), 0) FROM intake.duplicate_delivery)""")).one()
-    return int(row[0]), int(row[1])
+        marks = watermarks(conn)
+    return marks.file_id, marks.delivery_id
 
 
 def _print_demo_summary(children: int, dropped: int, before: tuple[int, int], seconds: float) -> None:

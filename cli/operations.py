@@ -1,6 +1,6 @@
 """The data team's commands: ``ingest DIR``, ``replay FILE``, ``quarantine list|release``.
 
-Wiring only: the work is in ``pipeline.ingest``, ``warehouse.corrections`` and ``warehouse.operations``.
+Wiring only: the work is in ``pipeline.ingest``, ``pipeline.corrections`` and ``warehouse.operations``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from cli.usage import feed_name, positive_int
-from pipeline.ingest import FeedCounts, IngestSummary
+from pipeline.ingest import IngestSummary
+from warehouse.runs import FeedCounts
 
 
 def add_parsers(sub: Any) -> None:
@@ -133,7 +134,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     """List quarantined rows, or release a corrected one (then link and publish)."""
     from contactpoint import clock
     from pipeline import steps as pipeline
-    from warehouse.corrections import ReleaseRefused, release_quarantined_row
+    from pipeline.corrections import ReleaseRefused, release_quarantined_row
     from warehouse.db import transaction
     from warehouse.operations import quarantined_rows
 

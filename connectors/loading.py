@@ -1,7 +1,8 @@
-"""Load one parsed file into staging: validate each row, stage it, quarantine it, or withhold it.
+"""Load one file into staging: validate each row, stage it, quarantine it, or withhold it.
 
-Feed modules provide the parser and the row validator; this loop is the same for every feed, so the
-receipt's sums (read = loaded + quarantined + withheld + out of scope) hold by construction.
+The feed registry (``connectors/feeds.py``) names each feed's reader and row contract; this loop is the
+same for every feed, so the receipt's sums (read = loaded + quarantined + withheld + out of scope) hold by
+construction.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from warehouse.retention.door import out_of_scope_keys
 from warehouse.staging import (
     Lineage,
     keep_earlier_starts,
+    mark_snapshot_presence,
     republish_outvoted_addresses,
     stage_records,
     withdraw_record,
@@ -45,6 +47,22 @@ class LoadResult:
     counts: FileCounts = field(default_factory=FileCounts)
     dropped_fields: Counter[str] = field(default_factory=Counter)
     batch_checks: dict[str, Any] = field(default_factory=dict)  # check name -> success, observed
+
+
+def load_feed_file(conn: Connection, lineage: Lineage, path: Path, today: date) -> LoadResult:
+    """Parse, validate and stage one file of its feed; a full snapshot's file also says who has left (the
+    children its sender no longer lists). Rows the law keeps out are withheld (counted, never stored)."""
+    feed = FEEDS[lineage.feed]
+    extracted = lineage.extract_time.date()  # a date of birth after it is refused
+    contract = feed.contract()
+    with path.open("rb") as stream:
+        parsed = feed.read()(stream, lineage.sender, feed.header())
+        result = load_rows(conn, lineage, parsed.rows,
+                           lambda row: contract(row.values, parsed.context, today, extracted), today=today)
+    result.dropped_fields.update(parsed.dropped)
+    if feed.full_snapshot:
+        mark_snapshot_presence(conn, lineage)
+    return result
 
 
 def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], validate: RowValidator, *,
@@ -121,7 +139,7 @@ def load_rows(conn: Connection, lineage: Lineage, rows: Iterable[ParsedRow], val
             batch_warnings[record.source_key] = outcome.warnings
         batch[record.source_key] = (row.row_number, record)
     stage_batch()
-    verdict = check_file(lineage.feed, profile.frame(), previous_rows=previous_file_rows(conn, lineage),
+    verdict = check_file(FEEDS[lineage.feed].suite, profile.frame(), previous_rows=previous_file_rows(conn, lineage),
                          docs_dir=docs_dir or get_settings().data_dir / "data_docs" / lineage.feed,
                          file_label=f"{lineage.feed}_{lineage.sender}_{lineage.file_id}",
                          file_name=file_name_of(conn, lineage.file_id))

@@ -73,35 +73,19 @@ def metadata_url_on(server_url: str, database: str = METADATA_DATABASE) -> str:
     return make_url(as_psycopg_url(server_url)).set(database=database).render_as_string(hide_password=False)
 
 
-def ensure_database(url: str) -> None:
-    """Create the database of ``url`` on its server if it is missing (Airflow does not create it)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"),
-                            {"d": target.database}).scalar() is None:
-                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    finally:
-        admin.dispose()
-
-
 def metadata_url(settings: Settings) -> str:
     """Airflow's metadata database: the setting, SQLite when asked for, else ``airflow`` on the hub's server.
 
     Creates a missing PostgreSQL database (and starts the embedded server when the hub uses it).
     """
+    from warehouse.db import database_url, ensure_database
+
     wanted = settings.airflow_database_url
     if wanted is not None and wanted.strip().lower() == "sqlite":
         return f"sqlite:///{settings.airflow_home / 'airflow.db'}"
     if wanted:
         url = metadata_url_on(wanted, database=_database_of(wanted))
     else:
-        from warehouse.db import database_url
-
         url = metadata_url_on(database_url())
     ensure_database(url)
     return url

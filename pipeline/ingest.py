@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from connectors.dropzone import FolderDropZone
 from connectors.feeds import FEEDS, parse_file_name
@@ -26,27 +26,12 @@ from pipeline import steps
 from warehouse import audit
 from warehouse.corrections import data_team_member
 from warehouse.db import retrying, transaction
+from warehouse.intake import known_bytes
 from warehouse.publish import PublishSummary
+from warehouse.runs import FeedCounts, feed_counts, newest_file_named, watermarks
 from warehouse.steward_actions import NotEntitled
 
 DATA_TEAM_ROLE = Role.DATA_TEAM
-
-
-@dataclass
-class FeedCounts:
-    """What one feed's files came to in one run (the ``files`` include rejected ones, not duplicates)."""
-
-    feed: str
-    files: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    read: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    withheld: int = 0
-    out_of_scope: int = 0
-    warned: int = 0
-    receipts: int = 0
 
 
 @dataclass
@@ -64,42 +49,14 @@ class IngestSummary:
         return sum(f.loaded for f in self.feeds)
 
 
-def _watermarks(conn: Connection) -> tuple[int, int]:
-    row = conn.execute(text("""
-        SELECT (SELECT coalesce(max(file_id), 0) FROM intake.file),
-               (SELECT coalesce(max(delivery_id), 0) FROM intake.duplicate_delivery)""")).one()
-    return int(row[0]), int(row[1])
-
-
-def _feed_counts(conn: Connection, feed: str, files_after: int, deliveries_after: int,
-                 loaded_ids: list[int], receipts: int) -> FeedCounts:
-    """Counts of the files this run registered (or loaded: a crashed run's leftovers) and its duplicates."""
-    row = conn.execute(text("""
-        SELECT count(*) AS files, count(*) FILTER (WHERE status = 'rejected') AS rejected,
-               coalesce(sum(rows_read), 0) AS read, coalesce(sum(rows_loaded), 0) AS loaded,
-               coalesce(sum(rows_quarantined), 0) AS quarantined, coalesce(sum(rows_withheld), 0) AS withheld,
-               coalesce(sum(rows_out_of_scope), 0) AS out_of_scope, coalesce(sum(rows_warned), 0) AS warned
-        FROM intake.file WHERE feed = :feed AND (file_id > :after OR file_id = ANY(:loaded))"""),
-        {"feed": feed, "after": files_after, "loaded": loaded_ids}).one()
-    duplicates = conn.execute(text("""
-        SELECT count(*) FROM intake.duplicate_delivery d JOIN intake.file f USING (file_id)
-        WHERE f.feed = :feed AND d.delivery_id > :after"""), {"feed": feed, "after": deliveries_after}).scalar_one()
-    return FeedCounts(feed, files=row.files, rejected=row.rejected, duplicates=int(duplicates), read=row.read,
-                      loaded=row.loaded, quarantined=row.quarantined, withheld=row.withheld,
-                      out_of_scope=row.out_of_scope, warned=row.warned,
-                      receipts=receipts)
-
-
 def ingest_feed(feed: str, zone: FolderDropZone) -> FeedCounts:
     """Receive, load and acknowledge one feed's files in ``zone`` (no linking)."""
     with transaction() as conn:
-        files_after, deliveries_after = _watermarks(conn)
+        since = watermarks(conn)
     # Each step is idempotent, so a dropped connection costs a retry of the step, not the run.
-    file_ids = retrying(f"receive {feed}", lambda: steps.receive(feed, zone))
-    retrying(f"load {feed}", lambda: steps.load_files(file_ids))  # a file already loaded is skipped
-    receipts = retrying(f"acknowledge {feed}", lambda: steps.acknowledge(feed, zone))
+    taken = steps.take_in(feed, zone, workers=None, attempt=retrying)
     with transaction() as conn:
-        return _feed_counts(conn, feed, files_after, deliveries_after, file_ids, receipts)
+        return feed_counts(conn, feed, since, taken.file_ids, taken.receipts)
 
 
 # Whether a GP row of a young adult is in scope depends on the other feeds' records of the same person
@@ -154,10 +111,7 @@ class ReplayOutcome:
 
 
 def _rejected_file(conn: Connection, replaces: str) -> tuple[int, str, str, str | None]:
-    found = conn.execute(text("""
-        SELECT file_id, file_name, feed, sender, status FROM intake.file
-        WHERE file_name = :name OR (:name ~ '^[0-9]{1,18}$' AND file_id = CAST(:name AS bigint))
-        ORDER BY file_id DESC LIMIT 1"""), {"name": replaces}).one_or_none()
+    found = newest_file_named(conn, replaces)
     if found is None:
         raise ReplayRefused(f"no file {replaces!r} was ever received")
     if found.status != "rejected":
@@ -191,9 +145,9 @@ def replay_file(path: Path, *, replaces: str, reason: str, dropzone_root: Path, 
 
     digest = sha256_of(path)
     with transaction() as conn:
-        seen = conn.execute(text("SELECT file_name FROM intake.file WHERE sha256 = :s"), {"s": digest}).scalar()
+        seen = known_bytes(conn, digest)
     if seen is not None:
-        raise ReplayRefused(f"{path.name} holds the same bytes as {seen}, already received: "
+        raise ReplayRefused(f"{path.name} holds the same bytes as {seen.file_name}, already received: "
                             "ask the sender for a fixed file")
 
     with transaction() as conn:
@@ -205,8 +159,8 @@ def replay_file(path: Path, *, replaces: str, reason: str, dropzone_root: Path, 
     zone.upload(feed, path.name, path)
     counts = ingest_feed(feed, zone)
     with transaction() as conn:
-        new = conn.execute(text("SELECT file_id, file_name, status FROM intake.file WHERE sha256 = :s"),
-                           {"s": digest}).one()
+        new = known_bytes(conn, digest)
+        assert new is not None  # ingest_feed has registered the bytes
         audit.append(conn, username=by, role=DATA_TEAM_ROLE, action="file_replayed", purpose=reason.strip(),
                      detail={"feed": feed, "rejected_file_id": rejected_id, "file_id": int(new.file_id),
                              "status": str(new.status), "rows_loaded": counts.loaded,

@@ -271,3 +271,16 @@ def copy_cursor(conn: Connection) -> psycopg.Cursor[Any]:
     if not isinstance(driver, psycopg.Connection):
         raise TypeError("COPY needs a psycopg 3 connection")
     return driver.cursor()
+
+
+def ensure_database(url: str) -> None:
+    """Create the database of ``url`` on its server if it is missing (Airflow does not create it)."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                            {"d": target.database}).scalar() is None:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()

@@ -195,6 +195,19 @@ def known_bytes(conn: Connection, sha256: str) -> KnownBytes | None:
                                                bool(row.answered), row.body)
 
 
+def claim_received(conn: Connection, file_id: int) -> Any | None:
+    """The registered file ``file_id``, locked for loading; None if loaded already or in another worker's hands."""
+    return conn.execute(text("""SELECT * FROM intake.file WHERE file_id = :f AND status = 'received'
+                                FOR UPDATE SKIP LOCKED"""), {"f": file_id}).one_or_none()
+
+
+def feeds_and_senders(conn: Connection, file_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Each file's feed and sender ('' when its name named none)."""
+    rows = conn.execute(text("""SELECT file_id, feed, coalesce(sender, '') AS sender FROM intake.file
+                                WHERE file_id = ANY(:ids)"""), {"ids": file_ids}).all()
+    return {int(r.file_id): (r.feed, r.sender) for r in rows}
+
+
 def waiting_files(conn: Connection, feed: str, dropzone: str) -> list[int]:
     """Files of ``feed`` from ``dropzone`` registered but not yet loaded (a crashed run's included)."""
     return list(conn.execute(text("""

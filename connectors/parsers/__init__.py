@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,4 +17,17 @@ class ParsedRow:
 
     row_number: int
     values: dict[str, Any]
+    dropped: list[str]
+
+
+@dataclass
+class ParsedFile:
+    """A file being read, as every feed's reader hands it to the loader.
+
+    ``rows`` come lazily; ``context`` is what the row contract judges each row in besides its values (the
+    sender, or a CTF's Header); ``dropped`` names file-level fields left out, complete once ``rows`` is read.
+    """
+
+    rows: Iterator[ParsedRow]
+    context: Any
     dropped: list[str]

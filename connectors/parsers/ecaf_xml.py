@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import IO, Any
 
-from connectors.parsers import FileRejected, ParsedRow
+from connectors.parsers import FileRejected, ParsedFile, ParsedRow
 from connectors.parsers.xml_safety import Shape, XmlEvents, check_root, free, localname, read_shape
 
 ROOT = "CAFNotifications"
@@ -87,3 +87,9 @@ def _notifications(events: Iterator[tuple[str, Any]], root: Any, file_dropped: l
         yield ParsedRow(row_number=row_number, values=values, dropped=dropped)
         free(element)
     file_dropped.extend(_strangers(root))  # those after the last notification
+
+
+def read_ecaf_file(stream: IO[bytes], sender: str, columns: tuple[str, ...] = ()) -> ParsedFile:
+    """An eCAF file for the loader: its notifications, judged in the sender's name (XML: no columns)."""
+    ecaf = read_ecaf(stream)
+    return ParsedFile(ecaf.rows, sender, ecaf.dropped)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from connectors.parsers import FileRejected, ParsedRow
+from connectors.parsers import FileRejected, ParsedFile, ParsedRow
 from connectors.parsers.xml_safety import Shape, XmlEvents, check_root, free, localname, read_shape
 
 ADDRESS: Shape = {
@@ -113,3 +113,19 @@ def _pupils(events: Iterator[tuple[str, Any]]) -> Iterator[ParsedRow]:
         values = read_shape(element, PUPIL, "", dropped)
         yield ParsedRow(row_number=row_number, values=values, dropped=dropped)
         free(element)
+
+
+def read_ctf_file(stream: IO[bytes], sender: str, columns: tuple[str, ...] = ()) -> ParsedFile:
+    """A CTF for the loader: its pupils, judged against its Header; refused when the Header's school
+    (LEA + establishment) is not the sender its file name says."""
+    ctf = read_ctf(stream)
+    school = f"{ctf.header['SourceSchool/LEA']}{ctf.header['SourceSchool/Estab']}"
+    if school != sender:
+        raise FileRejected(f"the Header's school {school} is not the sender {sender} in the file name")
+    return ParsedFile(ctf.rows, ctf.header, ctf.header_dropped)
+
+
+def ctf_header_of(sender: str, school_name: str | None) -> dict[str, Any]:
+    """What validating a pupil needs from its file's Header, once the file is gone: the school is the sender
+    (LEA + estab); its name is the one a pupil of the same file that did load carries."""
+    return {"SourceSchool/LEA": sender[:3], "SourceSchool/Estab": sender[3:], "SourceSchool/SchoolName": school_name}

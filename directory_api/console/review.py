@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
+from connectors.feeds import FEEDS as REGISTRY
 from directory_api.console import session
 from directory_api.console.session import ConsoleUser, StewardDep
 from directory_api.console.waterfall import waterfall_svg
@@ -27,7 +28,7 @@ from warehouse.console_reads import console_call
 
 router = APIRouter()
 PER_PAGE = 50
-FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+FEEDS = tuple(REGISTRY)  # the queue's feed filter offers every feed of the registry
 SHIELDED_ONLY = stewardship.SHIELDED_ONLY
 
 Reason = Annotated[str, Form()]

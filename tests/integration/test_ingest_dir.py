@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import text
 
 from cli.main import main
+from connectors.feeds import FEEDS as REGISTRY
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres
-FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+FEEDS = tuple(REGISTRY)
 COLUMNS = ("files", "rejected", "duplicate", "read", "loaded", "quarantined", "withheld", "out_of_scope", "warnings",
            "receipts")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from connectors.feeds import FEEDS as REGISTRY
 from matching.files import link_files, write_clusters
 from matching.model import BUNDLED_MODEL
 from matching.stewardship import record_decision
@@ -18,7 +19,7 @@ from warehouse.db import transaction
 from warehouse.record_features import CANONICAL
 
 pytestmark = pytest.mark.postgres
-FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+FEEDS = tuple(REGISTRY)
 
 
 def rows(sql: str, **params: object) -> list[tuple]:

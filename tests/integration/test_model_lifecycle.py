@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from cli.main import main
+from connectors.feeds import FEEDS as REGISTRY
 from contactpoint.settings import get_settings
 from directory_api.console import ops_charts
 from directory_api.console.ops_charts import WeightBin, weight_histogram
@@ -43,7 +44,7 @@ from warehouse import users
 from warehouse.audit import verify_chain
 from warehouse.db import transaction
 
-FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+FEEDS = tuple(REGISTRY)
 SHIFTED = "child_linkage_v1-shifted"
 
 

@@ -12,12 +12,12 @@ from sqlalchemy import text
 
 from cli.main import main
 from directory_api.auth import token_hash
+from pipeline.corrections import ReleaseRefused, release_quarantined_row
 from pipeline.steps import run_feed
 from schemas.gp import GP_COLUMNS
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name
 from warehouse import users
 from warehouse.audit import verify_chain
-from warehouse.corrections import ReleaseRefused, release_quarantined_row
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres

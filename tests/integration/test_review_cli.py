@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from cli.main import main
+from connectors.feeds import FEEDS as REGISTRY
 from contactpoint.settings import get_settings
 from directory_api.main import create_app
 from matching import stewardship
@@ -23,7 +24,7 @@ from warehouse.audit import verify_chain
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres
-FEEDS = ("school", "gp", "connexions", "ecaf", "ics")
+FEEDS = tuple(REGISTRY)
 PASSWORD, PIN = "correct horse battery staple", "4711"
 
 

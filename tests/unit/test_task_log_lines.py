@@ -21,7 +21,7 @@ def test_an_accepted_file_is_one_line_with_every_count_and_the_duration() -> Non
 
 
 def test_a_rejected_file_says_why_as_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="pipeline.steps"):
+    with caplog.at_level(logging.INFO, logger="pipeline.loading"):
         log_file_outcome("school", "school_3722001_20261101T100000_1.xml", "rejected", FileCounts(),
                          "UPN valid in 41% of rows", 0.4)
     [record] = caplog.records

@@ -16,7 +16,9 @@ from pathlib import Path
 from random import Random
 from typing import IO, Any, Protocol
 
-FEEDS: tuple[str, ...] = ("school", "gp", "connexions", "ecaf", "ics")
+from connectors.feeds import FEEDS as REGISTRY
+
+FEEDS: tuple[str, ...] = tuple(REGISTRY)  # the generator writes every feed of the registry
 GROUND_TRUTH_COLUMNS = ("feed", "file_name", "row_number", "source_key", "child_id", "fault")
 
 

@@ -22,26 +22,22 @@ from typing import Any
 
 import pytest
 
-from connectors.feeds import parse_file_name
+from connectors.feeds import FEEDS, parse_file_name
 from connectors.parsers import FileRejected, ParsedRow
 from connectors.parsers.csv_feed import read_csv
 from connectors.parsers.ecaf_xml import NOTIFICATION, read_ecaf
 from connectors.parsers.school_xml import HEADER, PUPIL, REQUIRED_HEADER, read_ctf
 from connectors.parsers.xml_safety import Shape, check_root, free, localname, xml_events
 from schemas.child import RowOutcome
-from schemas.connexions import CONNEXIONS_COLUMNS, validate_connexions_row
 from schemas.ecaf import validate_ecaf_row
 from schemas.expectations import ProfileCollector, check_file
-from schemas.gp import GP_COLUMNS, validate_gp_row
-from schemas.ics import ICS_COLUMNS, validate_ics_row
 from schemas.school import validate_pupil
 from tools.synthetic import generate
 
 pytestmark = pytest.mark.unit
 
 TODAY = date(2026, 11, 25)
-CSV = {"gp": (GP_COLUMNS, validate_gp_row), "connexions": (CONNEXIONS_COLUMNS, validate_connexions_row),
-       "ics": (ICS_COLUMNS, validate_ics_row)}
+CSV = {feed.name: (feed.header(), feed.contract()) for feed in FEEDS.values() if feed.extension == "csv"}
 
 
 # --- The reference readers: every event through Python, as the readers worked before ----------------
@@ -241,7 +237,7 @@ def generated() -> tuple[tuple[str, str, bytes, str, date], ...]:
     return tuple(files)
 
 
-@pytest.mark.parametrize("feed", ["school", "gp", "connexions", "ecaf", "ics"])
+@pytest.mark.parametrize("feed", list(FEEDS))
 def test_the_fast_path_reads_judges_and_checks_every_generated_file_as_the_reference_does(feed: str) -> None:
     files = [f for f in generated() if f[0] == feed]
     assert files, f"no {feed} file was generated"

@@ -40,6 +40,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from connectors.feeds import FEEDS as REGISTRY
 from connectors.feeds import parse_file_name
 from connectors.parsers import FileRejected, ParsedRow
 from connectors.parsers.csv_feed import MAX_ROW_CHARS, read_csv
@@ -71,7 +72,7 @@ pytestmark = pytest.mark.unit
 
 TODAY = date(2026, 11, 25)
 SCALE = float(os.environ.get("CP_FUZZ_SCALE", "1"))
-FEED_NAMES = ("school", "gp", "connexions", "ecaf", "ics")
+FEED_NAMES = tuple(REGISTRY)
 XML_FEEDS = ("school", "ecaf")
 
 
