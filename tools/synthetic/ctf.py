@@ -25,7 +25,7 @@ _P = "      "  # indentation of a Pupil's children
 _TF = ("false", "true")
 
 
-def write_school(zone: DropZone, school: School, options: Options) -> None:
+def write_school(zone: DropZone, school: School[Child], options: Options) -> None:
     """Write ``school``'s CTF (nothing if it has no pupils this run)."""
     if not school.pupils:
         return
@@ -61,7 +61,7 @@ def write_school(zone: DropZone, school: School, options: Options) -> None:
 
 
 def _pupil(
-    parts: list[str], child: Child, school: School, rng: Random, faults: FaultInjector, options: Options,
+    parts: list[str], child: Child, school: School[Child], rng: Random, faults: FaultInjector, options: Options,
     start: int, gender_tag: str,
 ) -> tuple[str, str]:
     """Append one Pupil element; return its source key (the UPN as written) and its fault."""
@@ -126,7 +126,7 @@ def _pupil(
     return person.upn, fault
 
 
-def _address(parts: list[str], school: School, address: Address, postcode: str) -> None:
+def _address(parts: list[str], school: School[Child], address: Address, postcode: str) -> None:
     a = parts.append
     a(f"{_P}<Address>\n")
     if school.bs7666:
@@ -209,7 +209,7 @@ def _assessments(parts: list[str], school_age: int, start: int, rng: Random) -> 
         a(f"{_P}<StageAssessments>\n" + "".join(results) + f"{_P}</StageAssessments>\n")
 
 
-def _history(parts: list[str], child: Child, school: School, start: int, rng: Random) -> None:
+def _history(parts: list[str], child: Child, school: School[Child], start: int, rng: Random) -> None:
     reception = date(start - (child.school_age - 4), 9, between(rng, 2, 7))
     a = parts.append
     a(f"{_P}<SchoolHistory>\n")

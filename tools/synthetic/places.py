@@ -12,14 +12,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from random import Random
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from schemas.local_authorities import LOCAL_AUTHORITIES
 from tools.synthetic import names
 from tools.synthetic.idgen import below, between, choose, postcode
-
-if TYPE_CHECKING:
-    from tools.synthetic.population import Child
 
 _RANGE = re.compile(r"^([A-Z]{1,2})(\d{1,2})-(\d{1,2})$")
 _ODS_LETTERS = "ABCDEFGHJKLMNPRSTUVWY"
@@ -121,8 +118,12 @@ class Staff:
     organisation: str
 
 
+Pupil = TypeVar("Pupil")
+"""A child on a school's roll (the population's ``Child``): places know nothing of people."""
+
+
 @dataclass(slots=True)
-class School:
+class School(Generic[Pupil]):
     """A school and the pupils on its roll for this run."""
 
     la_code: str
@@ -134,7 +135,7 @@ class School:
     ctf_version: str
     supplier: str
     bs7666: bool
-    pupils: list[Child] = field(default_factory=list)
+    pupils: list[Pupil] = field(default_factory=list)
 
     @property
     def sender_id(self) -> str:

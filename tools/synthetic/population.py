@@ -73,8 +73,8 @@ class Household:
     practice: Practice
     restricted: bool
     lag: float  # how slow the family is to tell services it moved (0..1)
-    primary: School | None = None
-    secondary: School | None = None
+    primary: School[Child] | None = None
+    secondary: School[Child] | None = None
 
     def address_known_to(self, stale_share: float) -> Address:
         """The address a service holds: the old one if the family moved and has not told it yet.
@@ -105,8 +105,8 @@ class Child:
     nhs: str = ""
     upn: str = ""
     uln: str = ""
-    school: School | None = None
-    first_school: School | None = None
+    school: School[Child] | None = None
+    first_school: School[Child] | None = None
     gp_registered: bool = True
     care_leaver: bool = False
 
