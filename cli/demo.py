@@ -15,12 +15,15 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.data import DEMO_FEEDS, generate_with_progress
 from cli.usage import fraction, positive_int
 from contactpoint import clock
 from contactpoint.settings import get_settings
+
+if TYPE_CHECKING:
+    from warehouse.runs import Watermarks
 
 
 def add_demo(sub: Any) -> None:
@@ -103,29 +106,29 @@ def _run_dag(dag_id: str) -> str:
     return str(run.state)
 
 
-def _watermarks() -> tuple[int, int]:
+def _watermarks() -> Watermarks:
     """Newest file id and duplicate delivery id, so a summary can count what one run added."""
     from warehouse.db import transaction
     from warehouse.runs import watermarks
 
     with transaction() as conn:
-        marks = watermarks(conn)
-    return marks.file_id, marks.delivery_id
+        return watermarks(conn)
 
 
-def _print_demo_summary(children: int, dropped: int, before: tuple[int, int], seconds: float) -> None:
+def _print_demo_summary(children: int, dropped: int, before: Watermarks, seconds: float) -> None:
     from warehouse.db import transaction
-    from warehouse.status import archived_by_reason, directory_counts, feeds_since
+    from warehouse.runs import feeds_since
+    from warehouse.status import archived_by_reason, directory_counts
 
     with transaction() as conn:
-        feeds = feeds_since(conn, *before)
+        feeds = feeds_since(conn, before)
         directory = directory_counts(conn)
         archived = archived_by_reason(conn)
     print(f"\nContactPoint Hub demo: {children:,} synthetic children, {dropped:,} files sent to the drop zone")
     print(f"  {'feed':<11}{'files':>7}{'rejected':>10}{'duplicate':>11}{'read':>9}{'loaded':>9}"
           f"{'quarantined':>13}{'withheld':>10}{'out of scope':>14}{'warnings':>10}")
     for f in feeds:
-        print(f"  {f.feed:<11}{f.new_files:>7,}{f.rejected:>10,}{f.duplicates:>11,}{f.read:>9,}{f.loaded:>9,}"
+        print(f"  {f.feed:<11}{f.files:>7,}{f.rejected:>10,}{f.duplicates:>11,}{f.read:>9,}{f.loaded:>9,}"
               f"{f.quarantined:>13,}{f.withheld:>10,}{f.out_of_scope:>14,}{f.warned:>10,}")
     print(f"  directory: {directory.children:,} children ({directory.shielded:,} shielded), "
           f"{directory.current_involvements:,} current involvements, {directory.carers:,} parents/carers")

@@ -55,6 +55,12 @@ def feed_counts(conn: Connection, feed: str, since: Watermarks, loaded_ids: list
                       out_of_scope=row.out_of_scope, warned=row.warned, receipts=receipts)
 
 
+def feeds_since(conn: Connection, since: Watermarks) -> list[FeedCounts]:
+    """:func:`feed_counts` of every feed that ever sent a file, by name: what came after ``since``."""
+    feeds = conn.execute(text("SELECT DISTINCT feed FROM intake.file ORDER BY feed")).scalars().all()
+    return [feed_counts(conn, feed, since, [], 0) for feed in feeds]
+
+
 def newest_file_named(conn: Connection, name: str) -> Any | None:
     """The newest file registered under ``name`` (or with that id): file_id, file_name, feed, sender, status."""
     return conn.execute(text("""

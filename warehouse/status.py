@@ -1,5 +1,6 @@
 """What the store holds, for the command line: files by feed and state and the size of each holding
-(``contactpoint status``), and what one run added (the demo's summary).
+(``contactpoint status``), and the directory after a run (the demo's summary; what the run added per feed is
+``warehouse.runs.feeds_since``).
 
 Counts only: nothing here returns a child's details.
 """
@@ -37,43 +38,6 @@ def files_by_state(conn: Connection) -> list[FilesInState]:
 def holdings(conn: Connection) -> dict[str, int]:
     """Rows in each of ``HOLDINGS``."""
     return {name: conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() for name in HOLDINGS}
-
-
-@dataclass(frozen=True)
-class FeedSince:
-    """What a feed's files after a watermark came to (a run's share of the intake)."""
-
-    feed: str
-    new_files: int
-    rejected: int
-    duplicates: int
-    read: int
-    loaded: int
-    quarantined: int
-    withheld: int
-    out_of_scope: int
-    warned: int
-
-
-def feeds_since(conn: Connection, files_after: int, deliveries_after: int) -> list[FeedSince]:
-    """Per feed that ever sent a file: files registered after ``files_after``, their rows, and duplicate
-    deliveries after ``deliveries_after``."""
-    rows = conn.execute(text("""
-        SELECT f.feed, count(*) FILTER (WHERE f.file_id > :files) AS new_files,
-               count(*) FILTER (WHERE f.file_id > :files AND f.status = 'rejected') AS rejected,
-               coalesce(sum(f.rows_read) FILTER (WHERE f.file_id > :files), 0) AS read,
-               coalesce(sum(f.rows_loaded) FILTER (WHERE f.file_id > :files), 0) AS loaded,
-               coalesce(sum(f.rows_quarantined) FILTER (WHERE f.file_id > :files), 0) AS quarantined,
-               coalesce(sum(f.rows_withheld) FILTER (WHERE f.file_id > :files), 0) AS withheld,
-               coalesce(sum(f.rows_warned) FILTER (WHERE f.file_id > :files), 0) AS warned,
-               coalesce(sum(f.rows_out_of_scope) FILTER (WHERE f.file_id > :files), 0) AS out_of_scope,
-               (SELECT count(*) FROM intake.duplicate_delivery d JOIN intake.file o USING (file_id)
-                WHERE o.feed = f.feed AND d.delivery_id > :deliveries) AS duplicates
-        FROM intake.file f GROUP BY f.feed ORDER BY f.feed"""),
-        {"files": files_after, "deliveries": deliveries_after}).fetchall()
-    return [FeedSince(r.feed, new_files=r.new_files, rejected=r.rejected, duplicates=r.duplicates, read=r.read,
-                      loaded=r.loaded, quarantined=r.quarantined, withheld=r.withheld, out_of_scope=r.out_of_scope,
-                      warned=r.warned) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from sqlalchemy import text
 from cli.main import main
 from tests.integration.test_ingest_dir import FEEDS, ingest
 from warehouse.db import transaction
-from warehouse.status import HOLDINGS, archived_by_reason, directory_counts, feeds_since
+from warehouse.runs import Watermarks, feeds_since
+from warehouse.status import HOLDINGS, archived_by_reason, directory_counts
 
 pytestmark = pytest.mark.postgres
 
@@ -24,7 +25,7 @@ def test_status_and_the_demo_summary_count_what_a_backfill_added(
     ingested = ingest(folder, capsys)
 
     with transaction() as conn:
-        since = {f.feed: f for f in feeds_since(conn, 0, 0)}
+        since = {f.feed: f for f in feeds_since(conn, Watermarks(0, 0))}
         directory = directory_counts(conn)
         archived = archived_by_reason(conn)
         tables = {name: conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() for name in HOLDINGS}
@@ -38,14 +39,14 @@ def test_status_and_the_demo_summary_count_what_a_backfill_added(
     assert set(since) == set(FEEDS)
     for feed in FEEDS:  # the summary since the empty store's watermarks is the whole backfill
         counts, summary = ingested[feed], since[feed]
-        assert (summary.new_files, summary.rejected, summary.duplicates, summary.read, summary.loaded,
+        assert (summary.files, summary.rejected, summary.duplicates, summary.read, summary.loaded,
                 summary.quarantined, summary.withheld, summary.out_of_scope, summary.warned) == (
             counts["files"], counts["rejected"], counts["duplicate"], counts["read"], counts["loaded"],
             counts["quarantined"], counts["withheld"], counts["out_of_scope"], counts["warnings"])
     assert (directory.children, directory.shielded) == (children, shielded) and children > 0
     assert archived == [(reason, n) for reason, n in by_reason]
     with transaction() as conn:  # since the newest file and delivery: nothing new
-        assert all(f.new_files == f.read == f.duplicates == 0 for f in feeds_since(conn, *newest))
+        assert all(f.files == f.read == f.duplicates == 0 for f in feeds_since(conn, Watermarks(*newest)))
 
     assert main(["status"]) == 0
     out = capsys.readouterr().out.splitlines()
