@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from schemas.expectations import common
 
-if TYPE_CHECKING:
-    from great_expectations import ExpectationSuite
-
-FEED = "connexions"
 EXPECTATIONS: tuple[common.ExpectationConfig, ...] = (
     common.profile_columns(),
     # A full snapshot per LA: under half the previous caseload is a partial extract.
@@ -28,7 +22,3 @@ EXPECTATIONS: tuple[common.ExpectationConfig, ...] = (
     common.unique_loaded_keys(),
 )
 
-
-def suite() -> ExpectationSuite:
-    """The connexions feed's suite, built from ``EXPECTATIONS`` (imports Great Expectations)."""
-    return common.build_suite(FEED, EXPECTATIONS)

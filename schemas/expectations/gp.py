@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from schemas.expectations import common
 
-if TYPE_CHECKING:
-    from great_expectations import ExpectationSuite
-
-FEED = "gp"
 EXPECTATIONS: tuple[common.ExpectationConfig, ...] = (
     common.profile_columns(),
     # A delta may be any size, even one registration: only an empty file is refused.
@@ -23,7 +17,3 @@ EXPECTATIONS: tuple[common.ExpectationConfig, ...] = (
     common.age_between(0, 25),
 )
 
-
-def suite() -> ExpectationSuite:
-    """The gp feed's suite, built from ``EXPECTATIONS`` (imports Great Expectations)."""
-    return common.build_suite(FEED, EXPECTATIONS)

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from schemas.expectations import common
 
-if TYPE_CHECKING:
-    from great_expectations import ExpectationSuite
-
-FEED = "ics"
 EXPECTATIONS: tuple[common.ExpectationConfig, ...] = (
     common.profile_columns(),
     common.row_count(),  # any size, even one event
@@ -22,7 +16,3 @@ EXPECTATIONS: tuple[common.ExpectationConfig, ...] = (
     common.age_between(0, 25),
 )
 
-
-def suite() -> ExpectationSuite:
-    """The ics feed's suite, built from ``EXPECTATIONS`` (imports Great Expectations)."""
-    return common.build_suite(FEED, EXPECTATIONS)

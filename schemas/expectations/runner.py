@@ -29,6 +29,7 @@ from schemas.expectations.common import (
     BatchCheckError,
     ExpectationConfig,
     FileVerdict,
+    build_suite,
 )
 from schemas.expectations.measure import measure
 
@@ -70,7 +71,7 @@ def suite_for(feed: str) -> ExpectationSuite:
 
 def _suite(gx_objects: _Gx, feed: str) -> ExpectationSuite:
     if feed not in gx_objects.suites:
-        gx_objects.suites[feed] = importlib.import_module(f"schemas.expectations.{feed}").suite()
+        gx_objects.suites[feed] = build_suite(feed, expectations(feed))
     return gx_objects.suites[feed]
 
 

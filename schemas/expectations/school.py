@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from schemas.expectations import common
 
-if TYPE_CHECKING:
-    from great_expectations import ExpectationSuite
-
-FEED = "school"
 EXPECTATIONS: tuple[common.ExpectationConfig, ...] = (
     common.profile_columns(),
     # A roll under half the school's previous one is a partial extract (a filter, a year group missing).
@@ -29,7 +23,3 @@ EXPECTATIONS: tuple[common.ExpectationConfig, ...] = (
     common.unique_loaded_keys(),
 )
 
-
-def suite() -> ExpectationSuite:
-    """The school feed's suite, built from ``EXPECTATIONS`` (imports Great Expectations)."""
-    return common.build_suite(FEED, EXPECTATIONS)
