@@ -139,26 +139,27 @@ def _act(request: Request, user: ConsoleUser, back: str, after: str,
     return RedirectResponse(f"{target}{separator}done={outcome.action_id}", status_code=status.HTTP_303_SEE_OTHER)
 
 
+def _decide(request: Request, pair_id: int, decision: str, conn: Connection, user: ConsoleUser, reason: str,
+            csrf_token: str) -> Response:
+    """A decision on the whole review entry: every pair between the two children."""
+    session.check_csrf(csrf_token, user)
+    _guard_pair(conn, user, pair_id)
+    return _act(request, user, f"/console/review/{pair_id}", "/console/review",
+                lambda: stewardship.decide_entry(conn, pair_id, decision, reason=reason, **_as(user))[0])
+
+
 @router.post("/review/{pair_id}/link")
 def link(request: Request, pair_id: int, conn: ConsoleConnDep, user: StewardDep, reason: Reason = "",
          csrf_token: Csrf = "") -> Response:
     """The pair is one child: must-link, and the two children merge now (older ID kept)."""
-    session.check_csrf(csrf_token, user)
-    _guard_pair(conn, user, pair_id)
-    # The whole entry: every pair between the two children.
-    return _act(request, user, f"/console/review/{pair_id}", "/console/review",
-                lambda: stewardship.decide_entry(conn, pair_id, "link", reason=reason, **_as(user))[0])
+    return _decide(request, pair_id, "link", conn, user, reason, csrf_token)
 
 
 @router.post("/review/{pair_id}/keep-apart")
 def keep_apart(request: Request, pair_id: int, conn: ConsoleConnDep, user: StewardDep, reason: Reason = "",
                csrf_token: Csrf = "") -> Response:
     """The pair is two children: cannot-link, honoured by every later run."""
-    session.check_csrf(csrf_token, user)
-    _guard_pair(conn, user, pair_id)
-    # The whole entry: every pair between the two children.
-    return _act(request, user, f"/console/review/{pair_id}", "/console/review",
-                lambda: stewardship.decide_entry(conn, pair_id, "keep_apart", reason=reason, **_as(user))[0])
+    return _decide(request, pair_id, "keep_apart", conn, user, reason, csrf_token)
 
 
 @router.post("/records/{record_id}/split")
