@@ -38,7 +38,8 @@ class Feed:
     ``reader`` reads a file's bytes into rows and the context each row is judged in (the sender, or a CTF's
     Header); ``row_contract`` judges one row; ``columns`` is a CSV feed's header in order; ``suite`` names the
     batch checks in ``schemas/expectations``; ``release_context`` rebuilds a row's context when a quarantined
-    row is released, the file being gone (the sender otherwise).
+    row is released, the file being gone (the sender otherwise); ``sender_is_local_authority``: the sender code
+    is a local authority's (the store finds a shielded child's ContactPoint team by it).
     """
 
     name: str
@@ -50,6 +51,7 @@ class Feed:
     suite: str
     columns: str | None = None
     release_context: str | None = None
+    sender_is_local_authority: bool = False
 
     def read(self) -> Reader:
         """The feed's reader."""
@@ -84,12 +86,13 @@ FEEDS: dict[str, Feed] = {
              row_contract="schemas.gp:validate_gp_row", suite="gp", columns="schemas.gp:GP_COLUMNS"),
         Feed("connexions", "csv", "Connexions young people's advice service (snapshot per LA)", True, reader=CSV,
              row_contract="schemas.connexions:validate_connexions_row", suite="connexions",
-             columns="schemas.connexions:CONNEXIONS_COLUMNS"),
+             columns="schemas.connexions:CONNEXIONS_COLUMNS", sender_is_local_authority=True),
         Feed("ecaf", "xml", "Common Assessment notifications", full_snapshot=False,
              reader="connectors.parsers.ecaf_xml:read_ecaf_file", row_contract="schemas.ecaf:validate_ecaf_row",
              suite="ecaf"),
         Feed("ics", "csv", "Social care involvement notifications", full_snapshot=False, reader=CSV,
-             row_contract="schemas.ics:validate_ics_row", suite="ics", columns="schemas.ics:ICS_COLUMNS"),
+             row_contract="schemas.ics:validate_ics_row", suite="ics", columns="schemas.ics:ICS_COLUMNS",
+             sender_is_local_authority=True),
     )
 }
 

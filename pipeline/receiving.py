@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError
 
 from connectors.dropzone import DropZone, FolderDropZone, IncomingFile, printable_name, receipt_stem
-from connectors.feeds import parse_file_name
+from connectors.feeds import FEEDS, parse_file_name
 from connectors.landing import ChecksumMismatch, abandoned_partials, land, landed_copies
 from contactpoint.settings import get_settings
 from warehouse.db import advisory_lock, transaction
@@ -31,6 +31,7 @@ from warehouse.intake import (
     receipts_to_deliver,
     record_refusal,
     refusals_to_deliver,
+    register_feed,
     register_file,
     waiting_files,
 )
@@ -72,6 +73,8 @@ def receive(feed: str, dropzone: DropZone | None = None) -> list[int]:
     Returns the ids of this feed's files from this drop zone waiting to be loaded (including any a crashed
     run left).
     """
+    with transaction() as conn:  # a feed new in the registry needs no migration (migration 0020)
+        register_feed(conn, feed, sender_is_local_authority=FEEDS[feed].sender_is_local_authority)
     with open_dropzone(dropzone) as zone:
         sweep_landing()
         with _zone_lock(zone, feed), advisory_lock(LANDING_LOCK, shared=True):

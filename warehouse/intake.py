@@ -27,6 +27,15 @@ class Registration:
     duplicate: bool
 
 
+def register_feed(conn: Connection, feed: str, *, sender_is_local_authority: bool) -> None:
+    """Make ``feed`` one the store accepts (``intake.feed``, migration 0020), as the registry describes it."""
+    conn.execute(text("""
+        INSERT INTO intake.feed (name, sender_is_local_authority) VALUES (:feed, :la)
+        ON CONFLICT (name) DO UPDATE SET sender_is_local_authority = EXCLUDED.sender_is_local_authority
+        WHERE intake.feed.sender_is_local_authority IS DISTINCT FROM EXCLUDED.sender_is_local_authority"""),
+        {"feed": feed, "la": sender_is_local_authority})
+
+
 def register_file(
     conn: Connection, *, feed: str, file_name: str, sha256: str, size: int,
     sender: str | None, extract_time: datetime | None, sequence: int | None, dropzone: str | None = None,
