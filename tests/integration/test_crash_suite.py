@@ -1,8 +1,8 @@
 """The crash suite: ``kill -9`` the ingest at each step from receive to publish; the next run ends as a clean run.
 
-Each case forks the test process (everything already imported, so a case costs one ingest, not an
-interpreter start), arms one kill point in the child — a SIGKILL before or after the n-th call of a step —
-and lets the child ingest the same small drop zone. The parent then runs the ingest again, unharmed, and
+Each case starts a child interpreter (spawned, not forked: a fork of a test process whose DuckDB thread pool
+had run can spin for ever in the child), arms one kill point in it — a SIGKILL before or after the n-th call
+of a step — and lets the child ingest the same small drop zone. The parent then runs the ingest again, unharmed, and
 compares with a run that was never interrupted: the directory's children as sets of source records, every
 file's state and counts, every receipt, the drop zone's folders, and nothing left in the landing folder.
 """
@@ -10,6 +10,7 @@ file's state and counts, every receipt, the drop zone's folders, and nothing lef
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -25,7 +26,7 @@ from contactpoint.settings import get_settings
 from pipeline.ingest import ingest_folder
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, ics_row, pupil, school_file_name
 from tests.integration.test_arrival_order import directory, empty_store
-from warehouse.db import get_engine, transaction
+from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres
 
@@ -130,21 +131,29 @@ def clean_run() -> dict[str, Any]:
     return {}
 
 
-def crash_then_rerun(dropzone: Path, attribute: str, call: int, when: str) -> int:
+KILLED_RUN_TIMEOUT = 600  # seconds: far past a small ingest, so a child that never reaches its kill point fails
+
+
+def killed_run(dropzone: str, attribute: str, call: int, when: str) -> None:  # pragma: no cover - in the child
+    """The child: arm the kill point, then ingest (it ends by SIGKILL, or exits if the point is never reached)."""
+    arm(attribute, call, when)
+    ingest_folder(Path(dropzone), "run-killed")
+
+
+def crash_then_rerun(dropzone: Path, attribute: str, call: int, when: str) -> int | None:
+    """Run the ingest in a child killed at the point, then again here; the child's exit code."""
     empty_store()
     send(dropzone)
     shutil.rmtree(get_settings().landing_dir, ignore_errors=True)
-    get_engine().dispose()  # the child opens its own connections; none are shared across the fork
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child ends by SIGKILL (or exits if the point is never reached)
-        try:
-            arm(attribute, call, when)
-            ingest_folder(dropzone, "run-killed")
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(child, 0)
+    child = multiprocessing.get_context("spawn").Process(target=killed_run, args=(str(dropzone), attribute, call, when))
+    child.start()
+    child.join(KILLED_RUN_TIMEOUT)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail(f"the run to be killed at {attribute} neither got there nor ended in {KILLED_RUN_TIMEOUT} s")
     ingest_folder(dropzone, "run-again")
-    return status
+    return child.exitcode
 
 
 @pytest.mark.parametrize(("where", "attribute", "call", "when"), KILL_POINTS, ids=[p[0] for p in KILL_POINTS])
@@ -160,5 +169,5 @@ def test_a_run_killed_at_any_step_is_finished_by_the_next_run_as_if_never_killed
 
     status = crash_then_rerun(store, attribute, call, when)
 
-    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, f"{where}: the kill point was not reached"
+    assert status == -signal.SIGKILL, f"{where}: the kill point was not reached"
     assert state(store) == clean_run
