@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from benchmarks.directory_api import database_url
-    from benchmarks.linkage import configure
+    from benchmarks.linkage_setup import configure
     from tools.synthetic import generate
 
     source = args.dir or Path(f"/tmp/e2e-{args.children}")

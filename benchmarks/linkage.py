@@ -44,22 +44,17 @@ import json
 import logging
 import os
 import platform
-import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from random import Random
 from typing import Any
 
 from benchmarks.linkage_diagnosis import diagnose, production_settings, untrained_levels
-from benchmarks.linkage_measure import PeakRss, PhaseTimer, Truth, read_children, read_truth, score_clusters
+from benchmarks.linkage_measure import read_children, read_truth, review_pairs, score_clusters, store_state
 from benchmarks.linkage_report import (
     TARGET_FAULT_RATE,
     TARGETS,
@@ -69,253 +64,13 @@ from benchmarks.linkage_report import (
     extrapolate,
     print_table,
 )
+from benchmarks.linkage_setup import AS_OF, DEFAULT_SERVER, configure, load_all, scratch_database
+from benchmarks.linkage_timed import delta_vs_full, timed_link
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "linkage.json"
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-AS_OF = "2026-11-25"
-DELTA_SHARE = 0.01
-MIB = 1024 * 1024
-# Phases of matching.link timed by wrapping its module-level names (outermost call only).
-PHASES = ("_keep_features", "_kept_features", "current_model", "steward_constraints", "link_frames",
-          "_new_children", "_write_links", "_retire_children", "queue_reviews", "hold_possible_shielded")
-TOP = 15
 
 log = logging.getLogger("benchmarks.linkage")
-
-
-def _existing_records_read(conn: Any, candidate_sql: str) -> int:
-    """How many existing records a delta reads: the linker's own candidate query, counted."""
-    from sqlalchemy import text
-
-    conn.execute(text("""CREATE TEMP TABLE new_features AS SELECT f.* FROM identity.record_features f
-                         WHERE NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = f.record_id)"""))
-    count = int(conn.execute(text(f"""SELECT count(*) FROM identity.record_features f
-                                       LEFT JOIN identity.link l ON l.record_id = f.record_id
-                                       WHERE {candidate_sql}""")).scalar_one())
-    conn.execute(text("DROP TABLE new_features"))
-    return count
-
-
-# --- One case, in a fresh interpreter -------------------------------------------------------------
-
-def _server_url(url: str, database: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(database=database).render_as_string(hide_password=False)
-
-
-def _admin_engine(server: str) -> Any:
-    from sqlalchemy import create_engine
-
-    from warehouse.db import as_psycopg_url
-
-    return create_engine(as_psycopg_url(_server_url(server, "postgres")), isolation_level="AUTOCOMMIT")
-
-
-@contextmanager
-def scratch_database(server: str, name: str) -> Iterator[str]:
-    """A new, empty database on ``server`` for the block; dropped afterwards (even after a failure)."""
-    from sqlalchemy import text
-
-    if not re.fullmatch(r"cp_bench_[a-z0-9_]+", name):
-        raise ValueError(f"refusing to manage database {name!r}")
-    admin = _admin_engine(server)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield _server_url(server, name)
-    finally:
-        from warehouse.db import get_engine
-
-        get_engine().dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def configure(database_url: str, data_dir: Path, dropzone: Path, as_of: str = AS_OF) -> None:
-    """Point the hub at this case's database and folders and forget any cached configuration."""
-    os.environ["CONTACTPOINT_DATABASE_URL"] = database_url
-    os.environ["CONTACTPOINT_DATA_DIR"] = str(data_dir)
-    os.environ["CONTACTPOINT_DROPZONE_DIR"] = str(dropzone)
-    os.environ["CONTACTPOINT_AS_OF"] = as_of
-    os.environ.pop("CONTACTPOINT_SFTP_CONN_ID", None)
-    from contactpoint.settings import get_settings
-    from warehouse.db import database_url as cached_url
-    from warehouse.db import get_engine
-
-    get_settings.cache_clear()
-    cached_url.cache_clear()
-    get_engine.cache_clear()
-
-
-def load_all() -> dict[str, Any]:
-    """Receive and load every feed's files; counts per feed."""
-    from pipeline import steps as pipeline
-    from tools.synthetic import FEEDS
-
-    counts: dict[str, Any] = {}
-    for feed in FEEDS:
-        outcomes = [o for o in (pipeline.load(i) for i in pipeline.receive(feed)) if o is not None]
-        counts[feed] = {"files": len(outcomes), "read": sum(o.read for o in outcomes),
-                        "loaded": sum(o.loaded for o in outcomes),
-                        "quarantined": sum(o.quarantined for o in outcomes),
-                        "rejected_files": sum(o.status == "rejected" for o in outcomes)}
-    return counts
-
-
-def store_state(truth: dict[tuple[str, int], Truth]) -> tuple[list[dict[str, Any]], dict[str, Truth],
-                                                             dict[str, str]]:
-    """Canonical records (as the linker reads them), each record's truth, and each record's child."""
-    from sqlalchemy import text
-
-    from warehouse.db import transaction
-    from warehouse.record_features import CANONICAL
-
-    with transaction() as conn:
-        records = [dict(r._mapping) for r in conn.execute(text(CANONICAL))]
-        where = {str(r.record_id): (r.file_name, int(r.row_number)) for r in conn.execute(text(
-            "SELECT s.record_id, f.file_name, s.row_number FROM staging.source_record s JOIN intake.file f "
-            "USING (file_id)"))}
-    record_truth = {record: truth[key] for record, key in where.items()}
-    cp_of = {str(r["record_id"]): str(r["cp_id"]) for r in records if r["cp_id"]}
-    return records, record_truth, cp_of
-
-
-REVIEW_BANDS = (5.0, 4.0, 3.0, 2.0)
-
-
-def _band(weight: float) -> str:
-    for low in REVIEW_BANDS:
-        if weight >= low:
-            return f">= {low:g}"
-    return f"< {REVIEW_BANDS[-1]:g}"
-
-
-def review_pairs(record_truth: dict[str, Truth], cp_of: dict[str, str]) -> tuple[set[tuple[str, str]], dict[str, Any]]:
-    """The open review pairs, how many join one true child (what a steward could recover), and, for pairs
-    sent by weight alone, same-child / different-children counts per weight band (what a lower link
-    threshold would gain and cost)."""
-    from sqlalchemy import text
-
-    from warehouse.db import transaction
-
-    with transaction() as conn:
-        rows = conn.execute(text("SELECT record_a, record_b, reason, match_weight FROM identity.review_pair "
-                                 "WHERE status = 'open'")).fetchall()
-    pairs = {(str(r.record_a), str(r.record_b)) for r in rows}
-    same = sum(record_truth[a].child_id == record_truth[b].child_id for a, b in pairs)
-    reasons = Counter(re.sub(r"^would link, but .*", "would link, but refused by a constraint", r.reason)
-                      for r in rows)
-    bands: dict[str, Counter[str]] = defaultdict(Counter)
-    for r in rows:
-        if r.reason == "match weight":
-            truth_a, truth_b = record_truth[str(r.record_a)], record_truth[str(r.record_b)]
-            verdict = "same child" if truth_a.child_id == truth_b.child_id else "different children"
-            bands[_band(float(r.match_weight))][verdict] += 1
-    child_pairs = {tuple(sorted((cp_of.get(a, a), cp_of.get(b, b)))) for a, b in pairs}
-    return pairs, {"review_pairs": len(pairs), "review_child_pairs": len(child_pairs), "review_same_child": same,
-                   "review_different_children": len(pairs) - same, "review_by_reason": dict(reasons.most_common()),
-                   "review_by_weight_band": {band: dict(bands[band]) for band in sorted(bands, reverse=True)}}
-
-
-def timed_link(run_id: str) -> dict[str, Any]:
-    """The first night: ``pipeline.link`` (``link_unlinked``) with its time, peak RSS and phases."""
-    import gc
-
-    import matching.link
-    from pipeline import steps as pipeline
-
-    gc.collect()
-    with PhaseTimer(matching.link, PHASES) as phases, PeakRss() as memory:
-        started = time.perf_counter()
-        summary = pipeline.link(run_id)
-        seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 3), **memory.as_dict(), "phases": phases.as_dict(seconds),
-            "summary": _summary(summary)}
-
-
-def _summary(summary: Any) -> dict[str, Any]:
-    keep = ("records", "pairs_scored", "joined_existing", "new_children", "records_moved", "children_merged",
-            "held_children", "review_pairs")
-    return {k: getattr(summary, k) for k in keep}
-
-
-def delta_vs_full(repeat: int, seed: int, share: float = DELTA_SHARE) -> dict[str, Any]:
-    """Unlink ``share`` of the records; link that state by delta and by full re-link, each rolled back."""
-    import gc
-
-    from sqlalchemy import text
-
-    import matching.link
-    from matching.link import link_unlinked, relink_all
-    from matching.settings import BLOCKING_KEYS
-    from warehouse.db import get_engine
-    from warehouse.record_features import sharing_a_blocking_key
-    from warehouse.staging import QUEUE
-
-    engine = get_engine()
-    with engine.connect() as conn:
-        before = {str(r.record_id): str(r.cp_id) for r in conn.execute(text(
-            "SELECT record_id, cp_id FROM identity.link"))}
-    records = sorted(before, key=int)
-    size = Counter(before.values())
-    runs: dict[str, list[dict[str, Any]]] = {"delta": [], "full": []}
-    for r in range(repeat):
-        sample = Random(f"{seed}/delta/{r}").sample(records, max(1, round(len(records) * share)))
-        removed, unlinked = Counter(before[s] for s in sample), set(sample)
-        for mode, func in (("delta", link_unlinked), ("full", relink_all)):
-            with engine.connect() as conn:
-                transaction = conn.begin()
-                try:
-                    conn.execute(text("DELETE FROM identity.link WHERE record_id = ANY(:ids)"),
-                                 {"ids": [int(s) for s in sample]})
-                    # As when they arrived: a record without a child is waiting to be published.
-                    conn.execute(text(QUEUE.format("SELECT unnest(CAST(:ids AS bigint[]))")),
-                                 {"ids": [int(s) for s in sample]})
-                    candidates = (_existing_records_read(conn, sharing_a_blocking_key(BLOCKING_KEYS))
-                                  if mode == "delta" else len(records) - len(sample))
-                    gc.collect()
-                    with PhaseTimer(matching.link, PHASES) as phases, PeakRss() as memory:
-                        started = time.perf_counter()
-                        summary = func(conn, f"bench-{mode}-{r}")
-                        seconds = time.perf_counter() - started
-                    after = {str(x.record_id): str(x.cp_id) for x in conn.execute(text(
-                        "SELECT record_id, cp_id FROM identity.link"))}
-                finally:
-                    transaction.rollback()
-            could_rejoin = [s for s in sample if size[before[s]] > removed[before[s]]]
-            rejoined = sum(after.get(s) == before[s] for s in could_rejoin)
-            into_other_existing = sum(after.get(s) in size and after.get(s) != before[s] for s in sample)
-            moved_others = sum(after.get(x) != cp for x, cp in before.items() if x not in unlinked)
-            runs[mode].append({
-                "seconds": round(seconds, 3), **memory.as_dict(), "phases": phases.as_dict(seconds),
-                "summary": _summary(summary), "unlinked_records": len(sample),
-                "existing_records_read": candidates, "could_rejoin": len(could_rejoin), "rejoined": rejoined,
-                "rejoined_share": round(rejoined / len(could_rejoin), 6) if could_rejoin else None,
-                "joined_another_existing_child": into_other_existing, "other_records_moved": moved_others,
-            })
-            log.warning("delta %s repeat %d: %.1fs", mode, r, seconds)
-    delta_s = statistics.median(x["seconds"] for x in runs["delta"])
-    full_s = statistics.median(x["seconds"] for x in runs["full"])
-    return {
-        "share_unlinked": share, "repeat": repeat, "directory_records": len(records),
-        "delta_median_s": round(delta_s, 3), "full_median_s": round(full_s, 3),
-        "delta_over_full": round(delta_s / full_s, 4) if full_s else None,
-        "delta_median_peak_rss_mib": statistics.median(x["peak_rss_mib"] for x in runs["delta"]),
-        "full_median_peak_rss_mib": statistics.median(x["peak_rss_mib"] for x in runs["full"]),
-        "delta_median_existing_records_read": statistics.median(x["existing_records_read"] for x in runs["delta"]),
-        "delta_median_rejoined_share": _median_or_none([x["rejoined_share"] for x in runs["delta"]]),
-        "full_median_rejoined_share": _median_or_none([x["rejoined_share"] for x in runs["full"]]),
-        "runs": runs,
-    }
-
-
-def _median_or_none(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return round(statistics.median(present), 6) if present else None
 
 
 def run_case(case: dict[str, Any]) -> dict[str, Any]:

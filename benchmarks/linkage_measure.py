@@ -1,9 +1,11 @@
-"""Measuring a linkage run: peak RSS, time per phase, and pairwise quality against a ground truth."""
+"""Measuring a linkage run: peak RSS, time per phase, pairwise quality against a ground truth, and the
+linked store (each record's truth and child, the review pairs) read back for scoring."""
 
 from __future__ import annotations
 
 import csv
 import functools
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -183,3 +185,60 @@ def score_clusters(true_of: dict[str, str], cp_of: dict[str, str], twin_of: dict
         "children_with_two_true_children": mixed, "twin_pairs_present": len(present),
         "twin_merges": twin_children, "twin_merge_record_pairs": twin_records,
     }
+
+
+# --- The linked store against the truth ------------------------------------------------------------
+
+def store_state(truth: dict[tuple[str, int], Truth]) -> tuple[list[dict[str, Any]], dict[str, Truth],
+                                                             dict[str, str]]:
+    """Canonical records (as the linker reads them), each record's truth, and each record's child."""
+    from sqlalchemy import text
+
+    from warehouse.db import transaction
+    from warehouse.record_features import CANONICAL
+
+    with transaction() as conn:
+        records = [dict(r._mapping) for r in conn.execute(text(CANONICAL))]
+        where = {str(r.record_id): (r.file_name, int(r.row_number)) for r in conn.execute(text(
+            "SELECT s.record_id, f.file_name, s.row_number FROM staging.source_record s JOIN intake.file f "
+            "USING (file_id)"))}
+    record_truth = {record: truth[key] for record, key in where.items()}
+    cp_of = {str(r["record_id"]): str(r["cp_id"]) for r in records if r["cp_id"]}
+    return records, record_truth, cp_of
+
+
+REVIEW_BANDS = (5.0, 4.0, 3.0, 2.0)
+
+
+def _band(weight: float) -> str:
+    for low in REVIEW_BANDS:
+        if weight >= low:
+            return f">= {low:g}"
+    return f"< {REVIEW_BANDS[-1]:g}"
+
+
+def review_pairs(record_truth: dict[str, Truth], cp_of: dict[str, str]) -> tuple[set[tuple[str, str]], dict[str, Any]]:
+    """The open review pairs, how many join one true child (what a steward could recover), and, for pairs
+    sent by weight alone, same-child / different-children counts per weight band (what a lower link
+    threshold would gain and cost)."""
+    from sqlalchemy import text
+
+    from warehouse.db import transaction
+
+    with transaction() as conn:
+        rows = conn.execute(text("SELECT record_a, record_b, reason, match_weight FROM identity.review_pair "
+                                 "WHERE status = 'open'")).fetchall()
+    pairs = {(str(r.record_a), str(r.record_b)) for r in rows}
+    same = sum(record_truth[a].child_id == record_truth[b].child_id for a, b in pairs)
+    reasons = Counter(re.sub(r"^would link, but .*", "would link, but refused by a constraint", r.reason)
+                      for r in rows)
+    bands: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        if r.reason == "match weight":
+            truth_a, truth_b = record_truth[str(r.record_a)], record_truth[str(r.record_b)]
+            verdict = "same child" if truth_a.child_id == truth_b.child_id else "different children"
+            bands[_band(float(r.match_weight))][verdict] += 1
+    child_pairs = {tuple(sorted((cp_of.get(a, a), cp_of.get(b, b)))) for a, b in pairs}
+    return pairs, {"review_pairs": len(pairs), "review_child_pairs": len(child_pairs), "review_same_child": same,
+                   "review_different_children": len(pairs) - same, "review_by_reason": dict(reasons.most_common()),
+                   "review_by_weight_band": {band: dict(bands[band]) for band in sorted(bands, reverse=True)}}

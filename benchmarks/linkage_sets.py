@@ -116,7 +116,8 @@ def ours(size: int, seed: int, work: Path, server: str, fault_rate: float = 0.05
     """The hub's own generator, loaded through the pipeline, written back out as canonical records."""
     import os
 
-    from benchmarks.linkage import configure, load_all, read_children, read_truth, scratch_database, store_state
+    from benchmarks.linkage_measure import read_children, read_truth, store_state
+    from benchmarks.linkage_setup import configure, load_all, scratch_database
     from tools.synthetic import generate
     from warehouse.migrate import upgrade
 

@@ -153,7 +153,7 @@ def relink_all(conn: Connection, run_id: str, *, backend: str = "duckdb") -> Lin
     return summary
 
 
-# The steps below are named apart so a benchmark can time them (benchmarks/linkage.py, PHASES).
+# The steps below are named apart so a benchmark can time them (benchmarks/linkage_timed.py, PHASES).
 
 def _new_children(conn: Connection, count: int) -> list[str]:
     return new_cp_ids(conn, count)
