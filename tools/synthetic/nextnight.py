@@ -61,11 +61,7 @@ from tools.synthetic.nextnight_gp import _GpReader, gp_delta
 from tools.synthetic.nextnight_ics import _IcsReader, ics_events
 from tools.synthetic.nextnight_plan import _NhsNumbers, _plan
 from tools.synthetic.nextnight_school import _SchoolRoll
-from tools.synthetic.places import (
-    LaContext,
-    LocalAuthority,
-    all_local_authorities,
-)
+from tools.synthetic.places import LaContext, LocalAuthority, all_local_authorities
 
 
 @dataclass(frozen=True)

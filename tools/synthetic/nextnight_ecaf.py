@@ -31,12 +31,8 @@ from tools.synthetic.nextnight_files import (
     _sender_file,
     night_one_file,
 )
-from tools.synthetic.places import (
-    LocalAuthority,
-)
-from tools.synthetic.population import (
-    age_on,
-)
+from tools.synthetic.places import LocalAuthority
+from tools.synthetic.population import age_on
 
 _NOTIFICATION_END = "  </Notification>\n"
 _EVENT = re.compile(r"<Event>\w+</Event>")

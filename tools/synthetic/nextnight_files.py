@@ -10,20 +10,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from random import Random
 
-from tools.synthetic.dropzone import (
-    GROUND_TRUTH_COLUMNS,
-    DropZone,
-    FeedFile,
-    file_name,
-    file_stamp,
-)
+from tools.synthetic.dropzone import GROUND_TRUTH_COLUMNS, DropZone, FeedFile, file_name, file_stamp
 from tools.synthetic.faults import FaultInjector, RowPerson
 from tools.synthetic.generator import CHILDREN_COLUMNS
-from tools.synthetic.places import (
-    Address,
-    LaContext,
-    ascii_fold,
-)
+from tools.synthetic.places import Address, LaContext, ascii_fold
 
 # Column positions in children.csv (CHILDREN_COLUMNS).
 (ID, GIVEN, MIDDLE, FAMILY_NAME, FORMER, DOB, GENDER, LINE1, TOWN, POSTCODE, OLD_POSTCODE, NHS, UPN, ULN,

@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from tools.synthetic.csvfeeds import GP_COLUMNS
-from tools.synthetic.dropzone import (
-    FeedFile,
-    RowWriter,
-)
+from tools.synthetic.dropzone import FeedFile, RowWriter
 from tools.synthetic.faults import FaultInjector
 from tools.synthetic.nextnight_files import (
     _POSTCODE_FAULTS,
@@ -35,10 +32,7 @@ from tools.synthetic.nextnight_files import (
     _sender_file,
     night_one_file,
 )
-from tools.synthetic.places import (
-    Address,
-    LocalAuthority,
-)
+from tools.synthetic.places import Address, LocalAuthority
 
 # GP columns (GP_COLUMNS).
 G_NHS, G_FAMILY, G_GIVEN, G_OTHER, G_DOB, G_GENDER, G_A1, G_A2, G_A3, G_A4, G_POSTCODE = range(11)

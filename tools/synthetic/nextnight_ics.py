@@ -11,10 +11,7 @@ from typing import IO
 
 from tools.synthetic import names
 from tools.synthetic.csvfeeds import _MIN_AGE, _SERVICES, ICS_COLUMNS, SENSITIVE_SERVICES
-from tools.synthetic.dropzone import (
-    FeedFile,
-    RowWriter,
-)
+from tools.synthetic.dropzone import FeedFile, RowWriter
 from tools.synthetic.idgen import below, choose
 from tools.synthetic.nextnight_files import (
     _POSTCODE_FAULTS,
@@ -36,12 +33,8 @@ from tools.synthetic.nextnight_files import (
     _sender_file,
     night_one_file,
 )
-from tools.synthetic.places import (
-    LocalAuthority,
-)
-from tools.synthetic.population import (
-    age_on,
-)
+from tools.synthetic.places import LocalAuthority
+from tools.synthetic.population import age_on
 
 _ICS_EVENT, _ICS_DATE, _ICS_NHS, _ICS_UPN, _ICS_FAMILY, _ICS_GIVEN = 1, 2, 4, 5, 6, 7
 _ICS_ADDRESS, _ICS_TOWN, _ICS_POSTCODE, _ICS_TEAM, _ICS_SERVICE = 10, 11, 12, 14, 17

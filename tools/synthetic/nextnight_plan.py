@@ -37,21 +37,9 @@ from tools.synthetic.nextnight_files import (
     Change,
     LaPlan,
 )
-from tools.synthetic.places import (
-    Address,
-    LaContext,
-    LocalAuthority,
-    Street,
-    make_address,
-    make_streets,
-)
-from tools.synthetic.population import (
-    FAMILY,
-    _given,
-    _middle,
-    academic_year_start,
-    age_on,
-)
+from tools.synthetic.people import FAMILY, _given, _middle
+from tools.synthetic.places import Address, LaContext, LocalAuthority, Street, make_address, make_streets
+from tools.synthetic.population import academic_year_start, age_on
 
 UPRN_OFFSET = 60_000_000  # night one hands out far fewer UPRNs per LA than this
 

@@ -22,12 +22,8 @@ from tools.synthetic.nextnight_files import (
     _person,
     night_one_file,
 )
-from tools.synthetic.places import (
-    Address,
-)
-from tools.synthetic.population import (
-    _carers,
-)
+from tools.synthetic.people import _carers
+from tools.synthetic.places import Address
 
 _CASE_BASICS = re.compile(r"<(Ethnicity|Languages|MedicalFlag|Disabilities|PreferredForename)>.*?</\1>")
 _P = "      "  # indentation of a Pupil's children, as ctf.py writes them

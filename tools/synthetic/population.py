@@ -10,31 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from random import Random
 
-from tools.synthetic import names
-from tools.synthetic.idgen import (
-    NhsAllocator,
-    UlnAllocator,
-    Weighted,
-    below,
-    between,
-    choose,
-    temporary_upn,
-    upn,
-)
-from tools.synthetic.places import (
-    Address,
-    LaContext,
-    Practice,
-    School,
-    Street,
-    make_address,
-    make_streets,
-    slug,
-)
+from tools.synthetic.idgen import NhsAllocator, UlnAllocator, Weighted, between, choose, temporary_upn, upn
+from tools.synthetic.people import Carer, _carers, _family_name, _given, _middle
+from tools.synthetic.places import Address, LaContext, Practice, School, Street, make_address, make_streets
 
-BOYS = Weighted.by_rank(names.BOY_NAMES, 0.45)
-GIRLS = Weighted.by_rank(names.GIRL_NAMES, 0.45)
-FAMILY = Weighted.by_rank(names.SURNAMES, 0.5)
 _GAPS = (1, 2, 2, 2, 3, 3, 4, 5, 7)
 # Siblings are younger than the eldest, so the eldest leans older to keep ages 0-17 roughly flat.
 _ELDEST_AGE = Weighted(
@@ -45,20 +24,6 @@ P_TWINS = 0.023  # of households with two or more children: gives about 1.5% of 
 P_MOVED = 0.08
 P_RESTRICTED = 0.005
 P_CARE_LEAVER = 0.004
-
-
-@dataclass(slots=True)
-class Carer:
-    """A parent or carer as a school lists them among a pupil's contacts."""
-
-    title: str
-    given: str
-    family: str
-    relationship: str  # PAR, CAR or OTH
-    responsibility: bool
-    lives_with: bool
-    phone: str
-    email: str
 
 
 @dataclass(slots=True)
@@ -133,63 +98,9 @@ def academic_year_start(as_of: date) -> int:
     return as_of.year if as_of.month >= 9 else as_of.year - 1
 
 
-def _given(rng: Random, gender: str) -> str:
-    if gender == "M" or (gender not in ("M", "F") and rng.random() < 0.5):
-        return BOYS.pick(rng)
-    return GIRLS.pick(rng)
-
-
-def _family_name(rng: Random) -> str:
-    roll = rng.random()
-    if roll < 0.05:  # double-barrelled without a hyphen, as many families write it
-        return f"{FAMILY.pick(rng)} {FAMILY.pick(rng)}"
-    if roll < 0.08:
-        return f"{FAMILY.pick(rng)}-{FAMILY.pick(rng)}"
-    return FAMILY.pick(rng)
-
-
-def _carers(ctx: LaContext, rng: Random, family: str) -> list[Carer]:
-    carers: list[Carer] = []
-    foster = rng.random() < 0.04
-    count = 2 if rng.random() < 0.62 else 1
-    for order in range(count):
-        female = (order == 0) == (rng.random() < 0.88)
-        given = choose(rng, names.ADULT_FEMALE if female else names.ADULT_MALE)
-        surname = family if rng.random() < 0.85 else _family_name(rng)
-        title = choose(rng, names.TITLES_F if female else names.TITLES_M)
-        relationship = "CAR" if foster else "PAR"
-        email = _email(rng, given, surname)
-        carers.append(Carer(title, given, surname, relationship, True, True, _mobile(rng), email))
-    if rng.random() < 0.2:  # a grandparent as emergency contact, without parental responsibility
-        given = choose(rng, names.ADULT_FEMALE)
-        carers.append(Carer("Mrs", given, family, "OTH", False, False, ctx.phone(rng), ""))
-    return carers
-
-
-def _mobile(rng: Random) -> str:
-    return f"07700 900{below(rng, 1000):03d}"
-
-
-def _email(rng: Random, given: str, family: str) -> str:
-    if rng.random() < 0.3:
-        return ""
-    domain = choose(rng, names.EMAIL_DOMAINS)
-    return f"{slug(given)}.{slug(family).replace('.', '')}{below(rng, 100)}@{domain}"
-
-
 def _dob(rng: Random, age: int, as_of: date) -> date:
     days = int((age + rng.random()) * 365.25)
     return as_of - timedelta(days=max(days, 1))
-
-
-def _middle(rng: Random, gender: str) -> str:
-    roll = rng.random()
-    if roll < 0.35:
-        return ""
-    if roll < 0.88:
-        return _given(rng, gender)
-    second = FAMILY.pick(rng) if rng.random() < 0.3 else _given(rng, gender)
-    return f"{_given(rng, gender)} {second}"
 
 
 def build_neighbourhood(
