@@ -8,8 +8,8 @@ page that read a table directly would fail, and a caller holding another person'
 session reads nothing.
 
 The modules that own each read (``warehouse.review_queue``, ``warehouse.steward_history``,
-``warehouse.operations``, ``warehouse.reports``, ``warehouse.model_versions``) call these helpers when given a
-session; the hub's own tools, which run as the store's owner, call the statements directly.
+``warehouse.operations``, ``warehouse.operations_days``, ``warehouse.reports``, ``warehouse.model_versions``) call
+these helpers when given a session; the hub's own tools, which run as the store's owner, call the statements directly.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from contactpoint.settings import get_settings
 from directory_api.console.ops_charts import volume_chart
 from directory_api.console.session import ConsoleUser, NavLink, OperationsDep, add_nav_link, render
 from directory_api.deps import ConsoleConnDep
-from warehouse import operations
+from warehouse import operations, operations_days
 
 router = APIRouter(prefix="/ops")
 QUARANTINE_COUNT_LIMIT = 10_000
@@ -55,7 +55,7 @@ def feeds(request: Request, conn: ConsoleConnDep, user: OperationsDep, feed: str
     """Each feed's daily volumes chart, and per sender the totals over its files and its newest file."""
     chosen = _known_feed(feed)
     senders = operations.sender_summaries(conn, feed=chosen, page=page, session=user.session_token)
-    volumes = {name: series for name, series in operations.daily_volumes(conn, session=user.session_token).items()
+    volumes = {name: series for name, series in operations_days.daily_volumes(conn, session=user.session_token).items()
                if chosen in (None, name)}
     return render(request, "ops/feeds.html", {
         "user": user, "nav": "feeds", "feeds": sorted(FEEDS), "feed": chosen, "senders": senders,

@@ -13,7 +13,7 @@ from directory_api.console import session
 from directory_api.console.session import ConsoleUserDep
 from directory_api.deps import ClockDep, ConsoleConnDep
 from matching import stewardship
-from warehouse import operations, users
+from warehouse import operations_days, users
 
 router = APIRouter()
 
@@ -35,7 +35,7 @@ def stylesheet() -> Response:
 @router.get("/")
 def home(request: Request, user: ConsoleUserDep, conn: ConsoleConnDep) -> Response:
     """Where a signed-in user lands: the day at a glance (for stewards and data teams), with links."""
-    glance = operations.day_at_a_glance(conn, session=user.session_token) if user.runs_operations else None
+    glance = operations_days.day_at_a_glance(conn, session=user.session_token) if user.runs_operations else None
     entries = stewardship.review_entries(conn, per_page=1, may_see_shielded=user.may_see_shielded,
                                          session=user.session_token) if user.is_steward else None
     return session.render(request, "home.html", {"user": user, "nav": "home", "glance": glance, "entries": entries})

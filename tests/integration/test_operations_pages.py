@@ -24,7 +24,7 @@ from pipeline.steps import run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name
 from warehouse import operations, users
 from warehouse.db import transaction
-from warehouse.operations import DailyVolume
+from warehouse.operations_days import DailyVolume
 
 PASSWORD, PIN = "correct horse battery staple", "4711"
 
