@@ -30,381 +30,52 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import math
 import os
 import platform
-import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pyotp
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 # The load generator shares the two cores with what it measures: on uvloop its CPU per read is a quarter less.
 from uvloop import run as run_loop
 
-from warehouse.db import server_answers
+from benchmarks.directory_api_load import (
+    PURPOSE,
+    WARM_UP_READS,
+    drive,
+    drive_closed,
+    free_port,
+    start_api,
+    stop_api,
+    summary,
+)
+from benchmarks.directory_api_store import (
+    DATABASE,
+    DEFAULT_SERVER,
+    PASSWORD,
+    PIN,
+    REPO,
+    USERNAME,
+    api_backends,
+    build_directory,
+    cpu_seconds,
+    database_url,
+    fresh_user,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "directory_api.json"
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-DATABASE = "cp_bench_directory_api"
-USERNAME, PASSWORD, PIN = "bench", "bench-password-not-secret", "2468"
-PURPOSE = "safeguarding"
 TARGET = {"rate": 1000, "children": 100_000, "p99_ms": 25.0}
 MAX_SECONDS, MAX_RATE = 600, 5_000
-WARM_UP_READS = 200
-
-# Set-based build of a directory of :n children (ids CP000000001B...); triggers off for the bulk load.
-BUILD = [
-    "SET LOCAL session_replication_role = replica",
-    """INSERT INTO intake.file (feed, sender, file_name, sha256, size_bytes)
-       VALUES ('school', '372', 'benchmark', repeat('b', 64), 0)""",
-    """CREATE TEMP TABLE bench ON COMMIT DROP AS
-       SELECT n, 'CP' || lpad(n::text, 9, '0') || chr(65 + n % 26) AS cp_id,
-              (ARRAY['Alfie','Ava','Leo','Ivy','Noah','Mia','Oscar','Isla','Jack','Grace','Harry','Lily'])[1 + n % 12]
-                  AS given_name,
-              (ARRAY['Smith','Jones','Taylor','Brown','Williams','Wilson','Evans','Thomas','Roberts','Walker',
-                     'Wright','Hughes','Green','Hall','Wood','Clarke','Patel','Khan','Lewis','Young'])
-                  [1 + (n / 12) % 20]
-                  || CASE WHEN n % 7 = 0 THEN '-' || (n % 997) ELSE '' END AS family_name,
-              date '2008-01-01' + ((n::bigint * 7919) % 6570)::int AS date_of_birth,
-              CASE WHEN n % 2 = 0 THEN 'F' ELSE 'M' END AS gender,
-              'S' || (10 + n % 90) || ' ' || (n % 10) || chr(65 + n % 26) || chr(65 + (n / 26) % 26) AS postcode
-       FROM generate_series(1, :n) AS n""",
-    """INSERT INTO staging.source_record (feed, sender, source_key, file_id, row_number, extract_time, given_name,
-                                          family_name, date_of_birth, gender, postcode, content_hash)
-       SELECT 'school', '372', cp_id, (SELECT max(file_id) FROM intake.file), n, now(), given_name, family_name,
-              date_of_birth, gender, postcode, md5(cp_id) FROM bench""",
-    "INSERT INTO identity.child (cp_id) SELECT cp_id FROM bench",
-    """INSERT INTO identity.link (record_id, cp_id, method, run_id)
-       SELECT s.record_id, b.cp_id, 'benchmark', 'benchmark'
-       FROM bench b JOIN staging.source_record s ON s.feed = 'school' AND s.source_key = b.cp_id""",
-    """INSERT INTO directory.child (cp_id, given_name, family_name, date_of_birth, gender, address_line_1,
-                                   address_line_2, postcode, shielded)
-       SELECT cp_id, given_name, family_name, date_of_birth, gender, (n % 200) || ' Oak Road', 'Rotherham',
-              postcode, n % 100 = 0 FROM bench""",
-    """INSERT INTO directory.involvement (cp_id, source_record_id, kind, organisation_code, organisation_name,
-                                         practitioner_name, phone, started_on, lead_professional, service_type,
-                                         sensitive)
-       SELECT b.cp_id, l.record_id, v.kind, v.code, v.name, v.practitioner,
-              '01709 ' || lpad((b.n % 999999)::text, 6, '0'), b.date_of_birth + 1500,
-              v.lead, v.service_type, v.sensitive
-       FROM bench b JOIN identity.link l ON l.cp_id = b.cp_id
-       CROSS JOIN LATERAL (VALUES
-           ('education', '372' || lpad((b.n % 500)::text, 4, '0'), 'School ' || b.n % 500, 'Head of year',
-            b.n % 3 = 0, NULL, false),
-           ('primary_care', 'C' || lpad((b.n % 800)::text, 5, '0'), 'Surgery ' || b.n % 800, 'Dr ' || b.n % 800,
-            false, NULL, false)) AS v(kind, code, name, practitioner, lead, service_type, sensitive)
-       UNION ALL
-       SELECT b.cp_id, l.record_id, 'other', 'MH' || b.n % 50, 'Wellbeing service ' || b.n % 50, 'Counsellor',
-              '01709 999999', b.date_of_birth + 4000, false, 'mental_health', true
-       FROM bench b JOIN identity.link l ON l.cp_id = b.cp_id WHERE b.n % 20 = 0""",
-    """INSERT INTO directory.carer (cp_id, source_record_id, contact_order, title, given_name, family_name,
-                                   relationship, parental_responsibility, phone)
-       SELECT b.cp_id, l.record_id, 1, 'Ms', 'Jane', b.family_name, 'PAR', true,
-              '07700 900' || lpad((b.n % 999)::text, 3, '0')
-       FROM bench b JOIN identity.link l ON l.cp_id = b.cp_id""",
-]
-HUB_TABLES = """SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
-                WHERE schemaname IN ('intake', 'staging', 'identity', 'directory', 'archive', 'access', 'audit')"""
-
-
-def cp_id(n: int) -> str:
-    """The ID the build gives child ``n`` (same formula as the SQL)."""
-    return f"CP{n:09d}{chr(65 + n % 26)}"
-
-
-def database_url(server: str, database: str = DATABASE, *, fresh: bool = False) -> str:
-    """A benchmark database's URL, created if missing (``fresh``: dropped and created anew), on the embedded
-    server when ``server`` is down."""
-    from warehouse.db import as_psycopg_url, start_embedded_server
-
-    admin_url = as_psycopg_url(server)
-    if not server_answers(admin_url):
-        print(f"no PostgreSQL at {server}: using the embedded server", file=sys.stderr)
-        admin_url = start_embedded_server(Path(tempfile.gettempdir()) / "cp-bench-directory-api-pgdata")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if fresh:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).first():
-            conn.execute(text(f'CREATE DATABASE "{database}"'))
-    admin.dispose()
-    base, _, query = admin_url.partition("?")
-    return base.rsplit("/", 1)[0] + f"/{database}" + (f"?{query}" if query else "")
-
-
-def build_directory(engine: Engine, children: int, rebuild: bool) -> dict[str, Any]:
-    """Fill the store with ``children`` children unless it already holds exactly that many."""
-    with engine.connect() as conn:
-        present = conn.execute(text("SELECT count(*) FROM directory.child")).scalar_one()
-    if present == children and not rebuild:
-        return {"reused": True, "build_seconds": 0.0}
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        tables = conn.execute(text(HUB_TABLES)).scalars().all()
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        for statement in BUILD:
-            conn.execute(text(statement), {"n": children})
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
-    return {"reused": False, "build_seconds": round(time.perf_counter() - started, 1)}
-
-
-def fresh_user(engine: Engine) -> str:
-    """A new reader ``bench`` (its sessions and any lock gone); returns its TOTP secret."""
-    from warehouse.users import add_user
-
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM access.session WHERE username = :u"), {"u": USERNAME})
-        conn.execute(text("DELETE FROM access.app_user WHERE username = :u"), {"u": USERNAME})
-        secret = add_user(conn, username=USERNAME, display_name="Benchmark", role="reader", password=PASSWORD,
-                          pin=PIN)
-        # A load test reads far past a person's hourly budget (migration 0011): the bench user has none.
-        conn.execute(text("UPDATE access.app_user SET reads_per_hour = NULL WHERE username = :u"),
-                     {"u": USERNAME})
-        return secret
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """uvicorn in a subprocess on loopback, access log off (it would log search terms)."""
-    env = {**os.environ, "CONTACTPOINT_DATABASE_URL": url}
-    command = [sys.executable, "-m", "uvicorn", "directory_api.main:app", "--host", "127.0.0.1", "--port", str(port),
-               "--no-access-log", "--log-level", "warning", "--workers", str(workers)]
-    process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    stop_api(process)
-    raise RuntimeError("uvicorn did not answer within 60 s")
-
-
-def stop_api(process: subprocess.Popen[bytes]) -> None:
-    """Stop the uvicorn we started (its own process group: workers included)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux ``/proc``; 0.0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def api_backends(engine: Engine, database: str) -> list[int]:
-    """Process ids of the PostgreSQL backends the API holds open as ``cp_api`` in the benchmark database."""
-    with engine.connect() as conn:
-        return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND usename = 'cp_api'"),
-                                 {"d": database}).scalars())
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (``q`` in 0..100) of ``values``; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))  # round() rounds halves to even
-    return ordered[rank - 1]
-
-
-def summary(latencies: list[float]) -> dict[str, float | None]:
-    """p50/p95/p99/max in milliseconds."""
-    ms = [v * 1000 for v in latencies]
-    return {f"p{q}_ms": (round(v, 2) if (v := percentile(ms, q)) is not None else None) for q in (50, 95, 99)} | {
-        "max_ms": round(max(ms), 2) if ms else None}
-
-
-class RawClient:
-    """A minimal HTTP/1.1 keep-alive GET client for our own server on loopback.
-
-    httpx.AsyncClient spends about 1.4 ms of CPU per request here; on a 2-core machine that CPU is taken
-    from the server being measured. This client spends a fraction of it. It handles exactly what uvicorn
-    answers a GET with (status line, headers, ``Content-Length`` body); a kept-alive connection the
-    server has closed is reopened once.
-    """
-
-    def __init__(self, host: str, port: int, headers: dict[str, str], max_connections: int = 512) -> None:
-        self.host, self.port = host, port
-        self.header_bytes = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"{host}:{port}", **headers}.items())
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self.slots = asyncio.Semaphore(max_connections)
-
-    async def _exchange(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes) -> int | None:
-        reader, writer = conn
-        writer.write(request)
-        status_line = await reader.readline()
-        if not status_line:
-            return None  # closed by the server while idle
-        length, keep = 0, True
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-            elif name.strip().lower() == b"connection" and value.strip().lower() == b"close":
-                keep = False
-        await reader.readexactly(length)
-        if keep:
-            self.idle.append(conn)
-        else:
-            writer.close()
-        return int(status_line.split()[1])
-
-    async def get(self, target: str) -> int:
-        """GET ``target`` (path and query); returns the status code."""
-        request = f"GET {target} HTTP/1.1\r\n{self.header_bytes}\r\n".encode()
-        async with self.slots:
-            for reused in (True, False):
-                conn = self.idle.pop() if reused and self.idle else await asyncio.open_connection(self.host, self.port)
-                try:
-                    status = await self._exchange(conn, request)
-                except BaseException:
-                    conn[1].close()
-                    raise
-                if status is not None:
-                    return status
-                conn[1].close()
-            raise ConnectionError("server closed a new connection without answering")
-
-    def close(self) -> None:
-        """Close every idle connection."""
-        for _, writer in self.idle:
-            writer.close()
-        self.idle.clear()
-
-
-async def drive(base_url: str, token: str, *, children: int, rate: float, seconds: float, seed: int,
-                client_kind: str = "raw") -> dict[str, Any]:
-    """Open-loop reads at ``rate`` per second for ``seconds``; bounded in count and in time."""
-    rng = random.Random(seed)
-    total = int(rate * seconds)
-    targets = [f"/children/{cp_id(rng.randint(1, children))}?{urlencode({'purpose': PURPOSE})}" for _ in range(total)]
-    headers = {"Authorization": f"Bearer {token}"}
-    scheduled_latency: list[float] = []
-    service_latency: list[float] = []
-    statuses: dict[str, int] = {}
-    url = httpx.URL(base_url)
-    raw = RawClient(url.host, url.port or 80, headers)
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=10.0) as client:
-
-        async def get(target: str) -> int:
-            if client_kind == "raw":
-                return await asyncio.wait_for(raw.get(target), timeout=10.0)
-            return (await client.get(target)).status_code
-
-        for i in range(WARM_UP_READS):  # fills the server's connection pool and PostgreSQL's caches
-            await get(targets[i % total])
-
-        async def one(at: float, target: str) -> None:
-            sent = time.perf_counter()
-            try:
-                key = str(await get(target))
-            except (httpx.HTTPError, OSError, asyncio.IncompleteReadError) as error:  # OSError: timeouts too
-                key = type(error).__name__
-            done = time.perf_counter()
-            statuses[key] = statuses.get(key, 0) + 1
-            if key == "200":
-                scheduled_latency.append(done - at)
-                service_latency.append(done - sent)
-
-        start, client_cpu = time.perf_counter() + 0.1, time.process_time()
-        tasks = []
-        lag = 0.0
-        for i, target in enumerate(targets):
-            at = start + i / rate
-            delay = at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                lag = max(lag, -delay)
-            tasks.append(asyncio.create_task(one(at, target)))
-        _, pending = await asyncio.wait(tasks, timeout=seconds + 15)
-        for task in pending:
-            task.cancel()
-        elapsed = time.perf_counter() - start
-        client_cpu = time.process_time() - client_cpu
-        raw.close()
-    ok = statuses.get("200", 0)
-    return {"requests": total, "ok": ok, "statuses": statuses, "unfinished": len(pending),
-            "elapsed_seconds": round(elapsed, 2), "reads_per_second": round(ok / elapsed, 1),
-            "max_send_lag_ms": round(lag * 1000, 2), "client_cpu_ms_per_read": round(client_cpu * 1000 / total, 2),
-            "latency_from_schedule": summary(scheduled_latency), "latency_from_send": summary(service_latency)}
-
-
-async def drive_closed(base_url: str, token: str, *, children: int, clients: int, seconds: float,
-                       seed: int) -> dict[str, Any]:
-    """Closed loop: ``clients`` connections each send the next read as soon as the last one answers, for
-    ``seconds``: the most reads a second the server gives, and their latency at that rate."""
-    rng = random.Random(seed)
-    headers = {"Authorization": f"Bearer {token}"}
-    url = httpx.URL(base_url)
-    raw = RawClient(url.host, url.port or 80, headers, max_connections=clients)
-    query = urlencode({"purpose": PURPOSE})
-    for _ in range(WARM_UP_READS):
-        await raw.get(f"/children/{cp_id(rng.randint(1, children))}?{query}")
-    latency: list[float] = []
-    statuses: dict[str, int] = {}
-    stop = time.perf_counter() + seconds
-
-    async def client() -> None:
-        while time.perf_counter() < stop:
-            sent = time.perf_counter()
-            try:
-                key = str(await asyncio.wait_for(raw.get(f"/children/{cp_id(rng.randint(1, children))}?{query}"),
-                                                 timeout=10.0))
-            except (OSError, asyncio.IncompleteReadError) as error:
-                key = type(error).__name__
-            statuses[key] = statuses.get(key, 0) + 1
-            if key == "200":
-                latency.append(time.perf_counter() - sent)
-
-    start, client_cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    elapsed = time.perf_counter() - start
-    client_cpu = time.process_time() - client_cpu
-    raw.close()
-    ok = statuses.get("200", 0)
-    return {"mode": "closed", "clients": clients, "requests": sum(statuses.values()), "ok": ok,
-            "statuses": statuses, "elapsed_seconds": round(elapsed, 2), "reads_per_second": round(ok / elapsed, 1),
-            "client_cpu_ms_per_read": round(client_cpu * 1000 / max(1, ok), 2),
-            "latency_from_schedule": summary(latency), "latency_from_send": summary(latency)}
-
 
 PGBENCH_SCRIPT = """\\set n random(1, {children})
 SELECT * FROM directory.api_child_record('{token}', '{purpose}', NULL,

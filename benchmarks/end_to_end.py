@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
 
-    from benchmarks.directory_api import database_url
+    from benchmarks.directory_api_store import database_url
     from benchmarks.linkage_setup import configure
     from tools.synthetic import generate
 

@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from benchmarks import directory_api
-from benchmarks.directory_api import BUILD, HUB_TABLES
+from benchmarks import directory_api_store
+from benchmarks.directory_api_store import BUILD, HUB_TABLES
 
 DATABASE = "cp_bench_retention"
 FIRST_DAY = date(2026, 1, 2)  # the first cohort (born 2008-01-01) turned 18 the day before: no backlog
@@ -62,7 +62,7 @@ def database_url(server: str) -> str:
     """The benchmark database's URL, created anew and migrated."""
     from warehouse.migrate import upgrade
 
-    url = directory_api.database_url(server, DATABASE, fresh=True)
+    url = directory_api_store.database_url(server, DATABASE, fresh=True)
     upgrade(url)
     return url
 

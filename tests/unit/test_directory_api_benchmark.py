@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.directory_api import cp_id, median_of, percentile, summary
+from benchmarks.directory_api import median_of
+from benchmarks.directory_api_load import percentile, summary
+from benchmarks.directory_api_store import cp_id
 
 pytestmark = pytest.mark.unit
 
