@@ -1,6 +1,6 @@
 """The crash suite: ``kill -9`` the ingest at each step from receive to publish; the next run ends as a clean run.
 
-Each case starts a child interpreter (spawned, not forked: a fork of a test process whose DuckDB thread pool
+Each case starts a child interpreter (a new process, not a fork: a fork of a test process whose DuckDB thread pool
 had run can spin for ever in the child), arms one kill point in it — a SIGKILL before or after the n-th call
 of a step — and lets the child ingest the same small drop zone. The parent then runs the ingest again, unharmed, and
 compares with a run that was never interrupted: the directory's children as sets of source records, every
@@ -10,10 +10,11 @@ file's state and counts, every receipt, the drop zone's folders, and nothing lef
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,7 @@ def clean_run() -> dict[str, Any]:
     return {}
 
 
+REPO = Path(__file__).resolve().parents[2]
 KILLED_RUN_TIMEOUT = 600  # seconds: far past a small ingest, so a child that never reaches its kill point fails
 
 
@@ -140,20 +142,24 @@ def killed_run(dropzone: str, attribute: str, call: int, when: str) -> None:  # 
     ingest_folder(Path(dropzone), "run-killed")
 
 
-def crash_then_rerun(dropzone: Path, attribute: str, call: int, when: str) -> int | None:
+def crash_then_rerun(dropzone: Path, attribute: str, call: int, when: str) -> int:
     """Run the ingest in a child killed at the point, then again here; the child's exit code."""
     empty_store()
     send(dropzone)
     shutil.rmtree(get_settings().landing_dir, ignore_errors=True)
-    child = multiprocessing.get_context("spawn").Process(target=killed_run, args=(str(dropzone), attribute, call, when))
-    child.start()
-    child.join(KILLED_RUN_TIMEOUT)
-    if child.is_alive():
+    # A fresh interpreter (not multiprocessing's spawn: it re-runs the parent's __main__, which an xdist
+    # worker does not have as a file); the environment carries the store and folders of this test.
+    arguments = (str(dropzone), attribute, call, when)
+    code = f"from tests.integration.test_crash_suite import killed_run; killed_run(*{arguments!r})"
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+    try:
+        child.wait(KILLED_RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
         child.kill()
-        child.join()
+        child.wait()
         pytest.fail(f"the run to be killed at {attribute} neither got there nor ended in {KILLED_RUN_TIMEOUT} s")
     ingest_folder(dropzone, "run-again")
-    return child.exitcode
+    return child.returncode
 
 
 @pytest.mark.parametrize(("where", "attribute", "call", "when"), KILL_POINTS, ids=[p[0] for p in KILL_POINTS])
