@@ -50,7 +50,8 @@ def created_by(migration: str, function: str) -> str:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    found = re.search(rf"CREATE FUNCTION {re.escape(function)}\(.*?\nEND \$\$;", module.UPGRADE, re.DOTALL)
+    # A PL/pgSQL body ends "END $$;", a SQL one "$$;" on its own line: the first of either closes it.
+    found = re.search(rf"CREATE FUNCTION {re.escape(function)}\(.*?\n(?:END )?\$\$;", module.UPGRADE, re.DOTALL)
     if found is None:
         raise RuntimeError(f"{function} is not created in {migration}: restore it by hand")
     return found.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)

@@ -13,7 +13,6 @@ Revises: 0019
 """
 
 import importlib.util
-import re
 from pathlib import Path
 
 from alembic import op
@@ -48,16 +47,14 @@ ALTER TABLE intake.file DROP CONSTRAINT file_feed_fkey,
 """
 
 
-def shielded_contact_of_0011() -> str:
-    """0011's ``directory.shielded_contact``, as CREATE OR REPLACE."""
-    spec = importlib.util.spec_from_file_location("migration_0011", VERSIONS / "0011_read_contract_security.py")
+def created_by(migration: str, function: str) -> str:
+    """The definition of ``function`` in ``migration``, as CREATE OR REPLACE (migration 0019's reader)."""
+    spec = importlib.util.spec_from_file_location("migration_0019", VERSIONS / "0019_lean_search.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    found = re.search(r"CREATE FUNCTION directory\.shielded_contact\(.*?\n\$\$;", module.UPGRADE, re.DOTALL)
-    if found is None:
-        raise RuntimeError("directory.shielded_contact is not created in 0011: restore it by hand")
-    return found.group(0).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    definition: str = module.created_by(migration, function)
+    return definition
 
 
 def upgrade() -> None:
@@ -67,6 +64,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(shielded_contact_of_0011())
+    op.execute(created_by("0011_read_contract_security.py", "directory.shielded_contact"))
     op.execute(DOWNGRADE)
     op.execute("DROP TABLE intake.feed")
