@@ -30,7 +30,6 @@ from contactpoint.settings import get_settings
 from directory_api import auth
 from directory_api.deps import ClockDep, ConsoleConnDep
 from warehouse import users
-from warehouse.console_reads import ReadRefused
 
 SESSION_COOKIE = "cp_console"
 """The cookie holding the console's session token."""
@@ -188,7 +187,6 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
 def read_refused(request: Request, refused: Exception) -> HTMLResponse:
     """A console read the database refused after the page's own checks passed (the session was revoked or
     the role changed between them, in another transaction): 403 with the database's reason, never a 500."""
-    message = str(refused) if isinstance(refused, ReadRefused) else "not allowed"
-    return render(request, "steward/refused.html", {"user": None, "message": message, "back": "/console/sign-in"},
+    return render(request, "steward/refused.html", {"user": None, "message": str(refused), "back": "/console/sign-in"},
                   status_code=status.HTTP_403_FORBIDDEN)
 
