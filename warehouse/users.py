@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, text
 
-from contactpoint.roles import ROLES
+from contactpoint.roles import ROLES, Role
 from warehouse.db import acting_as
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -133,9 +133,8 @@ def standing(conn: Connection, username: str) -> dict[str, Any] | None:
 
 def steward_may_see_shielded(conn: Connection, username: str) -> bool:
     """Whether ``username`` names an enabled steward entitled to shielded children."""
-    return bool(conn.execute(text("""
-        SELECT may_see_shielded AND role = 'steward' AND NOT disabled FROM access.app_user WHERE username = :u"""),
-        {"u": username}).scalar())
+    found = standing(conn, username)
+    return bool(found and found["role"] == Role.STEWARD and found["may_see_shielded"] and not found["disabled"])
 
 
 def record_failed_attempt(conn: Connection, username: str, *, lock_after: int = 5, lock_minutes: int = 15) -> int:
