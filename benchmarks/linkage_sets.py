@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-CANONICAL = ("record_id", "given_name", "family_name", "date_of_birth", "gender", "postcode", "address_line_1",
-             "nhs_number", "upn")
+from matching.files import CANONICAL_COLUMNS as CANONICAL
 
 
 @dataclass

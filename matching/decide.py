@@ -19,6 +19,9 @@ LINK, REVIEW, APART = "link", "review", "apart"
 
 # Gamma values of the comparisons in matching/settings.py (higher is closer; -1 is null).
 FORENAME_DIFFERENT = 0
+FORENAME_ALIKE = (4, 3)      # exact, or the same formal name (a nickname)
+# v3: the forenames differ, and the names the records share are middle names only (twins may share one).
+FORENAME_ONLY_A_MIDDLE_NAME_SHARED = 8
 # v2: the given name is the other's family name (6), or far from the other's given name and close to their
 # family name (7); the same for the family name (4, 5). Neither level exists in v1.
 FORENAME_SWAPPED = (6, 7)
@@ -64,23 +67,29 @@ def _gender(p: pd.DataFrame) -> pd.Series[int]:
     return p["gamma_gender"] if "gamma_gender" in p.columns else pd.Series(-1, index=p.index)
 
 
+def _forenames_differ(p: pd.DataFrame) -> pd.Series[bool]:
+    return p["gamma_forename"].isin((FORENAME_DIFFERENT, FORENAME_ONLY_A_MIDDLE_NAME_SHARED))
+
+
 def _another_given_name(p: pd.DataFrame) -> pd.Series[bool]:
     # The given names differ, directly or across a swap of given and family names: one record's given name is
     # the other's family name while the names left over differ ("Gill Ravi" against "Manveer Gill"). v2's level
     # 7 (a given name far from the other's, close to their family name) differs too, unless the family names
     # also match across (a whole swap, mistyped).
     forename, surname = p["gamma_forename"], p["gamma_surname"]
-    return ((forename == FORENAME_DIFFERENT)
+    return (_forenames_differ(p)
             | ((forename == FORENAME_SWAPPED[1]) & ~surname.isin(SURNAME_SWAPPED))
             | ((forename == FORENAME_SWAPPED[0]) & (surname == SURNAME_DIFFERENT)))
 
 
 def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
     # A clerk copies one twin's NHS number or UPN onto the other's form: the identifier (and often the birth
-    # date) agrees, the forenames do not, or there is no forename and the sexes differ. Linking would merge
-    # the twins through that one record, so a steward decides.
-    return _identifier_agrees(p) & (_another_given_name(p)
-                                    | ((p["gamma_forename"] == -1) & (_gender(p) == GENDER_DIFFERS)))
+    # date) agrees, the forenames do not, or the sexes differ beside forenames that are not written alike
+    # (none, or only close: "Ma" and "Aa" are Max and Ava, each mistyped). A sex is taken for a slip only
+    # beside the same forename (or formal name). Linking would merge the twins through that one record, so a
+    # steward decides.
+    forename_alike = p["gamma_forename"].isin(FORENAME_ALIKE)
+    return _identifier_agrees(p) & (_another_given_name(p) | (~forename_alike & (_gender(p) == GENDER_DIFFERS)))
 
 
 def _identifier_on_a_child_of_the_other_sex(p: pd.DataFrame) -> pd.Series[bool]:
@@ -99,11 +108,11 @@ def _one_name_shared_the_other_not(p: pd.DataFrame) -> pd.Series[bool]:
     # family names swapped shows the same pattern across the swap: one name matches the other's opposite name
     # while the names left over differ ("Gill Ravi" against "Manveer Gill" is Ravi's twin, not Ravi).
     forename, surname = p["gamma_forename"], p["gamma_surname"]
-    forename_differs = forename.isin((FORENAME_DIFFERENT, FORENAME_SWAPPED[1]))
+    forename_differs = _forenames_differ(p) | (forename == FORENAME_SWAPPED[1])
     surname_shared = surname.between(SURNAME_CLOSE, SURNAME_SWAPPED[0] - 1)
     return ((forename_differs & surname_shared)
             | (forename.isin(FORENAME_SWAPPED) & (surname == SURNAME_DIFFERENT))
-            | (surname.isin(SURNAME_SWAPPED) & (forename == FORENAME_DIFFERENT)))
+            | (surname.isin(SURNAME_SWAPPED) & _forenames_differ(p)))
 
 
 def _twins(p: pd.DataFrame) -> pd.Series[bool]:

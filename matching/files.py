@@ -14,7 +14,7 @@ from matching.features import features_frame
 from matching.linkage import Linkage, link_frames
 from matching.model import ESTIMATION_KEY, load_model, train
 
-CANONICAL_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth", "gender", "postcode",
+CANONICAL_COLUMNS = ("record_id", "given_name", "middle_names", "family_name", "date_of_birth", "gender", "postcode",
                      "address_line_1", "nhs_number", "upn")
 
 

@@ -18,8 +18,10 @@ MODEL_VERSION = "child_linkage_v1"
 # The structure a model is estimated in on the data given (``link-files``, ``train-model``): v1's levels plus
 # evidence v1 does not see. A model is always scored in the structure it was estimated in (its ``linker_uid``),
 # so the bundled v1 model, and the pipeline with it, score exactly as before.
-ESTIMATED_VERSION = "child_linkage_v2"
-STRUCTURES = (MODEL_VERSION, ESTIMATED_VERSION)
+# v3 adds one level: forenames that differ beside a middle name both records carry (twins may share one).
+# v2 stays scoreable for a model estimated in it before v3 existed.
+ESTIMATED_VERSION = "child_linkage_v3"
+STRUCTURES = (MODEL_VERSION, "child_linkage_v2", ESTIMATED_VERSION)
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,23 @@ def _near(column: str, other: str) -> str:
             f"OR substr({across}, 1, length({name})) = {name})))")
 
 
-def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
-    """Per comparison: v2's null level (None: v1's) and the levels v2 adds.
+def _only_a_middle_name_shared(custom: Any) -> Any:
+    """v3: a name in common (the ``given_names`` lists meet), yet the forenames are far apart, not swapped, and
+    neither is among the other's names. "Ruby Sophia" and "Matilda Sophia" are twins sharing a middle name; a
+    record that took the middle name for its forename ("Ivy" against "Lauren Ivy") is one child, and so is a
+    forename one letter off beside a shared middle name. v1's level for names in common would take them all."""
+    import splink.comparison_level_library as cll
+
+    return cll.And(cll.ArrayIntersectLevel("given_names", min_intersection=1),
+                   cll.Not(cll.JaroWinklerLevel("forename", 0.88)), cll.Not(cll.LevenshteinLevel("forename", 1)),
+                   custom("NOT array_contains(given_names_r, forename_formal_l) AND NOT array_contains("
+                          "given_names_l, forename_formal_r) AND forename_l <> surname_r AND forename_r <> surname_l",
+                          "neither forename among the other's names, nor swapped")
+                   ).configure(label_for_charts="forenames differ, only a middle name in common")
+
+
+def _v2_levels(custom: Any, version: str) -> dict[str, tuple[Any | None, list[Any]]]:
+    """Per comparison: v2's null level (None: v1's) and the levels v2 (and v3, at the top) adds.
 
     The added levels come right after the null level, above v1's: v1's levels keep their gamma values (Splink
     numbers levels from the bottom), so ``matching.decide``'s rules read both structures alike. Each added
@@ -59,8 +76,9 @@ def _v2_levels(custom: Any) -> dict[str, tuple[Any | None, list[Any]]]:
     a middle name in common (a name one letter off is also Jaro-Winkler close): the rules read a name's
     levels only as "different" (0) or not, and as swapped (``matching.decide``), so those pairs decide alike.
     """
+    middle_name = [_only_a_middle_name_shared(custom)] if version == ESTIMATED_VERSION else []
     return {
-        "forename": (None, [custom(_near("forename", "surname"),
+        "forename": (None, [*middle_name, custom(_near("forename", "surname"),
                                    "given name far from the other's, near their family name (swapped)"),
                             custom("forename_l <> forename_r AND forename_l = surname_r",
                                    "given name is the other's family name (swapped)"),
@@ -145,7 +163,7 @@ def comparisons(version: str = MODEL_VERSION) -> list[Any]:
         "nhs_number": ("valid NHS number", simple("nhs_number")),
         "upn": ("valid UPN", simple("upn")),
     }
-    extra = _v2_levels(custom) if version == ESTIMATED_VERSION else {}
+    extra = _v2_levels(custom, version) if version != MODEL_VERSION else {}
     out = []
     for name, (description, levels) in v1.items():
         null, added = extra.get(name, (None, []))
@@ -221,7 +239,7 @@ def settings_dict(sql_dialect: str = "duckdb", version: str = MODEL_VERSION) -> 
 def structure_of(model: dict[str, Any]) -> str:
     """The structure a trained model was estimated in (models older than v2 carry v1's name)."""
     uid = str(model.get("linker_uid") or MODEL_VERSION)
-    return ESTIMATED_VERSION if uid.startswith(ESTIMATED_VERSION) else MODEL_VERSION
+    return next((s for s in STRUCTURES[1:] if uid.startswith(s)), MODEL_VERSION)
 
 
 def with_parameters(settings: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from random import Random
 from tools.independent_population.population import population
 from tools.independent_population.records import Record, copy_twin_identifiers, inject_faults, records_of
 
-CANONICAL = ("record_id", "given_name", "family_name", "date_of_birth", "gender", "postcode", "address_line_1",
-             "nhs_number", "upn")
+CANONICAL = ("record_id", "given_name", "middle_names", "family_name", "date_of_birth", "gender", "postcode",
+             "address_line_1", "nhs_number", "upn")
 
 
 @dataclass(frozen=True)

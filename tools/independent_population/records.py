@@ -19,6 +19,9 @@ FAULTS: dict[str, float] = {
     "street_form": 2,
 }
 KEYBOARD = "qwertyuiopasdfghjklzxcvbnm"
+# The feeds that carry middle names (docs/feeds.md): GP registrations (`other_given_names`) and the school's CTF
+# (`BasicDetails/MiddleNames`); Connexions, eCAF and ICS send a given and a family name only.
+SOURCES_WITH_MIDDLE_NAMES = frozenset({"gp", "school", "school_previous"})
 
 
 @dataclass
@@ -35,11 +38,12 @@ class Record:
     nhs: str | None
     upn: str | None
     faults: list[str] = field(default_factory=list)
+    middle_names: str | None = None
 
     def row(self, record_id: str) -> dict[str, Any]:
         """The canonical CSV row."""
-        return {"record_id": record_id, "given_name": self.given_name, "family_name": self.family_name,
-                "date_of_birth": self.born.isoformat(), "gender": self.gender,
+        return {"record_id": record_id, "given_name": self.given_name, "middle_names": self.middle_names or "",
+                "family_name": self.family_name, "date_of_birth": self.born.isoformat(), "gender": self.gender,
                 "postcode": self.address.postcode if self.address else "",
                 "address_line_1": self.address.line_1 if self.address else "",
                 "nhs_number": self.nhs or "", "upn": self.upn or ""}
@@ -72,7 +76,8 @@ def records_of(rng: Random, child: Child) -> list[Record]:
         address = child.old_address if old and child.old_address else child.address
         out.append(Record(child, source, child.given, child.family, child.born, gender, address,
                           child.nhs if nhs else None, child.upn if upn else None,
-                          ["old_address"] if old else []))
+                          ["old_address"] if old else [],
+                          child.middle if source in SOURCES_WITH_MIDDLE_NAMES else None))
     return out
 
 
@@ -129,7 +134,8 @@ def apply_fault(rng: Random, record: Record, fault: str) -> bool:
     elif fault == "middle_as_forename":
         if not child.middle:
             return False
-        record.given_name = child.middle
+        # The clerk took the middle name for the forename and lost the given one: no middle name left to send.
+        record.given_name, record.middle_names = child.middle, None
     elif fault == "nickname":
         if child.given not in NICKNAMES:
             return False
