@@ -119,6 +119,14 @@ def _twins(p: pd.DataFrame) -> pd.Series[bool]:
     return _one_name_shared_the_other_not(p) & _born_together_at_one_home(p)
 
 
+def _siblings_born_apart(p: pd.DataFrame) -> pd.Series[bool]:
+    # Another forename at the same home under the same family name, and a birth date only close (a year, a
+    # digit, a month apart): a brother or sister, or one child's record with two faults at once. Never a link on
+    # the weight: siblings merged would mix two children's records.
+    return (_one_name_shared_the_other_not(p) & (p["gamma_household"] >= SAME_POSTCODE)
+            & ~p["gamma_dob"].isin((DOB_EXACT, DOB_SWAPPED)))
+
+
 def _one_forename_an_initial(p: pd.DataFrame) -> pd.Series[bool]:
     # "J" against "James" reads as another forename (gamma 0), yet may be James's record: not the twin evidence
     # that two children's own identifiers settle. Pairs scored without the names retained cannot tell.
@@ -152,6 +160,7 @@ PAIR_RULES: tuple[PairRule, ...] = (
     # Different forenames beside the same surname, birth date and home: a steward's question unless each
     # child's own identifiers already tell them apart (``matching.linkage``).
     PairRule("twins or siblings", REVIEW, _twins),
+    PairRule("siblings born apart", REVIEW, _siblings_born_apart),
 )
 
 

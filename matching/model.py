@@ -22,6 +22,7 @@ from matching.settings import (
     V2_DETERMINISTIC_KEYS,
     V2_FALLBACK_TRAINING_KEYS,
     V2_TRAINING_KEYS,
+    WEIGHED_AS_DIFFERENT,
     blocks,
     settings_dict,
     structure_of,
@@ -144,10 +145,23 @@ def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e
     # Frequencies of the training population, not of whatever batch is scored: a small batch (one
     # school, one night's delta) would otherwise make its own names look common and its links weak.
     model[TF_KEY] = term_frequencies(frame)
+    weigh_as_different(model)
     model[ESTIMATION_KEY] = {"records": len(frame), "identifier_coverage": round(coverage, 4),
                              "em_blocks": ["+".join(k) for k in keys], "em_blocks_failed": failed,
                              "too_little_evidence": too_little_evidence(model)}
     return with_probability_floor(model, m_floor=M_FLOOR, unseen_u=1 / max_pairs)
+
+
+def weigh_as_different(model: dict[str, Any]) -> dict[str, Any]:
+    """Give the levels of ``WEIGHED_AS_DIFFERENT`` their comparison's last level's m and u."""
+    for comparison in model["comparisons"]:
+        label = WEIGHED_AS_DIFFERENT.get(comparison["output_column_name"])
+        levels = comparison["comparison_levels"]
+        for level in levels:
+            if label is not None and level.get("label_for_charts") == label:
+                level["m_probability"] = levels[-1].get("m_probability")
+                level["u_probability"] = levels[-1].get("u_probability")
+    return model
 
 
 def too_little_evidence(model: dict[str, Any]) -> list[str]:

@@ -64,7 +64,15 @@ def _only_a_middle_name_shared(custom: Any) -> Any:
                    custom("NOT array_contains(given_names_r, forename_formal_l) AND NOT array_contains("
                           "given_names_l, forename_formal_r) AND forename_l <> surname_r AND forename_r <> surname_l",
                           "neither forename among the other's names, nor swapped")
-                   ).configure(label_for_charts="forenames differ, only a middle name in common")
+                   ).configure(label_for_charts=ONLY_A_MIDDLE_NAME_SHARED)
+
+
+ONLY_A_MIDDLE_NAME_SHARED = "forenames differ, only a middle name in common"
+# Levels that weigh as their comparison's last level (the values differ): they exist for ``matching.decide``'s
+# rules to read, not as evidence of their own. EM cannot teach them (no training block holds forenames that
+# differ), and a level seen in no training pair would otherwise take the floor m against a tiny u: siblings
+# sharing a middle name would weigh as a strong match.
+WEIGHED_AS_DIFFERENT: dict[str, str] = {"forename": ONLY_A_MIDDLE_NAME_SHARED}
 
 
 def _v2_levels(custom: Any, version: str) -> dict[str, tuple[Any | None, list[Any]]]:
