@@ -52,18 +52,27 @@ def _near(column: str, other: str) -> str:
             f"OR substr({across}, 1, length({name})) = {name})))")
 
 
+def _took_the_middle_name(one: str, other: str) -> str:
+    """SQL: record ``one``'s forename is among the ``other``'s names, and ``one`` names no other forename than the
+    other's (it has no other names, or the other's forename is among them): "Ivy" or "Ivy Lauren" against
+    "Lauren Ivy", not "Aba Araba" against "Afua Aba" (both name a forename the other lacks)."""
+    return (f"array_contains(given_names_{other}, forename_formal_{one}) AND (cardinality(given_names_{one}) = 1 "
+            f"OR array_contains(given_names_{one}, forename_formal_{other}))")
+
+
 def _only_a_middle_name_shared(custom: Any) -> Any:
     """v3: a name in common (the ``given_names`` lists meet), yet the forenames are far apart, not swapped, and
-    neither is among the other's names. "Ruby Sophia" and "Matilda Sophia" are twins sharing a middle name; a
-    record that took the middle name for its forename ("Ivy" against "Lauren Ivy") is one child, and so is a
-    forename one letter off beside a shared middle name. v1's level for names in common would take them all."""
+    neither record took the other's middle name for its forename. "Ruby Sophia" and "Matilda Sophia" are twins
+    sharing a middle name; a record that took the middle name for its forename ("Ivy" against "Lauren Ivy") is
+    one child, and so is a forename one letter off beside a shared middle name. v1's level for names in common
+    would take them all."""
     import splink.comparison_level_library as cll
 
     return cll.And(cll.ArrayIntersectLevel("given_names", min_intersection=1),
                    cll.Not(cll.JaroWinklerLevel("forename", 0.88)), cll.Not(cll.LevenshteinLevel("forename", 1)),
-                   custom("NOT array_contains(given_names_r, forename_formal_l) AND NOT array_contains("
-                          "given_names_l, forename_formal_r) AND forename_l <> surname_r AND forename_r <> surname_l",
-                          "neither forename among the other's names, nor swapped")
+                   custom(f"NOT ({_took_the_middle_name('l', 'r')}) AND NOT ({_took_the_middle_name('r', 'l')}) "
+                          "AND forename_l <> coalesce(surname_r, '') AND forename_r <> coalesce(surname_l, '')",
+                          "neither record took the other's middle name for its forename, nor swapped names")
                    ).configure(label_for_charts=ONLY_A_MIDDLE_NAME_SHARED)
 
 

@@ -53,6 +53,13 @@ AGREE = {"gamma_forename": 4, "gamma_surname": 3, "gamma_dob": 4, "gamma_househo
      APART, "twins of different sex"),
     ("a sibling's NHS number on a record with swapped names goes to a steward (v2)",
      {"gamma_nhs_number": 1, "gamma_forename": 6, "gamma_surname": 0}, 20.0, REVIEW, "identifier on another child"),
+    ("twins sharing only a middle name are twins (v3)", {"gamma_forename": 8}, 14.0, REVIEW, "twins or siblings"),
+    ("a sister's NHS number beside a forename one letter off and the other sex goes to a steward (v2)",
+     {"gamma_nhs_number": 1, "gamma_forename": 5, "gamma_gender": 0}, 30.0, REVIEW, "identifier on another child"),
+    ("but the same forename beside a sex written wrongly is one child",
+     {"gamma_nhs_number": 1, "gamma_gender": 0}, 30.0, LINK, "identifier and date of birth"),
+    ("another forename at one home, born a year apart to the day: a sibling, never linked on the weight",
+     {"gamma_forename": 0, "gamma_dob": 2}, 9.0, REVIEW, "siblings born apart"),
 ])
 def test_a_pair_is_decided_by_the_first_rule_that_holds(description: str, gammas: dict[str, int], weight: float,
                                                         expected: str, rule: str) -> None:
