@@ -31,6 +31,14 @@ def clean_text(value: Any, limit: int = MAX_TEXT_LENGTH) -> str | None:
     return text or None
 
 
+def required_text(value: Any, limit: int = MAX_TEXT_LENGTH) -> str:
+    """``clean_text`` of a field that must be there: "is missing" when it is not."""
+    text = clean_text(value, limit)
+    if text is None:
+        raise ValueError("is missing")
+    return text
+
+
 def required_name(value: Any) -> str:
     """A name the child can be identified by: present and not blank."""
     text = clean_text(value, MAX_NAME_LENGTH)
@@ -46,9 +54,7 @@ def optional_name(value: Any) -> str | None:
 
 def spec_date(value: Any) -> date:
     """A date written ``YYYY-MM-DD`` that exists in the calendar."""
-    text = clean_text(value, 10)
-    if text is None:
-        raise ValueError("is missing")
+    text = required_text(value, 10)
     if not ISO_DATE.match(text):
         raise ValueError("is not a YYYY-MM-DD date")
     try:
@@ -84,9 +90,7 @@ def date_of_birth(value: Any, info: ValidationInfo) -> date:
 
 def gender_code(value: Any) -> str:
     """One of M, F, U (not known), I (indeterminate)."""
-    text = clean_text(value, 10)
-    if text is None:
-        raise ValueError("is missing")
+    text = required_text(value, 10)
     if text.upper() not in GENDER_CODES:
         raise ValueError("is not one of M, F, U, I")
     return text.upper()

@@ -20,6 +20,7 @@ from schemas.common import (
     GenderCode,
     RequiredName,
     clean_text,
+    required_text,
     spec_date,
 )
 from schemas.identifiers import (
@@ -58,9 +59,7 @@ class ChildRow(BaseModel):
 def one_of(*codes: str) -> Callable[[Any], str]:
     """A validator for a code that decides what a row means: present and one of ``codes`` (any case)."""
     def check(value: Any) -> str:
-        text = clean_text(value, 40)
-        if text is None:
-            raise ValueError("is missing")
+        text = required_text(value, 40)
         if text.lower() not in codes:
             raise ValueError(f"is not one of {', '.join(codes)}")
         return text.lower()
@@ -69,9 +68,7 @@ def one_of(*codes: str) -> Callable[[Any], str]:
 
 def la_code(value: Any) -> str:
     """A local authority's 3-digit code."""
-    text = clean_text(value, 10)
-    if text is None:
-        raise ValueError("is missing")
+    text = required_text(value, 10)
     if not LA_CODE.match(text):
         raise ValueError("is not a 3-digit local authority code")
     return text

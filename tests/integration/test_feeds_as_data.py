@@ -1,6 +1,7 @@
 """A feed is data in the store as in the code (migration 0020): the store accepts exactly the registry's feeds,
 a feed new in the registry needs no migration, and a file of a feed nobody registered is refused by the store
-itself, whoever writes it."""
+itself, whoever writes it. The review queue places a record of a feed a local authority sends by its sender,
+whichever feed that is (migration 0021)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from connectors.feeds import FEEDS
-from warehouse.db import transaction
+from warehouse.db import get_engine, transaction
 from warehouse.intake import Registration, register_feed, register_file
 
 pytestmark = pytest.mark.postgres
@@ -44,3 +45,28 @@ def test_a_feed_new_in_the_registry_needs_no_migration_and_an_unknown_one_is_ref
         with transaction() as conn:
             conn.execute(text("DELETE FROM intake.file WHERE feed = 'adoption'"))
             conn.execute(text("DELETE FROM intake.feed WHERE name = 'adoption'"))
+
+
+def test_the_review_queue_places_a_record_of_a_new_local_authority_feed_by_its_sender(store: Path) -> None:
+    # One open pair between two children: a record of a feed new in the registry that local authorities send
+    # (no UPN), and a GP's record (no UPN: no local authority).
+    with get_engine().connect() as conn:  # rolled back: intake.feed outlives the store fixture's clean-up
+        register_feed(conn, "adoption", sender_is_local_authority=True)
+        records = []
+        for feed, name, cp_id in (("adoption", "a3", "CP000000001A"), ("gp", "b3", "CP000000002B")):
+            file_id = _register(conn, feed, name).file_id
+            record_id = conn.execute(text("""
+                INSERT INTO staging.source_record (feed, sender, source_key, file_id, row_number, extract_time,
+                                                   given_name, family_name, date_of_birth, gender, content_hash)
+                VALUES (:feed, '383', :feed, :file_id, 1, now(), 'Ada', 'Lane', DATE '2016-01-01', 'F', 'x')
+                RETURNING record_id"""), {"feed": feed, "file_id": file_id}).scalar_one()
+            conn.execute(text("INSERT INTO identity.child (cp_id) VALUES (:c)"), {"c": cp_id})
+            conn.execute(text("INSERT INTO identity.link (record_id, cp_id, method, run_id) "
+                              "VALUES (:r, :c, 'test', 't')"), {"r": record_id, "c": cp_id})
+            records.append(record_id)
+        conn.execute(text("""
+            INSERT INTO identity.review_pair (record_a, record_b, match_weight, reason, explanation, run_id)
+            VALUES (:a, :b, 4.2, 'similar names', '{}', 't')"""), {"a": records[0], "b": records[1]})
+        placed = conn.execute(text("SELECT feed_a, la_a, feed_b, la_b FROM console.open_pairs(5.0)")).all()
+        conn.rollback()
+    assert [tuple(row) for row in placed] == [("adoption", "383", "gp", None)]

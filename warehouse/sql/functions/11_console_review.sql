@@ -3,27 +3,32 @@
 -- are decided here (warehouse/review_queue.py says why); held means shielded.
 
 -- Every open pair whose records are in two children, with feeds, local authorities (docs/feeds.md: the
--- sender of the LA-sent feeds, else characters 2-4 of the UPN), shielding and distance to the link threshold.
+-- sender of a feed a local authority sends, intake.feed says which, else characters 2-4 of the UPN), shielding
+-- and distance to the link threshold. PL/pgSQL, not SQL, for migration 0017, which creates it before
+-- intake.feed exists (0020): a SQL function's body is checked against the tables when it is created.
 CREATE OR REPLACE FUNCTION console.open_pairs(p_link_threshold double precision)
 RETURNS TABLE (pair_id bigint, record_a bigint, record_b bigint, match_weight double precision, reason text,
                cp_a text, cp_b text, feed_a text, feed_b text, la_a text, la_b text, shielded boolean,
                distance double precision)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
     WITH shielded_child AS (
         SELECT DISTINCT l.cp_id FROM staging.source_record s JOIN identity.link l ON l.record_id = s.record_id
         WHERE s.restricted
         UNION SELECT cp_id FROM identity.child WHERE status = 'held')
     SELECT p.pair_id, p.record_a, p.record_b, p.match_weight, p.reason, la.cp_id, lb.cp_id, sa.feed, sb.feed,
-           CASE WHEN sa.feed IN ('connexions', 'ics') THEN sa.sender WHEN sa.upn IS NOT NULL THEN substr(sa.upn, 2, 3) END,
-           CASE WHEN sb.feed IN ('connexions', 'ics') THEN sb.sender WHEN sb.upn IS NOT NULL THEN substr(sb.upn, 2, 3) END,
+           CASE WHEN fa.sender_is_local_authority THEN sa.sender WHEN sa.upn IS NOT NULL THEN substr(sa.upn, 2, 3) END,
+           CASE WHEN fb.sender_is_local_authority THEN sb.sender WHEN sb.upn IS NOT NULL THEN substr(sb.upn, 2, 3) END,
            (la.cp_id IN (SELECT cp_id FROM shielded_child) OR lb.cp_id IN (SELECT cp_id FROM shielded_child)),
            abs(p.match_weight - p_link_threshold)
     FROM identity.review_pair p
     JOIN identity.link la ON la.record_id = p.record_a JOIN identity.link lb ON lb.record_id = p.record_b
     JOIN staging.source_record sa ON sa.record_id = p.record_a
     JOIN staging.source_record sb ON sb.record_id = p.record_b
-    WHERE p.status = 'open' AND la.cp_id <> lb.cp_id
-$$;
+    JOIN intake.feed fa ON fa.name = sa.feed JOIN intake.feed fb ON fb.name = sb.feed
+    WHERE p.status = 'open' AND la.cp_id <> lb.cp_id;
+END $$;
 
 -- A page of entries and every count, in one statement (the entries are computed once): rows of kind 'row'
 -- (n: position), 'total', 'shielded', 'record_pairs', 'feed' and 'la'. For a steward not entitled to

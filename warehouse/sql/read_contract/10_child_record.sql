@@ -68,6 +68,53 @@ BEGIN
     END IF;
 END $$;
 
+-- The opening both API reads share (GET /children/{cp_id}, GET /children). The call is answered here, as
+-- status and body, when the purpose is not lawful (422, nothing written), the session is unknown (401) or
+-- ended (401, audited as session_expired), or access.read_refusal refuses the reader (403, 429: audited under
+-- the route's refusal action, with p_cp_id). Otherwise status is NULL and the reader is returned, with the
+-- purpose as the audit keeps it ('<code>' or '<code> case <reference>').
+-- Assignments, not queries: no executor started (see directory.child_record_for).
+CREATE OR REPLACE FUNCTION access.api_admission(p_session text, p_purpose text, p_case_reference text,
+                                                p_refused_action text, p_cp_id text,
+                                                OUT status integer, OUT body text, OUT purpose text,
+                                                OUT username text, OUT role text, OUT may_see_shielded boolean,
+                                                OUT may_see_sensitive boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r         record;
+    v_refusal record;
+BEGIN
+    purpose := p_purpose || coalesce(' case ' || p_case_reference, '');
+    IF NOT access.lawful_purpose(purpose) THEN  -- answered before anything is written
+        status := 422;
+        body := '{"detail": "purpose not allowed: give one of the purposes the law allows"}';
+        RETURN;
+    END IF;
+    r := access.api_reader(p_session);
+    IF r.username IS NULL THEN
+        status := 401;
+        body := '{"detail": "unknown session token: sign in again"}';
+        RETURN;
+    ELSIF r.ended IS NOT NULL THEN
+        PERFORM audit.append(r.username, r.role, 'session_expired', NULL, NULL, jsonb_build_object('reason', r.ended));
+        status := 401;
+        body := '{"detail": "session expired: sign in again"}';
+        RETURN;
+    END IF;
+    v_refusal := access.read_refusal(r.username, r.role, r.reads_per_hour);
+    IF v_refusal.status IS NOT NULL THEN
+        PERFORM audit.append(r.username, r.role, p_refused_action, p_cp_id, purpose,
+                             jsonb_build_object('reason', v_refusal.reason));
+        status := v_refusal.status;
+        body := jsonb_build_object('detail', v_refusal.message)::text;
+        RETURN;
+    END IF;
+    username := r.username;
+    role := r.role;
+    may_see_shielded := r.may_see_shielded;
+    may_see_sensitive := r.may_see_sensitive;
+END $$;
+
 -- The record of child p_cp_id as this reader may see it, audited as read; a merged-away ID answers the ID
 -- that now stands for the child (audited as superseded). NULL when no active child has the ID (unknown,
 -- held or archived): the caller refuses, and audits the refusal.
@@ -166,56 +213,30 @@ BEGIN
 END $$;
 
 -- GET /children/{cp_id}: (HTTP status, JSON body) in one autocommit statement. Every outcome after the
--- purpose check is audited here: the read, a session that ended (session_expired), a refusal (read_refused
--- with the reason code). No exception block: nothing below raises for a refusal.
+-- purpose check is audited: the read, a session that ended (session_expired), a refusal (read_refused with
+-- the reason code; the opening's by access.api_admission). No exception block: nothing below raises for a
+-- refusal.
 CREATE OR REPLACE FUNCTION directory.api_child_record(p_session text, p_purpose text, p_case_reference text,
                                                       p_cp_id text, OUT status integer, OUT body text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_purpose text := p_purpose || coalesce(' case ' || p_case_reference, '');
-    r         record;
-    v_refusal record;
-    v_status  integer;
-    v_reason  text;
-    v_message text;
-    v_record  jsonb;
+    r record;
 BEGIN
-    IF NOT access.lawful_purpose(v_purpose) THEN  -- answered before anything is written
-        status := 422;
-        body := '{"detail": "purpose not allowed: give one of the purposes the law allows"}';
-        RETURN;
-    END IF;
-    r := access.api_reader(p_session);  -- assignments, not queries: no executor started (see child_record_for)
-    IF r.username IS NULL THEN
-        status := 401;
-        body := '{"detail": "unknown session token: sign in again"}';
-        RETURN;
-    ELSIF r.ended IS NOT NULL THEN
-        PERFORM audit.append(r.username, r.role, 'session_expired', NULL, NULL, jsonb_build_object('reason', r.ended));
-        status := 401;
-        body := '{"detail": "session expired: sign in again"}';
-        RETURN;
-    END IF;
-    v_refusal := access.read_refusal(r.username, r.role, r.reads_per_hour);
-    v_status := v_refusal.status;
-    v_reason := v_refusal.reason;
-    v_message := v_refusal.message;
-    IF v_status IS NULL THEN
-        v_record := directory.child_record_for(r.username, r.role, r.may_see_shielded, r.may_see_sensitive,
-                                               v_purpose, p_cp_id);
-        IF v_record IS NOT NULL THEN
+    r := access.api_admission(p_session, p_purpose, p_case_reference, 'read_refused', p_cp_id);
+    status := r.status;
+    body := r.body;
+    IF status IS NULL THEN
+        body := directory.child_record_for(r.username, r.role, r.may_see_shielded, r.may_see_sensitive,
+                                           r.purpose, p_cp_id)::text;
+        IF body IS NULL THEN
+            PERFORM audit.append(r.username, r.role, 'read_refused', p_cp_id, r.purpose,
+                                 jsonb_build_object('reason', 'no_such_child'));
+            status := 404;
+            body := jsonb_build_object('detail', 'no such child')::text;
+        ELSE
             status := 200;
-            body := v_record::text;
-            RETURN;
         END IF;
-        v_status := 404;
-        v_reason := 'no_such_child';
-        v_message := 'no such child';
     END IF;
-    PERFORM audit.append(r.username, r.role, 'read_refused', p_cp_id, v_purpose,
-                         jsonb_build_object('reason', v_reason));
-    status := v_status;
-    body := jsonb_build_object('detail', v_message)::text;
 END $$;
 
 -- An IMMUTABLE SQL function is not inlined where its argument is only STABLE (the canonical text formats
@@ -225,4 +246,5 @@ ALTER FUNCTION audit.chain_hash(text, text) STABLE;
 
 -- Only the definer functions above call these helpers.
 REVOKE ALL ON FUNCTION access.api_reader(text), access.read_refusal(text, text, integer),
+    access.api_admission(text, text, text, text, text),
     directory.child_record_for(text, text, boolean, boolean, text, text) FROM PUBLIC;

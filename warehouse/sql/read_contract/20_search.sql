@@ -156,58 +156,35 @@ BEGIN
 END $$;
 
 -- GET /children: (HTTP status, JSON body) in one autocommit statement. Every outcome after the purpose
--- check is audited here: the search (by directory.search_for), a session that ended (session_expired), a
--- refusal (search_refused with the reason code). No exception block: nothing below raises for a refusal.
+-- check is audited: the search (by directory.search_for), a session that ended (session_expired), a
+-- refusal (search_refused with the reason code; the opening's by access.api_admission, 10_child_record.sql).
+-- No exception block: nothing below raises for a refusal.
 CREATE OR REPLACE FUNCTION directory.api_search_children(p_session text, p_purpose text, p_case_reference text,
                                                          p_family_name text, p_given_name text,
                                                          p_date_of_birth date, p_gender text, p_postcode text,
                                                          OUT status integer, OUT body text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_purpose text := p_purpose || coalesce(' case ' || p_case_reference, '');
-    r         record;
-    v_refusal record;
-    v_search  record;
-    v_status  integer;
-    v_reason  text;
-    v_message text;
+    r        record;
+    v_search record;
 BEGIN
-    IF NOT access.lawful_purpose(v_purpose) THEN  -- answered before anything is written
-        status := 422;
-        body := '{"detail": "purpose not allowed: give one of the purposes the law allows"}';
-        RETURN;
-    END IF;
-    r := access.api_reader(p_session);  -- assignments, not queries: no executor started
-    IF r.username IS NULL THEN
-        status := 401;
-        body := '{"detail": "unknown session token: sign in again"}';
-        RETURN;
-    ELSIF r.ended IS NOT NULL THEN
-        PERFORM audit.append(r.username, r.role, 'session_expired', NULL, NULL, jsonb_build_object('reason', r.ended));
-        status := 401;
-        body := '{"detail": "session expired: sign in again"}';
-        RETURN;
-    END IF;
-    v_refusal := access.read_refusal(r.username, r.role, r.reads_per_hour);
-    v_status := v_refusal.status;
-    v_reason := v_refusal.reason;
-    v_message := v_refusal.message;
-    IF v_status IS NULL THEN
-        v_search := directory.search_for(r.username, r.role, r.may_see_shielded, v_purpose, p_family_name,
+    r := access.api_admission(p_session, p_purpose, p_case_reference, 'search_refused', NULL);
+    status := r.status;
+    body := r.body;
+    IF status IS NULL THEN
+        v_search := directory.search_for(r.username, r.role, r.may_see_shielded, r.purpose, p_family_name,
                                          p_given_name, p_date_of_birth, p_gender, p_postcode);
         IF v_search.reason IS NULL THEN
             status := 200;
             body := jsonb_build_object('data', v_search.matches,
                                        'count', jsonb_array_length(v_search.matches))::text;
-            RETURN;
+        ELSE
+            PERFORM audit.append(r.username, r.role, 'search_refused', NULL, r.purpose,
+                                 jsonb_build_object('reason', v_search.reason));
+            status := 400;
+            body := jsonb_build_object('detail', v_search.message)::text;
         END IF;
-        v_status := 400;
-        v_reason := v_search.reason;
-        v_message := v_search.message;
     END IF;
-    PERFORM audit.append(r.username, r.role, 'search_refused', NULL, v_purpose, jsonb_build_object('reason', v_reason));
-    status := v_status;
-    body := jsonb_build_object('detail', v_message)::text;
 END $$;
 
 -- Only the definer functions above call these helpers.
