@@ -34,13 +34,13 @@ ICS_COLUMNS = (
 )
 CASE_NOTE_COLUMNS = ("notes", "assessment_text", "diagnosis")
 SENSITIVE_SERVICES = frozenset(("sexual_health", "mental_health", "substance_misuse"))
-_SERVICES = Weighted(
+ICS_SERVICES = Weighted(
     ("social_care", "youth_offending", "sexual_health", "mental_health", "substance_misuse", "other"),
     (55, 10, 7, 12, 5, 11),
 )
 # Youth justice starts at 10 (the age of criminal responsibility); sexual health and substance
 # misuse services for children see teenagers.
-_MIN_AGE = {"youth_offending": 10, "sexual_health": 13, "substance_misuse": 12, "mental_health": 4}
+ICS_SERVICE_MIN_AGE = {"youth_offending": 10, "sexual_health": 13, "substance_misuse": 12, "mental_health": 4}
 
 
 def _yn(flag: bool) -> str:
@@ -164,8 +164,8 @@ class IcsFeed(CsvFeed):
             if child.care_leaver:
                 service, team = "social_care", names.LEAVING_CARE_TEAM
             else:
-                service = _SERVICES.pick(rng)
-                if child.age < _MIN_AGE.get(service, 0):
+                service = ICS_SERVICES.pick(rng)
+                if child.age < ICS_SERVICE_MIN_AGE.get(service, 0):
                     service = "social_care" if rng.random() < 0.8 else "other"
                 team = choose(rng, names.ICS_TEAMS[service])
             worker = self.ctx.workers[below(rng, len(self.ctx.workers))]

@@ -13,7 +13,6 @@ from xml.sax.saxutils import escape, unescape
 from tools.synthetic.faults import RowPerson
 from tools.synthetic.idgen import below
 from tools.synthetic.nextnight_files import (
-    _POSTCODE_FAULTS,
     DOB,
     FAMILY_NAME,
     GIVEN,
@@ -22,14 +21,15 @@ from tools.synthetic.nextnight_files import (
     P_CLOSE,
     P_OPEN,
     POSTCODE,
+    POSTCODE_FAULTS,
     TOWN,
     Change,
     LaPlan,
-    _fault_after_rename,
-    _Night,
-    _person,
-    _sender_file,
+    Night,
+    fault_after_rename,
     night_one_file,
+    row_person,
+    sender_file,
 )
 from tools.synthetic.places import LocalAuthority
 from tools.synthetic.population import age_on
@@ -42,7 +42,7 @@ _C = "      "  # indentation inside a notification's Child and Practitioner, as 
 
 
 def ecaf_events(
-    night: _Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ecaf: _EcafReader, rng: Random,
+    night: Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ecaf: EcafReader, rng: Random,
 ) -> None:
     """Tonight's CAF notifications: some open assessments close, a few new ones are completed."""
     faults = night.faults("ecaf", la.code)
@@ -66,7 +66,7 @@ def ecaf_events(
             continue
         assert night.ctx is not None
         staff = night.ctx.practitioners[below(rng, len(night.ctx.practitioners))]
-        person = _person(row, nhs=rng.random() < 0.7, upn_=rng.random() < 0.6)
+        person = row_person(row, nhs=rng.random() < 0.7, upn_=rng.random() < 0.6)
         fault = faults.maybe(person, date.fromisoformat(row[DOB]), row[POSTCODE])
         notes.append((_notification(person, row, staff.name, staff.role, staff.organisation, staff.phone,
                                     staff.email, rng.random() < 0.6, night.yesterday), row[ID], fault))
@@ -123,7 +123,7 @@ def _edit_notification(lines: list[str], truth: list[str], change: Change, fault
     family = text_of.get("FamilyName", "")
     if change.renamed_from:
         family = truth[FAMILY_NAME]
-        fault = _fault_after_rename(fault, text_of.get("GivenName", ""), truth[GIVEN])
+        fault = fault_after_rename(fault, text_of.get("GivenName", ""), truth[GIVEN])
     postcode = text_of.get("Postcode", "")
     address = [a for a in (text_of.get("AddressLine1", ""), text_of.get("AddressLine2", ""),
                            text_of.get("AddressLine3", ""))]
@@ -131,7 +131,7 @@ def _edit_notification(lines: list[str], truth: list[str], change: Change, fault
         moved = change.moved_to
         address = [moved.line1, moved.locality, moved.town]
         postcode = moved.postcode.replace(" ", "") if postcode and " " not in postcode.strip() else moved.postcode
-        fault = "" if fault in _POSTCODE_FAULTS else fault
+        fault = "" if fault in POSTCODE_FAULTS else fault
     person = RowPerson(given=text_of.get("GivenName", ""), middle="", family=family, former_family="",
                        dob=text_of.get("DateOfBirth", ""), gender=text_of.get("Gender", ""), postcode=postcode,
                        nhs="", upn="", uln="")
@@ -140,7 +140,7 @@ def _edit_notification(lines: list[str], truth: list[str], change: Change, fault
     return lines[:start] + _child_lines(person, address) + lines[end + 1:], fault
 
 
-class _EcafReader:
+class EcafReader:
     """Night one's eCAF file of an LA: each child's last notification (one assessment per child)."""
 
     def __init__(self, first: Path) -> None:
@@ -154,7 +154,7 @@ class _EcafReader:
         if name != self.name:
             self.close()
             self.name = name
-            _, self.sequence = _sender_file("ecaf", name)
+            _, self.sequence = sender_file("ecaf", name)
             self._handle = open(night_one_file(self.first, "ecaf", name), encoding="utf-8")
         assert self._handle is not None
         lines: list[str] = []

@@ -20,10 +20,10 @@ from tools.synthetic.places import Address, LaContext, ascii_fold
  HOUSEHOLD, TWIN, LA, SCHOOL, PRACTICE, GP_REGISTERED, CARE_LEAVER, RESTRICTED) = range(len(CHILDREN_COLUMNS))
 
 _NAME = re.compile(r"^(?P<feed>[a-z]+)_(?P<sender>[A-Za-z0-9]+)_(?P<stamp>\d{8})T\d{6}_(?P<seq>\d+)\.(?P<ext>\w+)$")
-_POSTCODE_FAULTS = frozenset(("postcode_case", "bad_postcode"))
-_MOVE, _SCHOOL, _GP, _NAME_CHANGE = "move", "school", "gp", "name"
+POSTCODE_FAULTS = frozenset(("postcode_case", "bad_postcode"))
+MOVE, SCHOOL_CHANGE, GP_CHANGE, NAME_CHANGE = "move", "school", "gp", "name"
 # How the changed rows split between kinds (a move takes the whole household with it).
-CHANGE_MIX = {_MOVE: 0.4, _SCHOOL: 0.2, _GP: 0.2, _NAME_CHANGE: 0.2}
+CHANGE_MIX = {MOVE: 0.4, SCHOOL_CHANGE: 0.2, GP_CHANGE: 0.2, NAME_CHANGE: 0.2}
 # Night one's files may have been ingested already (``contactpoint ingest DIR`` moves them on).
 NIGHT_ONE_PLACES = ("inbound", "processed", "rejected")
 # Per night: the share of open involvements / assessments that close, and of children a new one opens for.
@@ -64,7 +64,7 @@ def night_one_file(first: Path, feed: str, name: str) -> Path:
             return path
     raise FileNotFoundError(f"{first}: the ground truth names {feed}/{name}, which is in none of {NIGHT_ONE_PLACES}")
 
-def _night_one_date(first: Path) -> date:
+def night_one_date(first: Path) -> date:
     """Night one's extract date, read from its file names (every sender stamps the same day)."""
     for path in sorted(p for place in NIGHT_ONE_PLACES for p in (first / place).glob("*/*")):
         match = _NAME.match(path.name)
@@ -74,7 +74,7 @@ def _night_one_date(first: Path) -> date:
     raise FileNotFoundError(f"{first / 'inbound'} holds no feed files to follow")
 
 
-class _Truth:
+class Truth:
     """Night one's ground truth, read one row ahead so that an LA's rows can be taken as a group."""
 
     def __init__(self, rows: Iterator[list[str]], path: Path) -> None:
@@ -100,14 +100,14 @@ class _Truth:
                 f"{self.path} row {self.line + 1}: child {self.ahead[4]} is not in children.csv or out of LA order")
 
 
-def _sender_file(feed: str, old_name: str) -> tuple[str, int]:
+def sender_file(feed: str, old_name: str) -> tuple[str, int]:
     match = _NAME.match(old_name)
     if match is None or match.group("feed") != feed:
         raise ValueError(f"ground truth names a file that is not a {feed} feed file: {old_name!r}")
     return match.group("sender"), int(match.group("seq"))
 
 
-class _Night:
+class Night:
     """What stays the same all night: where night one is, tonight's drop zone, the seed and the date."""
 
     def __init__(self, first: Path, zone: DropZone, seed: int, as_of: date, fault_rate: float,
@@ -132,7 +132,7 @@ class _Night:
         return FaultInjector(self.fault_rate, Random(f"{self.seed}/next/{feed}/{sender}/faults"), self.as_of)
 
 
-def _fault_after_rename(fault: str, written_given: str, true_given: str) -> str:
+def fault_after_rename(fault: str, written_given: str, true_given: str) -> str:
     """The row's fault once its family name is rewritten: a fault that was in the family name is gone."""
     if fault == "surname_change":
         return ""
@@ -143,7 +143,7 @@ def _fault_after_rename(fault: str, written_given: str, true_given: str) -> str:
     return fault
 
 
-def _person(row: list[str], *, nhs: bool = False, upn_: bool = False, uln: bool = False,
+def row_person(row: list[str], *, nhs: bool = False, upn_: bool = False, uln: bool = False,
             postcode: bool = True) -> RowPerson:
     return RowPerson(
         given=row[GIVEN], middle=row[MIDDLE], family=row[FAMILY_NAME], former_family=row[FORMER], dob=row[DOB],

@@ -12,7 +12,6 @@ from tools.synthetic.csvfeeds import GP_COLUMNS
 from tools.synthetic.dropzone import FeedFile, RowWriter
 from tools.synthetic.faults import FaultInjector
 from tools.synthetic.nextnight_files import (
-    _POSTCODE_FAULTS,
     DOB,
     FAMILY_NAME,
     GIVEN,
@@ -21,16 +20,17 @@ from tools.synthetic.nextnight_files import (
     LINE1,
     NHS,
     POSTCODE,
+    POSTCODE_FAULTS,
     PRACTICE,
     RESTRICTED,
     TOWN,
     Change,
     LaPlan,
-    _fault_after_rename,
-    _Night,
-    _person,
-    _sender_file,
+    Night,
+    fault_after_rename,
     night_one_file,
+    row_person,
+    sender_file,
 )
 from tools.synthetic.places import Address, LocalAuthority
 
@@ -41,7 +41,7 @@ G_RESTRICTED, G_ACTION = 17, 18
 
 
 def gp_delta(
-    night: _Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, gp: _GpReader,
+    night: Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, gp: GpReader,
 ) -> None:
     """Tonight's GP registrations for the LA: changes in child order, then the new children."""
     sender = la.ccg_code
@@ -65,7 +65,7 @@ def gp_delta(
         out.close()
 
 def _gp_rows(
-    night: _Night, row: list[str], change: Change | None, plan: LaPlan, gp: _GpReader, faults: FaultInjector,
+    night: Night, row: list[str], change: Change | None, plan: LaPlan, gp: GpReader, faults: FaultInjector,
 ) -> Iterator[tuple[list[str], str]]:
     yesterday = night.yesterday.isoformat()
     old = gp.held.get(row[ID])
@@ -90,10 +90,10 @@ def _gp_rows(
     current, fault = list(held), held_fault
     if change.moved_to is not None:
         _gp_address(current, change.moved_to)
-        fault = "" if fault in _POSTCODE_FAULTS else fault
+        fault = "" if fault in POSTCODE_FAULTS else fault
     if change.renamed_from:
         current[G_FAMILY] = row[FAMILY_NAME].upper() if held[G_FAMILY].isupper() else row[FAMILY_NAME]
-        fault = _fault_after_rename(fault, current[G_GIVEN], row[GIVEN])
+        fault = fault_after_rename(fault, current[G_GIVEN], row[GIVEN])
     if change.practice_to:
         gone = list(held)
         gone[G_DEREG_DATE], gone[G_DEREG_REASON], gone[G_ACTION] = yesterday, "other", "deregister"
@@ -106,7 +106,7 @@ def _gp_rows(
     yield current, fault
 
 def _fresh_gp_row(row: list[str], address: Address | None, faults: FaultInjector) -> tuple[list[str], str]:
-    person = _person(row, nhs=True)
+    person = row_person(row, nhs=True)
     fault = faults.maybe(person, date.fromisoformat(row[DOB]), row[POSTCODE])
     gp_row = [""] * len(GP_COLUMNS)
     gp_row[G_NHS], gp_row[G_FAMILY], gp_row[G_GIVEN], gp_row[G_OTHER] = (
@@ -120,7 +120,7 @@ def _fresh_gp_row(row: list[str], address: Address | None, faults: FaultInjector
     gp_row[G_RESTRICTED], gp_row[G_ACTION] = row[RESTRICTED] or "N", "add"
     return gp_row, fault
 
-def _at_practice(gp_row: list[str], code: str, gp: _GpReader) -> list[str]:
+def _at_practice(gp_row: list[str], code: str, gp: GpReader) -> list[str]:
     name, phone = gp.practices.get(code, ("", ""))
     gp_row[G_PRACTICE], gp_row[G_PRACTICE_NAME], gp_row[G_PRACTICE_PHONE] = code, name, phone
     return gp_row
@@ -134,7 +134,7 @@ def _gp_address(gp_row: list[str], address: Address) -> None:
     gp_row[G_POSTCODE] = address.postcode.replace(" ", "") if compact else address.postcode
 
 
-class _GpReader:
+class GpReader:
     """Night one's GP file of an LA, read alongside its ground truth: practices, and changed children's rows."""
 
     def __init__(self, first: Path) -> None:
@@ -151,7 +151,7 @@ class _GpReader:
         if name != self.name:
             self.close()
             self.name = name
-            _, self.sequence = _sender_file("gp", name)
+            _, self.sequence = sender_file("gp", name)
             self._handle = open(night_one_file(self.first, "gp", name), encoding="utf-8", newline="")
             self._rows = csv.reader(self._handle)
             next(self._rows)

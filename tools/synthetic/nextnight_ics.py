@@ -10,11 +10,10 @@ from random import Random
 from typing import IO
 
 from tools.synthetic import names
-from tools.synthetic.csvfeeds import _MIN_AGE, _SERVICES, ICS_COLUMNS, SENSITIVE_SERVICES
+from tools.synthetic.csvfeeds import ICS_COLUMNS, ICS_SERVICE_MIN_AGE, ICS_SERVICES, SENSITIVE_SERVICES
 from tools.synthetic.dropzone import FeedFile, RowWriter
 from tools.synthetic.idgen import below, choose
 from tools.synthetic.nextnight_files import (
-    _POSTCODE_FAULTS,
     CARE_LEAVER,
     DOB,
     FAMILY_NAME,
@@ -24,14 +23,15 @@ from tools.synthetic.nextnight_files import (
     P_CLOSE,
     P_OPEN,
     POSTCODE,
+    POSTCODE_FAULTS,
     TOWN,
     Change,
     LaPlan,
-    _fault_after_rename,
-    _Night,
-    _person,
-    _sender_file,
+    Night,
+    fault_after_rename,
     night_one_file,
+    row_person,
+    sender_file,
 )
 from tools.synthetic.places import LocalAuthority
 from tools.synthetic.population import age_on
@@ -41,7 +41,7 @@ _ICS_ADDRESS, _ICS_TOWN, _ICS_POSTCODE, _ICS_TEAM, _ICS_SERVICE = 10, 11, 12, 14
 
 
 def ics_events(
-    night: _Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ics: _IcsReader, rng: Random,
+    night: Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ics: IcsReader, rng: Random,
 ) -> None:
     """Tonight's social care events: some open involvements close, a few new ones open."""
     out: FeedFile | None = None
@@ -68,15 +68,15 @@ def ics_events(
         if row[CARE_LEAVER] == "Y":
             service, team = "social_care", names.LEAVING_CARE_TEAM
         elif age < 18:
-            service = _SERVICES.pick(rng)
-            if age < _MIN_AGE.get(service, 0):
+            service = ICS_SERVICES.pick(rng)
+            if age < ICS_SERVICE_MIN_AGE.get(service, 0):
                 service = "social_care"
             team = choose(rng, names.ICS_TEAMS[service])
         else:
             continue
         assert night.ctx is not None
         worker = night.ctx.workers[below(rng, len(night.ctx.workers))]
-        person = _person(row, nhs=rng.random() < 0.85, upn_=rng.random() < 0.5)
+        person = row_person(row, nhs=rng.random() < 0.85, upn_=rng.random() < 0.5)
         fault = faults.maybe(person, date.fromisoformat(row[DOB]), row[POSTCODE])
         consent = service in SENSITIVE_SERVICES and rng.random() < 0.6
         events.append(([
@@ -105,15 +105,15 @@ def _edit_event_row(values: list[str], truth: list[str], change: Change, fault: 
         values[_ICS_ADDRESS], values[_ICS_TOWN] = change.moved_to.line1, change.moved_to.town
         code = change.moved_to.postcode
         values[_ICS_POSTCODE] = code.replace(" ", "") if compact else code
-        fault = "" if fault in _POSTCODE_FAULTS else fault
+        fault = "" if fault in POSTCODE_FAULTS else fault
     if change.renamed_from:
         upper = values[_ICS_FAMILY].isupper()
         values[_ICS_FAMILY] = truth[FAMILY_NAME].upper() if upper else truth[FAMILY_NAME]
-        fault = _fault_after_rename(fault, values[_ICS_GIVEN], truth[GIVEN])
+        fault = fault_after_rename(fault, values[_ICS_GIVEN], truth[GIVEN])
     return fault
 
 
-class _IcsReader:
+class IcsReader:
     """Night one's ICS file of an LA: the last event of each involvement (child, service, team)."""
 
     def __init__(self, first: Path) -> None:
@@ -128,7 +128,7 @@ class _IcsReader:
         if name != self.name:
             self.close()
             self.name = name
-            _, self.sequence = _sender_file("ics", name)
+            _, self.sequence = sender_file("ics", name)
             self._handle = open(night_one_file(self.first, "ics", name), encoding="utf-8", newline="")
             self._rows = csv.reader(self._handle)
             next(self._rows)

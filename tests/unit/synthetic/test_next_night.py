@@ -35,7 +35,7 @@ from tests.unit.synthetic.feedfiles import NAME, data_files, read_children, read
 from tools.synthetic import FEEDS, ROW_FAULTS, GenerationSummary, generate
 from tools.synthetic.__main__ import main as synthetic_main
 from tools.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE
-from tools.synthetic.nextnight import NextNightSummary, _NhsNumbers, next_night
+from tools.synthetic.nextnight import NextNightSummary, NhsNumbers, next_night
 
 NIGHT_TWO = date(2026, 11, 2)
 CSV_FEEDS = {"gp": (GP_COLUMNS, validate_gp_row), "connexions": (CONNEXIONS_COLUMNS, validate_connexions_row),
@@ -354,7 +354,7 @@ def test_memory_stays_flat_as_the_population_grows(tmp_path: Path) -> None:
 
 @pytest.mark.unit
 def test_new_nhs_numbers_are_valid_and_unused_until_the_synthetic_range_runs_out() -> None:
-    numbers = _NhsNumbers(seed=3)
+    numbers = NhsNumbers(seed=3)
     free = {"9990000018", "9995000024", "9999999999"}  # valid numbers nobody holds yet
     numbers.used[:] = b"\x01" * NHS_BODIES  # night one holds every other number ...
     for number in free | {"9990000026"}:
