@@ -130,8 +130,7 @@ class ConnexionsFeed(CsvFeed):
             address = child.household.address_known_to(0.25)
             person = person_for(child, address, conv, nhs=False, upn=True, uln=True)
             fault = faults.maybe(person, child.dob, address.postcode)
-            self.ctx.serials["connexions"] += 1
-            client_id = f"CX{self.ctx.la.code}{self.ctx.serials['connexions']:06d}"
+            client_id = f"CX{self.ctx.la.code}{self.next_serial():06d}"
             adviser = self.ctx.advisers[below(rng, len(self.ctx.advisers))]
             thirteenth = child.dob + timedelta(days=int(13 * 365.25))
             yesterday = as_of - timedelta(days=1)
@@ -182,8 +181,7 @@ class IcsFeed(CsvFeed):
                 known_nhs, known_upn = rng.random() < 0.85, rng.random() < 0.5
                 person = person_for(child, address, conv, nhs=known_nhs, upn=known_upn, uln=False)
                 fault = faults.maybe(person, child.dob, address.postcode)
-                self.ctx.serials["ics"] += 1
-                event_id = f"ICS{self.ctx.la.code}-{self.ctx.serials['ics']:07d}"
+                event_id = f"ICS{self.ctx.la.code}-{self.next_serial():07d}"
                 self.emit(
                     [event_id, event, when.isoformat(), self.ctx.la.code, person.nhs, person.upn,
                      person.family, person.given, person.dob, person.gender, address.line1, address.town,

@@ -7,16 +7,15 @@ import csv
 from tools.synthetic.nextnight_files import (
     FAMILY_NAME,
     GIVEN,
-    POSTCODE_FAULTS,
     LaPlan,
     Night,
-    fault_after_rename,
+    fault_after_change,
     night_one_file,
     sender_file,
 )
 
 # Connexions columns this module edits.
-C_FAMILY, C_ADDRESS_1, C_ADDRESS_2, C_TOWN, C_POSTCODE = 3, 7, 8, 9, 10
+C_FAMILY, C_GIVEN, C_ADDRESS_1, C_ADDRESS_2, C_TOWN, C_POSTCODE = 3, 4, 7, 8, 9, 10
 
 
 class ConnexionsSnapshot:
@@ -48,11 +47,10 @@ class ConnexionsSnapshot:
                 compact = " " not in values[C_POSTCODE].strip()
                 values[C_ADDRESS_1], values[C_ADDRESS_2], values[C_TOWN] = address.line1, address.locality, address.town
                 values[C_POSTCODE] = address.postcode.replace(" ", "") if compact else address.postcode
-                fault = "" if fault in POSTCODE_FAULTS else fault
             if change.renamed_from:
                 upper = values[C_FAMILY].isupper()
                 values[C_FAMILY] = truth[FAMILY_NAME].upper() if upper else truth[FAMILY_NAME]
-                fault = fault_after_rename(fault, values[4], truth[GIVEN])
+            fault = fault_after_change(fault, change, values[C_GIVEN], truth[GIVEN])
         self.writer.writerow(values)
         self.out.record(key, child_id, fault)
 

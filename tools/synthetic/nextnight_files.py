@@ -3,12 +3,14 @@ one's files and ground truth, and the night's own files (see ``tools.synthetic.n
 
 from __future__ import annotations
 
+import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from random import Random
+from typing import IO
 
 from tools.synthetic.dropzone import GROUND_TRUTH_COLUMNS, DropZone, FeedFile, file_name, file_stamp
 from tools.synthetic.faults import FaultInjector, RowPerson
@@ -132,7 +134,7 @@ class Night:
         return FaultInjector(self.fault_rate, Random(f"{self.seed}/next/{feed}/{sender}/faults"), self.as_of)
 
 
-def fault_after_rename(fault: str, written_given: str, true_given: str) -> str:
+def _fault_after_rename(fault: str, written_given: str, true_given: str) -> str:
     """The row's fault once its family name is rewritten: a fault that was in the family name is gone."""
     if fault == "surname_change":
         return ""
@@ -150,3 +152,78 @@ def row_person(row: list[str], *, nhs: bool = False, upn_: bool = False, uln: bo
         gender=row[GENDER], postcode=row[POSTCODE] if postcode else "", nhs=row[NHS] if nhs else "",
         upn=row[UPN] if upn_ else "", uln=row[ULN] if uln else "",
     )
+
+
+def fault_after_change(fault: str, change: Change, written_given: str, true_given: str) -> str:
+    """The row's fault once the row is rewritten for tonight's change: a postcode fault goes with the old
+    postcode on a move, a fault in the family name with the old name."""
+    if change.moved_to is not None and fault in POSTCODE_FAULTS:
+        fault = ""
+    if change.renamed_from:
+        fault = _fault_after_rename(fault, written_given, true_given)
+    return fault
+
+
+def closing_tonight(
+    still_open: Iterable[tuple[str, tuple[list[str], str]]], plan: LaPlan, rng: Random,
+) -> Iterator[tuple[str, list[str], str, Change | None]]:
+    """(child_id, the open record, its fault, tonight's change) for the involvements that close tonight:
+    every one of a child who left England or died, ``P_CLOSE`` of the others."""
+    for child_id, (record, fault) in still_open:
+        change = plan.changes.get(child_id)
+        leaving = change is not None and change.leaves in ("left_england", "death")
+        if leaving or rng.random() < P_CLOSE:
+            yield child_id, record, fault, change
+
+
+def opening_tonight(rows: list[list[str]], plan: LaPlan, rng: Random) -> Iterator[list[str]]:
+    """The truth rows of the children a new involvement opens for tonight: ``P_OPEN`` of those who stay."""
+    for row in rows:
+        change = plan.changes.get(row[ID])
+        if (change is None or not change.leaves) and rng.random() < P_OPEN:
+            yield row
+
+
+class NightOneFile:
+    """Night one's files of one feed for an LA, opened in turn as its ground truth rows name them."""
+
+    def __init__(self, first: Path, feed: str) -> None:
+        self.first = first
+        self.feed = feed
+        self.name = ""
+        self.sequence = 0  # of the file open now: tonight's file of the sender takes the next one
+        self.handle: IO[str] | None = None
+
+    def follow(self, name: str, newline: str | None = None) -> bool:
+        """Open night one's file ``name`` unless it is the one open already; whether it opened it."""
+        if name == self.name:
+            return False
+        self.close()
+        self.name = name
+        _, self.sequence = sender_file(self.feed, name)
+        self.handle = open(night_one_file(self.first, self.feed, name), encoding="utf-8", newline=newline)
+        return True
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+class NightOneCsv(NightOneFile):
+    """Night one's CSV files of one feed for an LA, read a data row per ground truth row."""
+
+    def __init__(self, first: Path, feed: str) -> None:
+        super().__init__(first, feed)
+        self.rows: Iterator[list[str]] = iter(())
+        self.number = 0  # data rows read from the file open now
+
+    def next_row(self, name: str) -> list[str] | None:
+        """The next data row of night one's file ``name`` (None past its end)."""
+        if self.follow(name, newline=""):
+            assert self.handle is not None
+            self.rows = csv.reader(self.handle)
+            next(self.rows)  # the header
+            self.number = 0
+        self.number += 1
+        return next(self.rows, None)

@@ -6,7 +6,6 @@ import csv
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO
 
 from tools.synthetic.csvfeeds import GP_COLUMNS
 from tools.synthetic.dropzone import FeedFile, RowWriter
@@ -20,17 +19,15 @@ from tools.synthetic.nextnight_files import (
     LINE1,
     NHS,
     POSTCODE,
-    POSTCODE_FAULTS,
     PRACTICE,
     RESTRICTED,
     TOWN,
     Change,
     LaPlan,
     Night,
-    fault_after_rename,
-    night_one_file,
+    NightOneCsv,
+    fault_after_change,
     row_person,
-    sender_file,
 )
 from tools.synthetic.places import Address, LocalAuthority
 
@@ -87,13 +84,12 @@ def _gp_rows(
         return
     if not (change.moved_to is not None or change.practice_to or change.renamed_from):
         return
-    current, fault = list(held), held_fault
+    current = list(held)
     if change.moved_to is not None:
         _gp_address(current, change.moved_to)
-        fault = "" if fault in POSTCODE_FAULTS else fault
     if change.renamed_from:
         current[G_FAMILY] = row[FAMILY_NAME].upper() if held[G_FAMILY].isupper() else row[FAMILY_NAME]
-        fault = fault_after_rename(fault, current[G_GIVEN], row[GIVEN])
+    fault = fault_after_change(held_fault, change, current[G_GIVEN], row[GIVEN])
     if change.practice_to:
         gone = list(held)
         gone[G_DEREG_DATE], gone[G_DEREG_REASON], gone[G_ACTION] = yesterday, "other", "deregister"
@@ -134,38 +130,19 @@ def _gp_address(gp_row: list[str], address: Address) -> None:
     gp_row[G_POSTCODE] = address.postcode.replace(" ", "") if compact else address.postcode
 
 
-class GpReader:
+class GpReader(NightOneCsv):
     """Night one's GP file of an LA, read alongside its ground truth: practices, and changed children's rows."""
 
     def __init__(self, first: Path) -> None:
-        self.first = first
-        self.name = ""
-        self.sequence = 0
+        super().__init__(first, "gp")
         self.practices: dict[str, tuple[str, str]] = {}
         self.held: dict[str, tuple[list[str], str]] = {}  # child_id -> (night one's row, its fault)
-        self._handle: IO[str] | None = None
-        self._rows: Iterator[list[str]] = iter(())
-        self._number = 0
 
     def row(self, name: str, number: int, child_id: str, fault: str, plan: LaPlan) -> None:
-        if name != self.name:
-            self.close()
-            self.name = name
-            _, self.sequence = sender_file("gp", name)
-            self._handle = open(night_one_file(self.first, "gp", name), encoding="utf-8", newline="")
-            self._rows = csv.reader(self._handle)
-            next(self._rows)
-            self._number = 0
-        gp_row = next(self._rows, None)
-        self._number += 1
-        if gp_row is None or number != self._number:
+        gp_row = self.next_row(name)
+        if gp_row is None or number != self.number:
             raise ValueError(f"{name}: ground truth row {number} does not match the file")
         if len(gp_row) >= len(GP_COLUMNS):
             self.practices.setdefault(gp_row[G_PRACTICE], (gp_row[G_PRACTICE_NAME], gp_row[G_PRACTICE_PHONE]))
             if child_id in plan.changes:
                 self.held[child_id] = (gp_row[: len(GP_COLUMNS)], fault)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
