@@ -17,15 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from directory_api.auth import token_hash
 from directory_api.main import create_app
-from tests.integration.read_contract import (
-    NORMAL,
-    SHIELDED,
-    SHIELDED_SECRETS,
-    as_role,
-    record,
-    session_of,
-    sqlstate,
-)
+from tests.integration.read_contract import NORMAL, SHIELDED, SHIELDED_SECRETS, as_role, record, session_of, sqlstate
 from tests.integration.test_change_feed import sign_in
 from warehouse import contract, users
 from warehouse.db import transaction
