@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from contactpoint.settings import get_settings
+from directory_api.deps import get_clock
+from directory_api.main import create_app
+from tests.integration.api_story import Api, Clock, add_child, add_involvements
 from tests.integration.read_contract import build_directory
+from warehouse.audit import verify_chain
 from warehouse.db import transaction
 
 
@@ -26,3 +33,25 @@ def day_before(store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CONTACTPOINT_AS_OF", "2026-11-24")
     get_settings.cache_clear()
     return store
+
+
+@pytest.fixture
+def api(store: Path) -> Iterator[Api]:
+    """A small directory, a reader, and the API on a clock the test moves."""
+    with transaction() as conn:
+        add_child(conn, "CP000000001A", "Alfie", "Smith-Jones", "2016-03-04", gender="M")
+        add_involvements(conn, "CP000000001A", "Alfie", "Smith-Jones", "2016-03-04")
+        add_child(conn, "CP000000002B", "Ava", "Stone", "2015-01-10", postcode="S60 2AB", shielded=True)
+        add_involvements(conn, "CP000000002B", "Ava", "Stone", "2015-01-10")
+        add_child(conn, "CP000000003C", "Ava", "Stone", "2015-01-10", postcode="S60 2AB")
+        conn.execute(text("INSERT INTO identity.child (cp_id, status, superseded_by) "
+                          "VALUES ('CP000000009Z', 'merged', 'CP000000001A')"))
+    app = create_app()
+    clock = Clock()
+    app.dependency_overrides[get_clock] = lambda: clock
+    with TestClient(app) as client:
+        api = Api(client, clock, {})
+        api.add_user("reader")
+        yield api
+    with transaction() as conn:
+        assert verify_chain(conn, store.parent / "anchors.log").ok
