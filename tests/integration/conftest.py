@@ -14,6 +14,8 @@ from directory_api.deps import get_clock
 from directory_api.main import create_app
 from tests.integration.api_story import Api, Clock, add_child, add_involvements
 from tests.integration.read_contract import build_directory
+from tests.integration.stewardship_story import STEWARD
+from warehouse import users
 from warehouse.audit import verify_chain
 from warehouse.db import transaction
 
@@ -55,3 +57,12 @@ def api(store: Path) -> Iterator[Api]:
         yield api
     with transaction() as conn:
         assert verify_chain(conn, store.parent / "anchors.log").ok
+
+
+@pytest.fixture
+def steward(store: Path) -> str:
+    """The steward at the keyboard: a real, enabled account (the database acts only for one); the stewards'
+    stories use it in every test (``pytest.mark.usefixtures("steward")``)."""
+    with transaction() as conn:
+        users.add_user(conn, username=STEWARD, display_name="Steward", role="steward", password="pw", pin="1")
+    return STEWARD
