@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import tracemalloc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -236,3 +237,14 @@ def ics_ids(i: int) -> dict[str, str]:
 def ecaf_ids(i: int) -> dict[str, str]:
     return {"NotificationId": f"CAF-{i:07d}", "NHSNumber": valid_nhs_number(999_000_000 + 11 * i),
             "DateOfBirth": f"2014-02-{i:02d}"}
+
+
+def peak_memory_reading(rows: Callable[[], Iterable[object]]) -> int:
+    """The peak memory traced while a parser is opened (``rows()``) and every row it yields is read: a parser
+    that streams keeps it flat however long the file."""
+    tracemalloc.start()
+    for _ in rows():
+        pass
+    _, top = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return top

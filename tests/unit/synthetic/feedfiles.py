@@ -171,9 +171,23 @@ def files_of(folder: Path, feed: str) -> dict[str, Path]:
     return {NAME.match(p.name).group(2): p for p in sorted((folder / "inbound" / feed).glob("*"))}  # type: ignore[union-attr]
 
 
-def digests_under_hash_seeds(script: str, out: Path) -> set[str]:
-    """What ``script`` prints (a digest of what it wrote below its first argument) when run in a fresh
-    interpreter under two string hash seeds, each writing to its own folder below ``out``."""
+_DIGEST_OF_A_RUN = """
+import hashlib, sys
+from pathlib import Path
+from tools.synthetic import generate, next_night
+out = Path(sys.argv[1])
+{write}
+digest = hashlib.sha256()
+for path in sorted(p for p in ({written}).rglob("*") if p.is_file()):
+    digest.update(str(path.relative_to(out)).encode() + path.read_bytes())
+print(digest.hexdigest())
+"""
+
+
+def digests_under_hash_seeds(write: str, written: str, out: Path) -> set[str]:
+    """The digests of the files below ``written`` (an expression of ``out``) after the statements ``write``
+    ran in a fresh interpreter under each of two string hash seeds, each run in its own folder below ``out``."""
+    script = _DIGEST_OF_A_RUN.format(write=write, written=written)
     root = Path(__file__).resolve().parents[3]
     digests = set()
     for hash_seed in ("1", "2"):
