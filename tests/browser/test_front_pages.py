@@ -13,7 +13,7 @@ import pytest
 from contactpoint.settings import PROJECT_ROOT
 from pipeline.steps import link, publish
 from tests.browser.conftest import SCREENSHOTS, Console
-from tests.integration.test_stewardship import twins
+from tests.integration.stewardship_story import twins
 from warehouse.db import transaction
 from warehouse.reports import universal_services, write_report
 

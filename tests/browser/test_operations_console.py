@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Console
-from tests.integration.test_model_lifecycle import SHIFTED, load_population, store_shifted_model
+from tests.integration.model_lifecycle import SHIFTED, load_population, store_shifted_model
 from tests.integration.test_operations_pages import deliver_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]

@@ -19,8 +19,8 @@ from directory_api.console.session import require_operations, require_steward
 from directory_api.main import create_app
 from pipeline.steps import publish, relink
 from tests.browser.conftest import Console
+from tests.integration.stewardship_story import children_by_record, girl_with_two_surnames, twins
 from tests.integration.test_held_is_shielded import held_beside_shielded_twin
-from tests.integration.test_stewardship import children_by_record, girl_with_two_surnames, twins
 from warehouse.db import transaction
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]

@@ -16,13 +16,11 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from tests.integration import test_directory_api as directory_api_story
-from tests.integration.test_directory_api import PURPOSE, Api, audit_entries
+from tests.integration.api_story import PURPOSE, Api, audit_entries
 from warehouse.audit import LANE_SPAN, lane_of, verify_chain
 from warehouse.db import api_database_url, transaction
 
 pytestmark = pytest.mark.postgres
-api = directory_api_story.api  # the same small directory, reader and API as the directory API's story
 
 API_FUNCTIONS = {"directory.api_child_record(text,text,text,text)",
                  "directory.api_search_children(text,text,text,text,text,date,text,text)",

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from cli.main import main
 from matching.stewardship import record_decision
-from tests.integration.test_read_contract import (
+from tests.integration.read_contract import (
     ARCHIVED,
     HELD,
     MERGED,

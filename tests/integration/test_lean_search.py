@@ -18,7 +18,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, text
 
-from tests.integration.test_read_contract import NORMAL, add_app_user, add_child, build_directory, session_of
+from tests.integration.read_contract import NORMAL, add_app_user, add_child, build_directory, session_of
 from warehouse.db import database_url, transaction
 from warehouse.migrate import alembic_config
 

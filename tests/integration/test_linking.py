@@ -14,7 +14,7 @@ from matching.model import BUNDLED_MODEL
 from matching.stewardship import record_decision
 from pipeline.steps import link, publish, relink, run_feed
 from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
-from tools.synthetic import generate
+from tests.integration.population import deliver_population
 from warehouse.db import transaction
 from warehouse.record_features import CANONICAL
 
@@ -32,14 +32,7 @@ def children_by_record() -> dict[int, str]:
 
 
 def load_population(store: Path, children: int = 400, seed: int = 11) -> Path:
-    generated = store.parent / "generated"
-    generate(generated, children=children, seed=seed, fault_rate=0.05)
-    for feed in FEEDS:
-        folder = generated / "inbound" / feed
-        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-            drop(store, feed, path.name, path.read_bytes())
-        run_feed(feed, f"run-{feed}")
-    return generated
+    return deliver_population(store, children=children, seed=seed, fault_rate=0.05)
 
 
 def truth(generated: Path) -> dict[int, str]:

@@ -8,24 +8,17 @@ flags the second and not the first.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from cli.main import main
-from tests.integration.test_read_contract import MERGED, NORMAL, SENSITIVE, SHIELDED, build_directory, record, search
+from tests.integration.read_contract import MERGED, NORMAL, SENSITIVE, SHIELDED, record, search
 from warehouse.db import transaction
 from warehouse.misuse import MISUSE_RULES, MisuseRule, misuse_report
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def directory(store: Path) -> None:
-    with transaction() as conn:
-        build_directory(conn)
 
 
 def test_a_reader_typing_ids_from_a_list_is_flagged_and_a_practitioner_searching_is_not(

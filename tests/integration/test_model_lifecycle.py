@@ -8,18 +8,10 @@ import json
 import re
 from pathlib import Path
 
-import pandas as pd
-import pyotp
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from cli.main import main
-from connectors.feeds import FEEDS as REGISTRY
-from contactpoint.settings import get_settings
-from directory_api.console import ops_charts
-from directory_api.console.ops_charts import WeightBin, weight_histogram
-from directory_api.main import create_app
 from matching.decide import APART, LINK, REVIEW
 from matching.lifecycle import (
     MATCH,
@@ -27,88 +19,25 @@ from matching.lifecycle import (
     compare_models,
     confusion_by_version,
     current_version,
-    distribution,
     labelled_pairs,
     model_of,
     model_versions,
     promote,
-    store_distribution,
 )
-from matching.model import load_model
 from matching.settings import MODEL_VERSION, THRESHOLDS
 from matching.stewardship import record_decision, undo_decision
-from pipeline.steps import link, run_feed
-from tests.factories import drop
-from tools.synthetic import generate
-from warehouse import users
+from tests.integration.model_lifecycle import (
+    SHIFTED,
+    add_steward,
+    conflicting_identifiers,
+    load_population,
+    rows,
+    signed_in_console,
+    store_shifted_model,
+    sure_matches,
+)
 from warehouse.audit import verify_chain
 from warehouse.db import transaction
-
-FEEDS = tuple(REGISTRY)
-SHIFTED = "child_linkage_v1-shifted"
-
-
-def rows(sql: str, **params: object) -> list[tuple]:
-    with transaction() as conn:
-        return [tuple(r) for r in conn.execute(text(sql), params)]
-
-
-def load_population(store: Path, children: int = 400, seed: int = 23) -> None:
-    generated = store.parent / "generated"
-    generate(generated, children=children, seed=seed, fault_rate=0.15)
-    for feed in FEEDS:
-        folder = generated / "inbound" / feed
-        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-            drop(store, feed, path.name, path.read_bytes())
-        run_feed(feed, f"run-{feed}")
-    link("first")
-
-
-def store_shifted_model() -> None:
-    """A "retrained" model: the bundled one with prior odds eight times higher, so every weight rises by 3."""
-    model = load_model()
-    prior = model["probability_two_random_records_match"]
-    model["probability_two_random_records_match"] = 8 * prior / (1 - prior + 8 * prior)
-    with transaction() as conn:
-        conn.execute(text("INSERT INTO identity.model (version, model) VALUES (:v, CAST(:m AS jsonb))"),
-                     {"v": SHIFTED, "m": json.dumps(model)})
-
-
-def add_steward(name: str = "lead", role: str = "steward") -> str:
-    with transaction() as conn:
-        return users.add_user(conn, username=name, display_name=name.title(), role=role, password="pw", pin="1234")
-
-
-def sure_matches(limit: int) -> list[tuple[int, int]]:
-    """Record pairs sharing a valid NHS number and date of birth: a rule links them whatever the weights."""
-    return [(a, b) for a, b in rows("""
-        SELECT a.record_id, b.record_id FROM staging.source_record a JOIN staging.source_record b
-          ON a.nhs_number = b.nhs_number AND a.date_of_birth = b.date_of_birth AND a.record_id < b.record_id
-        ORDER BY a.record_id, b.record_id LIMIT :n""", n=limit)]
-
-
-def conflicting_identifiers(limit: int) -> list[tuple[int, int]]:
-    """Record pairs with two different valid NHS numbers: never one child."""
-    return [(a, b) for a, b in rows("""
-        SELECT a.record_id, b.record_id FROM staging.source_record a JOIN staging.source_record b
-          ON a.nhs_number <> b.nhs_number AND a.family_name = b.family_name AND a.record_id < b.record_id
-        ORDER BY a.record_id, b.record_id LIMIT :n""", n=limit)]
-
-
-@pytest.mark.unit
-def test_the_weight_distribution_counts_what_each_threshold_move_would_send_to_review() -> None:
-    # No rule applies (every comparison null): the weight alone decides.
-    weights = [1.5, 2.5, 5.5, 6.5, 9.0]
-    pairs = pd.DataFrame({"match_weight": weights, **{f"gamma_{c}": [-1] * 5 for c in
-                                                        ("forename", "surname", "dob", "household", "nhs_number",
-                                                         "upn")}})
-    shown = distribution(pairs, "v", bin_width=1.0, low=0.0, high=12.0)
-
-    assert shown.by_decision == {APART: 1, REVIEW: 2, LINK: 2}
-    assert {low: counts for low, counts in shown.bins if counts} == {
-        1.0: {APART: 1}, 2.0: {REVIEW: 1}, 5.0: {REVIEW: 1}, 6.0: {LINK: 1}, 9.0: {LINK: 1}}
-    moves = {(m.threshold, m.delta): (m.to_review, m.from_review) for m in shown.moves}
-    assert moves == {("link", 1.0): (1, 0), ("link", -1.0): (0, 1), ("review", 1.0): (0, 1), ("review", -1.0): (1, 0)}
 
 
 @pytest.mark.postgres
@@ -230,37 +159,6 @@ def test_promotion_is_audited_and_the_full_re_link_keeps_contactpoint_ids_stable
 
 
 @pytest.mark.postgres
-def test_the_store_weight_distribution_marks_both_thresholds_and_moves_only_one_way(store: Path) -> None:
-    load_population(store)
-    with transaction() as conn:
-        shown = store_distribution(conn)
-        open_reviews = conn.execute(text("SELECT count(*) FROM identity.review_pair")).scalar_one()
-    assert shown.pairs == sum(sum(c.values()) for _, c in shown.bins) > 0
-    assert shown.by_decision[LINK] > 0
-    # Pairwise, before clustering and stewards: every pair in the queue is among them (a review, or a link
-    # the clustering refused).
-    assert shown.by_decision[REVIEW] + shown.by_decision[LINK] >= open_reviews
-    moves = {(m.threshold, m.delta): m for m in shown.moves}
-    assert moves[("link", 1.0)].from_review == moves[("link", -1.0)].to_review == 0
-    assert moves[("review", -1.0)].from_review == moves[("review", 1.0)].to_review == 0
-    assert moves[("link", 1.0)].to_review > 0
-
-
-def signed_in_console(monkeypatch: pytest.MonkeyPatch, username: str, secret: str) -> TestClient:
-    monkeypatch.setenv("CONTACTPOINT_CONSOLE_SECURE_COOKIE", "false")  # the test client speaks plain http
-    get_settings.cache_clear()
-    client = TestClient(create_app())
-    form = client.get("/console/sign-in")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token is not None
-    signed = client.post("/console/sign-in", follow_redirects=False, data={
-        "username": username, "password": "pw", "pin": "1234", "one_time_code": pyotp.TOTP(secret).now(),
-        "csrf_token": token.group(1)})
-    assert signed.status_code == 303
-    return client
-
-
-@pytest.mark.postgres
 def test_the_steward_lead_reads_the_matrices_compares_and_promotes_in_the_console(
         store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     load_population(store)
@@ -338,20 +236,3 @@ def test_model_commands_list_compare_and_promote(store: Path, capsys: pytest.Cap
     assert f"{SHIFTED} promoted over {MODEL_VERSION}" in capsys.readouterr().out
     with transaction() as conn:
         assert current_version(conn) == SHIFTED
-
-
-@pytest.mark.unit
-def test_the_weight_chart_marks_both_thresholds_and_draws_one_bar_per_decision_and_band() -> None:
-    bins = [WeightBin(float(low), counts) for low, counts in
-            ((0, {APART: 3}), (1, {}), (2, {REVIEW: 2, APART: 1}), (3, {REVIEW: 1}), (4, {LINK: 400}))]
-    svg = str(weight_histogram(bins, 1.0, {"review": 2.0, "link": 4.0}))
-
-    assert svg.count("<rect") == 5
-    thresholds = re.findall(r'<line x1="([\d.]+)" y1="[\d.]+" x2="[\d.]+" y2="[\d.]+" stroke="#0b0c0c"', svg)
-    left, right = ops_charts.LEFT, ops_charts.WIDTH - ops_charts.RIGHT
-    span = right - left
-    assert [float(x) for x in thresholds] == pytest.approx([left + span * 2 / 5, left + span * 4 / 5])
-    assert re.search(r"<title>weight 4 to 5: 400 link</title>", svg)
-    # Log scale up to 1,000: 400 links stand under the 1,000 line, 1 review well above the axis.
-    heights = {title: float(h) for h, title in re.findall(r'height="([\d.]+)" fill="[^"]+"><title>([^<]+)', svg)}
-    assert heights["weight 3 to 4: 1 review"] > 0.05 * heights["weight 4 to 5: 400 link"]

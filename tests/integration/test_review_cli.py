@@ -12,31 +12,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from cli.main import main
-from connectors.feeds import FEEDS as REGISTRY
 from contactpoint.settings import get_settings
 from directory_api.main import create_app
 from matching import stewardship
-from pipeline.steps import link, relink, run_feed
-from tests.factories import drop
-from tools.synthetic import generate
+from pipeline.steps import relink
+from tests.integration.model_lifecycle import load_population
 from warehouse import users
 from warehouse.audit import verify_chain
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres
-FEEDS = tuple(REGISTRY)
 PASSWORD, PIN = "correct horse battery staple", "4711"
-
-
-def load_population(store: Path) -> None:
-    generated = store.parent / "generated"
-    generate(generated, children=400, seed=23, fault_rate=0.15)
-    for feed in FEEDS:
-        folder = generated / "inbound" / feed
-        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-            drop(store, feed, path.name, path.read_bytes())
-        run_feed(feed, f"run-{feed}")
-    link("first")
 
 
 def add_user(name: str, role: str = "steward", *, shielded: bool = False) -> str:

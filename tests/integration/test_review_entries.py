@@ -15,7 +15,7 @@ from cli.main import main
 from contactpoint.settings import get_settings
 from directory_api.main import create_app
 from matching import stewardship
-from tests.integration.test_stewardship import twins
+from tests.integration.stewardship_story import twins
 from warehouse import users
 from warehouse.db import transaction
 

@@ -17,27 +17,12 @@ from sqlalchemy.exc import DBAPIError
 
 from directory_api.auth import token_hash
 from directory_api.main import create_app
+from tests.integration.read_contract import NORMAL, SHIELDED, SHIELDED_SECRETS, as_role, record, session_of, sqlstate
 from tests.integration.test_change_feed import sign_in
-from tests.integration.test_read_contract import (
-    NORMAL,
-    SHIELDED,
-    SHIELDED_SECRETS,
-    as_role,
-    build_directory,
-    record,
-    session_of,
-    sqlstate,
-)
 from warehouse import contract, users
 from warehouse.db import transaction
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def directory(store: Path) -> None:
-    with transaction() as conn:
-        build_directory(conn)
 
 
 @pytest.mark.parametrize("db_role", ["cp_reader", "cp_steward"])

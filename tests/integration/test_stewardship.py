@@ -8,111 +8,30 @@ by the next publish, and undone exactly.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from matching import stewardship
-from matching.link import current_model
-from matching.stewardship import QueueFilter, StewardshipError
-from pipeline.steps import publish, relink, run_feed
-from tests.factories import csv_file, ctf, drop, feed_file_name, gp_row, pupil, school_file_name, valid_upn
-from warehouse import users
+from matching.stewardship import StewardshipError
+from pipeline.steps import publish, relink
+from tests.integration.stewardship_story import (
+    STEWARD,
+    assert_no_names_in_the_audit,
+    audit_of,
+    boy_at_school_and_gp,
+    child_states,
+    children_by_record,
+    directory_ids,
+    girl_with_two_surnames,
+    older_first_of,
+    rows,
+    twins,
+)
 from warehouse.db import transaction
 
-pytestmark = pytest.mark.postgres
-
-STEWARD = "steward1"
-NAMES = ("Amelia", "Isla", "Olivia", "Brown", "Kowalczyk", "Alfie", "Smith-Jones")
-
-
-@pytest.fixture(autouse=True)
-def steward(store: Path) -> str:
-    """The steward at the keyboard: a real, enabled account (the database acts only for one)."""
-    with transaction() as conn:
-        users.add_user(conn, username=STEWARD, display_name="Steward", role="steward", password="pw", pin="1")
-    return STEWARD
-
-
-def rows(sql: str, **params: object) -> list[Any]:
-    with transaction() as conn:
-        return list(conn.execute(text(sql), params).fetchall())
-
-
-def children_by_record() -> dict[int, str]:
-    return {int(r.record_id): str(r.cp_id) for r in rows("SELECT record_id, cp_id FROM identity.link")}
-
-
-def older_first_of(cp_a: str, cp_b: str) -> tuple[str, str]:
-    with transaction() as conn:
-        return stewardship.older_first(conn, cp_a, cp_b)
-
-
-def child_states() -> dict[str, tuple[str, str | None]]:
-    return {r.cp_id: (r.status, r.superseded_by) for r in rows("SELECT cp_id, status, superseded_by "
-                                                                 "FROM identity.child")}
-
-
-def directory_ids() -> set[str]:
-    return {r.cp_id for r in rows("SELECT cp_id FROM directory.child")}
-
-
-def audit_of(action: str) -> list[Any]:
-    return rows("SELECT username, user_role, cp_id, detail FROM audit.entry WHERE action = :a ORDER BY entry_id",
-                a=action)
-
-
-def assert_no_names_in_the_audit() -> None:
-    logged = json.dumps([list(map(str, r)) for r in rows("SELECT cp_id, purpose, detail FROM audit.entry")])
-    for name in NAMES:
-        assert name not in logged, name
-    assert "school confirmed" not in logged  # a reason is free text: it stays out of the log
-
-
-def twins(store: Path) -> None:
-    """Twins at one address, each known to her school and her GP. Amelia's records carry her UPN and NHS number;
-    Isla's school has no UPN for her yet and her GP registration no NHS number, so nothing but a steward tells
-    whether Isla is Amelia (twins each known by her own identifiers would be two children without a steward)."""
-    drop(store, "school", school_file_name(), ctf([pupil(UPN=valid_upn(), Forename="Amelia", Sex="F", MiddleNames=None),
-                                                   pupil(UPN=None, Forename="Isla", Sex="F", MiddleNames=None)]))
-    drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([
-        gp_row(given_name="Amelia", gender="F", other_given_names=""),
-        gp_row(nhs_number="", given_name="Isla", gender="F", other_given_names="")]))
-    run_feed("school", "run-school")
-    run_feed("gp", "run-gp")
-
-
-def girl_with_two_surnames(store: Path) -> dict[str, str]:
-    """Her school and GP records as two children (the linker cannot tell); feed → ContactPoint ID."""
-    drop(store, "school", school_file_name(), ctf([pupil(
-        UPN=valid_upn(), Forename="Olivia", Surname="Brown", DOB="2015-05-17", Sex="F", MiddleNames="Rose",
-        PostCode="S60 1AA", PAON="12", Street="Oak Road", contact=("Jane", "Brown", "PAR", "01709 123456"))]))
-    drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([gp_row(
-        nhs_number="9990000026", given_name="Olivia", family_name="Kowalczyk", other_given_names="",
-        date_of_birth="2015-05-17", gender="F", address_line_1="4 Quarry Hill", address_line_2="Sheffield",
-        postcode="S10 2TN")]))
-    run_feed("school", "run-school")
-    run_feed("gp", "run-gp")
-    ids = {r.feed: r.cp_id for r in rows("SELECT s.feed, l.cp_id FROM staging.source_record s "
-                                         "JOIN identity.link l USING (record_id)")}
-    assert ids["school"] != ids["gp"]
-    return ids
-
-
-def boy_at_school_and_gp(store: Path) -> tuple[str, int]:
-    """One child with a school and a GP record; returns his ID and the GP record's id."""
-    drop(store, "school", school_file_name(), ctf([pupil(UPN=valid_upn(), Forename="Alfie")]))
-    drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([gp_row(given_name="Alfie")]))
-    run_feed("school", "run-school")
-    run_feed("gp", "run-gp")
-    linked = rows("SELECT s.feed, s.record_id, l.cp_id FROM staging.source_record s "
-                  "JOIN identity.link l USING (record_id)")
-    assert len({r.cp_id for r in linked}) == 1, "the fixture needs the linker to join his two records"
-    gp = next(r for r in linked if r.feed == "gp")
-    return str(gp.cp_id), int(gp.record_id)
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("steward")]
 
 
 def test_a_steward_keeps_twins_apart_and_the_next_full_relink_and_the_queue_honour_it(store: Path) -> None:
@@ -268,80 +187,3 @@ def test_an_undo_is_refused_when_a_later_action_changed_the_same_child(store: Pa
         stewardship.undo_action(conn, merge.action_id, steward=STEWARD, reason="undo the merge")
     assert {r.feed: r.cp_id for r in rows("SELECT s.feed, l.cp_id FROM staging.source_record s "
                                           "JOIN identity.link l USING (record_id)")} == ids
-
-
-def test_pairs_touching_a_shielded_child_come_first_and_filters_count(store: Path) -> None:
-    twins(store)
-    # A third girl, restricted at her GP, who might be one of two more twins at another address (the other
-    # twin's school has no UPN for her yet).
-    drop(store, "school", school_file_name(stamp="20261102T100000"), ctf([
-        pupil(UPN=valid_upn(), Forename="Maya", Surname="Hill", DOB="2014-01-09", Sex="F", MiddleNames="",
-              PostCode="S61 2BB", PAON="3", Street="Elm Road"),
-        pupil(UPN=None, Forename="Mia", Surname="Hill", DOB="2014-01-09", Sex="F", MiddleNames="",
-              PostCode="S61 2BB", PAON="3", Street="Elm Road")]))
-    drop(store, "gp", feed_file_name("gp", sender="13R", stamp="20261102T100000"), csv_file([
-        gp_row(given_name="Maya", family_name="Hill", date_of_birth="2014-01-09", gender="F", other_given_names="",
-               address_line_1="3 Elm Road", postcode="S61 2BB", restricted="Y")]))
-    run_feed("school", "run-school-2")
-    run_feed("gp", "run-gp-2")
-    with transaction() as conn:
-        queue = stewardship.review_queue(conn)
-        by_school = stewardship.review_queue(conn, QueueFilter(feed="school"))
-        nowhere = stewardship.review_queue(conn, QueueFilter(local_authority="999"))
-        second_page = stewardship.review_queue(conn, page=2, per_page=1)
-    assert queue.shielded >= 1
-    flags = [e.shielded for e in queue.entries]
-    assert flags == sorted(flags, reverse=True) and flags[0]
-    unshielded = [e.distance for e in queue.entries if not e.shielded]
-    assert unshielded == sorted(unshielded)
-    assert by_school.total == queue.by_feed["school"]
-    assert nowhere.total == 0 and nowhere.entries == []
-    assert second_page.entries == queue.entries[1:2]
-
-
-def test_the_waterfall_of_a_pair_adds_up_to_the_weight_the_linker_gave_it(store: Path) -> None:
-    twins(store)
-    with transaction() as conn:
-        top = stewardship.review_queue(conn).entries[0]
-        pair = stewardship.pair_detail(conn, top.pair_id)
-        assert pair is not None
-        bars = stewardship.waterfall(pair["explanation"], current_model(conn), float(pair["match_weight"]))
-    names = [b["name"] for b in bars]
-    assert names[0] == "prior" and names[-1] == "total" and "adjustments" not in names
-    assert bars[-2]["end"] == pytest.approx(top.match_weight, abs=0.01)
-    forename = next(b for b in bars if b["name"] == "forename")
-    assert forename["weight"] < 0 and forename["label"] == "All other comparisons"  # Amelia and Isla
-    assert all(b["start"] == pytest.approx(a["end"]) for a, b in zip(bars[:-2], bars[1:-1], strict=True))
-
-
-def test_a_child_held_beside_a_shielded_twin_is_published_once_a_steward_answers_and_held_again_on_undo(
-        store: Path) -> None:
-    # Isla without a UPN or an NHS number yet: nothing but a steward tells whether she is Amelia.
-    drop(store, "school", school_file_name(), ctf([
-        pupil(UPN=valid_upn(), Forename="Amelia", Sex="F", MiddleNames=None),
-        pupil(UPN=None, Forename="Isla", Sex="F", MiddleNames=None)]))
-    drop(store, "gp", feed_file_name("gp", sender="13R"), csv_file([
-        gp_row(given_name="Amelia", gender="F", other_given_names="", restricted="Y"),
-        gp_row(nhs_number="", given_name="Isla", gender="F", other_given_names="")]))
-    run_feed("school", "run-school")
-    run_feed("gp", "run-gp")
-    held = [cp for cp, (status, _) in child_states().items() if status == "held"]
-    assert len(held) == 1, "Isla might be her shielded twin: held out of the directory"
-    assert held[0] not in directory_ids()
-    with transaction() as conn:  # only a steward entitled to shielded children may answer (issue 13)
-        users.set_entitlements(conn, STEWARD, may_see_shielded=True, may_see_sensitive=False)
-
-    with transaction() as conn:
-        queue = stewardship.review_queue(conn)
-        assert queue.shielded == queue.total >= 1
-        outcomes = [stewardship.keep_apart(conn, e.pair_id, steward=STEWARD, reason="twins, school confirmed")
-                    for e in queue.entries]
-    assert child_states()[held[0]] == ("active", None)
-    publish()
-    assert held[0] in directory_ids()
-
-    with transaction() as conn:
-        stewardship.undo_action(conn, outcomes[-1].action_id, steward=STEWARD, reason="not sure after all")
-    assert child_states()[held[0]] == ("held", None)
-    publish()
-    assert held[0] not in directory_ids()

@@ -34,13 +34,13 @@ ICS_COLUMNS = (
 )
 CASE_NOTE_COLUMNS = ("notes", "assessment_text", "diagnosis")
 SENSITIVE_SERVICES = frozenset(("sexual_health", "mental_health", "substance_misuse"))
-_SERVICES = Weighted(
+ICS_SERVICES = Weighted(
     ("social_care", "youth_offending", "sexual_health", "mental_health", "substance_misuse", "other"),
     (55, 10, 7, 12, 5, 11),
 )
 # Youth justice starts at 10 (the age of criminal responsibility); sexual health and substance
 # misuse services for children see teenagers.
-_MIN_AGE = {"youth_offending": 10, "sexual_health": 13, "substance_misuse": 12, "mental_health": 4}
+ICS_SERVICE_MIN_AGE = {"youth_offending": 10, "sexual_health": 13, "substance_misuse": 12, "mental_health": 4}
 
 
 def _yn(flag: bool) -> str:
@@ -130,8 +130,7 @@ class ConnexionsFeed(CsvFeed):
             address = child.household.address_known_to(0.25)
             person = person_for(child, address, conv, nhs=False, upn=True, uln=True)
             fault = faults.maybe(person, child.dob, address.postcode)
-            self.ctx.serials["connexions"] += 1
-            client_id = f"CX{self.ctx.la.code}{self.ctx.serials['connexions']:06d}"
+            client_id = f"CX{self.ctx.la.code}{self.next_serial():06d}"
             adviser = self.ctx.advisers[below(rng, len(self.ctx.advisers))]
             thirteenth = child.dob + timedelta(days=int(13 * 365.25))
             yesterday = as_of - timedelta(days=1)
@@ -164,8 +163,8 @@ class IcsFeed(CsvFeed):
             if child.care_leaver:
                 service, team = "social_care", names.LEAVING_CARE_TEAM
             else:
-                service = _SERVICES.pick(rng)
-                if child.age < _MIN_AGE.get(service, 0):
+                service = ICS_SERVICES.pick(rng)
+                if child.age < ICS_SERVICE_MIN_AGE.get(service, 0):
                     service = "social_care" if rng.random() < 0.8 else "other"
                 team = choose(rng, names.ICS_TEAMS[service])
             worker = self.ctx.workers[below(rng, len(self.ctx.workers))]
@@ -182,8 +181,7 @@ class IcsFeed(CsvFeed):
                 known_nhs, known_upn = rng.random() < 0.85, rng.random() < 0.5
                 person = person_for(child, address, conv, nhs=known_nhs, upn=known_upn, uln=False)
                 fault = faults.maybe(person, child.dob, address.postcode)
-                self.ctx.serials["ics"] += 1
-                event_id = f"ICS{self.ctx.la.code}-{self.ctx.serials['ics']:07d}"
+                event_id = f"ICS{self.ctx.la.code}-{self.next_serial():07d}"
                 self.emit(
                     [event_id, event, when.isoformat(), self.ctx.la.code, person.nhs, person.upn,
                      person.family, person.given, person.dob, person.gender, address.line1, address.town,

@@ -76,8 +76,7 @@ class EcafFeed(LaFeed):
             for event, when in events:
                 person = person_for(child, address, conv, nhs=known_nhs, upn=known_upn, uln=False)
                 fault = faults.maybe(person, child.dob, address.postcode)
-                self.ctx.serials["ecaf"] += 1
-                notification_id = f"CAF{self.ctx.la.code}-{self.ctx.serials['ecaf']:06d}"
+                notification_id = f"CAF{self.ctx.la.code}-{self.next_serial():06d}"
                 parts = [
                     f"  <Notification>\n    <NotificationId>{notification_id}</NotificationId>\n"
                     f"    <Event>{event}</Event>\n    <EventDate>{when.isoformat()}</EventDate>\n"

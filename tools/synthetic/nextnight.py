@@ -39,28 +39,28 @@ from random import Random
 
 from tools.synthetic.dropzone import FEEDS, DropZone
 from tools.synthetic.generator import CHILDREN_COLUMNS
-from tools.synthetic.nextnight_connexions import _ConnexionsSnapshot
-from tools.synthetic.nextnight_ecaf import _EcafReader, ecaf_events
+from tools.synthetic.nextnight_connexions import ConnexionsSnapshot
+from tools.synthetic.nextnight_ecaf import EcafReader, ecaf_events
 from tools.synthetic.nextnight_files import (
-    _GP,
-    _MOVE,
-    _NAME_CHANGE,
-    _SCHOOL,
     CHANGE_MIX,
+    GP_CHANGE,
     ID,
     LA,
+    MOVE,
+    NAME_CHANGE,
     NHS,
     NIGHT_ONE_PLACES,
+    SCHOOL_CHANGE,
     LaPlan,
-    _Night,
-    _night_one_date,
-    _sender_file,
-    _Truth,
+    Night,
+    Truth,
+    night_one_date,
+    sender_file,
 )
-from tools.synthetic.nextnight_gp import _GpReader, gp_delta
-from tools.synthetic.nextnight_ics import _IcsReader, ics_events
-from tools.synthetic.nextnight_plan import _NhsNumbers, _plan
-from tools.synthetic.nextnight_school import _SchoolRoll
+from tools.synthetic.nextnight_gp import GpReader, gp_delta
+from tools.synthetic.nextnight_ics import IcsReader, ics_events
+from tools.synthetic.nextnight_plan import NhsNumbers, plan_la
+from tools.synthetic.nextnight_school import SchoolRoll
 from tools.synthetic.places import LaContext, LocalAuthority, all_local_authorities
 
 
@@ -115,7 +115,7 @@ def next_night(
                          (fault_rate, "fault_rate")):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{label} must be between 0 and 1, not {share}")
-    if leaver_share + change_share * (1 - CHANGE_MIX[_MOVE]) > 1.0:
+    if leaver_share + change_share * (1 - CHANGE_MIX[MOVE]) > 1.0:
         raise ValueError("leaver_share plus the per-child change shares exceed 1")
     for needed in ("children.csv", "ground_truth.csv"):
         if not (first / needed).is_file():
@@ -123,16 +123,16 @@ def next_night(
     inbound = out_dir / "inbound"
     if (out_dir / "ground_truth.csv").exists() or (inbound.exists() and any(inbound.rglob("*"))):
         raise FileExistsError(f"{out_dir} already holds generated files; use an empty directory")
-    night_one = _night_one_date(first)
+    night_one = night_one_date(first)
     as_of = night_one + timedelta(days=1)
     sent = {feed for feed in FEEDS if any(folder.is_dir() and any(folder.iterdir()) for folder in
                                           (first / place / feed for place in NIGHT_ONE_PLACES))}
-    nhs = _NhsNumbers(seed)
+    nhs = NhsNumbers(seed)
     children, last_index = _survey(first / "children.csv", nhs)
     authorities = {la.code: la for la in all_local_authorities()}
     zone = DropZone(out_dir, seed, as_of)
-    night = _Night(first, zone, seed, as_of, fault_rate, sent)
-    counts = {key: 0 for key in ("births", "arrivals", "moved", _SCHOOL, _GP, _NAME_CHANGE, "left_england",
+    night = Night(first, zone, seed, as_of, fault_rate, sent)
+    counts = {key: 0 for key in ("births", "arrivals", "moved", SCHOOL_CHANGE, GP_CHANGE, NAME_CHANGE, "left_england",
                                  "death", "off_roll")}
     done = 0
     handled: set[str] = set()
@@ -146,7 +146,7 @@ def next_night(
                 raise ValueError(f"{first / 'children.csv'} row 1: header is not children.csv's columns")
             writer = csv.writer(people_out, lineterminator="\n")
             writer.writerow(CHILDREN_COLUMNS)
-            truth = _Truth(csv.reader(truth_in), first / "ground_truth.csv")
+            truth = Truth(csv.reader(truth_in), first / "ground_truth.csv")
             for la_code, group in groupby(people, key=lambda row: row[LA]):
                 rows = list(group)
                 la = authorities.get(la_code)
@@ -155,7 +155,7 @@ def next_night(
                 if la_code in handled:  # an LA's files are written once: its children must be together
                     raise ValueError(f"{first / 'children.csv'}: la_code {la_code} appears again after other LAs")
                 handled.add(la_code)
-                plan = _plan(rows, la, seed, as_of, nhs, (new_share, change_share, leaver_share), last_index)
+                plan = plan_la(rows, la, seed, as_of, nhs, (new_share, change_share, leaver_share), last_index)
                 last_index += len(plan.new_rows)
                 _resend(night, la, rows, plan, truth)
                 for row in rows:
@@ -174,8 +174,8 @@ def next_night(
     new = counts["births"] + counts["arrivals"]
     return NextNightSummary(
         children=children + new, new_children=new, births=counts["births"], arrivals=counts["arrivals"],
-        moved_children=counts["moved"], school_changes=counts[_SCHOOL], gp_changes=counts[_GP],
-        name_changes=counts[_NAME_CHANGE], left_england=counts["left_england"], deaths=counts["death"],
+        moved_children=counts["moved"], school_changes=counts[SCHOOL_CHANGE], gp_changes=counts[GP_CHANGE],
+        name_changes=counts[NAME_CHANGE], left_england=counts["left_england"], deaths=counts["death"],
         off_roll=counts["off_roll"], files={f: zone.files[f] for f in wanted}, rows={f: zone.rows[f] for f in wanted},
         faulty_rows={f: zone.faulty[f] for f in wanted}, as_of=as_of, out_dir=out_dir,
     )
@@ -197,7 +197,7 @@ def describe(summary: NextNightSummary) -> str:
 
 
 
-def _survey(path: Path, nhs: _NhsNumbers) -> tuple[int, int]:
+def _survey(path: Path, nhs: NhsNumbers) -> tuple[int, int]:
     """Count night one's children, mark their NHS numbers as used, find the highest child index."""
     count = highest = 0
     with open(path, encoding="utf-8", newline="") as handle:
@@ -215,9 +215,9 @@ def _count(counts: dict[str, int], plan: LaPlan) -> None:
         counts["births" if kind == "birth" else "arrivals"] += 1
     for change in plan.changes.values():
         counts["moved"] += change.moved_to is not None
-        counts[_SCHOOL] += bool(change.school_to)
-        counts[_GP] += bool(change.practice_to)
-        counts[_NAME_CHANGE] += bool(change.renamed_from)
+        counts[SCHOOL_CHANGE] += bool(change.school_to)
+        counts[GP_CHANGE] += bool(change.practice_to)
+        counts[NAME_CHANGE] += bool(change.renamed_from)
         if change.leaves:
             counts[change.leaves] += 1
 
@@ -237,31 +237,31 @@ def _cumulative_truth(first: Path, out_dir: Path) -> None:
     part.replace(out_dir / "ground_truth_all.csv")
 
 
-def _resend(night: _Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, truth: _Truth) -> None:
+def _resend(night: Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, truth: Truth) -> None:
     """Resend the LA's snapshots, collect its GP rows, and write its GP delta."""
     night.ctx = LaContext(la, night.seed)
     by_id = {row[ID]: row for row in rows}
     by_id.update((row[ID], row) for row in plan.new_rows)
-    schools: dict[str, _SchoolRoll] = {}
-    connexions: _ConnexionsSnapshot | None = None
-    gp = _GpReader(night.first)
-    ics = _IcsReader(night.first)
-    ecaf = _EcafReader(night.first)
+    schools: dict[str, SchoolRoll] = {}
+    connexions: ConnexionsSnapshot | None = None
+    gp = GpReader(night.first)
+    ics = IcsReader(night.first)
+    ecaf = EcafReader(night.first)
     transfers: dict[str, list[str]] = {}  # child_id -> the Pupil element the old school held
-    rolls: dict[str, _SchoolRoll] = {}  # by night one's file name: a roll's rows need not be together
+    rolls: dict[str, SchoolRoll] = {}  # by night one's file name: a roll's rows need not be together
     try:
         for feed, name, number, key, child_id, fault in truth.take(set(by_id)):
             if feed == "school":
                 roll = rolls.get(name)
                 if roll is None:
-                    sender, sequence = _sender_file(feed, name)
-                    roll = rolls[name] = schools[sender] = _SchoolRoll(night, name, sender, sequence + 1)
+                    sender, sequence = sender_file(feed, name)
+                    roll = rolls[name] = schools[sender] = SchoolRoll(night, name, sender, sequence + 1)
                 roll.pupil(int(number), key, child_id, fault, plan, by_id, transfers)
             elif feed == "connexions":
                 if connexions is None or connexions.old_name != name:
                     if connexions is not None:
                         connexions.close()
-                    connexions = _ConnexionsSnapshot(night, name)
+                    connexions = ConnexionsSnapshot(night, name)
                 connexions.row(int(number), key, child_id, fault, plan, by_id)
             elif feed == "gp":
                 gp.row(name, int(number), child_id, fault, plan)

@@ -5,27 +5,26 @@ from __future__ import annotations
 import csv
 
 from tools.synthetic.nextnight_files import (
-    _POSTCODE_FAULTS,
     FAMILY_NAME,
     GIVEN,
     LaPlan,
-    _fault_after_rename,
-    _Night,
-    _sender_file,
+    Night,
+    fault_after_change,
     night_one_file,
+    sender_file,
 )
 
 # Connexions columns this module edits.
-C_FAMILY, C_ADDRESS_1, C_ADDRESS_2, C_TOWN, C_POSTCODE = 3, 7, 8, 9, 10
+C_FAMILY, C_GIVEN, C_ADDRESS_1, C_ADDRESS_2, C_TOWN, C_POSTCODE = 3, 4, 7, 8, 9, 10
 
 
-class _ConnexionsSnapshot:
+class ConnexionsSnapshot:
     """An LA's Connexions snapshot resent: unchanged rows as they were, changed rows edited, leavers gone."""
 
-    def __init__(self, night: _Night, old_name: str) -> None:
+    def __init__(self, night: Night, old_name: str) -> None:
         self.night = night
         self.old_name = old_name
-        sender, sequence = _sender_file("connexions", old_name)
+        sender, sequence = sender_file("connexions", old_name)
         self._in = open(night_one_file(night.first, "connexions", old_name), encoding="utf-8", newline="")
         self._rows = csv.reader(self._in)
         self.out = night.open("connexions", sender, sequence + 1, "csv")
@@ -48,11 +47,10 @@ class _ConnexionsSnapshot:
                 compact = " " not in values[C_POSTCODE].strip()
                 values[C_ADDRESS_1], values[C_ADDRESS_2], values[C_TOWN] = address.line1, address.locality, address.town
                 values[C_POSTCODE] = address.postcode.replace(" ", "") if compact else address.postcode
-                fault = "" if fault in _POSTCODE_FAULTS else fault
             if change.renamed_from:
                 upper = values[C_FAMILY].isupper()
                 values[C_FAMILY] = truth[FAMILY_NAME].upper() if upper else truth[FAMILY_NAME]
-                fault = _fault_after_rename(fault, values[4], truth[GIVEN])
+            fault = fault_after_change(fault, change, values[C_GIVEN], truth[GIVEN])
         self.writer.writerow(values)
         self.out.record(key, child_id, fault)
 

@@ -7,29 +7,26 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from random import Random
-from typing import IO
 from xml.sax.saxutils import escape, unescape
 
 from tools.synthetic.faults import RowPerson
 from tools.synthetic.idgen import below
 from tools.synthetic.nextnight_files import (
-    _POSTCODE_FAULTS,
     DOB,
     FAMILY_NAME,
     GIVEN,
     ID,
     LINE1,
-    P_CLOSE,
-    P_OPEN,
     POSTCODE,
     TOWN,
     Change,
     LaPlan,
-    _fault_after_rename,
-    _Night,
-    _person,
-    _sender_file,
-    night_one_file,
+    Night,
+    NightOneFile,
+    closing_tonight,
+    fault_after_change,
+    opening_tonight,
+    row_person,
 )
 from tools.synthetic.places import LocalAuthority
 from tools.synthetic.population import age_on
@@ -42,31 +39,24 @@ _C = "      "  # indentation inside a notification's Child and Practitioner, as 
 
 
 def ecaf_events(
-    night: _Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ecaf: _EcafReader, rng: Random,
+    night: Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ecaf: EcafReader, rng: Random,
 ) -> None:
     """Tonight's CAF notifications: some open assessments close, a few new ones are completed."""
     faults = night.faults("ecaf", la.code)
     by_id = {row[ID]: row for row in rows}
     notes: list[tuple[list[str], str, str]] = []  # (lines without id, child_id, fault)
-    for child_id, (lines, fault) in ecaf.still_open():
-        change = plan.changes.get(child_id)
-        leaving = change is not None and change.leaves in ("left_england", "death")
-        if not leaving and rng.random() >= P_CLOSE:
-            continue
+    for child_id, lines, fault, change in closing_tonight(ecaf.still_open(), plan, rng):
         closed = [_EVENT.sub("<Event>closed</Event>", line) for line in lines]
         closed = [_EVENT_DATE.sub(f"<EventDate>{night.yesterday.isoformat()}</EventDate>", line) for line in closed]
         if change is not None and (change.moved_to is not None or change.renamed_from):
             closed, fault = _edit_notification(closed, by_id[child_id], change, fault)
         notes.append((closed, child_id, fault))
-    for row in rows:
-        change = plan.changes.get(row[ID])
-        if (change is not None and change.leaves) or rng.random() >= P_OPEN:
-            continue
+    for row in opening_tonight(rows, plan, rng):
         if age_on(date.fromisoformat(row[DOB]), night.as_of) >= 18:
             continue
         assert night.ctx is not None
         staff = night.ctx.practitioners[below(rng, len(night.ctx.practitioners))]
-        person = _person(row, nhs=rng.random() < 0.7, upn_=rng.random() < 0.6)
+        person = row_person(row, nhs=rng.random() < 0.7, upn_=rng.random() < 0.6)
         fault = faults.maybe(person, date.fromisoformat(row[DOB]), row[POSTCODE])
         notes.append((_notification(person, row, staff.name, staff.role, staff.organisation, staff.phone,
                                     staff.email, rng.random() < 0.6, night.yesterday), row[ID], fault))
@@ -121,9 +111,9 @@ def _edit_notification(lines: list[str], truth: list[str], change: Change, fault
     text_of = {line.strip().split(">", 1)[0][1:]: unescape(line.strip().split(">", 1)[1].rsplit("<", 1)[0])
                for line in lines if line.startswith(_C) and "</" in line}
     family = text_of.get("FamilyName", "")
+    fault = fault_after_change(fault, change, text_of.get("GivenName", ""), truth[GIVEN])
     if change.renamed_from:
         family = truth[FAMILY_NAME]
-        fault = _fault_after_rename(fault, text_of.get("GivenName", ""), truth[GIVEN])
     postcode = text_of.get("Postcode", "")
     address = [a for a in (text_of.get("AddressLine1", ""), text_of.get("AddressLine2", ""),
                            text_of.get("AddressLine3", ""))]
@@ -131,7 +121,6 @@ def _edit_notification(lines: list[str], truth: list[str], change: Change, fault
         moved = change.moved_to
         address = [moved.line1, moved.locality, moved.town]
         postcode = moved.postcode.replace(" ", "") if postcode and " " not in postcode.strip() else moved.postcode
-        fault = "" if fault in _POSTCODE_FAULTS else fault
     person = RowPerson(given=text_of.get("GivenName", ""), middle="", family=family, former_family="",
                        dob=text_of.get("DateOfBirth", ""), gender=text_of.get("Gender", ""), postcode=postcode,
                        nhs="", upn="", uln="")
@@ -140,25 +129,18 @@ def _edit_notification(lines: list[str], truth: list[str], change: Change, fault
     return lines[:start] + _child_lines(person, address) + lines[end + 1:], fault
 
 
-class _EcafReader:
+class EcafReader(NightOneFile):
     """Night one's eCAF file of an LA: each child's last notification (one assessment per child)."""
 
     def __init__(self, first: Path) -> None:
-        self.first = first
-        self.name = ""
-        self.sequence = 0
+        super().__init__(first, "ecaf")
         self.last: dict[str, tuple[list[str], str]] = {}
-        self._handle: IO[str] | None = None
 
     def row(self, name: str, number: int, child_id: str, fault: str) -> None:
-        if name != self.name:
-            self.close()
-            self.name = name
-            _, self.sequence = _sender_file("ecaf", name)
-            self._handle = open(night_one_file(self.first, "ecaf", name), encoding="utf-8")
-        assert self._handle is not None
+        self.follow(name)
+        assert self.handle is not None
         lines: list[str] = []
-        for line in self._handle:
+        for line in self.handle:
             if lines or line == "  <Notification>\n":
                 lines.append(line)
             if line == _NOTIFICATION_END:
@@ -173,8 +155,3 @@ class _EcafReader:
         for child_id, (lines, fault) in self.last.items():
             if not any(line == "    <Event>closed</Event>\n" for line in lines):
                 yield child_id, (lines, fault)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None

@@ -6,13 +6,11 @@ import csv
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO
 
 from tools.synthetic.csvfeeds import GP_COLUMNS
 from tools.synthetic.dropzone import FeedFile, RowWriter
 from tools.synthetic.faults import FaultInjector
 from tools.synthetic.nextnight_files import (
-    _POSTCODE_FAULTS,
     DOB,
     FAMILY_NAME,
     GIVEN,
@@ -26,11 +24,10 @@ from tools.synthetic.nextnight_files import (
     TOWN,
     Change,
     LaPlan,
-    _fault_after_rename,
-    _Night,
-    _person,
-    _sender_file,
-    night_one_file,
+    Night,
+    NightOneCsv,
+    fault_after_change,
+    row_person,
 )
 from tools.synthetic.places import Address, LocalAuthority
 
@@ -41,7 +38,7 @@ G_RESTRICTED, G_ACTION = 17, 18
 
 
 def gp_delta(
-    night: _Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, gp: _GpReader,
+    night: Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, gp: GpReader,
 ) -> None:
     """Tonight's GP registrations for the LA: changes in child order, then the new children."""
     sender = la.ccg_code
@@ -65,7 +62,7 @@ def gp_delta(
         out.close()
 
 def _gp_rows(
-    night: _Night, row: list[str], change: Change | None, plan: LaPlan, gp: _GpReader, faults: FaultInjector,
+    night: Night, row: list[str], change: Change | None, plan: LaPlan, gp: GpReader, faults: FaultInjector,
 ) -> Iterator[tuple[list[str], str]]:
     yesterday = night.yesterday.isoformat()
     old = gp.held.get(row[ID])
@@ -87,13 +84,12 @@ def _gp_rows(
         return
     if not (change.moved_to is not None or change.practice_to or change.renamed_from):
         return
-    current, fault = list(held), held_fault
+    current = list(held)
     if change.moved_to is not None:
         _gp_address(current, change.moved_to)
-        fault = "" if fault in _POSTCODE_FAULTS else fault
     if change.renamed_from:
         current[G_FAMILY] = row[FAMILY_NAME].upper() if held[G_FAMILY].isupper() else row[FAMILY_NAME]
-        fault = _fault_after_rename(fault, current[G_GIVEN], row[GIVEN])
+    fault = fault_after_change(held_fault, change, current[G_GIVEN], row[GIVEN])
     if change.practice_to:
         gone = list(held)
         gone[G_DEREG_DATE], gone[G_DEREG_REASON], gone[G_ACTION] = yesterday, "other", "deregister"
@@ -106,7 +102,7 @@ def _gp_rows(
     yield current, fault
 
 def _fresh_gp_row(row: list[str], address: Address | None, faults: FaultInjector) -> tuple[list[str], str]:
-    person = _person(row, nhs=True)
+    person = row_person(row, nhs=True)
     fault = faults.maybe(person, date.fromisoformat(row[DOB]), row[POSTCODE])
     gp_row = [""] * len(GP_COLUMNS)
     gp_row[G_NHS], gp_row[G_FAMILY], gp_row[G_GIVEN], gp_row[G_OTHER] = (
@@ -120,7 +116,7 @@ def _fresh_gp_row(row: list[str], address: Address | None, faults: FaultInjector
     gp_row[G_RESTRICTED], gp_row[G_ACTION] = row[RESTRICTED] or "N", "add"
     return gp_row, fault
 
-def _at_practice(gp_row: list[str], code: str, gp: _GpReader) -> list[str]:
+def _at_practice(gp_row: list[str], code: str, gp: GpReader) -> list[str]:
     name, phone = gp.practices.get(code, ("", ""))
     gp_row[G_PRACTICE], gp_row[G_PRACTICE_NAME], gp_row[G_PRACTICE_PHONE] = code, name, phone
     return gp_row
@@ -134,38 +130,19 @@ def _gp_address(gp_row: list[str], address: Address) -> None:
     gp_row[G_POSTCODE] = address.postcode.replace(" ", "") if compact else address.postcode
 
 
-class _GpReader:
+class GpReader(NightOneCsv):
     """Night one's GP file of an LA, read alongside its ground truth: practices, and changed children's rows."""
 
     def __init__(self, first: Path) -> None:
-        self.first = first
-        self.name = ""
-        self.sequence = 0
+        super().__init__(first, "gp")
         self.practices: dict[str, tuple[str, str]] = {}
         self.held: dict[str, tuple[list[str], str]] = {}  # child_id -> (night one's row, its fault)
-        self._handle: IO[str] | None = None
-        self._rows: Iterator[list[str]] = iter(())
-        self._number = 0
 
     def row(self, name: str, number: int, child_id: str, fault: str, plan: LaPlan) -> None:
-        if name != self.name:
-            self.close()
-            self.name = name
-            _, self.sequence = _sender_file("gp", name)
-            self._handle = open(night_one_file(self.first, "gp", name), encoding="utf-8", newline="")
-            self._rows = csv.reader(self._handle)
-            next(self._rows)
-            self._number = 0
-        gp_row = next(self._rows, None)
-        self._number += 1
-        if gp_row is None or number != self._number:
+        gp_row = self.next_row(name)
+        if gp_row is None or number != self.number:
             raise ValueError(f"{name}: ground truth row {number} does not match the file")
         if len(gp_row) >= len(GP_COLUMNS):
             self.practices.setdefault(gp_row[G_PRACTICE], (gp_row[G_PRACTICE_NAME], gp_row[G_PRACTICE_PHONE]))
             if child_id in plan.changes:
                 self.held[child_id] = (gp_row[: len(GP_COLUMNS)], fault)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None

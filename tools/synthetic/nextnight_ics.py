@@ -7,31 +7,28 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from random import Random
-from typing import IO
 
 from tools.synthetic import names
-from tools.synthetic.csvfeeds import _MIN_AGE, _SERVICES, ICS_COLUMNS, SENSITIVE_SERVICES
+from tools.synthetic.csvfeeds import ICS_COLUMNS, ICS_SERVICE_MIN_AGE, ICS_SERVICES, SENSITIVE_SERVICES
 from tools.synthetic.dropzone import FeedFile, RowWriter
 from tools.synthetic.idgen import below, choose
 from tools.synthetic.nextnight_files import (
-    _POSTCODE_FAULTS,
     CARE_LEAVER,
     DOB,
     FAMILY_NAME,
     GIVEN,
     ID,
     LINE1,
-    P_CLOSE,
-    P_OPEN,
     POSTCODE,
     TOWN,
     Change,
     LaPlan,
-    _fault_after_rename,
-    _Night,
-    _person,
-    _sender_file,
-    night_one_file,
+    Night,
+    NightOneCsv,
+    closing_tonight,
+    fault_after_change,
+    opening_tonight,
+    row_person,
 )
 from tools.synthetic.places import LocalAuthority
 from tools.synthetic.population import age_on
@@ -41,7 +38,7 @@ _ICS_ADDRESS, _ICS_TOWN, _ICS_POSTCODE, _ICS_TEAM, _ICS_SERVICE = 10, 11, 12, 14
 
 
 def ics_events(
-    night: _Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ics: _IcsReader, rng: Random,
+    night: Night, la: LocalAuthority, rows: list[list[str]], plan: LaPlan, ics: IcsReader, rng: Random,
 ) -> None:
     """Tonight's social care events: some open involvements close, a few new ones open."""
     out: FeedFile | None = None
@@ -50,33 +47,26 @@ def ics_events(
     serial = 0
     by_id = {row[ID]: row for row in rows}
     events: list[tuple[list[str], str, str]] = []  # (row, child_id, fault)
-    for child_id, (values, fault) in ics.still_open():
-        change = plan.changes.get(child_id)
-        leaving = change is not None and change.leaves in ("left_england", "death")
-        if not leaving and rng.random() >= P_CLOSE:
-            continue
+    for child_id, values, fault, change in closing_tonight(ics.still_open(), plan, rng):
         closed = list(values)
         closed[_ICS_EVENT], closed[_ICS_DATE] = "close", night.yesterday.isoformat()
         if change is not None:
             fault = _edit_event_row(closed, by_id[child_id], change, fault)
         events.append((closed, child_id, fault))
-    for row in rows:
-        change = plan.changes.get(row[ID])
-        if (change is not None and change.leaves) or rng.random() >= P_OPEN:
-            continue
+    for row in opening_tonight(rows, plan, rng):
         age = age_on(date.fromisoformat(row[DOB]), night.as_of)
         if row[CARE_LEAVER] == "Y":
             service, team = "social_care", names.LEAVING_CARE_TEAM
         elif age < 18:
-            service = _SERVICES.pick(rng)
-            if age < _MIN_AGE.get(service, 0):
+            service = ICS_SERVICES.pick(rng)
+            if age < ICS_SERVICE_MIN_AGE.get(service, 0):
                 service = "social_care"
             team = choose(rng, names.ICS_TEAMS[service])
         else:
             continue
         assert night.ctx is not None
         worker = night.ctx.workers[below(rng, len(night.ctx.workers))]
-        person = _person(row, nhs=rng.random() < 0.85, upn_=rng.random() < 0.5)
+        person = row_person(row, nhs=rng.random() < 0.85, upn_=rng.random() < 0.5)
         fault = faults.maybe(person, date.fromisoformat(row[DOB]), row[POSTCODE])
         consent = service in SENSITIVE_SERVICES and rng.random() < 0.6
         events.append(([
@@ -105,34 +95,21 @@ def _edit_event_row(values: list[str], truth: list[str], change: Change, fault: 
         values[_ICS_ADDRESS], values[_ICS_TOWN] = change.moved_to.line1, change.moved_to.town
         code = change.moved_to.postcode
         values[_ICS_POSTCODE] = code.replace(" ", "") if compact else code
-        fault = "" if fault in _POSTCODE_FAULTS else fault
     if change.renamed_from:
         upper = values[_ICS_FAMILY].isupper()
         values[_ICS_FAMILY] = truth[FAMILY_NAME].upper() if upper else truth[FAMILY_NAME]
-        fault = _fault_after_rename(fault, values[_ICS_GIVEN], truth[GIVEN])
-    return fault
+    return fault_after_change(fault, change, values[_ICS_GIVEN], truth[GIVEN])
 
 
-class _IcsReader:
+class IcsReader(NightOneCsv):
     """Night one's ICS file of an LA: the last event of each involvement (child, service, team)."""
 
     def __init__(self, first: Path) -> None:
-        self.first = first
-        self.name = ""
-        self.sequence = 0
+        super().__init__(first, "ics")
         self.last: dict[tuple[str, str, str], tuple[list[str], str, str]] = {}
-        self._handle: IO[str] | None = None
-        self._rows: Iterator[list[str]] = iter(())
 
     def row(self, name: str, number: int, child_id: str, fault: str) -> None:
-        if name != self.name:
-            self.close()
-            self.name = name
-            _, self.sequence = _sender_file("ics", name)
-            self._handle = open(night_one_file(self.first, "ics", name), encoding="utf-8", newline="")
-            self._rows = csv.reader(self._handle)
-            next(self._rows)
-        values = next(self._rows, None)
+        values = self.next_row(name)
         if values is None:
             raise ValueError(f"{name}: ground truth row {number} does not match the file")
         if len(values) >= len(ICS_COLUMNS):
@@ -145,8 +122,3 @@ class _IcsReader:
         for values, child_id, fault in self.last.values():
             if values[_ICS_EVENT] == "open":
                 yield child_id, (values, fault)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None

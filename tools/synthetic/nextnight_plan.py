@@ -10,9 +10,6 @@ from schemas.identifiers import nhs_check_digit
 from tools.synthetic.generator import CHILDREN_COLUMNS
 from tools.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE, between, choose, upn
 from tools.synthetic.nextnight_files import (
-    _GP,
-    _MOVE,
-    _SCHOOL,
     CARE_LEAVER,
     CHANGE_MIX,
     DOB,
@@ -20,31 +17,34 @@ from tools.synthetic.nextnight_files import (
     FORMER,
     GENDER,
     GIVEN,
+    GP_CHANGE,
     GP_REGISTERED,
     HOUSEHOLD,
     ID,
     LA,
     LINE1,
     MIDDLE,
+    MOVE,
     NHS,
     OLD_POSTCODE,
     POSTCODE,
     PRACTICE,
     RESTRICTED,
     SCHOOL,
+    SCHOOL_CHANGE,
     TOWN,
     UPN,
     Change,
     LaPlan,
 )
-from tools.synthetic.people import FAMILY, _given, _middle
+from tools.synthetic.people import FAMILY, pick_given, pick_middle
 from tools.synthetic.places import Address, LaContext, LocalAuthority, Street, make_address, make_streets
 from tools.synthetic.population import academic_year_start, age_on
 
 UPRN_OFFSET = 60_000_000  # night one hands out far fewer UPRNs per LA than this
 
 
-class _NhsNumbers:
+class NhsNumbers:
     """Valid NHS numbers from the synthetic range that nobody holds yet, in a seeded order."""
 
     def __init__(self, seed: int) -> None:
@@ -77,8 +77,8 @@ def _school_age(dob: date, august: date) -> int:
     return age_on(dob, august)
 
 
-def _plan(
-    rows: list[list[str]], la: LocalAuthority, seed: int, as_of: date, nhs: _NhsNumbers,
+def plan_la(
+    rows: list[list[str]], la: LocalAuthority, seed: int, as_of: date, nhs: NhsNumbers,
     shares: tuple[float, float, float], last_index: int,
 ) -> LaPlan:
     """Draw tonight's changes for one LA's children and update their truth rows in place."""
@@ -106,13 +106,13 @@ def _plan(
             address = make_address(ctx, rng, streets[town], town)
         return address
 
-    per_child_change = change_share * (1 - CHANGE_MIX[_MOVE])
+    per_child_change = change_share * (1 - CHANGE_MIX[MOVE])
     household, moving_to = "", None
     for row in rows:
         child_id = row[ID]
         if row[HOUSEHOLD] != household:  # a household moves together
             household = row[HOUSEHOLD]
-            moves = rng.random() < change_share * CHANGE_MIX[_MOVE]
+            moves = rng.random() < change_share * CHANGE_MIX[MOVE]
             moving_to = new_address(row[TOWN], row[POSTCODE]) if moves else None
         change = Change()
         if moving_to is not None:
@@ -197,8 +197,8 @@ def _individual_change(
     practices: list[str], august: date,
 ) -> None:
     """A new school, a new practice or a new family name; a name change when the others cannot apply."""
-    share_school = CHANGE_MIX[_SCHOOL] / (1 - CHANGE_MIX[_MOVE])
-    share_gp = CHANGE_MIX[_GP] / (1 - CHANGE_MIX[_MOVE])
+    share_school = CHANGE_MIX[SCHOOL_CHANGE] / (1 - CHANGE_MIX[MOVE])
+    share_gp = CHANGE_MIX[GP_CHANGE] / (1 - CHANGE_MIX[MOVE])
     if pick < share_school and row[SCHOOL]:
         secondary = _school_age(date.fromisoformat(row[DOB]), august) > 10
         others = [s for s in schools[secondary] if s != row[SCHOOL]]
@@ -220,15 +220,15 @@ def _individual_change(
 
 
 def _newborn(
-    sibling: list[str], index: int, rng: Random, as_of: date, nhs: _NhsNumbers, practices: list[str]
+    sibling: list[str], index: int, rng: Random, as_of: date, nhs: NhsNumbers, practices: list[str]
 ) -> list[str]:
     """A baby born into ``sibling``'s household, registered with its GP practice in the last weeks."""
     gender = "M" if rng.random() < 0.5 else "F"
     dob = as_of - timedelta(days=between(rng, 10, 42))
     practice = sibling[PRACTICE] or (choose(rng, practices) if practices else "")
     row = [""] * len(CHILDREN_COLUMNS)
-    row[ID], row[GIVEN], row[MIDDLE], row[FAMILY_NAME] = f"T{index:07d}", _given(rng, gender), _middle(rng, gender), \
-        sibling[FAMILY_NAME]
+    row[ID], row[GIVEN], row[MIDDLE], row[FAMILY_NAME] = (
+        f"T{index:07d}", pick_given(rng, gender), pick_middle(rng, gender), sibling[FAMILY_NAME])
     row[DOB], row[GENDER], row[LINE1], row[TOWN], row[POSTCODE] = (
         dob.isoformat(), gender, sibling[LINE1], sibling[TOWN], sibling[POSTCODE])
     row[NHS], row[HOUSEHOLD], row[LA] = nhs.next(), sibling[HOUSEHOLD], sibling[LA]
@@ -240,7 +240,7 @@ def _newborn(
 
 
 def _arrival(
-    la: LocalAuthority, address: Address, index: int, rng: Random, as_of: date, august: date, nhs: _NhsNumbers,
+    la: LocalAuthority, address: Address, index: int, rng: Random, as_of: date, august: date, nhs: NhsNumbers,
     practices: list[str], schools: dict[bool, list[str]], serials: dict[str, int], start: int, yesterday: date,
 ) -> list[str]:
     """A child who arrived in the LA with a new family: a GP registration and, of school age, a roll."""
@@ -250,8 +250,8 @@ def _arrival(
     dob = as_of - timedelta(days=max(30, int((age + rng.random()) * 365.25)))
     row = [""] * len(CHILDREN_COLUMNS)
     family = FAMILY.pick(rng)
-    row[ID], row[GIVEN], row[MIDDLE], row[FAMILY_NAME] = f"T{index:07d}", _given(rng, gender), _middle(rng, gender), \
-        family
+    row[ID], row[GIVEN], row[MIDDLE], row[FAMILY_NAME] = (
+        f"T{index:07d}", pick_given(rng, gender), pick_middle(rng, gender), family)
     row[DOB], row[GENDER], row[LINE1], row[TOWN], row[POSTCODE] = (
         dob.isoformat(), gender, address.line1, address.town, address.postcode)
     row[NHS], row[LA] = nhs.next(), la.code

@@ -10,29 +10,29 @@ from xml.sax.saxutils import escape
 
 from tools.synthetic.faults import RowPerson
 from tools.synthetic.nextnight_files import (
-    _POSTCODE_FAULTS,
     DOB,
     FAMILY_NAME,
     ID,
     POSTCODE,
+    POSTCODE_FAULTS,
     ULN,
     Change,
     LaPlan,
-    _Night,
-    _person,
+    Night,
     night_one_file,
+    row_person,
 )
-from tools.synthetic.people import _carers
+from tools.synthetic.people import pick_carers
 from tools.synthetic.places import Address
 
 _CASE_BASICS = re.compile(r"<(Ethnicity|Languages|MedicalFlag|Disabilities|PreferredForename)>.*?</\1>")
 _P = "      "  # indentation of a Pupil's children, as ctf.py writes them
 
 
-class _SchoolRoll:
+class SchoolRoll:
     """A school's CTF resent: header restamped, pupils copied, edited or dropped, joiners appended."""
 
-    def __init__(self, night: _Night, old_name: str, sender: str, sequence: int) -> None:
+    def __init__(self, night: Night, old_name: str, sender: str, sequence: int) -> None:
         self.night = night
         self.old_name = old_name
         self.sender = sender
@@ -103,11 +103,11 @@ class _SchoolRoll:
         """The pupil's identifying elements from the truth (with a fresh fault draw), the rest as it was."""
         moved = plan.addresses.get(truth[ID])
         uln = any(line.startswith(f"{_P}<UniqueLearnerNumber>") for line in lines)
-        person = _person(truth, upn_=True, uln=uln and bool(truth[ULN]), postcode=moved is not None)
+        person = row_person(truth, upn_=True, uln=uln and bool(truth[ULN]), postcode=moved is not None)
         if change.renamed_from:
             person.former_family = change.renamed_from
         new_fault = self.faults.maybe(person, date.fromisoformat(truth[DOB]), truth[POSTCODE])
-        if moved is None and fault in _POSTCODE_FAULTS and not new_fault:
+        if moved is None and fault in POSTCODE_FAULTS and not new_fault:
             new_fault = fault  # the old address element is kept, typing error and all
         body = _sections(lines)
         out = ["    <Pupil>\n", *self._head(person), *self._basics(person, body["basics"]), *body["middle"]]
@@ -185,12 +185,12 @@ class _SchoolRoll:
 
     def _arrival(self, truth: list[str], plan: LaPlan, history: str) -> tuple[list[str], str, str]:
         address = plan.addresses[truth[ID]]
-        person = _person(truth, upn_=True)
+        person = row_person(truth, upn_=True)
         fault = self.faults.maybe(person, date.fromisoformat(truth[DOB]), truth[POSTCODE])
         rng = Random(f"{self.night.seed}/next/carers/{truth[ID]}")
         assert self.night.ctx is not None
         contacts = [f"{_P}<Contacts>\n"]
-        for order, carer in enumerate(_carers(self.night.ctx, rng, truth[FAMILY_NAME]), start=1):
+        for order, carer in enumerate(pick_carers(self.night.ctx, rng, truth[FAMILY_NAME]), start=1):
             contacts.append(
                 f"{_P}  <Contact>\n{_P}    <Order>{order}</Order>\n{_P}    <Title>{carer.title}</Title>\n"
                 f"{_P}    <Surname>{escape(carer.family)}</Surname>\n"

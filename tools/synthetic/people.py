@@ -28,13 +28,13 @@ class Carer:
     email: str
 
 
-def _given(rng: Random, gender: str) -> str:
+def pick_given(rng: Random, gender: str) -> str:
     if gender == "M" or (gender not in ("M", "F") and rng.random() < 0.5):
         return BOYS.pick(rng)
     return GIRLS.pick(rng)
 
 
-def _family_name(rng: Random) -> str:
+def pick_family(rng: Random) -> str:
     roll = rng.random()
     if roll < 0.05:  # double-barrelled without a hyphen, as many families write it
         return f"{FAMILY.pick(rng)} {FAMILY.pick(rng)}"
@@ -43,14 +43,14 @@ def _family_name(rng: Random) -> str:
     return FAMILY.pick(rng)
 
 
-def _carers(ctx: LaContext, rng: Random, family: str) -> list[Carer]:
+def pick_carers(ctx: LaContext, rng: Random, family: str) -> list[Carer]:
     carers: list[Carer] = []
     foster = rng.random() < 0.04
     count = 2 if rng.random() < 0.62 else 1
     for order in range(count):
         female = (order == 0) == (rng.random() < 0.88)
         given = choose(rng, names.ADULT_FEMALE if female else names.ADULT_MALE)
-        surname = family if rng.random() < 0.85 else _family_name(rng)
+        surname = family if rng.random() < 0.85 else pick_family(rng)
         title = choose(rng, names.TITLES_F if female else names.TITLES_M)
         relationship = "CAR" if foster else "PAR"
         email = _email(rng, given, surname)
@@ -72,11 +72,11 @@ def _email(rng: Random, given: str, family: str) -> str:
     return f"{slug(given)}.{slug(family).replace('.', '')}{below(rng, 100)}@{domain}"
 
 
-def _middle(rng: Random, gender: str) -> str:
+def pick_middle(rng: Random, gender: str) -> str:
     roll = rng.random()
     if roll < 0.35:
         return ""
     if roll < 0.88:
-        return _given(rng, gender)
-    second = FAMILY.pick(rng) if rng.random() < 0.3 else _given(rng, gender)
-    return f"{_given(rng, gender)} {second}"
+        return pick_given(rng, gender)
+    second = FAMILY.pick(rng) if rng.random() < 0.3 else pick_given(rng, gender)
+    return f"{pick_given(rng, gender)} {second}"

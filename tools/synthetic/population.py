@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from random import Random
 
 from tools.synthetic.idgen import NhsAllocator, UlnAllocator, Weighted, between, choose, temporary_upn, upn
-from tools.synthetic.people import Carer, _carers, _family_name, _given, _middle
+from tools.synthetic.people import Carer, pick_carers, pick_family, pick_given, pick_middle
 from tools.synthetic.places import Address, LaContext, Practice, School, Street, make_address, make_streets
 
 _GAPS = (1, 2, 2, 2, 3, 3, 4, 5, 7)
@@ -139,7 +139,7 @@ def build_neighbourhood(
                 child.dob, child.age, child.school_age = elder.dob, elder.age, elder.school_age
                 child.family, child.twin_of, elder.twin_of = elder.family, elder.child_id, child.child_id
                 while child.given == elder.given:
-                    child.given = _given(rng, child.gender)
+                    child.given = pick_given(rng, child.gender)
             child.care_leaver = care_leaver
             nb.children.append(child)
     _identify(nb, rng, nhs, as_of)
@@ -150,7 +150,7 @@ def build_neighbourhood(
 def _household(
     ctx: LaContext, rng: Random, nb: Neighbourhood, streets: list[Street], practices: list[Practice]
 ) -> Household:
-    family = _family_name(rng)
+    family = pick_family(rng)
     address = make_address(ctx, rng, streets, nb.town)
     old = None
     if rng.random() < P_MOVED:
@@ -159,7 +159,7 @@ def _household(
             old = make_address(ctx, rng, streets, nb.town)
     household_id = f"H{ctx.la.code}{nb.index:03d}{len(nb.households):05d}"
     return Household(
-        household_id, family, address, old, _carers(ctx, rng, family), choose(rng, practices),
+        household_id, family, address, old, pick_carers(ctx, rng, family), choose(rng, practices),
         rng.random() < P_RESTRICTED, rng.random(),
     )
 
@@ -167,10 +167,10 @@ def _household(
 def _child(rng: Random, household: Household, index: int, dob: date, as_of: date, august: date) -> Child:
     roll = rng.random()
     gender = "M" if roll < 0.4995 else "F" if roll < 0.999 else "I"
-    family = household.family if rng.random() < 0.93 else _family_name(rng)
-    former = _family_name(rng) if rng.random() < 0.02 else ""
+    family = household.family if rng.random() < 0.93 else pick_family(rng)
+    former = pick_family(rng) if rng.random() < 0.02 else ""
     child = Child(
-        child_id=f"T{index + 1:07d}", index=index, given=_given(rng, gender), middle=_middle(rng, gender),
+        child_id=f"T{index + 1:07d}", index=index, given=pick_given(rng, gender), middle=pick_middle(rng, gender),
         family=family, former_family=former, gender=gender, dob=dob, age=age_on(dob, as_of),
         school_age=age_on(dob, august), household=household,
     )

@@ -92,6 +92,11 @@ class LaFeed:
         injector = FaultInjector(self.options.fault_rate, Random(base + "/faults"), self.options.as_of)
         return Random(base), injector
 
+    def next_serial(self) -> int:
+        """The LA's next record number in this feed: client, event and notification ids count up per LA."""
+        self.ctx.serials[self.feed] += 1
+        return self.ctx.serials[self.feed]
+
     def file(self) -> FeedFile:
         """The LA's file, opened (with its header) on first use."""
         if self._file is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import tracemalloc
 
 import pytest
 
@@ -11,6 +10,7 @@ from connectors.parsers import FileRejected, ParsedRow
 from connectors.parsers.csv_feed import MAX_ROW_CHARS, read_csv
 from schemas.gp import GP_COLUMNS
 from tests.factories import csv_file, gp_row
+from tests.unit.connectors.parser_contract import peak_memory_reading
 
 pytestmark = pytest.mark.unit
 
@@ -94,12 +94,7 @@ def test_the_callers_stream_is_left_open() -> None:
 def test_memory_stays_flat_as_the_file_grows() -> None:
     def peak(rows: int) -> int:
         content = csv_file([gp_row(notes="case note " * 20) for _ in range(rows)])
-        tracemalloc.start()
-        for _ in read_csv(io.BytesIO(content), GP_COLUMNS):
-            pass
-        _, top = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return top
+        return peak_memory_reading(lambda: read_csv(io.BytesIO(content), GP_COLUMNS))
 
     small, large = peak(200), peak(5_000)
     assert large < small * 3, (small, large)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import tracemalloc
 
 import pytest
 
 from connectors.parsers import FileRejected, ParsedRow
 from connectors.parsers.ecaf_xml import read_ecaf
 from tests.factories import ecaf_file, notification
+from tests.unit.connectors.parser_contract import peak_memory_reading
 
 pytestmark = pytest.mark.unit
 
@@ -72,12 +72,7 @@ def test_xml_broken_after_some_notifications_is_rejected_when_reached() -> None:
 def test_memory_stays_flat_as_the_file_grows() -> None:
     def peak(count: int) -> int:
         content = ecaf_file([notification(extra_xml=CONTENT) for _ in range(count)])
-        tracemalloc.start()
-        for _ in read_ecaf(io.BytesIO(content)).rows:
-            pass
-        _, top = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return top
+        return peak_memory_reading(lambda: read_ecaf(io.BytesIO(content)).rows)
 
     small, large = peak(200), peak(4_000)
     assert large < small * 3, (small, large)

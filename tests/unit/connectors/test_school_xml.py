@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import tracemalloc
 
 import pytest
 
 from connectors.parsers import FileRejected
 from connectors.parsers.school_xml import read_ctf
 from tests.factories import ctf, pupil
+from tests.unit.connectors.parser_contract import peak_memory_reading
 
 pytestmark = pytest.mark.unit
 
@@ -78,12 +78,7 @@ def test_xml_broken_after_some_pupils_is_rejected_when_reached() -> None:
 def test_memory_stays_flat_as_the_roll_grows() -> None:
     def peak(pupils: int) -> int:
         content = ctf([pupil(extra_xml=CASE_DATA) for _ in range(pupils)])
-        tracemalloc.start()
-        for _ in read_ctf(io.BytesIO(content)).rows:
-            pass
-        _, top = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        return top
+        return peak_memory_reading(lambda: read_ctf(io.BytesIO(content)).rows)
 
     small, large = peak(200), peak(4_000)
     assert large < small * 3, (small, large)

@@ -1,4 +1,5 @@
-"""Reading what the synthetic generator wrote, independently of how it wrote it.
+"""Reading what the synthetic generator wrote, independently of how it wrote it (and running a generation
+in fresh interpreters under two string hash seeds).
 
 Constants here are copied from the feed spec (docs/feeds.md), not from the generator,
 so that a drift on either side fails the tests.
@@ -7,7 +8,10 @@ so that a drift on either side fails the tests.
 from __future__ import annotations
 
 import csv
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -119,3 +123,76 @@ def dob_state(value: str) -> str:
     except ValueError:
         return "impossible_date"
     return "future_dob" if parsed > AS_OF else "ok"
+
+
+def pupils_by_child(folder: Path) -> dict[tuple[str, str], bytes]:
+    """Each Pupil element of every school file, as bytes, by (school sender id, true child)."""
+    child_of = {(t["file_name"], int(t["row_number"])): t["child_id"] for t in read_truth(folder)}
+    pupils = {}
+    for path in sorted((folder / "inbound" / "school").glob("*.xml")):
+        sender = NAME.match(path.name).group(2)  # type: ignore[union-attr]
+        root = etree.parse(str(path), xml_parser()).getroot()
+        for number, pupil in enumerate(root.iter("Pupil"), start=1):
+            pupils[sender, child_of[path.name, number]] = etree.tostring(pupil, with_tail=False)
+    return pupils
+
+
+def roll_members(folder: Path) -> dict[str, set[str]]:
+    """The true children on each school's roll (by sender id), as the ground truth names its pupils."""
+    members: dict[str, set[str]] = {}
+    for t in read_truth(folder):
+        if t["feed"] == "school":
+            sender = NAME.match(t["file_name"]).group(2)  # type: ignore[union-attr]
+            members.setdefault(sender, set()).add(t["child_id"])
+    return members
+
+
+def ics_rows(folder: Path) -> list[tuple[dict[str, str], dict[str, str]]]:
+    """(ground truth row, ICS row) for every ICS event of a night."""
+    truth = {(t["file_name"], int(t["row_number"])): t for t in read_truth(folder)}
+    out = []
+    for path in sorted((folder / "inbound" / "ics").glob("*.csv")):
+        with open(path, encoding="utf-8", newline="") as handle:
+            for number, r in enumerate(csv.DictReader(handle), start=1):
+                out.append((truth[path.name, number], r))
+    return out
+
+
+def open_involvements(folder: Path) -> set[tuple[str, str, str]]:
+    """(child, service, team) of each involvement whose last event is an open."""
+    last = {}
+    for t, r in ics_rows(folder):
+        last[t["child_id"], r["service_type"], r["team_name"]] = r["event"]
+    return {key for key, event in last.items() if event == "open"}
+
+
+def files_of(folder: Path, feed: str) -> dict[str, Path]:
+    """A feed's files by sender id."""
+    return {NAME.match(p.name).group(2): p for p in sorted((folder / "inbound" / feed).glob("*"))}  # type: ignore[union-attr]
+
+
+_DIGEST_OF_A_RUN = """
+import hashlib, sys
+from pathlib import Path
+from tools.synthetic import generate, next_night
+out = Path(sys.argv[1])
+{write}
+digest = hashlib.sha256()
+for path in sorted(p for p in ({written}).rglob("*") if p.is_file()):
+    digest.update(str(path.relative_to(out)).encode() + path.read_bytes())
+print(digest.hexdigest())
+"""
+
+
+def digests_under_hash_seeds(write: str, written: str, out: Path) -> set[str]:
+    """The digests of the files below ``written`` (an expression of ``out``) after the statements ``write``
+    ran in a fresh interpreter under each of two string hash seeds, each run in its own folder below ``out``."""
+    script = _DIGEST_OF_A_RUN.format(write=write, written=written)
+    root = Path(__file__).resolve().parents[3]
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)}
+        done = subprocess.run([sys.executable, "-c", script, str(out / hash_seed)], env=env, cwd=root,
+                              capture_output=True, text=True, check=True)
+        digests.add(done.stdout.strip())
+    return digests

@@ -29,13 +29,7 @@ from tests.unit.synthetic.feedfiles import (
     text_of,
     xml_parser,
 )
-from tools.synthetic import (
-    CHILDREN_COLUMNS,
-    FAULT_KINDS,
-    GROUND_TRUTH_COLUMNS,
-    GenerationSummary,
-    generate,
-)
+from tools.synthetic import CHILDREN_COLUMNS, FAULT_KINDS, GROUND_TRUTH_COLUMNS, GenerationSummary, generate
 from tools.synthetic.names import NICKNAMES
 
 

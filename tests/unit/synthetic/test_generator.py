@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import csv
 import gc
-import os
-import subprocess
-import sys
 import tracemalloc
 from collections import Counter
 from pathlib import Path
@@ -15,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from schemas.identifiers import normalise_postcode, uln_is_valid
-from tests.unit.synthetic.feedfiles import AS_OF, Row, read_children, read_rows, read_truth
+from tests.unit.synthetic.feedfiles import AS_OF, Row, digests_under_hash_seeds, read_children, read_rows, read_truth
 from tools.synthetic import FAULT_KINDS, ROW_FAULTS, GenerationSummary, generate
 from tools.synthetic.places import all_local_authorities
 
@@ -32,28 +29,12 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path: Pat
     assert not any(p.name.endswith(".part") for p in outs["a"])
 
 
-_DIGEST = """
-import hashlib, sys
-from pathlib import Path
-from tools.synthetic import generate
-out = Path(sys.argv[1])
-generate(out, children=600, seed=21)
-digest = hashlib.sha256()
-for path in sorted(p for p in out.rglob("*") if p.is_file()):
-    digest.update(str(path.relative_to(out)).encode() + path.read_bytes())
-print(digest.hexdigest())
-"""
+_GENERATE = "generate(out, children=600, seed=21)"
 
 
 @pytest.mark.unit
 def test_output_does_not_depend_on_the_string_hash_seed(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[3]
-    digests = set()
-    for hash_seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)}
-        done = subprocess.run([sys.executable, "-c", _DIGEST, str(tmp_path / hash_seed)], env=env, cwd=root,
-                              capture_output=True, text=True, check=True)
-        digests.add(done.stdout.strip())
+    digests = digests_under_hash_seeds(_GENERATE, "out", tmp_path)
     assert len(digests) == 1
 
 

@@ -8,19 +8,12 @@ every file with the hub's own parsers and validators.
 from __future__ import annotations
 
 import csv
-import gc
-import os
-import subprocess
-import sys
-import tracemalloc
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
-from cli.main import main as cli_main
 from connectors.parsers.csv_feed import read_csv
 from connectors.parsers.ecaf_xml import read_ecaf
 from connectors.parsers.school_xml import read_ctf
@@ -31,13 +24,24 @@ from schemas.ics import ICS_COLUMNS, validate_ics_row
 from schemas.identifiers import nhs_check_digit, upn_check_letter
 from schemas.school import validate_pupil
 from tests.unit.synthetic import test_feed_files as night_one_checks
-from tests.unit.synthetic.feedfiles import NAME, data_files, read_children, read_rows, read_truth, xml_parser
-from tools.synthetic import FEEDS, ROW_FAULTS, GenerationSummary, generate
-from tools.synthetic.__main__ import main as synthetic_main
-from tools.synthetic.idgen import NHS_BODIES, NHS_SYNTHETIC_BASE
-from tools.synthetic.nextnight import NextNightSummary, _NhsNumbers, next_night
+from tests.unit.synthetic.feedfiles import (
+    NAME,
+    data_files,
+    files_of,
+    ics_rows,
+    open_involvements,
+    pupils_by_child,
+    read_children,
+    read_rows,
+    read_truth,
+    roll_members,
+)
+from tools.synthetic import FEEDS, ROW_FAULTS, GenerationSummary
+from tools.synthetic.nextnight import NextNightSummary, next_night
 
 NIGHT_TWO = date(2026, 11, 2)
+
+
 CSV_FEEDS = {"gp": (GP_COLUMNS, validate_gp_row), "connexions": (CONNEXIONS_COLUMNS, validate_connexions_row),
              "ics": (ICS_COLUMNS, validate_ics_row)}
 
@@ -49,52 +53,6 @@ def nights(run: tuple[Path, GenerationSummary], tmp_path_factory: pytest.TempPat
     first, _ = run
     second = tmp_path_factory.mktemp("next") / "night2"
     return first, second, next_night(first, second, seed=70)
-
-
-def pupils_by_child(folder: Path) -> dict[tuple[str, str], bytes]:
-    """Each Pupil element of every school file, as bytes, by (school sender id, true child)."""
-    child_of = {(t["file_name"], int(t["row_number"])): t["child_id"] for t in read_truth(folder)}
-    pupils = {}
-    for path in sorted((folder / "inbound" / "school").glob("*.xml")):
-        sender = NAME.match(path.name).group(2)  # type: ignore[union-attr]
-        root = etree.parse(str(path), xml_parser()).getroot()
-        for number, pupil in enumerate(root.iter("Pupil"), start=1):
-            pupils[sender, child_of[path.name, number]] = etree.tostring(pupil, with_tail=False)
-    return pupils
-
-
-def roll_members(folder: Path) -> dict[str, set[str]]:
-    """The true children on each school's roll (by sender id), as the ground truth names its pupils."""
-    members: dict[str, set[str]] = {}
-    for t in read_truth(folder):
-        if t["feed"] == "school":
-            sender = NAME.match(t["file_name"]).group(2)  # type: ignore[union-attr]
-            members.setdefault(sender, set()).add(t["child_id"])
-    return members
-
-
-def ics_rows(folder: Path) -> list[tuple[dict[str, str], dict[str, str]]]:
-    """(ground truth row, ICS row) for every ICS event of a night."""
-    truth = {(t["file_name"], int(t["row_number"])): t for t in read_truth(folder)}
-    out = []
-    for path in sorted((folder / "inbound" / "ics").glob("*.csv")):
-        with open(path, encoding="utf-8", newline="") as handle:
-            for number, r in enumerate(csv.DictReader(handle), start=1):
-                out.append((truth[path.name, number], r))
-    return out
-
-
-def open_involvements(folder: Path) -> set[tuple[str, str, str]]:
-    """(child, service, team) of each involvement whose last event is an open."""
-    last = {}
-    for t, r in ics_rows(folder):
-        last[t["child_id"], r["service_type"], r["team_name"]] = r["event"]
-    return {key for key, event in last.items() if event == "open"}
-
-
-def files_of(folder: Path, feed: str) -> dict[str, Path]:
-    """A feed's files by sender id."""
-    return {NAME.match(p.name).group(2): p for p in sorted((folder / "inbound" / feed).glob("*"))}  # type: ignore[union-attr]
 
 
 @pytest.mark.unit
@@ -310,82 +268,3 @@ def test_same_seed_same_bytes_and_the_truth_is_appended_to_night_ones(
     everything = (second / "ground_truth_all.csv").read_bytes()
     tonight = (second / "ground_truth.csv").read_bytes()
     assert everything == (first / "ground_truth.csv").read_bytes() + tonight.split(b"\n", 1)[1]
-
-
-@pytest.mark.unit
-def test_command_line_and_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    first = tmp_path / "n1"
-    generate(first, children=300, seed=5)
-    assert synthetic_main([str(tmp_path / "n2"), "--next-night-of", str(first), "--seed", "6"]) == 0
-    assert "new children" in capsys.readouterr().err
-    assert (tmp_path / "n2" / "ground_truth.csv").is_file()
-    assert cli_main(["generate", "--next-night-of", str(first), "--out", str(tmp_path / "n2b"), "--seed", "6"]) == 0
-    assert "left England" in capsys.readouterr().out
-    assert (tmp_path / "n2b" / "ground_truth.csv").read_bytes() == (tmp_path / "n2" / "ground_truth.csv").read_bytes()
-    with pytest.raises(FileExistsError, match="already holds"):
-        next_night(first, tmp_path / "n2", seed=6)
-    (first / "children.csv").unlink()
-    with pytest.raises(FileNotFoundError, match="children.csv"):
-        next_night(first, tmp_path / "n3", seed=6)
-    with pytest.raises(ValueError, match="new_share"):
-        next_night(first, tmp_path / "n4", seed=6, new_share=2.0)
-
-
-def _peak(first: Path, out: Path) -> int:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        next_night(first, out, seed=2)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-@pytest.mark.unit
-def test_memory_stays_flat_as_the_population_grows(tmp_path: Path) -> None:
-    # Two LAs of 5,000 children against eight of them: the night is written one LA at a time.
-    generate(tmp_path / "small1", children=10_000, seed=1)
-    generate(tmp_path / "large1", children=40_000, seed=1)
-    small = _peak(tmp_path / "small1", tmp_path / "small2")
-    large = _peak(tmp_path / "large1", tmp_path / "large2")
-    print(f"next night peak traced memory: 10k children {small / 1e6:.1f} MB, 40k {large / 1e6:.1f} MB")  # noqa: T201
-    assert large < 1.25 * small
-
-
-@pytest.mark.unit
-def test_new_nhs_numbers_are_valid_and_unused_until_the_synthetic_range_runs_out() -> None:
-    numbers = _NhsNumbers(seed=3)
-    free = {"9990000018", "9995000024", "9999999999"}  # valid numbers nobody holds yet
-    numbers.used[:] = b"\x01" * NHS_BODIES  # night one holds every other number ...
-    for number in free | {"9990000026"}:
-        numbers.used[int(number[:9]) - NHS_SYNTHETIC_BASE] = 0
-    numbers.mark("9990000026")  # ... and this one, read from its children.csv
-    handed_out = {numbers.next() for _ in range(3)}
-    assert handed_out == free
-    assert numbers.next() == ""  # an arrival without a number yet, never a duplicate
-
-
-_NEXT_DIGEST = """
-import hashlib, sys
-from pathlib import Path
-from tools.synthetic import generate, next_night
-out = Path(sys.argv[1])
-generate(out / "1", children=600, seed=21)
-next_night(out / "1", out / "2", seed=22, new_share=0.05, change_share=0.1)
-digest = hashlib.sha256()
-for path in sorted(p for p in (out / "2").rglob("*") if p.is_file()):
-    digest.update(str(path.relative_to(out)).encode() + path.read_bytes())
-print(digest.hexdigest())
-"""
-
-
-@pytest.mark.unit
-def test_next_night_does_not_depend_on_the_string_hash_seed(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[3]
-    digests = set()
-    for hash_seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)}
-        done = subprocess.run([sys.executable, "-c", _NEXT_DIGEST, str(tmp_path / hash_seed)], env=env, cwd=root,
-                              capture_output=True, text=True, check=True)
-        digests.add(done.stdout.strip())
-    assert len(digests) == 1
