@@ -118,7 +118,7 @@ def _identifier_coverage(frame: Any) -> float:
 
 
 def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e5, seed: int = 1) -> dict[str, Any]:
-    """Estimate the model (structure v2) from the data itself: the prior from deterministic rules, u by
+    """Estimate the model (structure v3) from the data itself: the prior from deterministic rules, u by
     random sampling, m by EM on blocks that cannot hold twins; term frequencies from the same records."""
     linker = _linker(frame, None, backend)
     training = linker.training

@@ -80,3 +80,17 @@ def test_a_boy_and_a_girl_whose_mistyped_forenames_come_close_are_not_linked_by_
         {**home, "record_id": "ava-school", "given_name": "Aa", "gender": "F", "upn": "D999000000019"}])
 
     assert group["max-gp"] == group["max-school"] != group["ava-school"]
+
+
+def test_a_twin_named_as_her_sister_s_middle_name_is_not_her_sister_though_she_carries_her_nhs_number(
+        tmp_path: Path, population: Path) -> None:
+    home = {"family_name": "Addo", "date_of_birth": "2018-06-19", "gender": "F", "postcode": "E12 6SA",
+            "address_line_1": "210 Moseley Road"}
+    group = _link(tmp_path / "records.csv", population, [
+        {**home, "record_id": "afua-gp", "given_name": "Afua", "middle_names": "Aba", "nhs_number": "9990000077"},
+        # Aba's own names are "Aba Araba": she names a middle name Afua lacks, so she did not take Afua's middle
+        # name for her forename. Her school form carries Afua's NHS number.
+        {**home, "record_id": "aba-school", "given_name": "Aba", "middle_names": "Araba", "nhs_number": "9990000077",
+         "upn": "B999000000037"}])
+
+    assert group["afua-gp"] != group["aba-school"]
