@@ -52,6 +52,14 @@ def _near(column: str, other: str) -> str:
             f"OR substr({across}, 1, length({name})) = {name})))")
 
 
+ONLY_A_MIDDLE_NAME_SHARED = "forenames differ, only a middle name in common"
+# Levels that weigh as their comparison's last level (the values differ): they exist for ``matching.decide``'s
+# rules to read, not as evidence of their own. EM cannot teach them (no training block holds forenames that
+# differ), and a level seen in no training pair would otherwise take the floor m against a tiny u: siblings
+# sharing a middle name would weigh as a strong match.
+WEIGHED_AS_DIFFERENT: dict[str, str] = {"forename": ONLY_A_MIDDLE_NAME_SHARED}
+
+
 def _took_the_middle_name(one: str, other: str) -> str:
     """SQL: record ``one``'s forename is among the ``other``'s names, and ``one`` names no other forename than the
     other's (it has no other names, or the other's forename is among them): "Ivy" or "Ivy Lauren" against
@@ -76,15 +84,8 @@ def _only_a_middle_name_shared(custom: Any) -> Any:
                    ).configure(label_for_charts=ONLY_A_MIDDLE_NAME_SHARED)
 
 
-ONLY_A_MIDDLE_NAME_SHARED = "forenames differ, only a middle name in common"
-# Levels that weigh as their comparison's last level (the values differ): they exist for ``matching.decide``'s
-# rules to read, not as evidence of their own. EM cannot teach them (no training block holds forenames that
-# differ), and a level seen in no training pair would otherwise take the floor m against a tiny u: siblings
-# sharing a middle name would weigh as a strong match.
-WEIGHED_AS_DIFFERENT: dict[str, str] = {"forename": ONLY_A_MIDDLE_NAME_SHARED}
 
-
-def _v2_levels(custom: Any, version: str) -> dict[str, tuple[Any | None, list[Any]]]:
+def _added_levels(custom: Any, version: str) -> dict[str, tuple[Any | None, list[Any]]]:
     """Per comparison: v2's null level (None: v1's) and the levels v2 (and v3, at the top) adds.
 
     The added levels come right after the null level, above v1's: v1's levels keep their gamma values (Splink
@@ -180,7 +181,7 @@ def comparisons(version: str = MODEL_VERSION) -> list[Any]:
         "nhs_number": ("valid NHS number", simple("nhs_number")),
         "upn": ("valid UPN", simple("upn")),
     }
-    extra = _v2_levels(custom, version) if version != MODEL_VERSION else {}
+    extra = _added_levels(custom, version) if version != MODEL_VERSION else {}
     out = []
     for name, (description, levels) in v1.items():
         null, added = extra.get(name, (None, []))
