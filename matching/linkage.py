@@ -7,7 +7,7 @@ a steward should see. Nothing here touches the store.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -100,6 +100,15 @@ class IdentifiersByGroup:
         return not shared and any(x and y for x, y in kinds)
 
 
+def answered_by_a_steward(cannot_link: Iterable[tuple[str, str]], group_of: dict[str, str]
+                          ) -> Callable[[str, str], bool]:
+    """Whether two records' groups are two children a steward already kept apart (a cannot-link between any of
+    their records). A steward answers an entry, a pair of children, for all its record pairs at once: a record
+    that joins one of them later is no new question about the two."""
+    separated = {frozenset((group_of.get(a, a), group_of.get(b, b))) for a, b in cannot_link}
+    return lambda a, b: frozenset((group_of.get(a, a), group_of.get(b, b))) in separated
+
+
 def one_typo_apart(a: str, b: str) -> bool:
     """Equal, or one character changed, or two neighbouring characters swapped (a clerk's slip)."""
     if a == b:
@@ -137,10 +146,11 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
                          children_may_merge=existing is None)
     stewarded = must | cannot | {(b, a) for a, b in must | cannot}
     two_children = IdentifiersByGroup(records, clustering.group_of).differ
+    answered = answered_by_a_steward(cannot, clustering.group_of)
     review = []
     for _, pair in decided[decided["decision"] == REVIEW].iterrows():
         a, b = str(pair["unique_id_l"]), str(pair["unique_id_r"])
-        if (a, b) in stewarded or clustering.group_of.get(a) == clustering.group_of.get(b):
+        if (a, b) in stewarded or clustering.group_of.get(a) == clustering.group_of.get(b) or answered(a, b):
             continue
         if pair["rule"] not in ALWAYS_ASKED and two_children(a, b):
             continue
@@ -148,7 +158,7 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
                        "reason": str(pair["rule"]), "explanation": explanation(pair)})
     indexed = decided.set_index(["unique_id_l", "unique_id_r"])
     for a, b, reason in clustering.refused:
-        if (a, b) in stewarded or two_children(a, b):
+        if (a, b) in stewarded or two_children(a, b) or answered(a, b):
             continue
         refused: pd.Series = indexed.loc[[(a, b)]].iloc[0]
         review.append({"record_a": a, "record_b": b, "match_weight": float(refused["match_weight"]),

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,12 @@ def term_frequencies(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
             for column in TF_COLUMNS}
 
 
+def _fresh(name: str) -> str:
+    """A table name of its own: a Spark session outlives a scoring (a second one in the same process would find
+    the first's table under a fixed name)."""
+    return f"{name}_{uuid.uuid4().hex[:12]}"
+
+
 def _registrable(frame: Any, backend: str) -> Any:
     """DuckDB reads an Arrow table in place; Spark is given pandas."""
     return frame.to_pandas() if backend == "spark" and hasattr(frame, "to_batches") else frame
@@ -86,7 +93,7 @@ def _linker(frame: Any, model: dict[str, Any] | None, backend: str) -> Any:
     from splink import Linker
 
     api = db_api(backend)
-    table = api.register(_registrable(frame, backend), dataset_display_name="records")
+    table = api.register(_registrable(frame, backend), dataset_display_name="records", table_name=_fresh("records"))
     if model is None:
         return Linker(table, settings_dict(_dialect(backend), ESTIMATED_VERSION), log_level=SPLINK_LOG_LEVEL)
     linker = Linker(table, _splink_settings(model, backend), log_level=SPLINK_LOG_LEVEL)
@@ -252,8 +259,9 @@ def score_between(existing: Any, new: Any, model: dict[str, Any], *, threshold: 
     from splink import Linker
 
     api = db_api(backend)
-    old_table = api.register(_registrable(existing, backend), dataset_display_name="existing")
-    new_table = api.register(_registrable(new, backend), dataset_display_name="new")
+    old_table = api.register(_registrable(existing, backend), dataset_display_name="existing",
+                             table_name=_fresh("existing"))
+    new_table = api.register(_registrable(new, backend), dataset_display_name="new", table_name=_fresh("new"))
     linker = Linker(old_table, _splink_settings(model, backend), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     between = linker.inference.predict_between(old_table, new_table, threshold_match_weight=threshold,

@@ -10,7 +10,6 @@ ever holds the pairs for review and the few IDs whose carry-over is contested.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +18,15 @@ import pandas as pd
 
 from matching.cluster import RecordKeys, cluster
 from matching.decide import ALWAYS_ASKED, APART, LINK, REVIEW, decide_pairs
-from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn
-from matching.model import KEPT_NAMES, SCORE_COLUMNS, SPLINK_LOG_LEVEL, _register_term_frequencies, _splink_settings
+from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, answered_by_a_steward, explanation, permanent_upn
+from matching.model import (
+    KEPT_NAMES,
+    SCORE_COLUMNS,
+    SPLINK_LOG_LEVEL,
+    _fresh,
+    _register_term_frequencies,
+    _splink_settings,
+)
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
 Pairs = Iterable[tuple[str, str]]
@@ -42,7 +48,7 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
     from splink import Linker
 
     # A Spark session outlives a link step: each step's records get their own view name.
-    table = api.register(records, dataset_display_name="records", table_name=f"records_{uuid.uuid4().hex[:12]}")
+    table = api.register(records, dataset_display_name="records", table_name=_fresh("records"))
     linker = Linker(table, _splink_settings(model, "spark"), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     predictions = linker.inference.predict(threshold_match_weight=threshold).as_spark_dataframe()
@@ -143,9 +149,14 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     groups = (keyed.select("record_id").join(assigned, "record_id", "left")
               .select("record_id", F.coalesce("group_id", "record_id").alias("group_id"))).localCheckpoint()
     review = _review(decided, groups, clustered.where(F.col("other_id").isNotNull()), must | cannot)
-    two_children = _identifiers_of_groups(keyed, groups, review, structure_of(model) == MODEL_VERSION).differ
-    # As ``link_frames``: children each known by her own identifiers are not a steward's question.
-    review = [e for e in review if e["reason"] in ALWAYS_ASKED or not two_children(e["record_a"], e["record_b"])]
+    held = _identifiers_of_groups(keyed, groups, review, structure_of(model) == MODEL_VERSION)
+    # The groups of every record a review pair touches are known here, so are those of the steward's cannot-links
+    # that matter (a cannot-link outside them separates no group a pair touches).
+    answered = answered_by_a_steward(cannot, held.group_of)
+    # As ``link_frames``: children each known by her own identifiers are not a steward's question, nor two
+    # children a steward already kept apart.
+    review = [e for e in review if not answered(e["record_a"], e["record_b"])
+              and (e["reason"] in ALWAYS_ASKED or not held.differ(e["record_a"], e["record_b"]))]
     return SparkLinkage(groups, review, pairs_scored=pairs_scored, links=links_count)
 
 
