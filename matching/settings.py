@@ -68,6 +68,18 @@ def _took_the_middle_name(one: str, other: str) -> str:
             f"OR array_contains(given_names_{one}, forename_formal_{other}))")
 
 
+def _one_slip(custom: Any, version: str) -> Any:
+    """One letter added, dropped or changed (v2); v3 also takes two neighbouring letters swapped ("Ivy"/"Iyv",
+    "Sofia"/"Sofai"), a clerk's commonest slip, which Jaro-Winkler reads as another name in a short forename."""
+    import splink.comparison_level_library as cll
+
+    differ = "forename_l <> forename_r AND forename_formal_l <> forename_formal_r"
+    if version != ESTIMATED_VERSION:
+        return custom(f"{differ} AND levenshtein(forename_l, forename_r) = 1", "one letter added, dropped or changed")
+    return cll.And(custom(differ, "forenames differ"), cll.DamerauLevenshteinLevel("forename", 1)).configure(
+        label_for_charts="one letter added, dropped or changed, or two swapped")
+
+
 def _only_a_middle_name_shared(custom: Any) -> Any:
     """v3: a name in common (the ``given_names`` lists meet), yet the forenames are far apart, not swapped, and
     neither record took the other's middle name for its forename. "Ruby Sophia" and "Matilda Sophia" are twins
@@ -77,7 +89,7 @@ def _only_a_middle_name_shared(custom: Any) -> Any:
     import splink.comparison_level_library as cll
 
     return cll.And(cll.ArrayIntersectLevel("given_names", min_intersection=1),
-                   cll.Not(cll.JaroWinklerLevel("forename", 0.88)), cll.Not(cll.LevenshteinLevel("forename", 1)),
+                   cll.Not(cll.JaroWinklerLevel("forename", 0.88)), cll.Not(cll.DamerauLevenshteinLevel("forename", 1)),
                    custom(f"NOT ({_took_the_middle_name('l', 'r')}) AND NOT ({_took_the_middle_name('r', 'l')}) "
                           "AND forename_l <> coalesce(surname_r, '') AND forename_r <> coalesce(surname_l, '')",
                           "neither record took the other's middle name for its forename, nor swapped names")
@@ -102,9 +114,7 @@ def _added_levels(custom: Any, version: str) -> dict[str, tuple[Any | None, list
                                    "given name is the other's family name (swapped)"),
                             # A typo in a short name ("Yaa"/"Yak", "Kojo"/"Kjo") falls below Jaro-Winkler's
                             # 0.88 and would read as another child: the twin rule would hold it for a steward.
-                            custom("forename_l <> forename_r AND forename_formal_l <> forename_formal_r AND "
-                                   "levenshtein(forename_l, forename_r) = 1",
-                                   "one letter added, dropped or changed")]),
+                            _one_slip(custom, version)]),
         "surname": (None, [custom(_near("surname", "forename"),
                                   "family name far from the other's, near their given name (swapped)"),
                            custom("surname_l <> surname_r AND surname_l = forename_r",

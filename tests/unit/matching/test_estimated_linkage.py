@@ -235,6 +235,20 @@ def test_a_short_forename_one_letter_off_joins_its_child_instead_of_waiting_as_a
     assert not [p for p in linkage.review if {p["record_a"], p["record_b"]} == {"yaa-gp", "yaa-school"}]
 
 
+def test_a_short_forename_with_two_letters_swapped_joins_its_child_who_has_moved(
+        tmp_path: Path, population: Path) -> None:
+    ivy = {"given_name": "Ivy", "family_name": "Okafor", "date_of_birth": "2018-02-11", "gender": "F"}
+    rows = [*_twins_and_a_typo(population),
+            {**ivy, "record_id": "ivy-gp", "postcode": "M14 5RG", "address_line_1": "3 Platt Lane",
+             "nhs_number": "9990000069"},
+            # The school has her new home and "Iyv": Jaro-Winkler reads the swap in a three-letter name as another.
+            {**ivy, "record_id": "ivy-school", "given_name": "Iyv", "postcode": "LS6 2AB",
+             "address_line_1": "40 Hyde Park Road", "upn": "A999000000017"}]
+    group = link_files([_write(tmp_path / "records.csv", rows)]).clustering.group_of
+
+    assert group["ivy-gp"] == group["ivy-school"]
+
+
 def test_a_swapped_record_joins_its_own_child_and_never_the_twin_whose_family_name_it_shares(
         tmp_path: Path, population: Path) -> None:
     with (population / "records.csv").open() as handle:
