@@ -7,7 +7,7 @@ a steward should see. Nothing here touches the store.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -100,13 +100,21 @@ class IdentifiersByGroup:
         return not shared and any(x and y for x, y in kinds)
 
 
-def answered_by_a_steward(cannot_link: Iterable[tuple[str, str]], group_of: dict[str, str]
-                          ) -> Callable[[str, str], bool]:
-    """Whether two records' groups are two children a steward already kept apart (a cannot-link between any of
-    their records). A steward answers an entry, a pair of children, for all its record pairs at once: a record
-    that joins one of them later is no new question about the two."""
-    separated = {frozenset((group_of.get(a, a), group_of.get(b, b))) for a, b in cannot_link}
-    return lambda a, b: frozenset((group_of.get(a, a), group_of.get(b, b))) in separated
+def still_asked(review: list[dict[str, Any]], held: IdentifiersByGroup,
+                cannot_link: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The review entries that are still a steward's question once the records are grouped (DuckDB and Spark
+    alike): not two children a steward already kept apart (a cannot-link between any of their records: a steward
+    answers an entry, a pair of children, for all its record pairs at once, so a record that joins one of them
+    later is no new question), and not two children each known by her own identifiers, unless the rule asks
+    whatever the identifiers say (``ALWAYS_ASKED``)."""
+    group_of = held.group_of
+
+    def children(a: str, b: str) -> frozenset[str]:
+        return frozenset((group_of.get(a, a), group_of.get(b, b)))
+
+    kept_apart = {children(a, b) for a, b in cannot_link}
+    return [e for e in review if children(e["record_a"], e["record_b"]) not in kept_apart
+            and (e["reason"] in ALWAYS_ASKED or not held.differ(e["record_a"], e["record_b"]))]
 
 
 def one_typo_apart(a: str, b: str) -> bool:
@@ -145,22 +153,19 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     clustering = cluster(records, links, must_link=must, cannot_link=cannot,
                          children_may_merge=existing is None)
     stewarded = must | cannot | {(b, a) for a, b in must | cannot}
-    two_children = IdentifiersByGroup(records, clustering.group_of).differ
-    answered = answered_by_a_steward(cannot, clustering.group_of)
     review = []
     for _, pair in decided[decided["decision"] == REVIEW].iterrows():
         a, b = str(pair["unique_id_l"]), str(pair["unique_id_r"])
-        if (a, b) in stewarded or clustering.group_of.get(a) == clustering.group_of.get(b) or answered(a, b):
-            continue
-        if pair["rule"] not in ALWAYS_ASKED and two_children(a, b):
+        if (a, b) in stewarded or clustering.group_of.get(a) == clustering.group_of.get(b):
             continue
         review.append({"record_a": a, "record_b": b, "match_weight": float(pair["match_weight"]),
                        "reason": str(pair["rule"]), "explanation": explanation(pair)})
     indexed = decided.set_index(["unique_id_l", "unique_id_r"])
     for a, b, reason in clustering.refused:
-        if (a, b) in stewarded or two_children(a, b) or answered(a, b):
+        if (a, b) in stewarded:
             continue
         refused: pd.Series = indexed.loc[[(a, b)]].iloc[0]
         review.append({"record_a": a, "record_b": b, "match_weight": float(refused["match_weight"]),
                        "reason": f"would link, but {reason}", "explanation": explanation(refused)})
+    review = still_asked(review, IdentifiersByGroup(records, clustering.group_of), cannot)
     return Linkage(clustering, review, pairs_scored=len(pairs), links=len(links))

@@ -163,11 +163,12 @@ def weigh_as_different(model: dict[str, Any]) -> dict[str, Any]:
     """Give the levels of ``WEIGHED_AS_DIFFERENT`` their comparison's last level's m and u."""
     for comparison in model["comparisons"]:
         label = WEIGHED_AS_DIFFERENT.get(comparison["output_column_name"])
-        levels = comparison["comparison_levels"]
+        if label is None:
+            continue
+        *levels, last = comparison["comparison_levels"]
         for level in levels:
-            if label is not None and level.get("label_for_charts") == label:
-                level["m_probability"] = levels[-1].get("m_probability")
-                level["u_probability"] = levels[-1].get("u_probability")
+            if level.get("label_for_charts") == label:
+                level["m_probability"], level["u_probability"] = last.get("m_probability"), last.get("u_probability")
     return model
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from matching.cluster import RecordKeys, cluster
-from matching.decide import ALWAYS_ASKED, APART, LINK, REVIEW, decide_pairs
-from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, answered_by_a_steward, explanation, permanent_upn
+from matching.decide import APART, LINK, REVIEW, decide_pairs
+from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
 from matching.model import (
     KEPT_NAMES,
     SCORE_COLUMNS,
@@ -149,14 +149,10 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     groups = (keyed.select("record_id").join(assigned, "record_id", "left")
               .select("record_id", F.coalesce("group_id", "record_id").alias("group_id"))).localCheckpoint()
     review = _review(decided, groups, clustered.where(F.col("other_id").isNotNull()), must | cannot)
-    held = _identifiers_of_groups(keyed, groups, review, structure_of(model) == MODEL_VERSION)
     # The groups of every record a review pair touches are known here, so are those of the steward's cannot-links
     # that matter (a cannot-link outside them separates no group a pair touches).
-    answered = answered_by_a_steward(cannot, held.group_of)
-    # As ``link_frames``: children each known by her own identifiers are not a steward's question, nor two
-    # children a steward already kept apart.
-    review = [e for e in review if not answered(e["record_a"], e["record_b"])
-              and (e["reason"] in ALWAYS_ASKED or not held.differ(e["record_a"], e["record_b"]))]
+    review = still_asked(review, _identifiers_of_groups(keyed, groups, review, structure_of(model) == MODEL_VERSION),
+                         cannot)
     return SparkLinkage(groups, review, pairs_scored=pairs_scored, links=links_count)
 
 
