@@ -74,9 +74,9 @@ def _febrl_date(value: str) -> str:
 def febrl_canonical(source: Path, out: Path, prefix: str = "") -> dict[str, str]:
     """Write one FEBRL file in the canonical columns; record id → entity (the number in ``rec-N-...``).
 
-    FEBRL has no gender, identifiers or UK postcode: house number + street go to ``address_line_1``; the
-    Australian postcode is not a UK one and would not be stored, so it is left out; ``soc_sec_id`` has no
-    canonical column.
+    FEBRL has no gender, NHS number, UPN or UK postcode: house number + street go to ``address_line_1``, the
+    suburb to ``town``, ``soc_sec_id`` (no check digit) to ``other_identifier``; the Australian postcode is not a
+    UK one and would not be stored (``schemas.identifiers.normalise_postcode``), so it is left out.
     """
     truth: dict[str, str] = {}
     with source.open(newline="", encoding="utf-8") as handle, out.open("w", newline="", encoding="utf-8") as dest:
@@ -93,7 +93,8 @@ def febrl_canonical(source: Path, out: Path, prefix: str = "") -> dict[str, str]
             writer.writerow({"record_id": record, "given_name": row["given_name"].strip(),
                              "family_name": row["surname"].strip(),
                              "date_of_birth": _febrl_date(row["date_of_birth"].strip()), "gender": "",
-                             "postcode": "", "address_line_1": street, "nhs_number": "", "upn": ""})
+                             "postcode": "", "address_line_1": street, "town": row["suburb"].strip(),
+                             "nhs_number": "", "upn": "", "other_identifier": row["soc_sec_id"].strip()})
     return truth
 
 

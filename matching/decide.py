@@ -47,6 +47,9 @@ class PairRule:
     # children (the owner's decision, for twins too). A rule whose evidence conflicts whatever the identifiers
     # (a forename that may be the other's initial) says a steward sees it all the same.
     asked_whatever_the_identifiers: bool = False
+    # The rule reads another forename as another child: it holds where the population has twins
+    # (``matching.twins``), which a model estimated on the data given says, and the directory's children do.
+    about_twins: bool = False
 
 
 def _identifier_conflict(p: pd.DataFrame) -> pd.Series[bool]:
@@ -150,26 +153,30 @@ def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
 
 PAIR_RULES: tuple[PairRule, ...] = (
     PairRule("conflicting identifiers", APART, _identifier_conflict),
-    PairRule("identifier on a child of the other sex", APART, _identifier_on_a_child_of_the_other_sex),
-    PairRule("identifier on another child", REVIEW, _identifier_on_another_child),
+    PairRule("identifier on a child of the other sex", APART, _identifier_on_a_child_of_the_other_sex,
+             about_twins=True),
+    PairRule("identifier on another child", REVIEW, _identifier_on_another_child, about_twins=True),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
-    PairRule("twins of different sex", APART, _twins_of_different_sex),
+    PairRule("twins of different sex", APART, _twins_of_different_sex, about_twins=True),
     PairRule("twins or siblings, one forename an initial", REVIEW, _twins_one_known_by_an_initial,
-             asked_whatever_the_identifiers=True),
+             asked_whatever_the_identifiers=True, about_twins=True),
     # Different forenames beside the same surname, birth date and home: a steward's question unless each
     # child's own identifiers already tell them apart (``matching.linkage``).
-    PairRule("twins or siblings", REVIEW, _twins),
-    PairRule("siblings born apart", REVIEW, _siblings_born_apart),
+    PairRule("twins or siblings", REVIEW, _twins, about_twins=True),
+    PairRule("siblings born apart", REVIEW, _siblings_born_apart, about_twins=True),
 )
 
 
-def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS) -> pd.DataFrame:
-    """Add ``decision`` and ``rule`` columns to scored pairs (gamma columns and ``match_weight``)."""
+def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS, *, twins_seen: bool = True) -> pd.DataFrame:
+    """Add ``decision`` and ``rule`` columns to scored pairs (gamma columns and ``match_weight``); where the
+    population holds no twins (``twins_seen`` False), the rules about them stand aside and the weight decides."""
     decided = pairs.copy()
     decision = pd.Series(pd.NA, index=pairs.index, dtype="object")
     rule = pd.Series(pd.NA, index=pairs.index, dtype="object")
     for pair_rule in PAIR_RULES:
+        if pair_rule.about_twins and not twins_seen:
+            continue
         hit = pair_rule.applies(pairs).fillna(False).astype(bool) & decision.isna()
         decision[hit] = pair_rule.decision
         rule[hit] = pair_rule.name

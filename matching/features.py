@@ -20,6 +20,7 @@ from matching.standardise import (
     clean_name,
     forename_key,
     house_number,
+    identifier_key,
     postcode_parts,
     street_key,
     surname_key,
@@ -82,6 +83,8 @@ def record_features(record: Mapping[str, Any]) -> dict[str, Any]:
         "street": street_key(record.get("address_line_1")),
         "nhs_number": normalise_nhs_number(record.get("nhs_number")),
         "upn": normalise_upn(record.get("upn")),
+        "town": clean_name(record.get("town")),
+        "other_identifier": identifier_key(record.get("other_identifier")),
     }
 
 

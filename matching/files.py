@@ -15,7 +15,7 @@ from matching.linkage import Linkage, link_frames
 from matching.model import ESTIMATION_KEY, load_model, train
 
 CANONICAL_COLUMNS = ("record_id", "given_name", "middle_names", "family_name", "date_of_birth", "gender", "postcode",
-                     "address_line_1", "nhs_number", "upn")
+                     "address_line_1", "town", "nhs_number", "upn", "other_identifier")
 
 
 def read_canonical(paths: Sequence[Path]) -> Iterator[dict[str, Any]]:

@@ -16,10 +16,12 @@ import pyarrow as pa
 
 from matching.cluster import Clustering, RecordKeys, cluster
 from matching.decide import ALWAYS_ASKED, LINK, REVIEW, decide_pairs
-from matching.model import score_between, score_within
+from matching.model import score_between, score_within, twins_seen
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
 COMPARISON_NAMES = ("forename", "surname", "dob", "household", "gender", "nhs_number", "upn")
+# Structure v4's comparisons: explained only where the pair was scored with them.
+LATER_COMPARISONS = ("town", "other_identifier")
 # Rules that link on their own outrank any weight when groups are formed.
 RULE_WEIGHT = 1_000.0
 
@@ -39,7 +41,7 @@ def explanation(pair: pd.Series) -> dict[str, Any]:
     """Per-comparison evidence of a scored pair: agreement level and match weight (log2 Bayes factor,
     term-frequency adjustment included), from Splink's ``mw_`` columns."""
     out: dict[str, Any] = {}
-    for name in COMPARISON_NAMES:
+    for name in COMPARISON_NAMES + tuple(c for c in LATER_COMPARISONS if f"gamma_{c}" in pair.index):
         weight = float(pair.get(f"mw_{name}", 0.0) or 0.0) + float(pair.get(f"mw_tf_adj_{name}", 0.0) or 0.0)
         out[name] = {"gamma": int(pair.get(f"gamma_{name}", -1)),
                      "weight": None if math.isnan(weight) else round(weight, 3)}
@@ -145,7 +147,8 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
         pairs = score_between(existing, new, model, threshold=floor, backend=backend)
         records = _keys(existing, children, temporary) + _keys(new, children, temporary)
     must, cannot = set(must_link), set(cannot_link)
-    decided = decide_pairs(pairs, thresholds) if not pairs.empty else pairs.assign(decision=[], rule=[])
+    decided = (decide_pairs(pairs, thresholds, twins_seen=twins_seen(model)) if not pairs.empty
+               else pairs.assign(decision=[], rule=[]))
     linked = decided[decided["decision"] == LINK]
     links = [(str(a), str(b), RULE_WEIGHT if rule != "match weight" else float(weight))
              for a, b, weight, rule in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),

@@ -23,12 +23,14 @@ from matching.settings import (
     V2_DETERMINISTIC_KEYS,
     V2_FALLBACK_TRAINING_KEYS,
     V2_TRAINING_KEYS,
+    V4_TRAINING_KEYS,
     WEIGHED_AS_DIFFERENT,
     blocks,
     settings_dict,
     structure_of,
     with_parameters,
 )
+from matching.twins import evidence_of_frame
 from warehouse.model_versions import promoted_model
 
 log = logging.getLogger(__name__)
@@ -109,32 +111,47 @@ def _splink_settings(model: dict[str, Any], backend: str) -> dict[str, Any]:
     return with_parameters(settings_dict(_dialect(backend), structure_of(model)), model)
 
 
-# Below this share of records with an NHS number or UPN, the identifier blocks cannot teach m of the name and
-# date comparisons (FEBRL has none): the fallback block of name + home teaches them instead.
+# Below this share of records carrying it, an identifier's block cannot teach m of the name and date comparisons
+# (FEBRL has no NHS number): without any such identifier the fallback block of name + home teaches them instead.
 IDENTIFIER_COVERAGE = 0.2
 ESTIMATION_KEY = "contactpoint_estimation"  # ours: what was estimated, and from how much
+TWINS_KEY = "contactpoint_twins_seen"  # ours: whether the population estimated on holds twins (``matching.twins``)
 
 
-def _identifier_coverage(frame: Any) -> float:
-    columns = frame.column_names if hasattr(frame, "column_names") else list(frame.columns)
-    if not len(frame) or "nhs_number" not in columns:
+def twins_seen(model: dict[str, Any]) -> bool:
+    """Whether the twin rules hold for a model's population: yes unless its estimate found none (the bundled
+    model, and any model estimated before the estimate existed, were estimated on children)."""
+    return bool(model.get(TWINS_KEY, True))
+
+
+def coverage(frame: Any, columns: tuple[str, ...]) -> float:
+    """The share of records carrying a value in any of ``columns``."""
+    names = frame.column_names if hasattr(frame, "column_names") else list(frame.columns)
+    present = [c for c in columns if c in names]
+    if not len(frame) or not present:
         return 0.0
-    nhs = frame.column("nhs_number").to_pylist() if hasattr(frame, "column") else frame["nhs_number"].tolist()
-    upn = frame.column("upn").to_pylist() if hasattr(frame, "column") else frame["upn"].tolist()
-    return sum(1 for a, b in zip(nhs, upn, strict=True) if a or b) / len(frame)
+    values = [frame.column(c).to_pylist() if hasattr(frame, "column") else frame[c].tolist() for c in present]
+    return sum(1 for row in zip(*values, strict=True) if any(row)) / len(frame)
+
+
+def training_keys(frame: Any) -> tuple[tuple[str, ...], ...]:
+    """EM blocks for ``frame``: forename + date of birth, then each identifier enough records carry (the UPN adds
+    nothing after the NHS number), or name + home when none does."""
+    carried = tuple(k for k in V2_TRAINING_KEYS[1:] + V4_TRAINING_KEYS if coverage(frame, k) >= IDENTIFIER_COVERAGE)
+    return V2_TRAINING_KEYS[:1] + (carried or V2_FALLBACK_TRAINING_KEYS)
 
 
 def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e5, seed: int = 1) -> dict[str, Any]:
-    """Estimate the model (structure v3) from the data itself: the prior from deterministic rules, u by
-    random sampling, m by EM on blocks that cannot hold twins; term frequencies from the same records."""
+    """Estimate the model (structure v4) from the data itself: the prior from deterministic rules, u by
+    random sampling, m by EM on blocks that cannot hold twins; term frequencies, and whether the population
+    holds twins (``matching.twins``), from the same records."""
     linker = _linker(frame, None, backend)
     training = linker.training
     training.estimate_probability_two_random_records_match(blocks(V2_DETERMINISTIC_KEYS), recall=0.8)
     prior = linker._settings_obj._probability_two_random_records_match
     # One pass over the sample: Splink's chunked early stopping costs more than it saves at this size.
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, num_chunks=1, min_count_per_level=None)
-    coverage = _identifier_coverage(frame)
-    keys = V2_TRAINING_KEYS if coverage >= IDENTIFIER_COVERAGE else V2_TRAINING_KEYS[:1] + V2_FALLBACK_TRAINING_KEYS
+    keys = training_keys(frame)
     from splink.internals.exceptions import EMTrainingException
 
     failed = []
@@ -153,9 +170,12 @@ def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e
     # school, one night's delta) would otherwise make its own names look common and its links weak.
     model[TF_KEY] = term_frequencies(frame)
     weigh_as_different(model)
-    model[ESTIMATION_KEY] = {"records": len(frame), "identifier_coverage": round(coverage, 4),
+    twins = evidence_of_frame(frame)
+    model[TWINS_KEY] = twins.twins_seen
+    model[ESTIMATION_KEY] = {"records": len(frame),
+                             "identifier_coverage": round(coverage(frame, ("nhs_number", "upn")), 4),
                              "em_blocks": ["+".join(k) for k in keys], "em_blocks_failed": failed,
-                             "too_little_evidence": too_little_evidence(model)}
+                             "too_little_evidence": too_little_evidence(model), "twins": twins.report()}
     return with_probability_floor(model, m_floor=M_FLOOR, unseen_u=1 / max_pairs)
 
 

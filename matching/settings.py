@@ -19,9 +19,16 @@ MODEL_VERSION = "child_linkage_v1"
 # evidence v1 does not see. A model is always scored in the structure it was estimated in (its ``linker_uid``),
 # so the bundled v1 model, and the pipeline with it, score exactly as before.
 # v3 adds one level: forenames that differ beside a middle name both records carry (twins may share one).
-# v2 stays scoreable for a model estimated in it before v3 existed.
-ESTIMATED_VERSION = "child_linkage_v3"
-STRUCTURES = (MODEL_VERSION, "child_linkage_v2", ESTIMATED_VERSION)
+# v4 adds two comparisons: the town, and an identifier without a check digit that the files share (a council's
+# own child number, a social security number). v2 and v3 stay scoreable for models estimated in them.
+V3 = "child_linkage_v3"
+ESTIMATED_VERSION = "child_linkage_v4"
+STRUCTURES = (MODEL_VERSION, "child_linkage_v2", V3, ESTIMATED_VERSION)
+
+
+def at_least(version: str, structure: str) -> bool:
+    """Whether ``version`` holds what ``structure`` added (structures only ever add)."""
+    return STRUCTURES.index(version) >= STRUCTURES.index(structure)
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ def _one_slip(custom: Any, version: str) -> Any:
     import splink.comparison_level_library as cll
 
     differ = "forename_l <> forename_r AND forename_formal_l <> forename_formal_r"
-    if version != ESTIMATED_VERSION:
+    if not at_least(version, V3):
         return custom(f"{differ} AND levenshtein(forename_l, forename_r) = 1", "one letter added, dropped or changed")
     return cll.And(custom(differ, "forenames differ"), cll.DamerauLevenshteinLevel("forename", 1)).configure(
         label_for_charts="one letter added, dropped or changed, or two swapped")
@@ -106,7 +113,7 @@ def _added_levels(custom: Any, version: str) -> dict[str, tuple[Any | None, list
     a middle name in common (a name one letter off is also Jaro-Winkler close): the rules read a name's
     levels only as "different" (0) or not, and as swapped (``matching.decide``), so those pairs decide alike.
     """
-    middle_name = [_only_a_middle_name_shared(custom)] if version == ESTIMATED_VERSION else []
+    middle_name = [_only_a_middle_name_shared(custom)] if at_least(version, V3) else []
     return {
         "forename": (None, [*middle_name, custom(_near("forename", "surname"),
                                    "given name far from the other's, near their family name (swapped)"),
@@ -196,6 +203,13 @@ def comparisons(version: str = MODEL_VERSION) -> list[Any]:
     for name, (description, levels) in v1.items():
         null, added = extra.get(name, (None, []))
         out.append(_comparison(name, description, [null or levels[0], *added, *levels[1:]]))
+    if at_least(version, ESTIMATED_VERSION):
+        out.append(_comparison("town", "town or locality of the address", [
+            cll.NullLevel("town"), cll.ExactMatchLevel("town"), cll.JaroWinklerLevel("town", 0.9), cll.ElseLevel()]))
+        # No check digit catches a typist's slip here, so one character off is a level of its own, not a conflict.
+        out.append(_comparison("other_identifier", "an identifier without a check digit that the sources share", [
+            cll.NullLevel("other_identifier"), cll.ExactMatchLevel("other_identifier"),
+            cll.DamerauLevenshteinLevel("other_identifier", 1), cll.ElseLevel()]))
     return out
 
 
@@ -219,11 +233,16 @@ V2_EXTRA_KEYS: tuple[tuple[str, ...], ...] = (("surname", "house_number", "stree
                                                # or missing: full name and house number still meet.
                                                ("forename_formal", "surname", "house_number"))
 SWAPPED_NAMES_BLOCK = "l.forename = r.surname AND l.surname = r.forename"
+# v4: the other identifier finds a record whose names, birth date and home all carry faults.
+V4_EXTRA_KEYS: tuple[tuple[str, ...], ...] = (("other_identifier",),)
 # Without identifiers (e.g. FEBRL) the prior comes from full name + date of birth: twins never share a forename.
-V2_DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (*DETERMINISTIC_KEYS, ("forename", "surname", "dob"))
+V2_DETERMINISTIC_KEYS: tuple[tuple[str, ...], ...] = (*DETERMINISTIC_KEYS, ("forename", "surname", "dob"),
+                                                      ("other_identifier", "dob"))
 # v2 estimates m on forename + date of birth (every comparison but those two) and NHS number (those two); the
 # UPN block adds nothing after them, and its EM can drive a level's m below what Splink accepts.
 V2_TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("forename_formal", "dob"), ("nhs_number",))
+# v4: the other identifier's block teaches every other comparison where the files carry one.
+V4_TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("other_identifier",),)
 # Without identifiers, m of names and date of birth is estimated within a house (the swapped-name levels read
 # both name columns, so a block on either name would leave both names untrained).
 V2_FALLBACK_TRAINING_KEYS: tuple[tuple[str, ...], ...] = (("house_number", "street"),)
@@ -235,7 +254,8 @@ def blocking_rules(version: str = MODEL_VERSION) -> list[Any]:
         return blocks(BLOCKING_KEYS)
     from splink.blocking_rule_library import CustomRule
 
-    return [*blocks(BLOCKING_KEYS + V2_EXTRA_KEYS), CustomRule(SWAPPED_NAMES_BLOCK)]
+    extra = V4_EXTRA_KEYS if at_least(version, ESTIMATED_VERSION) else ()
+    return [*blocks(BLOCKING_KEYS + V2_EXTRA_KEYS + extra), CustomRule(SWAPPED_NAMES_BLOCK)]
 
 
 def blocks(keys: tuple[tuple[str, ...], ...]) -> list[Any]:

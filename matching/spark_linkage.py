@@ -26,6 +26,7 @@ from matching.model import (
     _fresh,
     _register_term_frequencies,
     _splink_settings,
+    twins_seen,
 )
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
@@ -56,7 +57,7 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
                                 if c in SCORE_COLUMNS or c in KEPT_NAMES or c.startswith(("mw_", "gamma_"))))
 
 
-def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS) -> Any:
+def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = True) -> Any:
     """``decide_pairs`` on every partition; pairs decided apart are dropped (nothing needs them again)."""
     from pyspark.sql.types import StringType, StructField, StructType
 
@@ -67,7 +68,7 @@ def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS) -> Any:
         for batch in batches:
             if batch.empty:
                 continue
-            decided = decide_pairs(batch, thresholds)
+            decided = decide_pairs(batch, thresholds, twins_seen=twins)
             yield decided[decided["decision"] != APART]
 
     return pairs.mapInPandas(apply, schema)
@@ -125,7 +126,7 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     must, cannot = set(must_link), set(cannot_link)
     floor = min(thresholds.review, thresholds.link)
     scored = score(api, records, model, floor).localCheckpoint()
-    decided = decide(scored, thresholds).localCheckpoint()
+    decided = decide(scored, thresholds, twins=twins_seen(model)).localCheckpoint()
     pairs_scored = scored.count()
     rule_weight = F.when(F.col("rule") != "match weight", F.lit(RULE_WEIGHT)).otherwise(F.col("match_weight"))
     links = decided.where(F.col("decision") == LINK).select(

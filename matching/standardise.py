@@ -121,6 +121,14 @@ def postcode_parts(postcode: str | None) -> PostcodeParts:
     return PostcodeParts(postcode, f"{outward} {inward[0]}", outward, area.group(0) if area else None)
 
 
+def identifier_key(value: str | None) -> str | None:
+    """An identifier without a check digit, as compared: upper case, without spaces, hyphens or slashes."""
+    if not value:
+        return None
+    key = re.sub(r"[\s/-]+", "", value).upper()
+    return key or None
+
+
 def house_number(address_line: str | None) -> str | None:
     """The house number at the start of an address line ("12a Oak Road" → "12a")."""
     if not address_line:

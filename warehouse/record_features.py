@@ -19,7 +19,7 @@ from warehouse.db import copy_cursor
 FEATURE_COLUMNS = (
     "unique_id", "forename", "forename_formal", "given_names", "surname", "surname_parts", "dob",
     "dob_transposed", "birth_year", "gender", "postcode", "postcode_sector", "postcode_district",
-    "house_number", "street", "nhs_number", "upn",
+    "house_number", "street", "nhs_number", "upn", "town", "other_identifier",
 )
 """The comparison columns, in the order Splink reads them (``unique_id`` is kept as ``record_id``)."""
 LIST_FEATURES = ("given_names", "surname_parts")

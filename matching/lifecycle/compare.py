@@ -29,7 +29,7 @@ from matching.lifecycle.versions import (
     model_of,
     model_versions,
 )
-from matching.model import score_within
+from matching.model import score_within, twins_seen
 from matching.settings import THRESHOLDS, Thresholds
 from warehouse.model_versions import review_pair_keys
 
@@ -59,7 +59,7 @@ def score_pairs(conn: Connection, model: dict[str, Any], pairs: Iterable[Pair], 
     out = dict.fromkeys(wanted, NOT_COMPARED)
     if scored.empty:
         return out
-    decided = decide_pairs(scored, thresholds)
+    decided = decide_pairs(scored, thresholds, twins_seen=twins_seen(model))
     for a, b, weight, decision, rule in zip(decided["unique_id_l"].tolist(), decided["unique_id_r"].tolist(),
                                             decided["match_weight"].tolist(), decided["decision"].tolist(),
                                             decided["rule"].tolist(), strict=True):

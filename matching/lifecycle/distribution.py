@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from matching.decide import REVIEW, decide_pairs
 from matching.features import features_frame
 from matching.lifecycle.versions import canonical_records, current_version, model_of
-from matching.model import score_within
+from matching.model import score_within, twins_seen
 from matching.settings import THRESHOLDS, Thresholds
 from warehouse.model_versions import record_fingerprint
 
@@ -48,7 +48,8 @@ class WeightDistribution:
 
 
 def distribution(pairs: pd.DataFrame, version: str, *, thresholds: Thresholds = THRESHOLDS,
-                 bin_width: float = 1.0, low: float | None = None, high: float | None = None) -> WeightDistribution:
+                 bin_width: float = 1.0, low: float | None = None, high: float | None = None,
+                 twins: bool = True) -> WeightDistribution:
     """Bin scored pairs (``match_weight`` and gamma columns) by weight and decision; try each threshold ±1.
 
     Weights outside [low, high) are counted in the first or last bin, so the chart stays readable.
@@ -57,7 +58,7 @@ def distribution(pairs: pd.DataFrame, version: str, *, thresholds: Thresholds = 
     high = thresholds.link + 8 if high is None else high
     if pairs.empty:
         return WeightDistribution(version, thresholds, 0, Counter(), [], bin_width, [])
-    decided = decide_pairs(pairs, thresholds)
+    decided = decide_pairs(pairs, thresholds, twins_seen=twins)
     edges = [low + i * bin_width for i in range(int((high - low) / bin_width))]
     counts: list[Counter[str]] = [Counter() for _ in edges]
     for weight, decision in zip(decided["match_weight"].tolist(), decided["decision"].tolist(), strict=True):
@@ -68,7 +69,7 @@ def distribution(pairs: pd.DataFrame, version: str, *, thresholds: Thresholds = 
     for name in ("link", "review"):
         for delta in (1.0, -1.0):
             moved = Thresholds(**{**vars(thresholds), name: getattr(thresholds, name) + delta})
-            now_review = decide_pairs(pairs, moved)["decision"] == REVIEW
+            now_review = decide_pairs(pairs, moved, twins_seen=twins)["decision"] == REVIEW
             moves.append(ThresholdMove(name, delta, getattr(moved, name), int((now_review & ~in_review).sum()),
                                        int((in_review & ~now_review).sum())))
     return WeightDistribution(version, thresholds, len(decided), Counter(decided["decision"].tolist()),
@@ -91,6 +92,6 @@ def store_distribution(conn: Connection, *, thresholds: Thresholds = THRESHOLDS,
     rows = canonical_records(conn, None, session=session)
     floor = min(thresholds.review, thresholds.link) - 1
     frame = features_frame(rows)
-    pairs = score_within(frame, model_of(conn, version, session=session), threshold=floor, backend=backend) \
-        if len(rows) > 1 else pd.DataFrame()
-    return distribution(pairs, version, thresholds=thresholds)
+    model = model_of(conn, version, session=session)
+    pairs = score_within(frame, model, threshold=floor, backend=backend) if len(rows) > 1 else pd.DataFrame()
+    return distribution(pairs, version, thresholds=thresholds, twins=twins_seen(model))
