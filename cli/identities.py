@@ -64,6 +64,13 @@ def estimation_report(estimated: dict[str, object]) -> str:
     if failed:
         lines.append(f"EM stopped on: {', '.join(failed)}")  # type: ignore[arg-type]
     lines.append("too little evidence (Splink's default kept): " + ("; ".join(weak) if weak else "none"))  # type: ignore[arg-type]
+    twins = estimated.get("twins")
+    if isinstance(twins, dict):
+        verdict = ("twins seen: the twin rules hold" if twins["twins_seen"]
+                   else "no twins: another forename is weighed as evidence, the twin rules stand aside")
+        lines.append(f"twins: one surname and birth date, another forename: {twins['other_forename_agreeing']:,} of "
+                     f"{twins['other_forename']:,} pairs share an identifier (same forename: "
+                     f"{twins['same_forename_agreeing']:,} of {twins['same_forename']:,}); {verdict}")
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ server in a temporary folder. Never SQLite, never a mock.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import uuid
@@ -65,7 +66,12 @@ def database_url() -> Iterator[str]:
         url = db.start_embedded_server(_SESSION_DIR / "pgdata")
     os.environ["CONTACTPOINT_DATABASE_URL"] = url
     _reset_caches()
-    upgrade(url)
+    # The migrations create the cluster's roles (cp_loader, cp_service, ...) if missing. On a server that never
+    # had them, two workers migrating their databases at once race: one grants to a role the other created
+    # in a transaction it has not committed ("role cp_service does not exist"). One migration at a time.
+    with (Path(tempfile.gettempdir()) / "contactpoint-tests-migrate.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        upgrade(url)
     yield url
     db.get_engine().dispose()
     if admin is not None:

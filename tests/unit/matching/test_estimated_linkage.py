@@ -37,7 +37,7 @@ def test_the_estimated_structure_keeps_every_v1_level_at_its_gamma_so_one_set_of
     for comparison, levels in v1.items():
         for label, gamma in levels.items():
             assert v2[comparison][label] == gamma, (comparison, label)
-    added = {(c, label) for c, levels in v2.items() for label in levels if label not in v1[c]}
+    added = {(c, label) for c, levels in v2.items() for label in levels if label not in v1.get(c, {})}
     assert ("forename", "given name is the other's family name (swapped)") in added
     assert ("household", "same house number and street, postcode missing or different") in added
 

@@ -66,3 +66,10 @@ def test_record_features_trust_only_valid_identifiers_and_real_postcodes() -> No
     assert features["surname"] == "smithjones" and features["surname_parts"] == ["smith", "jones", "brown"]
     assert features["dob_transposed"] == "2016-04-03" and features["gender"] is None
     assert features["postcode"] == "S60 1AA" and features["nhs_number"] is None and features["upn"] is None
+
+
+def test_a_town_and_an_identifier_without_a_check_digit_are_compared_as_written_less_case_and_spacing() -> None:
+    features = record_features({"record_id": 8, "given_name": "Courtney", "town": "Winston  Hills",
+                                "other_identifier": " 530-4218 "})
+    assert features["town"] == "winston hills" and features["other_identifier"] == "5304218"
+    assert record_features({"record_id": 9, "other_identifier": " - "})["other_identifier"] is None
