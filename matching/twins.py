@@ -72,14 +72,31 @@ def wholly_different(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def twin_evidence(records: Sequence[dict[str, Any]]) -> TwinEvidence:
     """Count, within each surname and birth date, the pairs whose records carry an identifier of one kind."""
-    families: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        if record["surname"] and record["dob"] and any(record[k] for k in IDENTIFIERS):
-            families[(record["surname"], record["dob"])].append(record)
+    return evidence_of_columns({c: [r.get(c) for r in records] for c in COLUMNS})
+
+
+def evidence_of_frame(frame: Any) -> TwinEvidence:
+    """``twin_evidence`` over a comparison-column frame (pandas or Arrow), read a column at a time."""
+    if hasattr(frame, "column_names"):
+        return evidence_of_columns({c: frame.column(c).to_pylist() for c in COLUMNS})
+    return evidence_of_columns({c: frame[c].tolist() for c in COLUMNS})
+
+
+COLUMNS = ("surname", "dob", "forename_formal", "given_names", *IDENTIFIERS)
+
+
+def evidence_of_columns(columns: dict[str, list[Any]]) -> TwinEvidence:
+    """``twin_evidence`` on columns: a record becomes a dict only in a family of two to ``LARGEST_GROUP``."""
+    identified = [any(values) for values in zip(*(columns[k] for k in IDENTIFIERS), strict=True)]
+    families: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row, (surname, dob) in enumerate(zip(columns["surname"], columns["dob"], strict=True)):
+        if surname and dob and identified[row]:
+            families[(surname, dob)].append(row)
     counts = [0, 0, 0, 0]
-    for family in families.values():
-        if not 2 <= len(family) <= LARGEST_GROUP:
+    for rows in families.values():
+        if not 2 <= len(rows) <= LARGEST_GROUP:
             continue
+        family = [{c: columns[c][row] for c in COLUMNS} for row in rows]
         for a, b in combinations(family, 2):
             kinds = [k for k in IDENTIFIERS if a[k] and b[k]]
             if not kinds:
@@ -92,11 +109,3 @@ def twin_evidence(records: Sequence[dict[str, Any]]) -> TwinEvidence:
                 counts[2] += 1
                 counts[3] += agree
     return TwinEvidence(*counts)
-
-
-def evidence_of_frame(frame: Any) -> TwinEvidence:
-    """``twin_evidence`` over a comparison-column frame (pandas or Arrow)."""
-    columns = ("surname", "dob", "forename_formal", "given_names", *IDENTIFIERS)
-    if hasattr(frame, "to_pylist"):
-        return twin_evidence(frame.select(list(columns)).to_pylist())
-    return twin_evidence(frame[list(columns)].to_dict("records"))
