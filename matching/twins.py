@@ -67,7 +67,8 @@ def wholly_different(a: dict[str, Any], b: dict[str, Any]) -> bool:
     x, y = a["forename_formal"], b["forename_formal"]
     if not x or not y or x == y or x in (b["given_names"] or ()) or y in (a["given_names"] or ()):
         return False
-    return not (x.startswith(y) or y.startswith(x)) and edit_distance(x, y) > 2
+    # Lengths three apart are three edits apart at least: no need to count them.
+    return not (x.startswith(y) or y.startswith(x)) and (abs(len(x) - len(y)) > 2 or edit_distance(x, y) > 2)
 
 
 def twin_evidence(records: Sequence[dict[str, Any]]) -> TwinEvidence:
