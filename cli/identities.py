@@ -32,7 +32,7 @@ def add_relink(sub: Any) -> None:
 
 def add_train_model(sub: Any) -> None:
     """Add ``train-model``."""
-    train = sub.add_parser("train-model", help="estimate the linkage model (structure v3) from the staged records; "
+    train = sub.add_parser("train-model", help="estimate the linkage model (structure v4) from the staged records; "
                            "reports what it estimated and what had too little evidence")
     train.add_argument("--out", type=Path, default=None, help="write the model JSON here instead of the store")
 

@@ -1,4 +1,4 @@
-"""A model estimated on the data given (structure v3) scores on Spark exactly as on DuckDB: a data team that
+"""A model estimated on the data given (structure v4) scores on Spark exactly as on DuckDB: a data team that
 promotes one and links at national scale gets the same pairs, levels and weights."""
 
 from __future__ import annotations
