@@ -7,6 +7,7 @@ functions of ``matching.standardise``, so the pipeline and the dry run compare e
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -88,9 +89,26 @@ def record_features(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# An identifier without a check digit that more records carry than one child ever has is a form's default
+# ("UNKNOWN", "0000000"), not evidence: it would join strangers and make one block of them all.
+MOST_RECORDS_PER_IDENTIFIER = 20
+
+
+def without_placeholders(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``features`` with every ``other_identifier`` carried by more than ``MOST_RECORDS_PER_IDENTIFIER`` records
+    taken for missing (NHS numbers and UPNs need no such care: a placeholder fails their check)."""
+    carried = Counter(f["other_identifier"] for f in features if f["other_identifier"])
+    shared = {value for value, records in carried.items() if records > MOST_RECORDS_PER_IDENTIFIER}
+    if shared:
+        for f in features:
+            if f["other_identifier"] in shared:
+                f["other_identifier"] = None
+    return features
+
+
 def features_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """A DataFrame of comparison columns, ready to register with Splink."""
-    return as_frame([record_features(r) for r in records])
+    return as_frame(without_placeholders([record_features(r) for r in records]))
 
 
 def as_frame(features: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -103,3 +103,22 @@ def test_without_twins_a_pair_with_another_forename_is_decided_on_its_weight() -
 
     assert decide_pairs(pair)["decision"].item() == REVIEW
     assert decide_pairs(pair, twins_seen=False)["decision"].item() == LINK
+
+
+def test_an_identifier_hundreds_of_records_carry_is_a_placeholder_not_evidence(tmp_path: Path) -> None:
+    path, _ = _register(tmp_path / "register.csv", other_forename_is_another_person=False)
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    strangers = [{**row, "record_id": f"s{n}", "given_name": FORENAMES[n % 20], "family_name": SURNAMES[n % 18],
+                  "date_of_birth": "1970-01-01", "other_identifier": "0000000"} for n, row in enumerate(rows[:300])]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CANONICAL_COLUMNS)
+        writer.writeheader()
+        writer.writerows([*rows, *strangers])
+
+    linkage = link_files([path])
+
+    group_of = linkage.clustering.group_of
+    # Same name and birth date: one person to the linker, whatever else; never all 300 joined by the placeholder.
+    named = {(s["given_name"], s["family_name"]) for s in strangers}
+    assert len({group_of[s["record_id"]] for s in strangers}) >= len(named)
