@@ -63,6 +63,9 @@ def estimation_report(estimated: dict[str, object]) -> str:
              f"{', '.join(estimated['em_blocks'])}, term frequencies from the files"]  # type: ignore[arg-type]
     if failed:
         lines.append(f"EM stopped on: {', '.join(failed)}")  # type: ignore[arg-type]
+    absent = estimated.get("not_in_the_data") or []
+    if absent:
+        lines.append(f"not in the data (no evidence either way): {', '.join(absent)}")  # type: ignore[arg-type]
     lines.append("too little evidence (Splink's default kept): " + ("; ".join(weak) if weak else "none"))  # type: ignore[arg-type]
     twins = estimated.get("twins")
     if isinstance(twins, dict):

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from matching.settings import (
+    COMPARED_COLUMNS,
     ESTIMATED_VERSION,
     MODEL_VERSION,
     V2_DETERMINISTIC_KEYS,
@@ -172,10 +173,14 @@ def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e
     weigh_as_different(model)
     twins = evidence_of_frame(frame)
     model[TWINS_KEY] = twins.twins_seen
+    # A comparison whose columns no record fills has nothing to learn from: said once, not level by level.
+    absent = [c["output_column_name"] for c in model["comparisons"]
+              if coverage(frame, COMPARED_COLUMNS.get(c["output_column_name"], (c["output_column_name"],))) == 0]
     model[ESTIMATION_KEY] = {"records": len(frame),
                              "identifier_coverage": round(coverage(frame, ("nhs_number", "upn")), 4),
                              "em_blocks": ["+".join(k) for k in keys], "em_blocks_failed": failed,
-                             "too_little_evidence": too_little_evidence(model), "twins": twins.report()}
+                             "not_in_the_data": absent,
+                             "too_little_evidence": too_little_evidence(model, skip=absent), "twins": twins.report()}
     return with_probability_floor(model, m_floor=M_FLOOR, unseen_u=1 / max_pairs)
 
 
@@ -192,10 +197,13 @@ def weigh_as_different(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
-def too_little_evidence(model: dict[str, Any]) -> list[str]:
-    """Levels whose m or u the data could not estimate (Splink falls back to a default for them)."""
+def too_little_evidence(model: dict[str, Any], skip: list[str] | None = None) -> list[str]:
+    """Levels whose m or u the data could not estimate (Splink falls back to a default for them), but those of
+    the comparisons ``skip`` names."""
     out = []
     for comparison in model["comparisons"]:
+        if comparison["output_column_name"] in (skip or ()):
+            continue
         for level in comparison["comparison_levels"]:
             if level.get("is_null_level"):
                 continue

@@ -213,6 +213,11 @@ def comparisons(version: str = MODEL_VERSION) -> list[Any]:
     return out
 
 
+# The feature columns each comparison reads (a comparison not named here reads the column of its own name).
+COMPARED_COLUMNS: dict[str, tuple[str, ...]] = {"forename": ("forename", "given_names"), "surname": ("surname",),
+                                                "household": ("postcode", "house_number", "street")}
+
+
 # Candidate pairs: each rule misses only records with two faults at once (e.g. a mistyped surname
 # AND a swapped date of birth), and none compares a whole birth cohort with itself.
 BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (

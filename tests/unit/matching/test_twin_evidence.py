@@ -57,6 +57,10 @@ def test_a_register_whose_duplicates_carry_another_forename_holds_no_twins_and_l
 
     assert linkage.estimated is not None and linkage.estimated["twins"]["twins_seen"] is False
     assert "other_identifier" in linkage.estimated["em_blocks"]
+    # What the files never carry is said once, not listed level by level as too little evidence.
+    assert linkage.estimated["not_in_the_data"] == ["gender", "nhs_number", "upn"]
+    weak = linkage.estimated["too_little_evidence"]
+    assert not any(line.startswith(("gender", "nhs_number", "upn")) for line in weak)
     group_of = linkage.clustering.group_of
     assert sum(group_of[a] == group_of[b] for a, b in pairs) >= 0.95 * len(pairs)
     assert len(set(group_of.values())) <= 400 * 1.02
