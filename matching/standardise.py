@@ -2,8 +2,8 @@
 
 Pure functions from what a feed sent to comparable values: names without case, accents or
 punctuation; surnames split into their parts (hyphenated and double-barrelled); forenames mapped to a
-formal form (Alfie → alfred); house numbers and streets; postcode sector and district; junk values
-("UNKNOWN", "Baby Boy") treated as missing.
+formal form (Alfie → alfred, Mohamed → muhammad, Kasia → katarzyna); house numbers and streets; postcode
+sector and district; junk values ("UNKNOWN", "Baby Boy") treated as missing.
 """
 
 from __future__ import annotations
@@ -48,15 +48,53 @@ NICKNAMES: dict[str, str] = {
     "dick": "richard", "greg": "gregory", "ray": "raymond", "reggie": "reginald", "ronnie": "ronald",
     "sandy": "alexander", "sasha": "alexander", "xander": "alexander",
 }
+# Spellings of one name beyond English, each → one form (a transliteration has no single right spelling; a
+# diminutive is what a family calls the child at the GP and what the school writes). Only variants of one name:
+# a short form several names share (Somali "Abdi", Igbo "Chidi") is left alone, as are day names (Akan twins share
+# theirs).
+NAME_VARIANTS: dict[str, tuple[str, ...]] = {
+    # Arabic names as Pakistani, Bangladeshi, Arab, Somali and Indian families and clerks transliterate them.
+    "muhammad": ("mohammed", "mohammad", "mohamed", "muhammed", "mohamad", "mohummed", "muhamed", "mohd"),
+    "ahmed": ("ahmad",), "hussain": ("hussein", "husain", "hossain", "husein"), "hasan": ("hassan",),
+    "yusuf": ("yousef", "yousuf", "youssef", "yusef"), "ibrahim": ("ebrahim", "ibraheem"),
+    "fatima": ("fatimah", "fatema", "fathima", "faduma", "faadumo"), "aisha": ("ayesha", "aysha", "aishah", "ayisha"),
+    "zainab": ("zaynab", "zeinab"), "maryam": ("mariam", "mariyam"), "khadija": ("khadijah", "khadeeja"),
+    "abdullah": ("abdulla", "abdallah"),
+    "abdirahman": ("abdurahman", "abdulrahman", "abdurrahman", "abdelrahman", "abdirahmaan"),
+    "mustafa": ("mostafa", "mustapha"), "omar": ("umar",), "usman": ("osman", "uthman", "othman"),
+    "amina": ("aminah", "ameena"), "hamza": ("hamzah",), "yasmin": ("yasmine", "yasmeen"), "noor": ("nur",),
+    "hafsa": ("hafsah",), "sumaya": ("sumaiya", "sumayyah", "sumayya"), "safiya": ("safia", "safiyyah"),
+    "ismail": ("ismael", "ismaeel"), "idris": ("idrees",), "zakariya": ("zakaria", "zakariyya"),
+    "yahya": ("yahia",), "bilal": ("belal",),
+    # Polish diminutives.
+    "katarzyna": ("kasia",), "malgorzata": ("gosia", "malgosia"), "aleksandra": ("ola",), "magdalena": ("magda",),
+    "anna": ("ania",), "zofia": ("zosia",), "barbara": ("basia",), "jakub": ("kuba",), "tomasz": ("tomek",),
+    "jan": ("janek", "jasiek"), "wojciech": ("wojtek",), "krzysztof": ("krzys",), "piotr": ("piotrek",),
+    "aleksander": ("olek",), "szymon": ("szymek",), "bartlomiej": ("bartek",), "antoni": ("antek",),
+    "franciszek": ("franek",), "stanislaw": ("stas",), "zuzanna": ("zuzia",),
+    # Yoruba and Igbo names and the part of them a child is called by.
+    "tobi": ("oluwatobi",), "seun": ("oluwaseun",), "femi": ("oluwafemi", "olufemi"), "tosin": ("oluwatosin",),
+    "kemi": ("oluwakemi", "olukemi"), "seyi": ("oluwaseyi",), "damilare": ("oluwadamilare", "dami"),
+    "tunde": ("babatunde",), "bayo": ("adebayo",), "funmilayo": ("olufunmilayo", "funmi"),
+    "emeka": ("chukwuemeka",), "nonso": ("chinonso",),
+}
+NICKNAMES.update({variant: name for name, variants in NAME_VARIANTS.items() for variant in variants})
 _NOT_LETTERS = re.compile(r"[^a-z ]+")
 _SPACES = re.compile(r"\s+")
 _HOUSE_NUMBER = re.compile(r"^\s*(?:flat\s+\w+\s*,?\s*)?(\d+[a-z]?)\b")
 
 
+# Letters Unicode does not decompose into a base letter and an accent: NFKD leaves them whole, and the cleaning
+# below would drop them ("Małgorzata" became "ma gorzata", "Łukasz" "ukasz"), so they are spelt out first.
+_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae",
+                               "œ": "oe", "Œ": "Oe", "ß": "ss", "ı": "i", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D",
+                               "ħ": "h", "Ħ": "H"})
+
+
 def _ascii_lower(value: str) -> str:
     if value.isascii():  # most names: nothing to decompose
         return value.lower()
-    decomposed = unicodedata.normalize("NFKD", value)
+    decomposed = unicodedata.normalize("NFKD", value.translate(_UNDECOMPOSED))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 

@@ -36,6 +36,28 @@ def test_nicknames_map_to_their_formal_forename(nickname: str, formal: str) -> N
     assert forename_key(nickname) == formal
 
 
+@pytest.mark.parametrize(("one", "other"), [
+    ("Mohamed", "Muhammad"), ("Mohd", "Mohammed"), ("Ayesha", "Aisha"), ("Faduma", "Fatima"), ("Umar", "Omar"),
+    ("Kasia", "Katarzyna"), ("Gosia", "Małgorzata"), ("Kuba", "Jakub"), ("Tobi", "Oluwatobi"),
+    ("Dami", "Oluwadamilare"), ("Emeka", "Chukwuemeka"),
+])
+def test_one_name_spelt_or_shortened_as_other_traditions_do_is_one_forename(one: str, other: str) -> None:
+    assert forename_key(one) == forename_key(other)
+
+
+@pytest.mark.parametrize(("one", "other"), [("Hasan", "Hussain"), ("Anna", "Anne"), ("Adebayo", "Babatunde")])
+def test_different_names_stay_different(one: str, other: str) -> None:
+    assert forename_key(one) != forename_key(other)
+
+
+@pytest.mark.parametrize(("written", "plain"), [
+    ("Małgorzata", "malgorzata"), ("Łukasz", "lukasz"), ("Michał", "michal"), ("Søren", "soren"),
+    ("Đorđe", "dorde"), ("Æsa", "aesa"), ("Zoë", "zoe"),
+])
+def test_letters_without_a_decomposition_are_spelt_out_not_dropped(written: str, plain: str) -> None:
+    assert clean_name(written) == plain
+
+
 @pytest.mark.parametrize("junk", ["UNKNOWN", "Baby Boy", "twin 1", "  ", "x", None])
 def test_placeholder_names_are_missing_not_values(junk: str | None) -> None:
     assert clean_name(junk) is None and forename_key(junk) is None
