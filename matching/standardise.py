@@ -50,8 +50,9 @@ NICKNAMES: dict[str, str] = {
 }
 # Spellings of one name beyond English, each → one form (a transliteration has no single right spelling; a
 # diminutive is what a family calls the child at the GP and what the school writes). Only variants of one name:
-# a short form several names share (Somali "Abdi", Igbo "Chidi") is left alone, as are day names (Akan twins share
-# theirs).
+# a short form several names share (Somali "Abdi", Igbo "Chidi") is left alone, and so is one that is a given name
+# in its own right (Yoruba "Tobi" beside "Oluwatobi", Igbo "Emeka" beside "Chukwuemeka": the independent population
+# names twins both), as are day names (Akan twins share theirs).
 NAME_VARIANTS: dict[str, tuple[str, ...]] = {
     # Arabic names as Pakistani, Bangladeshi, Arab, Somali and Indian families and clerks transliterate them.
     "muhammad": ("mohammed", "mohammad", "mohamed", "muhammed", "mohamad", "mohummed", "muhamed", "mohd"),
@@ -72,11 +73,6 @@ NAME_VARIANTS: dict[str, tuple[str, ...]] = {
     "jan": ("janek", "jasiek"), "wojciech": ("wojtek",), "krzysztof": ("krzys",), "piotr": ("piotrek",),
     "aleksander": ("olek",), "szymon": ("szymek",), "bartlomiej": ("bartek",), "antoni": ("antek",),
     "franciszek": ("franek",), "stanislaw": ("stas",), "zuzanna": ("zuzia",),
-    # Yoruba and Igbo names and the part of them a child is called by.
-    "tobi": ("oluwatobi",), "seun": ("oluwaseun",), "femi": ("oluwafemi", "olufemi"), "tosin": ("oluwatosin",),
-    "kemi": ("oluwakemi", "olukemi"), "seyi": ("oluwaseyi",), "damilare": ("oluwadamilare", "dami"),
-    "tunde": ("babatunde",), "bayo": ("adebayo",), "funmilayo": ("olufunmilayo", "funmi"),
-    "emeka": ("chukwuemeka",), "nonso": ("chinonso",),
 }
 NICKNAMES.update({variant: name for name, variants in NAME_VARIANTS.items() for variant in variants})
 _NOT_LETTERS = re.compile(r"[^a-z ]+")
