@@ -37,7 +37,7 @@ def test_nicknames_map_to_their_formal_forename(nickname: str, formal: str) -> N
 
 
 @pytest.mark.parametrize(("one", "other"), [
-    ("Mohamed", "Muhammad"), ("Mohd", "Mohammed"), ("Ayesha", "Aisha"), ("Faduma", "Fatima"), ("Umar", "Omar"),
+    ("Yousef", "Yusuf"), ("Hussein", "Hussain"), ("Ayesha", "Aisha"), ("Faduma", "Fatima"), ("Umar", "Omar"),
     ("Kasia", "Katarzyna"), ("Gosia", "Małgorzata"), ("Kuba", "Jakub"),
 ])
 def test_one_name_spelt_or_shortened_as_other_traditions_do_is_one_forename(one: str, other: str) -> None:

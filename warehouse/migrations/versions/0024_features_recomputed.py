@@ -2,7 +2,7 @@
 
 ``matching.standardise`` now spells out letters Unicode does not decompose (Polish ł, Danish ø, German ß: "Michał"
 was kept as "micha", "Małgorzata" as "ma gorzata") and maps spellings of one name beyond English to one form
-(Mohamed → muhammad, Kasia → katarzyna). Features kept before would disagree with a new
+(Ayesha → aisha, Kasia → katarzyna). Features kept before would disagree with a new
 record's for the same child, so a night's delta would miss her. ``identity.record_features`` is the linker's
 cache of what it computes from ``staging.source_record`` (``warehouse.record_features.records_without_features``
 finds what is missing): emptying it makes the next run recompute every record's features, once.
