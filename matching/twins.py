@@ -20,6 +20,7 @@ from itertools import combinations
 from typing import Any
 
 IDENTIFIERS = ("nhs_number", "upn", "other_identifier")
+COLUMNS = ("surname", "dob", "forename_formal", "given_names", *IDENTIFIERS)  # what the estimate reads
 # A family (one surname and birth date) larger than this is a common name's coincidence, not a household.
 LARGEST_GROUP = 12
 # Fewer pairs of either kind than this cannot tell the two populations apart.
@@ -81,9 +82,6 @@ def evidence_of_frame(frame: Any) -> TwinEvidence:
     if hasattr(frame, "column_names"):
         return evidence_of_columns({c: frame.column(c).to_pylist() for c in COLUMNS})
     return evidence_of_columns({c: frame[c].tolist() for c in COLUMNS})
-
-
-COLUMNS = ("surname", "dob", "forename_formal", "given_names", *IDENTIFIERS)
 
 
 def evidence_of_columns(columns: dict[str, list[Any]]) -> TwinEvidence:
