@@ -10,7 +10,7 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
@@ -104,6 +104,19 @@ def without_placeholders(features: list[dict[str, Any]]) -> list[dict[str, Any]]
             if f["other_identifier"] in shared:
                 f["other_identifier"] = None
     return features
+
+
+Frame: TypeAlias = Any  # pandas.DataFrame (a CSV's records) or pyarrow.Table (the store's: compact)
+
+
+def column(frame: Frame, name: str) -> list[Any]:
+    """One column of either kind of frame as a list."""
+    return frame.column(name).to_pylist() if isinstance(frame, pa.Table) else frame[name].tolist()
+
+
+def column_names(frame: Frame) -> list[str]:
+    """The columns of either kind of frame."""
+    return list(frame.column_names) if isinstance(frame, pa.Table) else list(frame.columns)
 
 
 def features_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from matching.cluster import Clustering, RecordKeys, cluster
 from matching.decide import ALWAYS_ASKED, LINK, REVIEW, decide_pairs
+from matching.features import Frame, column
 from matching.model import score_between, score_within, twins_seen
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
@@ -46,14 +46,6 @@ def explanation(pair: pd.Series) -> dict[str, Any]:
         out[name] = {"gamma": int(pair.get(f"gamma_{name}", -1)),
                      "weight": None if math.isnan(weight) else round(weight, 3)}
     return out
-
-
-Frame: TypeAlias = Any  # pandas.DataFrame (a CSV's records) or pyarrow.Table (the store's: compact)
-
-
-def column(frame: Frame, name: str) -> list[Any]:
-    """One column of either kind of frame as a list."""
-    return frame.column(name).to_pylist() if isinstance(frame, pa.Table) else frame[name].tolist()
 
 
 def permanent_upn(upn: str | None) -> str | None:

@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
+from matching.features import column as column_of
+from matching.features import column_names
 from matching.settings import (
     COMPARED_COLUMNS,
     ESTIMATED_VERSION,
@@ -127,11 +129,10 @@ def twins_seen(model: dict[str, Any]) -> bool:
 
 def coverage(frame: Any, columns: tuple[str, ...]) -> float:
     """The share of records carrying a value in any of ``columns``."""
-    names = frame.column_names if hasattr(frame, "column_names") else list(frame.columns)
-    present = [c for c in columns if c in names]
+    present = [c for c in columns if c in column_names(frame)]
     if not len(frame) or not present:
         return 0.0
-    values = [frame.column(c).to_pylist() if hasattr(frame, "column") else frame[c].tolist() for c in present]
+    values = [column_of(frame, c) for c in present]
     return sum(1 for row in zip(*values, strict=True) if any(row)) / len(frame)
 
 

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
 
+from matching.features import column
+
 IDENTIFIERS = ("nhs_number", "upn", "other_identifier")
 COLUMNS = ("surname", "dob", "forename_formal", "given_names", *IDENTIFIERS)  # what the estimate reads
 # A family (one surname and birth date) larger than this is a common name's coincidence, not a household.
@@ -79,9 +81,7 @@ def twin_evidence(records: Sequence[dict[str, Any]]) -> TwinEvidence:
 
 def evidence_of_frame(frame: Any) -> TwinEvidence:
     """``twin_evidence`` over a comparison-column frame (pandas or Arrow), read a column at a time."""
-    if hasattr(frame, "column_names"):
-        return evidence_of_columns({c: frame.column(c).to_pylist() for c in COLUMNS})
-    return evidence_of_columns({c: frame[c].tolist() for c in COLUMNS})
+    return evidence_of_columns({c: column(frame, c) for c in COLUMNS})
 
 
 def evidence_of_columns(columns: dict[str, list[Any]]) -> TwinEvidence:
