@@ -8,7 +8,7 @@ the weight: a steward decides, unless each child's own identifiers already tell 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,13 +20,14 @@ LINK, REVIEW, APART = "link", "review", "apart"
 # Gamma values of the comparisons in matching/settings.py (higher is closer; -1 is null).
 FORENAME_DIFFERENT = 0
 FORENAME_ALIKE = (4, 3)      # exact, or the same formal name (a nickname)
+FORENAME_CLOSE = (1, 5)      # Jaro-Winkler close, or one letter added, dropped or changed (v2)
 # v3: the forenames differ, and the names the records share are middle names only (twins may share one).
 FORENAME_ONLY_A_MIDDLE_NAME_SHARED = 8
 # v2: the given name is the other's family name (6), or far from the other's given name and close to their
 # family name (7); the same for the family name (4, 5). Neither level exists in v1.
 FORENAME_SWAPPED = (6, 7)
 SURNAME_SWAPPED = (4, 5)
-SURNAME_DIFFERENT, SURNAME_CLOSE = 0, 1   # close (Jaro-Winkler), a part in common (2), exact (3)
+SURNAME_DIFFERENT, SURNAME_CLOSE, SURNAME_EXACT = 0, 1, 3   # a part in common (2) between close and exact
 DOB_EXACT, DOB_SWAPPED = 4, 3
 SAME_POSTCODE = 3             # same home (4) or same postcode (3)
 IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
@@ -111,7 +112,10 @@ def _one_name_shared_the_other_not(p: pd.DataFrame) -> pd.Series[bool]:
     # family names swapped shows the same pattern across the swap: one name matches the other's opposite name
     # while the names left over differ ("Gill Ravi" against "Manveer Gill" is Ravi's twin, not Ravi).
     forename, surname = p["gamma_forename"], p["gamma_surname"]
-    forename_differs = _forenames_differ(p) | (forename == FORENAME_SWAPPED[1])
+    # A given name that is the other's family name beside the same family name is no swap: "Ahmed Ahmed"
+    # against "Sagal Ahmed" names another child.
+    forename_differs = (_forenames_differ(p) | (forename == FORENAME_SWAPPED[1])
+                        | ((forename == FORENAME_SWAPPED[0]) & (surname == SURNAME_EXACT)))
     surname_shared = surname.between(SURNAME_CLOSE, SURNAME_SWAPPED[0] - 1)
     return ((forename_differs & surname_shared)
             | (forename.isin(FORENAME_SWAPPED) & (surname == SURNAME_DIFFERENT))
@@ -195,3 +199,82 @@ def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS, *, tw
 
 
 ALWAYS_ASKED = frozenset(rule.name for rule in PAIR_RULES if rule.asked_whatever_the_identifiers)
+
+
+
+IDENTIFIERS_CONFLICT = "conflicting identifiers"
+AS_NEAR_ANOTHER_CHILD = "as near a record of another child of the family"
+# Rules whose evidence says two records are two children of one family (or two children outright).
+TWO_CHILDREN_RULES = frozenset({IDENTIFIERS_CONFLICT, *(r.name for r in PAIR_RULES if r.about_twins)})
+# Rules that read a sibling's identifier copied onto a record.
+COPIED_IDENTIFIER_RULES = frozenset({"identifier on another child", "identifier on a child of the other sex"})
+# How near two forenames are, by gamma: alike (exact, a nickname), a slip apart, only through a middle name or
+# missing on one record; anything else (different, swapped) is not near.
+NEARNESS = {4: 3, 3: 3, 5: 2, 1: 2, 2: 1, -1: 1}
+
+
+def _both_ways(frame: pd.DataFrame, one: str, other: str, *extra: str) -> pd.DataFrame:
+    forward = frame[["unique_id_l", "unique_id_r", *extra]].set_axis(["one", other, *extra], axis=1)
+    backward = frame[["unique_id_r", "unique_id_l", *extra]].set_axis(["one", other, *extra], axis=1)
+    return pd.concat([forward, backward], ignore_index=True).rename(columns={"one": one})
+
+
+def links_as_near_another_child(decided: pd.DataFrame, given_names: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """Send to a steward a link whose forenames are not alike (a slip apart, a middle name, one missing) where
+    the record is at least as near a record of its family that is known to be another child than the one linked.
+
+    A clerk copies one twin's NHS number onto the other's form, and a slip in a short name ("Saha" for Sahra)
+    then reads as close to either twin ("Asha"); twins named a letter apart (Vivaan, Vihaan) or one after the
+    other's middle name do the same without an identifier. Linking would merge the twins through that record.
+    "Known to be another child": a twin rule, or identifiers that conflict (``TWO_CHILDREN_RULES``). Not when
+    the record carries both forenames (Jessica Rosie's record explains "Rosie" against "Jessica": her middle
+    name), nor identifiers that conflict because one of the records carries a sibling's (a copied-identifier rule
+    holds on it). ``decided`` is ``decide_pairs``' output, APART pairs included; ``given_names``: each record's
+    formal given names, its forename first (``matching.features``).
+    """
+    if decided.empty:
+        return decided
+    decided = decided.reset_index(drop=True)
+    nearness = decided["gamma_forename"].map(NEARNESS).fillna(0).astype(int)
+    scored = decided.assign(nearness=nearness, unique_id_l=decided["unique_id_l"].astype(str),
+                            unique_id_r=decided["unique_id_r"].astype(str))
+    suspect = scored[(scored["decision"] == LINK) & scored["nearness"].between(1, 2)]
+    if suspect.empty:
+        return decided
+    linked = _both_ways(suspect, "record", "linked", "nearness")
+    # Near: a forename as near, at the same home, and not of the other sex ("Ma" is one letter from Max and from
+    # Ava's "Aa"; the boy's record is Max's).
+    near = _both_ways(scored[(scored["nearness"] >= 1) & (scored["gamma_household"] >= SAME_POSTCODE)
+                             & (_gender(scored) != GENDER_DIFFERS)], "record", "near", "nearness")
+    triangles = linked.merge(near, on="record", suffixes=("_linked", "_near"))
+    triangles = triangles[(triangles["linked"] != triangles["near"])
+                          & (triangles["nearness_near"] >= triangles["nearness_linked"])]
+    if triangles.empty:
+        return decided
+    apart = scored[scored["rule"].isin(TWO_CHILDREN_RULES)]
+    apart_rule = {frozenset(p): rule for p, rule in
+                  zip(zip(apart["unique_id_l"], apart["unique_id_r"], strict=True), apart["rule"], strict=True)}
+    copied = scored[scored["rule"].isin(COPIED_IDENTIFIER_RULES)]
+    carrying_a_copy = {*copied["unique_id_l"], *copied["unique_id_r"]}
+    doubtful = set()
+    for record, linked_to, other in zip(triangles["record"], triangles["linked"], triangles["near"], strict=True):
+        rule = apart_rule.get(frozenset((linked_to, other)))
+        if rule is None:
+            continue
+        if rule == IDENTIFIERS_CONFLICT:
+            if linked_to in carrying_a_copy or other in carrying_a_copy:
+                continue
+        elif _names_both(given_names.get(record, ()), given_names.get(linked_to, ()), given_names.get(other, ())):
+            continue
+        doubtful.add(frozenset((record, linked_to)))
+    hit = pd.Series([frozenset(p) in doubtful for p in zip(scored["unique_id_l"], scored["unique_id_r"], strict=True)],
+                    index=decided.index) & (decided["decision"] == LINK)
+    out = decided.copy()
+    out.loc[hit, "decision"] = REVIEW
+    out.loc[hit, "rule"] = AS_NEAR_ANOTHER_CHILD
+    return out
+
+
+def _names_both(names: Sequence[str], one: Sequence[str], other: Sequence[str]) -> bool:
+    """Whether a record's given names hold both others' forenames (its own forename and middle name)."""
+    return len(one) > 0 and len(other) > 0 and one[0] in names and other[0] in names

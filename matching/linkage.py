@@ -14,7 +14,13 @@ from typing import Any
 import pandas as pd
 
 from matching.cluster import Clustering, RecordKeys, cluster
-from matching.decide import ALWAYS_ASKED, LINK, REVIEW, decide_pairs
+from matching.decide import (
+    ALWAYS_ASKED,
+    LINK,
+    REVIEW,
+    decide_pairs,
+    links_as_near_another_child,
+)
 from matching.features import Frame, column
 from matching.model import score_between, score_within, twins_seen
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
@@ -51,6 +57,13 @@ def explanation(pair: pd.Series) -> dict[str, Any]:
 def permanent_upn(upn: str | None) -> str | None:
     """A UPN that identifies a child: a temporary one (last character a letter) is a placeholder."""
     return upn if upn and upn[-1].isdigit() else None
+
+
+def given_names_of(*frames: Frame | None) -> dict[str, list[str]]:
+    """Each record's formal given names, its forename first."""
+    return {str(record): list(names) for frame in frames if frame is not None
+            for record, names in zip(column(frame, "unique_id"), column(frame, "given_names"), strict=True)
+            if names is not None and len(names) > 0}
 
 
 def _keys(frame: Frame, children: dict[str, str] | None, temporary_upns_count: bool = True) -> list[RecordKeys]:
@@ -141,6 +154,8 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     must, cannot = set(must_link), set(cannot_link)
     decided = (decide_pairs(pairs, thresholds, twins_seen=twins_seen(model)) if not pairs.empty
                else pairs.assign(decision=[], rule=[]))
+    if twins_seen(model):
+        decided = links_as_near_another_child(decided, given_names_of(new, existing))
     linked = decided[decided["decision"] == LINK]
     links = [(str(a), str(b), RULE_WEIGHT if rule != "match weight" else float(weight))
              for a, b, weight, rule in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),

@@ -17,7 +17,19 @@ from typing import Any
 import pandas as pd
 
 from matching.cluster import RecordKeys, cluster
-from matching.decide import APART, LINK, REVIEW, decide_pairs
+from matching.decide import (
+    APART,
+    AS_NEAR_ANOTHER_CHILD,
+    COPIED_IDENTIFIER_RULES,
+    GENDER_DIFFERS,
+    IDENTIFIERS_CONFLICT,
+    LINK,
+    NEARNESS,
+    REVIEW,
+    SAME_POSTCODE,
+    TWO_CHILDREN_RULES,
+    decide_pairs,
+)
 from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
 from matching.model import (
     KEPT_NAMES,
@@ -58,7 +70,8 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
 
 
 def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = True) -> Any:
-    """``decide_pairs`` on every partition; pairs decided apart are dropped (nothing needs them again)."""
+    """``decide_pairs`` on every partition; pairs decided apart are dropped unless they say two records are two
+    children (``links_as_near_another_child`` reads those)."""
     from pyspark.sql.types import StringType, StructField, StructType
 
     schema = StructType([*pairs.schema.fields, StructField("decision", StringType()),
@@ -69,9 +82,58 @@ def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = Tru
             if batch.empty:
                 continue
             decided = decide_pairs(batch, thresholds, twins_seen=twins)
-            yield decided[decided["decision"] != APART]
+            yield decided[(decided["decision"] != APART) | decided["rule"].isin(TWO_CHILDREN_RULES)]
 
     return pairs.mapInPandas(apply, schema)
+
+
+def links_as_near_another_child(decided: Any, records: Any) -> Any:
+    """``matching.decide.links_as_near_another_child`` in Spark joins: the same triangles, the same exceptions."""
+    from pyspark.sql import functions as F
+
+    nearness = F.coalesce(F.create_map(*(F.lit(x) for pair in NEARNESS.items() for x in pair))[F.col("gamma_forename")],
+                          F.lit(0))
+    scored = decided.withColumn("nearness", nearness)
+
+    def both_ways(frame: Any, other: str, *extra: Any) -> Any:
+        forward = frame.select(F.col("unique_id_l").alias("record"), F.col("unique_id_r").alias(other), *extra)
+        return forward.unionByName(frame.select(F.col("unique_id_r").alias("record"),
+                                                F.col("unique_id_l").alias(other), *extra))
+
+    not_other_sex = (F.col("gamma_gender") != GENDER_DIFFERS) if "gamma_gender" in decided.columns else F.lit(True)
+    linked = both_ways(scored.where((F.col("decision") == LINK) & F.col("nearness").between(1, 2)), "linked",
+                       F.col("nearness").alias("nearness_linked"))
+    near = both_ways(scored.where((F.col("nearness") >= 1) & (F.col("gamma_household") >= SAME_POSTCODE)
+                                  & not_other_sex), "near", F.col("nearness").alias("nearness_near"))
+    apart = both_ways(scored.where(F.col("rule").isin(sorted(TWO_CHILDREN_RULES))), "near",
+                      F.col("rule").alias("apart_rule")).withColumnRenamed("record", "linked")
+    carrying_a_copy = both_ways(scored.where(F.col("rule").isin(sorted(COPIED_IDENTIFIER_RULES))), "other"
+                                ).select(F.col("record").alias("carrier"), F.lit(True).alias("carries")).distinct()
+    forename = records.select(F.col("unique_id").alias("who"), F.col("given_names")[0].alias("first"))
+    triangles = (linked.join(near, "record")
+                 .where((F.col("linked") != F.col("near")) & (F.col("nearness_near") >= F.col("nearness_linked")))
+                 .join(apart, ["linked", "near"])
+                 .join(records.select(F.col("unique_id").alias("record"), "given_names"), "record", "left")
+                 .join(forename.withColumnRenamed("who", "linked").withColumnRenamed("first", "linked_first"),
+                       "linked", "left")
+                 .join(forename.withColumnRenamed("who", "near").withColumnRenamed("first", "near_first"),
+                       "near", "left")
+                 .join(carrying_a_copy.withColumnRenamed("carrier", "linked").withColumnRenamed("carries", "lc"),
+                       "linked", "left")
+                 .join(carrying_a_copy.withColumnRenamed("carrier", "near").withColumnRenamed("carries", "nc"),
+                       "near", "left"))
+    names_both = (F.coalesce(F.array_contains("given_names", F.col("linked_first")), F.lit(False))
+                  & F.coalesce(F.array_contains("given_names", F.col("near_first")), F.lit(False)))
+    copied = F.coalesce(F.col("lc"), F.lit(False)) | F.coalesce(F.col("nc"), F.lit(False))
+    doubtful = (triangles.where(F.when(F.col("apart_rule") == IDENTIFIERS_CONFLICT, ~copied).otherwise(~names_both))
+                .select(F.least("record", "linked").alias("one"), F.greatest("record", "linked").alias("other"))
+                .distinct().withColumn("doubtful", F.lit(True)))
+    marked = decided.join(doubtful, (F.least("unique_id_l", "unique_id_r") == F.col("one"))
+                          & (F.greatest("unique_id_l", "unique_id_r") == F.col("other")), "left")
+    marked = marked.withColumn("hit", F.coalesce(F.col("doubtful"), F.lit(False)) & (F.col("decision") == LINK))
+    return (marked.withColumn("decision", F.when(F.col("hit"), F.lit(REVIEW)).otherwise(F.col("decision")))
+            .withColumn("rule", F.when(F.col("hit"), F.lit(AS_NEAR_ANOTHER_CHILD)).otherwise(F.col("rule")))
+            .drop("one", "other", "doubtful", "hit"))
 
 
 def components(edges: Any) -> Any:
@@ -127,6 +189,8 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     floor = min(thresholds.review, thresholds.link)
     scored = score(api, records, model, floor).localCheckpoint()
     decided = decide(scored, thresholds, twins=twins_seen(model)).localCheckpoint()
+    if twins_seen(model):
+        decided = links_as_near_another_child(decided, records).localCheckpoint()
     pairs_scored = scored.count()
     rule_weight = F.when(F.col("rule") != "match weight", F.lit(RULE_WEIGHT)).otherwise(F.col("match_weight"))
     links = decided.where(F.col("decision") == LINK).select(

@@ -4,32 +4,16 @@ a child's records, never a bridge between twins."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from matching.files import CANONICAL_COLUMNS, link_files
-from tools.independent_population.generate import generate
 from tools.independent_population.records import SOURCES_WITH_MIDDLE_NAMES
 
 pytestmark = pytest.mark.unit
 
-
-@pytest.fixture(scope="module")
-def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate(tmp_path_factory.mktemp("independent"), children=1_500, seed=7).records.parent
-
-
-def _link(path: Path, population: Path, rows: list[dict[str, str]]) -> dict[str, str]:
-    with (population / "records.csv").open() as handle:
-        background = list(csv.DictReader(handle))[:600]
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CANONICAL_COLUMNS)
-        writer.writeheader()
-        for row in background + rows:
-            writer.writerow({c: row.get(c, "") for c in CANONICAL_COLUMNS})
-    linkage = link_files([path])
-    return linkage.clustering.group_of
+Link = Callable[[Path, list[dict[str, str]]], dict[str, str]]  # the fixture ``link_beside_population``
 
 
 def test_the_independent_population_sends_middle_names_only_in_the_feeds_that_carry_them(population: Path) -> None:
@@ -43,10 +27,10 @@ def test_the_independent_population_sends_middle_names_only_in_the_feeds_that_ca
 
 
 def test_a_school_record_that_took_her_middle_name_for_her_forename_joins_the_gp_record_that_lists_it(
-        tmp_path: Path, population: Path) -> None:
+        tmp_path: Path, link_beside_population: Link) -> None:
     her = {"family_name": "Williams", "date_of_birth": "2015-06-02", "gender": "F", "postcode": "LS8 2QP",
            "address_line_1": "19 Harehills Lane"}
-    group = _link(tmp_path / "records.csv", population, [
+    group = link_beside_population(tmp_path / "records.csv", [
         {**her, "record_id": "lauren-gp", "given_name": "Lauren", "middle_names": "Ivy", "nhs_number": "9990000069"},
         {**her, "record_id": "ivy-school", "given_name": "Ivy", "upn": "A999000000017"}])
 
@@ -54,10 +38,10 @@ def test_a_school_record_that_took_her_middle_name_for_her_forename_joins_the_gp
 
 
 def test_twins_sharing_a_middle_name_stay_two_children_though_a_sibling_s_nhs_number_was_copied(
-        tmp_path: Path, population: Path) -> None:
+        tmp_path: Path, link_beside_population: Link) -> None:
     home = {"family_name": "Jones", "middle_names": "Sophia", "date_of_birth": "2024-07-14", "gender": "F",
             "postcode": "IG1 5QR", "address_line_1": "138 Queens Road"}
-    group = _link(tmp_path / "records.csv", population, [
+    group = link_beside_population(tmp_path / "records.csv", [
         {**home, "record_id": "ruby-gp", "given_name": "Ruby", "nhs_number": "9990000077"},
         {**home, "record_id": "matilda-gp", "given_name": "Matilda", "nhs_number": "9990000085"},
         # Ruby's NHS number on Matilda's school form, both forenames mistyped.
@@ -70,10 +54,10 @@ def test_twins_sharing_a_middle_name_stay_two_children_though_a_sibling_s_nhs_nu
 
 
 def test_a_boy_and_a_girl_whose_mistyped_forenames_come_close_are_not_linked_by_a_copied_upn(
-        tmp_path: Path, population: Path) -> None:
+        tmp_path: Path, link_beside_population: Link) -> None:
     home = {"family_name": "White", "date_of_birth": "2015-12-09", "postcode": "NE4 4FH",
             "address_line_1": "16 Green Street"}
-    group = _link(tmp_path / "records.csv", population, [
+    group = link_beside_population(tmp_path / "records.csv", [
         {**home, "record_id": "max-gp", "given_name": "Max", "gender": "M", "nhs_number": "9990000093"},
         {**home, "record_id": "max-school", "given_name": "Ma", "gender": "M", "upn": "D999000000019"},
         # Ava's school record carries her brother's UPN; "Aa" is one letter from "Ma".
@@ -83,10 +67,10 @@ def test_a_boy_and_a_girl_whose_mistyped_forenames_come_close_are_not_linked_by_
 
 
 def test_a_twin_named_as_her_sister_s_middle_name_is_not_her_sister_though_she_carries_her_nhs_number(
-        tmp_path: Path, population: Path) -> None:
+        tmp_path: Path, link_beside_population: Link) -> None:
     home = {"family_name": "Addo", "date_of_birth": "2018-06-19", "gender": "F", "postcode": "E12 6SA",
             "address_line_1": "210 Moseley Road"}
-    group = _link(tmp_path / "records.csv", population, [
+    group = link_beside_population(tmp_path / "records.csv", [
         {**home, "record_id": "afua-gp", "given_name": "Afua", "middle_names": "Aba", "nhs_number": "9990000077"},
         # Aba's own names are "Aba Araba": she names a middle name Afua lacks, so she did not take Afua's middle
         # name for her forename. Her school form carries Afua's NHS number.
