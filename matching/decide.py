@@ -3,7 +3,9 @@
 The rules are data, checked in order; the first that holds decides. The model's weight is the last
 word only when no rule spoke: identifiers that agree with the date of birth link; valid identifiers
 that disagree keep apart; twins (same surname, birth date and home, different forename) never link on
-the weight: a steward decides, unless each child's own identifiers already tell them apart.
+the weight: a steward decides, unless each child's own identifiers already tell them apart. Then one rule
+reads three records at once: a link whose forenames are not alike, from a record at least as near a record
+known to be another child of the family, waits for a steward (``links_as_near_another_child``).
 """
 
 from __future__ import annotations
@@ -199,7 +201,6 @@ def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS, *, tw
 
 
 ALWAYS_ASKED = frozenset(rule.name for rule in PAIR_RULES if rule.asked_whatever_the_identifiers)
-
 
 
 IDENTIFIERS_CONFLICT = "conflicting identifiers"

@@ -158,12 +158,17 @@ def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e
 
     failed = []
     for key, block in zip(keys, blocks(keys), strict=True):
+        # A session takes the comparisons its block fixes out of the linker's own settings and puts them back
+        # only when it ends well: one that stops would leave the model without them (seen: EM on the NHS number
+        # stopped on a 100k population and the estimated model had no NHS number comparison to score with).
+        before = linker._settings_obj.core_model_settings.copy()
         try:
             training.estimate_parameters_using_expectation_maximisation(block, fix_u_probabilities=True)
         # Splink refuses an m that underflows (a level with almost no match in it) and an empty block.
         except (ValueError, EMTrainingException) as error:
             log.warning("EM on %s stopped: %s", "+".join(key), error)
             failed.append("+".join(key))
+            linker._settings_obj.core_model_settings = before
     model: dict[str, Any] = linker.misc.save_model_to_json()
     # The prior is the deterministic rules' estimate: an EM session that stopped part-way may have moved it.
     model["probability_two_random_records_match"] = prior

@@ -284,3 +284,27 @@ def test_a_record_whose_birth_date_and_street_are_both_mistyped_is_still_compare
 
     assert {frozenset(p) for p in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)} >= {
         frozenset(("joanna-1", "joanna-2"))}
+
+
+def test_an_em_session_that_stops_leaves_the_estimated_model_every_comparison(
+        population: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a 100k population Splink stopped EM on the NHS-number block (an m that underflowed) after taking the
+    # comparison out of the linker's settings, and the model came out with no NHS number comparison at all.
+    from splink.internals import em_training_session
+
+    real = em_training_session.expectation_maximisation
+
+    def stops_on_the_nhs_number_block(*args: object, core_model_settings: object, **kwargs: object) -> object:
+        names = {c.output_column_name for c in core_model_settings.comparisons}  # type: ignore[attr-defined]
+        if "nhs_number" not in names:
+            raise ValueError("m_probability value 0.0 is below the minimum allowed value of 1e-300.")
+        return real(*args, core_model_settings=core_model_settings, **kwargs)
+
+    monkeypatch.setattr(em_training_session, "expectation_maximisation", stops_on_the_nhs_number_block)
+    frame = features_frame(list(read_canonical([population / "records.csv"])))
+    model = train(frame)
+
+    assert model["contactpoint_estimation"]["em_blocks_failed"] == ["nhs_number"]
+    assert [c["output_column_name"] for c in model["comparisons"]] == [
+        c["output_column_name"] for c in settings_dict("duckdb", ESTIMATED_VERSION)["comparisons"]]
+    assert not score_within(frame, model, threshold=10.0).empty
