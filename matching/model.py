@@ -153,22 +153,28 @@ def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e
     prior = linker._settings_obj._probability_two_random_records_match
     # One pass over the sample: Splink's chunked early stopping costs more than it saves at this size.
     training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed, num_chunks=1, min_count_per_level=None)
-    keys = training_keys(frame)
+    keys = list(training_keys(frame))
+    # Where an identifier's block stops, the name and date comparisons would keep Splink's defaults (only those
+    # blocks teach their m): the next block that can teach them is tried instead.
+    stand_ins = [k for k in (("upn",), *V2_FALLBACK_TRAINING_KEYS)
+                 if k not in keys and (k != ("upn",) or coverage(frame, k) >= IDENTIFIER_COVERAGE)]
     from splink.internals.exceptions import EMTrainingException
 
     failed = []
-    for key, block in zip(keys, blocks(keys), strict=True):
+    for key in keys:
         # A session takes the comparisons its block fixes out of the linker's own settings and puts them back
         # only when it ends well: one that stops would leave the model without them (seen: EM on the NHS number
         # stopped on a 100k population and the estimated model had no NHS number comparison to score with).
         before = linker._settings_obj.core_model_settings.copy()
         try:
-            training.estimate_parameters_using_expectation_maximisation(block, fix_u_probabilities=True)
+            training.estimate_parameters_using_expectation_maximisation(blocks((key,))[0], fix_u_probabilities=True)
         # Splink refuses an m that underflows (a level with almost no match in it) and an empty block.
         except (ValueError, EMTrainingException) as error:
             log.warning("EM on %s stopped: %s", "+".join(key), error)
             failed.append("+".join(key))
             linker._settings_obj.core_model_settings = before
+            if key != keys[0] and stand_ins:
+                keys.append(stand_ins.pop(0))
     model: dict[str, Any] = linker.misc.save_model_to_json()
     # The prior is the deterministic rules' estimate: an EM session that stopped part-way may have moved it.
     model["probability_two_random_records_match"] = prior
