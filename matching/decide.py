@@ -22,7 +22,6 @@ LINK, REVIEW, APART = "link", "review", "apart"
 # Gamma values of the comparisons in matching/settings.py (higher is closer; -1 is null).
 FORENAME_DIFFERENT = 0
 FORENAME_ALIKE = (4, 3)      # exact, or the same formal name (a nickname)
-FORENAME_CLOSE = (1, 5)      # Jaro-Winkler close, or one letter added, dropped or changed (v2)
 # v3: the forenames differ, and the names the records share are middle names only (twins may share one).
 FORENAME_ONLY_A_MIDDLE_NAME_SHARED = 8
 # v2: the given name is the other's family name (6), or far from the other's given name and close to their
@@ -36,6 +35,7 @@ IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
 GENDER_DIFFERS = 0
 
 Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
+IDENTIFIERS_CONFLICT = "conflicting identifiers"
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class PairRule:
     # The rule reads another forename as another child: it holds where the population has twins
     # (``matching.twins``), which a model estimated on the data given says, and the directory's children do.
     about_twins: bool = False
+    # The rule says two records are two children (``links_as_near_another_child`` reads it so) ...
+    two_children: bool = False
+    # ... because one record carries the other child's identifier, copied: its own identifiers mislead.
+    copied_identifier: bool = False
 
 
 def _identifier_conflict(p: pd.DataFrame) -> pd.Series[bool]:
@@ -158,19 +162,20 @@ def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
 
 
 PAIR_RULES: tuple[PairRule, ...] = (
-    PairRule("conflicting identifiers", APART, _identifier_conflict),
+    PairRule(IDENTIFIERS_CONFLICT, APART, _identifier_conflict, two_children=True),
     PairRule("identifier on a child of the other sex", APART, _identifier_on_a_child_of_the_other_sex,
-             about_twins=True),
-    PairRule("identifier on another child", REVIEW, _identifier_on_another_child, about_twins=True),
+             about_twins=True, two_children=True, copied_identifier=True),
+    PairRule("identifier on another child", REVIEW, _identifier_on_another_child, about_twins=True,
+             two_children=True, copied_identifier=True),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
-    PairRule("twins of different sex", APART, _twins_of_different_sex, about_twins=True),
+    PairRule("twins of different sex", APART, _twins_of_different_sex, about_twins=True, two_children=True),
     PairRule("twins or siblings, one forename an initial", REVIEW, _twins_one_known_by_an_initial,
-             asked_whatever_the_identifiers=True, about_twins=True),
+             asked_whatever_the_identifiers=True, about_twins=True, two_children=True),
     # Different forenames beside the same surname, birth date and home: a steward's question unless each
     # child's own identifiers already tell them apart (``matching.linkage``).
-    PairRule("twins or siblings", REVIEW, _twins, about_twins=True),
-    PairRule("siblings born apart", REVIEW, _siblings_born_apart, about_twins=True),
+    PairRule("twins or siblings", REVIEW, _twins, about_twins=True, two_children=True),
+    PairRule("siblings born apart", REVIEW, _siblings_born_apart, about_twins=True, two_children=True),
 )
 
 
@@ -201,14 +206,10 @@ def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS, *, tw
 
 
 ALWAYS_ASKED = frozenset(rule.name for rule in PAIR_RULES if rule.asked_whatever_the_identifiers)
+TWO_CHILDREN_RULES = frozenset(rule.name for rule in PAIR_RULES if rule.two_children)
+COPIED_IDENTIFIER_RULES = frozenset(rule.name for rule in PAIR_RULES if rule.copied_identifier)
 
-
-IDENTIFIERS_CONFLICT = "conflicting identifiers"
 AS_NEAR_ANOTHER_CHILD = "as near a record of another child of the family"
-# Rules whose evidence says two records are two children of one family (or two children outright).
-TWO_CHILDREN_RULES = frozenset({IDENTIFIERS_CONFLICT, *(r.name for r in PAIR_RULES if r.about_twins)})
-# Rules that read a sibling's identifier copied onto a record.
-COPIED_IDENTIFIER_RULES = frozenset({"identifier on another child", "identifier on a child of the other sex"})
 # How near two forenames are, by gamma: alike (exact, a nickname), a slip apart, only through a middle name or
 # missing on one record; anything else (different, swapped) is not near.
 NEARNESS = {4: 3, 3: 3, 5: 2, 1: 2, 2: 1, -1: 1}
@@ -268,8 +269,8 @@ def links_as_near_another_child(decided: pd.DataFrame, given_names: Mapping[str,
         elif _names_both(given_names.get(record, ()), given_names.get(linked_to, ()), given_names.get(other, ())):
             continue
         doubtful.add(frozenset((record, linked_to)))
-    hit = pd.Series([frozenset(p) in doubtful for p in zip(scored["unique_id_l"], scored["unique_id_r"], strict=True)],
-                    index=decided.index) & (decided["decision"] == LINK)
+    hit = [i for i, a, b in zip(suspect.index, suspect["unique_id_l"], suspect["unique_id_r"], strict=True)
+           if frozenset((a, b)) in doubtful]
     out = decided.copy()
     out.loc[hit, "decision"] = REVIEW
     out.loc[hit, "rule"] = AS_NEAR_ANOTHER_CHILD

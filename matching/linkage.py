@@ -152,9 +152,10 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
         pairs = score_between(existing, new, model, threshold=floor, backend=backend)
         records = _keys(existing, children, temporary) + _keys(new, children, temporary)
     must, cannot = set(must_link), set(cannot_link)
-    decided = (decide_pairs(pairs, thresholds, twins_seen=twins_seen(model)) if not pairs.empty
+    twins = twins_seen(model)
+    decided = (decide_pairs(pairs, thresholds, twins_seen=twins) if not pairs.empty
                else pairs.assign(decision=[], rule=[]))
-    if twins_seen(model):
+    if twins:
         decided = links_as_near_another_child(decided, given_names_of(new, existing))
     linked = decided[decided["decision"] == LINK]
     links = [(str(a), str(b), RULE_WEIGHT if rule != "match weight" else float(weight))

@@ -156,12 +156,12 @@ def train(frame: pd.DataFrame, *, backend: str = "duckdb", max_pairs: float = 3e
     keys = list(training_keys(frame))
     # Where an identifier's block stops, the name and date comparisons would keep Splink's defaults (only those
     # blocks teach their m): the next block that can teach them is tried instead.
-    stand_ins = [k for k in (("upn",), *V2_FALLBACK_TRAINING_KEYS)
-                 if k not in keys and (k != ("upn",) or coverage(frame, k) >= IDENTIFIER_COVERAGE)]
+    stand_ins = [k for k in ((("upn",),) if coverage(frame, ("upn",)) >= IDENTIFIER_COVERAGE else ())
+                 + V2_FALLBACK_TRAINING_KEYS if k not in keys]
     from splink.internals.exceptions import EMTrainingException
 
     failed = []
-    for key in keys:
+    for key in keys:  # a stand-in appended below is tried in turn
         # A session takes the comparisons its block fixes out of the linker's own settings and puts them back
         # only when it ends well: one that stops would leave the model without them (seen: EM on the NHS number
         # stopped on a 100k population and the estimated model had no NHS number comparison to score with).

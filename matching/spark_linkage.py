@@ -71,7 +71,7 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
 
 def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = True) -> Any:
     """``decide_pairs`` on every partition; pairs decided apart are dropped unless they say two records are two
-    children (``links_as_near_another_child`` reads those)."""
+    children where the population holds twins (``links_as_near_another_child`` reads those)."""
     from pyspark.sql.types import StringType, StructField, StructType
 
     schema = StructType([*pairs.schema.fields, StructField("decision", StringType()),
@@ -82,7 +82,8 @@ def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = Tru
             if batch.empty:
                 continue
             decided = decide_pairs(batch, thresholds, twins_seen=twins)
-            yield decided[(decided["decision"] != APART) | decided["rule"].isin(TWO_CHILDREN_RULES)]
+            kept = decided["decision"] != APART
+            yield decided[(kept | decided["rule"].isin(TWO_CHILDREN_RULES)) if twins else kept]
 
     return pairs.mapInPandas(apply, schema)
 
@@ -188,8 +189,9 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     must, cannot = set(must_link), set(cannot_link)
     floor = min(thresholds.review, thresholds.link)
     scored = score(api, records, model, floor).localCheckpoint()
-    decided = decide(scored, thresholds, twins=twins_seen(model)).localCheckpoint()
-    if twins_seen(model):
+    twins = twins_seen(model)
+    decided = decide(scored, thresholds, twins=twins).localCheckpoint()
+    if twins:
         decided = links_as_near_another_child(decided, records).localCheckpoint()
     pairs_scored = scored.count()
     rule_weight = F.when(F.col("rule") != "match weight", F.lit(RULE_WEIGHT)).otherwise(F.col("match_weight"))
