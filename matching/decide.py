@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from matching.settings import THRESHOLDS, Thresholds
+from matching.twins import wholly_different
 
 LINK, REVIEW, APART = "link", "review", "apart"
 
@@ -29,7 +30,7 @@ FORENAME_ONLY_A_MIDDLE_NAME_SHARED = 8
 FORENAME_SWAPPED = (6, 7)
 SURNAME_SWAPPED = (4, 5)
 SURNAME_DIFFERENT, SURNAME_CLOSE, SURNAME_EXACT = 0, 1, 3   # a part in common (2) between close and exact
-DOB_EXACT, DOB_SWAPPED = 4, 3
+DOB_DIFFERENT, DOB_EXACT, DOB_SWAPPED = 0, 4, 3
 SAME_POSTCODE = 3             # same home (4) or same postcode (3)
 IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
 GENDER_DIFFERS = 0
@@ -215,6 +216,12 @@ AS_NEAR_ANOTHER_CHILD = "as near a record of another child of the family"
 NEARNESS = {4: 3, 3: 3, 5: 2, 1: 2, 2: 1, -1: 1}
 
 
+def _one_family(p: pd.DataFrame) -> pd.Series[bool]:
+    # A birth date at any level but "different" (a slip, a year apart): one child's faults, or twins'.
+    return ((p["gamma_surname"] >= SURNAME_CLOSE) & (p["gamma_dob"] > DOB_DIFFERENT)
+            & (p["gamma_household"] >= SAME_POSTCODE))
+
+
 def _both_ways(frame: pd.DataFrame, one: str, other: str, *extra: str) -> pd.DataFrame:
     forward = frame[["unique_id_l", "unique_id_r", *extra]].set_axis(["one", other, *extra], axis=1)
     backward = frame[["unique_id_r", "unique_id_l", *extra]].set_axis(["one", other, *extra], axis=1)
@@ -228,11 +235,11 @@ def links_as_near_another_child(decided: pd.DataFrame, given_names: Mapping[str,
     A clerk copies one twin's NHS number onto the other's form, and a slip in a short name ("Saha" for Sahra)
     then reads as close to either twin ("Asha"); twins named a letter apart (Vivaan, Vihaan) or one after the
     other's middle name do the same without an identifier. Linking would merge the twins through that record.
-    "Known to be another child": a twin rule, or identifiers that conflict (``TWO_CHILDREN_RULES``). Not when
-    the record carries both forenames (Jessica Rosie's record explains "Rosie" against "Jessica": her middle
-    name), nor identifiers that conflict because one of the records carries a sibling's (a copied-identifier rule
-    holds on it). ``decided`` is ``decide_pairs``' output, APART pairs included; ``given_names``: each record's
-    formal given names, its forename first (``matching.features``).
+    "Known to be another child": a twin rule, or identifiers that conflict (``TWO_CHILDREN_RULES``), with the
+    exceptions ``doubtful_triangle`` names. "Near": a forename as near, in the same family (a family name in
+    common, a birth date not far, the same home), not of the other sex. ``decided`` is ``decide_pairs``' output,
+    APART pairs included; ``given_names``: each record's formal given names, its forename first
+    (``matching.features``).
     """
     if decided.empty:
         return decided
@@ -244,10 +251,10 @@ def links_as_near_another_child(decided: pd.DataFrame, given_names: Mapping[str,
     if suspect.empty:
         return decided
     linked = _both_ways(suspect, "record", "linked", "nearness")
-    # Near: a forename as near, at the same home, and not of the other sex ("Ma" is one letter from Max and from
-    # Ava's "Aa"; the boy's record is Max's).
-    near = _both_ways(scored[(scored["nearness"] >= 1) & (scored["gamma_household"] >= SAME_POSTCODE)
-                             & (_gender(scored) != GENDER_DIFFERS)], "record", "near", "nearness")
+    # Near: a forename as near, in the same family (a family name in common, a birth date not far, the same home)
+    # and not of the other sex ("Ma" is one letter from Max and from Ava's "Aa"; the boy's record is Max's).
+    near = _both_ways(scored[(scored["nearness"] >= 1) & _one_family(scored) & (_gender(scored) != GENDER_DIFFERS)],
+                      "record", "near", "nearness")
     triangles = linked.merge(near, on="record", suffixes=("_linked", "_near"))
     triangles = triangles[(triangles["linked"] != triangles["near"])
                           & (triangles["nearness_near"] >= triangles["nearness_linked"])]
@@ -261,20 +268,37 @@ def links_as_near_another_child(decided: pd.DataFrame, given_names: Mapping[str,
     doubtful = set()
     for record, linked_to, other in zip(triangles["record"], triangles["linked"], triangles["near"], strict=True):
         rule = apart_rule.get(frozenset((linked_to, other)))
-        if rule is None:
-            continue
-        if rule == IDENTIFIERS_CONFLICT:
-            if linked_to in carrying_a_copy or other in carrying_a_copy:
-                continue
-        elif _names_both(given_names.get(record, ()), given_names.get(linked_to, ()), given_names.get(other, ())):
-            continue
-        doubtful.add(frozenset((record, linked_to)))
+        if rule is not None and doubtful_triangle(
+                rule, given_names.get(record, ()), given_names.get(linked_to, ()), given_names.get(other, ()),
+                copy_carried=linked_to in carrying_a_copy or other in carrying_a_copy):
+            doubtful.add(frozenset((record, linked_to)))
     hit = [i for i, a, b in zip(suspect.index, suspect["unique_id_l"], suspect["unique_id_r"], strict=True)
            if frozenset((a, b)) in doubtful]
     out = decided.copy()
     out.loc[hit, "decision"] = REVIEW
     out.loc[hit, "rule"] = AS_NEAR_ANOTHER_CHILD
     return out
+
+
+def doubtful_triangle(rule: str, names: Sequence[str], linked_names: Sequence[str], other_names: Sequence[str], *,
+                      copy_carried: bool) -> bool:
+    """Whether a record's link is doubtful, given the rule that says the record it links to and another as near
+    it are two children: each record's formal given names, and whether either of those two carries a copied
+    identifier (DuckDB and Spark read triangles alike through this)."""
+    if rule == IDENTIFIERS_CONFLICT:
+        # Identifiers that conflict because one of the two records carries a sibling's copy say nothing.
+        return not copy_carried
+    # The record carries both forenames: Jessica Rosie's record explains "Rosie" against "Jessica".
+    if _names_both(names, linked_names, other_names):
+        return False
+    # A shared identifier says one child as loudly as the names say two, unless the names are wholly different
+    # ("Iasbella" against "Izzy" is one girl's slip and nickname; "Ezi" against "Naa" two girls).
+    return rule not in COPIED_IDENTIFIER_RULES or _wholly_different(linked_names, other_names)
+
+
+def _wholly_different(one: Sequence[str], other: Sequence[str]) -> bool:
+    return len(one) > 0 and len(other) > 0 and wholly_different(
+        {"forename_formal": one[0], "given_names": one}, {"forename_formal": other[0], "given_names": other})
 
 
 def _names_both(names: Sequence[str], one: Sequence[str], other: Sequence[str]) -> bool:

@@ -21,14 +21,16 @@ from matching.decide import (
     APART,
     AS_NEAR_ANOTHER_CHILD,
     COPIED_IDENTIFIER_RULES,
+    DOB_DIFFERENT,
     GENDER_DIFFERS,
-    IDENTIFIERS_CONFLICT,
     LINK,
     NEARNESS,
     REVIEW,
     SAME_POSTCODE,
+    SURNAME_CLOSE,
     TWO_CHILDREN_RULES,
     decide_pairs,
+    doubtful_triangle,
 )
 from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
 from matching.model import (
@@ -104,29 +106,45 @@ def links_as_near_another_child(decided: Any, records: Any) -> Any:
     not_other_sex = (F.col("gamma_gender") != GENDER_DIFFERS) if "gamma_gender" in decided.columns else F.lit(True)
     linked = both_ways(scored.where((F.col("decision") == LINK) & F.col("nearness").between(1, 2)), "linked",
                        F.col("nearness").alias("nearness_linked"))
-    near = both_ways(scored.where((F.col("nearness") >= 1) & (F.col("gamma_household") >= SAME_POSTCODE)
-                                  & not_other_sex), "near", F.col("nearness").alias("nearness_near"))
+    one_family = ((F.col("gamma_surname") >= SURNAME_CLOSE) & (F.col("gamma_dob") > DOB_DIFFERENT)
+                  & (F.col("gamma_household") >= SAME_POSTCODE))
+    near = both_ways(scored.where((F.col("nearness") >= 1) & one_family & not_other_sex), "near",
+                     F.col("nearness").alias("nearness_near"))
     apart = both_ways(scored.where(F.col("rule").isin(sorted(TWO_CHILDREN_RULES))), "near",
                       F.col("rule").alias("apart_rule")).withColumnRenamed("record", "linked")
     carrying_a_copy = both_ways(scored.where(F.col("rule").isin(sorted(COPIED_IDENTIFIER_RULES))), "other"
                                 ).select(F.col("record").alias("carrier"), F.lit(True).alias("carries")).distinct()
-    forename = records.select(F.col("unique_id").alias("who"), F.col("given_names")[0].alias("first"))
+    names = records.select(F.col("unique_id").alias("who"), F.col("given_names").alias("names"))
+
+    def named(column: str, alias: str) -> Any:
+        return names.withColumnRenamed("who", column).withColumnRenamed("names", alias)
+
+    def carried(column: str, alias: str) -> Any:
+        return carrying_a_copy.withColumnRenamed("carrier", column).withColumnRenamed("carries", alias)
+
     triangles = (linked.join(near, "record")
                  .where((F.col("linked") != F.col("near")) & (F.col("nearness_near") >= F.col("nearness_linked")))
                  .join(apart, ["linked", "near"])
-                 .join(records.select(F.col("unique_id").alias("record"), "given_names"), "record", "left")
-                 .join(forename.withColumnRenamed("who", "linked").withColumnRenamed("first", "linked_first"),
-                       "linked", "left")
-                 .join(forename.withColumnRenamed("who", "near").withColumnRenamed("first", "near_first"),
-                       "near", "left")
-                 .join(carrying_a_copy.withColumnRenamed("carrier", "linked").withColumnRenamed("carries", "lc"),
-                       "linked", "left")
-                 .join(carrying_a_copy.withColumnRenamed("carrier", "near").withColumnRenamed("carries", "nc"),
-                       "near", "left"))
-    names_both = (F.coalesce(F.array_contains("given_names", F.col("linked_first")), F.lit(False))
-                  & F.coalesce(F.array_contains("given_names", F.col("near_first")), F.lit(False)))
-    copied = F.coalesce(F.col("lc"), F.lit(False)) | F.coalesce(F.col("nc"), F.lit(False))
-    doubtful = (triangles.where(F.when(F.col("apart_rule") == IDENTIFIERS_CONFLICT, ~copied).otherwise(~names_both))
+                 .join(named("record", "record_names"), "record", "left")
+                 .join(named("linked", "linked_names"), "linked", "left")
+                 .join(named("near", "near_names"), "near", "left")
+                 .join(carried("linked", "linked_carries"), "linked", "left")
+                 .join(carried("near", "near_carries"), "near", "left")
+                 .select("record", "linked", "apart_rule", "record_names", "linked_names", "near_names",
+                         "linked_carries", "near_carries"))
+
+    def judge(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        def listed(value: Any) -> list[str]:
+            return [] if value is None or (not hasattr(value, "__len__") and pd.isna(value)) else list(value)
+
+        for batch in batches:
+            hit = [doubtful_triangle(rule, listed(r), listed(a), listed(b), copy_carried=bool(x is True or y is True))
+                   for rule, r, a, b, x, y in zip(batch["apart_rule"], batch["record_names"], batch["linked_names"],
+                                                  batch["near_names"], batch["linked_carries"], batch["near_carries"],
+                                                  strict=True)]
+            yield batch.loc[hit, ["record", "linked"]]
+
+    doubtful = (triangles.mapInPandas(judge, "record string, linked string")
                 .select(F.least("record", "linked").alias("one"), F.greatest("record", "linked").alias("other"))
                 .distinct().withColumn("doubtful", F.lit(True)))
     marked = decided.join(doubtful, (F.least("unique_id_l", "unique_id_r") == F.col("one"))
