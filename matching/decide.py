@@ -32,11 +32,13 @@ SURNAME_SWAPPED = (4, 5)
 SURNAME_DIFFERENT, SURNAME_CLOSE, SURNAME_EXACT = 0, 1, 3   # a part in common (2) between close and exact
 DOB_DIFFERENT, DOB_EXACT, DOB_SWAPPED = 0, 4, 3
 SAME_POSTCODE = 3             # same home (4) or same postcode (3)
+SAME_HOME = 4
 IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
 GENDER_DIFFERS = 0
 
 Predicate = Callable[[pd.DataFrame], "pd.Series[bool]"]
 IDENTIFIERS_CONFLICT = "conflicting identifiers"
+MATCH_WEIGHT = "match weight"  # no rule spoke: the weight decided
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def decide_pairs(pairs: pd.DataFrame, thresholds: Thresholds = THRESHOLDS, *, tw
     decision[undecided & (weight >= thresholds.link)] = LINK
     decision[undecided & (weight < thresholds.link) & (weight >= thresholds.review)] = REVIEW
     decision[decision.isna()] = APART
-    rule[undecided] = "match weight"
+    rule[undecided] = MATCH_WEIGHT
     # A rule that sends a pair to review still needs evidence worth a steward's time.
     weak = (decision == REVIEW) & (weight < thresholds.review)
     decision[weak] = APART

@@ -23,6 +23,14 @@ from matching.decide import (
 )
 from matching.features import Frame, column
 from matching.model import score_between, score_within, twins_seen
+from matching.moves import (
+    DECIDED_BY_WEIGHT,
+    across_known_moves,
+    known_moves,
+    moves_of_children,
+    same_home_weight,
+    scoring_floor,
+)
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
 COMPARISON_NAMES = ("forename", "surname", "dob", "household", "gender", "nhs_number", "upn")
@@ -141,24 +149,32 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
                 backend: str = "duckdb") -> Linkage:
     """Link ``new`` records: among themselves (a full link) or, given ``existing`` records and their
     ``children``, against those too (a delta: existing children are never merged by the linker)."""
-    # Pairs below the review threshold can neither link nor reach a steward: never materialised.
+    # Pairs below the review threshold can neither link nor reach a steward: materialised only where a move the
+    # family is known to have made may lift them to it (``matching.moves``).
     floor = min(thresholds.review, thresholds.link)
     # v1 (the bundled model) keeps every valid UPN as a key, as it always did; v2 knows temporary ones.
     temporary = structure_of(model) == MODEL_VERSION
     if existing is None:
-        pairs = score_within(new, model, threshold=floor, backend=backend)
+        pairs = score_within(new, model, threshold=scoring_floor(model, floor), backend=backend)
         records = _keys(new, children, temporary)
     else:
-        pairs = score_between(existing, new, model, threshold=floor, backend=backend)
+        pairs = score_between(existing, new, model, threshold=scoring_floor(model, floor), backend=backend)
         records = _keys(existing, children, temporary) + _keys(new, children, temporary)
     must, cannot = set(must_link), set(cannot_link)
     twins = twins_seen(model)
     decided = (decide_pairs(pairs, thresholds, twins_seen=twins) if not pairs.empty
                else pairs.assign(decision=[], rule=[]))
+    one_home = same_home_weight(model)
+    moves = known_moves(decided, one_home, thresholds)
+    if existing is not None and children:
+        moves |= moves_of_children(existing, children)
+    decided = across_known_moves(decided, moves, one_home, thresholds, twins_seen=twins)
+    # Pairs scored below the floor only for a known move to lift: the rest can neither link nor reach a steward.
+    decided = decided[decided["match_weight"] >= floor]
     if twins:
         decided = links_as_near_another_child(decided, given_names_of(new, existing))
     linked = decided[decided["decision"] == LINK]
-    links = [(str(a), str(b), RULE_WEIGHT if rule != "match weight" else float(weight))
+    links = [(str(a), str(b), RULE_WEIGHT if rule not in DECIDED_BY_WEIGHT else float(weight))
              for a, b, weight, rule in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),
                                            linked["match_weight"].tolist(), linked["rule"].tolist(), strict=True)]
     clustering = cluster(records, links, must_link=must, cannot_link=cannot,

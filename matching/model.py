@@ -44,6 +44,8 @@ BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / f"{MODEL_VERSION}.j
 SCORE_COLUMNS = ("unique_id_l", "unique_id_r", "match_weight", "match_probability")
 # The forenames themselves travel with a scored pair: a rule reads one as the other's initial (``matching.decide``).
 KEPT_NAMES = ("forename_l", "forename_r")
+# So do the homes: a pair across a move the family is known to have made is read as one home (``matching.moves``).
+KEPT_HOMES = ("postcode_l", "postcode_r", "house_number_l", "house_number_r")
 
 
 def db_api(backend: str = "duckdb") -> Any:
@@ -320,5 +322,5 @@ def _register_term_frequencies(linker: Any, model: dict[str, Any], api: Any) -> 
 
 def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
     keep = [c for c in predictions.columns
-            if c in SCORE_COLUMNS or c in KEPT_NAMES or c.startswith(("mw_", "gamma_"))]
+            if c in SCORE_COLUMNS or c in KEPT_NAMES or c in KEPT_HOMES or c.startswith(("mw_", "gamma_"))]
     return predictions[keep].reset_index(drop=True)

@@ -24,6 +24,7 @@ from matching.decide import (
     DOB_DIFFERENT,
     GENDER_DIFFERS,
     LINK,
+    MATCH_WEIGHT,
     NEARNESS,
     REVIEW,
     SAME_POSTCODE,
@@ -34,6 +35,7 @@ from matching.decide import (
 )
 from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
 from matching.model import (
+    KEPT_HOMES,
     KEPT_NAMES,
     SCORE_COLUMNS,
     SPLINK_LOG_LEVEL,
@@ -41,6 +43,14 @@ from matching.model import (
     _register_term_frequencies,
     _splink_settings,
     twins_seen,
+)
+from matching.moves import (
+    BORN_THAT_DAY,
+    DECIDED_BY_WEIGHT,
+    across_known_moves,
+    moves_of_pairs,
+    same_home_weight,
+    scoring_floor,
 )
 from matching.settings import MODEL_VERSION, THRESHOLDS, Thresholds, structure_of
 
@@ -67,13 +77,14 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
     linker = Linker(table, _splink_settings(model, "spark"), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     predictions = linker.inference.predict(threshold_match_weight=threshold).as_spark_dataframe()
-    return predictions.select(*(c for c in predictions.columns
-                                if c in SCORE_COLUMNS or c in KEPT_NAMES or c.startswith(("mw_", "gamma_"))))
+    return predictions.select(*(c for c in predictions.columns if c in SCORE_COLUMNS or c in KEPT_NAMES
+                                or c in KEPT_HOMES or c.startswith(("mw_", "gamma_"))))
 
 
 def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = True) -> Any:
     """``decide_pairs`` on every partition; pairs decided apart are dropped unless they say two records are two
-    children where the population holds twins (``links_as_near_another_child`` reads those)."""
+    children where the population holds twins (``links_as_near_another_child`` reads those), or the weight
+    decided them at two homes (a known move may lift them: ``across_moves``)."""
     from pyspark.sql.types import StringType, StructField, StructType
 
     schema = StructType([*pairs.schema.fields, StructField("decision", StringType()),
@@ -84,10 +95,65 @@ def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = Tru
             if batch.empty:
                 continue
             decided = decide_pairs(batch, thresholds, twins_seen=twins)
-            kept = decided["decision"] != APART
+            at_two_homes = pd.Series([m is not None for m in moves_of_pairs(decided)], index=decided.index)
+            kept = (decided["decision"] != APART) | ((decided["rule"] == MATCH_WEIGHT) & at_two_homes)
             yield decided[(kept | decided["rule"].isin(TWO_CHILDREN_RULES)) if twins else kept]
 
     return pairs.mapInPandas(apply, schema)
+
+
+def across_moves(decided: Any, model: dict[str, Any], thresholds: Thresholds, *, twins: bool, floor: float) -> Any:
+    """``matching.moves.known_moves`` and ``across_known_moves`` on Spark: the moves found in joins (a pair a rule
+    links; two children's pairs born that day that would link at one home) are joined to every pair at two homes;
+    each partition then lifts its pairs on a known move alike. Pairs left below ``floor`` are dropped, as on
+    DuckDB."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    weight = same_home_weight(model)
+    if weight is None or not set(KEPT_HOMES) <= set(decided.columns):
+        return decided.where(F.col("match_weight") >= floor)
+    columns = decided.columns
+    schema = StructType([*decided.schema.fields, StructField("move_one", StringType()),
+                         StructField("move_other", StringType())])
+
+    def mark(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            moves = moves_of_pairs(batch)
+            one = pd.Series([m[0] if m else None for m in moves], index=batch.index, dtype=object)
+            other = pd.Series([m[1] if m else None for m in moves], index=batch.index, dtype=object)
+            yield batch.assign(move_one=one, move_other=other)
+
+    marked = decided.mapInPandas(mark, schema).localCheckpoint()
+    move = ["move_one", "move_other"]
+    by_weight = F.col("rule").isin(sorted(DECIDED_BY_WEIGHT))
+    by_rule = marked.where((F.col("decision") == LINK) & ~by_weight & F.col("move_one").isNotNull()).select(*move)
+    # A child: a record with the records it links to at its own home (``known_moves``), ids compared as text.
+    one, other = F.col("unique_id_l").cast("string"), F.col("unique_id_r").cast("string")
+    at_home = marked.where((F.col("decision") == LINK) & F.col("move_one").isNull())
+    child = (at_home.select(one.alias("record"), other.alias("linked"))
+             .unionByName(at_home.select(other.alias("record"), one.alias("linked")))
+             .groupBy("record").agg(F.least(F.min("linked"), F.col("record")).alias("child")))
+    left, right = child.alias("left_child"), child.alias("right_child")
+    at_one_home = F.col("match_weight") - F.col("mw_household") + F.lit(weight)
+    two_children = (marked.where(by_weight & F.col("move_one").isNotNull() & (at_one_home >= thresholds.link)
+                                 & F.col("gamma_dob").isin(*BORN_THAT_DAY))
+                    .join(left, one == F.col("left_child.record"), "left")
+                    .join(right, other == F.col("right_child.record"), "left")
+                    .select(*move, F.coalesce(F.col("left_child.child"), one).alias("x"),
+                            F.coalesce(F.col("right_child.child"), other).alias("y"))
+                    .select(*move, F.least("x", "y").alias("x"), F.greatest("x", "y").alias("y")).distinct()
+                    .groupBy(*move).count().where(F.col("count") >= 2).select(*move))
+    known = by_rule.unionByName(two_children).distinct().withColumn("known", F.lit(True))
+
+    def lift(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            on = batch["known"].eq(True)
+            moves = set(zip(batch.loc[on, "move_one"], batch.loc[on, "move_other"], strict=True))
+            lifted = across_known_moves(batch[columns], moves, weight, thresholds, twins_seen=twins)
+            yield lifted[lifted["match_weight"] >= floor]
+
+    return marked.join(known, ["move_one", "move_other"], "left").mapInPandas(lift, decided.schema)
 
 
 def links_as_near_another_child(decided: Any, records: Any) -> Any:
@@ -206,13 +272,15 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     spark = records.sparkSession
     must, cannot = set(must_link), set(cannot_link)
     floor = min(thresholds.review, thresholds.link)
-    scored = score(api, records, model, floor).localCheckpoint()
+    scored = score(api, records, model, scoring_floor(model, floor)).localCheckpoint()
     twins = twins_seen(model)
-    decided = decide(scored, thresholds, twins=twins).localCheckpoint()
+    decided = across_moves(decide(scored, thresholds, twins=twins), model, thresholds, twins=twins,
+                           floor=floor).localCheckpoint()
     if twins:
         decided = links_as_near_another_child(decided, records).localCheckpoint()
     pairs_scored = scored.count()
-    rule_weight = F.when(F.col("rule") != "match weight", F.lit(RULE_WEIGHT)).otherwise(F.col("match_weight"))
+    rule_weight = F.when(~F.col("rule").isin(sorted(DECIDED_BY_WEIGHT)), F.lit(RULE_WEIGHT)).otherwise(
+        F.col("match_weight"))
     links = decided.where(F.col("decision") == LINK).select(
         F.col("unique_id_l").cast("long").alias("a"), F.col("unique_id_r").cast("long").alias("b"),
         rule_weight.cast("double").alias("weight"))

@@ -1,0 +1,159 @@
+"""A move the family is known to have made: a mover's record at the old home read as one at the new home.
+
+A family moves together. When a record at one home links to a record of the same child at another home (an NHS
+number or UPN they share, or names, birth date and more), that pair of homes is a known move: a brother's school
+record at the new home, his previous school's last roll at the old one. A record of his sister at the old home
+and one at the new home, sharing no identifier, differ in home like any two strangers' records, and full name
+plus birth date alone sits at the link threshold in a large population (namesakes born on one day exist there).
+Across a known move the homes are the family's one home, and the pair is weighed and decided as if both records
+gave it (``matching.decide``'s rules included, so twins at either home still go to a steward).
+
+Known moves come from the pairs that link, and from the homes an existing child's records already hold (any
+earlier extract, in a delta). Pure pandas: the pipeline, ``link-files`` and the Spark link (per batch of
+candidate pairs, ``matching.spark_linkage``) call the same functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from matching.decide import DOB_EXACT, DOB_SWAPPED, LINK, MATCH_WEIGHT, SAME_HOME, decide_pairs
+from matching.features import Frame, column
+from matching.model import KEPT_HOMES
+from matching.settings import THRESHOLDS, Thresholds
+
+ACROSS_A_KNOWN_MOVE = "match weight, across a move the family is known to have made"
+BORN_THAT_DAY = (DOB_EXACT, DOB_SWAPPED)  # the same birth date, or its day and month swapped
+# Links the weight decided: clustering weighs them by it (a rule's link outranks any weight).
+DECIDED_BY_WEIGHT = frozenset((MATCH_WEIGHT, ACROSS_A_KNOWN_MOVE))
+HOME_COLUMNS = KEPT_HOMES
+
+
+def home(postcode: Any, house_number: Any) -> str | None:
+    """A home as a key: postcode and house number (a record without a postcode names no home)."""
+    if postcode is None or (isinstance(postcode, float) and math.isnan(postcode)) or postcode == "":
+        return None
+    number = "" if house_number is None or (isinstance(house_number, float) and math.isnan(house_number)) \
+        else str(house_number)
+    return f"{postcode}|{number}"
+
+
+def _homes(pairs: pd.DataFrame, side: str) -> list[str | None]:
+    return [home(p, n) for p, n in zip(pairs[f"postcode_{side}"], pairs[f"house_number_{side}"], strict=True)]
+
+
+def _move(one: str | None, other: str | None) -> tuple[str, str] | None:
+    if one is None or other is None or one == other:
+        return None
+    return (one, other) if one < other else (other, one)
+
+
+def moves_of_pairs(pairs: pd.DataFrame) -> list[tuple[str, str] | None]:
+    """Each pair's two homes as a move (ordered), or None where the homes are one or a record names none."""
+    if not set(HOME_COLUMNS) <= set(pairs.columns):
+        return [None] * len(pairs)
+    return [_move(a, b) for a, b in zip(_homes(pairs, "l"), _homes(pairs, "r"), strict=True)]
+
+
+def known_moves(decided: pd.DataFrame, weight_of_same_home: float | None,
+                thresholds: Thresholds = THRESHOLDS) -> set[tuple[str, str]]:
+    """The moves ``decide_pairs``' pairs show: a pair a rule links (an NHS number or UPN with the birth date), or
+    pairs of two children, each born on the day the other record says, that would each link at one home (a
+    sister's records and her brother's).
+
+    One pair that links on the weight alone is no proof of a move: namesakes born on one day at two homes would
+    make their homes one, and every other pair of their records would then read as one child's. Two such
+    coincidences between the same two homes do not happen; two families with a Ruksana and a Jannat each do, so
+    a name alone, born on another day, is no evidence. A child is here a record with the records it links to at
+    its own home (one hop is enough: a child's records at one home link to each other).
+    """
+    if decided.empty or not set(HOME_COLUMNS) <= set(decided.columns):
+        return set()
+    moves = moves_of_pairs(decided)
+    decision, rule = decided["decision"].tolist(), decided["rule"].tolist()
+    by_rule = {m for m, d, r in zip(moves, decision, rule, strict=True)
+               if m is not None and d == LINK and r not in DECIDED_BY_WEIGHT}
+    if weight_of_same_home is None:
+        return by_rule
+    left, right = decided["unique_id_l"].astype(str).tolist(), decided["unique_id_r"].astype(str).tolist()
+    child: dict[str, str] = {}
+    for a, b, m, d in zip(left, right, moves, decision, strict=True):
+        if d == LINK and m is None:
+            child[a], child[b] = min(child.get(a, a), b), min(child.get(b, b), a)
+    at_one_home = (decided["match_weight"] - decided["mw_household"] + weight_of_same_home).tolist()
+    born_that_day = decided["gamma_dob"].isin(BORN_THAT_DAY).tolist()
+    children_by_move: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for a, b, m, r, w, born in zip(left, right, moves, rule, at_one_home, born_that_day, strict=True):
+        if m is not None and r in DECIDED_BY_WEIGHT and w >= thresholds.link and born:
+            x, y = child.get(a, a), child.get(b, b)
+            children_by_move.setdefault(m, set()).add((x, y) if x < y else (y, x))
+    return by_rule | {m for m, pairs in children_by_move.items() if len(pairs) >= 2}
+
+
+def moves_of_children(frame: Frame, children: Mapping[str, str]) -> set[tuple[str, str]]:
+    """The moves existing children's records already show: every two homes one child's records hold."""
+    homes: dict[str, set[str]] = {}
+    for record, postcode, number in zip(column(frame, "unique_id"), column(frame, "postcode"),
+                                        column(frame, "house_number"), strict=True):
+        child, at = children.get(str(record)), home(postcode, number)
+        if child is not None and at is not None:
+            homes.setdefault(child, set()).add(at)
+    return {m for held in homes.values() if len(held) > 1 for a in held for b in held
+            if (m := _move(a, b)) is not None and a < b}
+
+
+def _household_weights(model: Mapping[str, Any]) -> list[float | None]:
+    """The household comparison's level weights (log2 of m over u), indexed by gamma (Splink numbers a
+    comparison's levels from the bottom, the last 0, and leaves the null level out)."""
+    household = next((c for c in model["comparisons"] if c["output_column_name"] == "household"), None)
+    if household is None:
+        return []
+    counted = [level for level in household["comparison_levels"] if not level.get("is_null_level")]
+    weights: list[float | None] = []
+    for level in reversed(counted):
+        m, u = level.get("m_probability"), level.get("u_probability")
+        weights.append(math.log2(float(m) / float(u)) if m and u else None)
+    return weights
+
+
+def same_home_weight(model: Mapping[str, Any]) -> float | None:
+    """The household comparison's weight where both records give the same home."""
+    weights = _household_weights(model)
+    return weights[SAME_HOME] if len(weights) > SAME_HOME else None
+
+
+def scoring_floor(model: Mapping[str, Any], floor: float) -> float:
+    """The weight down to which pairs are scored so that a pair across a known move, weighed as one home, may
+    still reach ``floor``: in a national population full name and birth date at two homes score below any
+    threshold (a namesake born the same day is likelier among millions), yet across a known move they link."""
+    same_home = same_home_weight(model)
+    others = [w for w in _household_weights(model) if w is not None]
+    return floor - (same_home - min(others)) if same_home is not None and others else floor
+
+
+def across_known_moves(decided: pd.DataFrame, moves: Iterable[tuple[str, str]], weight_of_same_home: float | None,
+                       thresholds: Thresholds = THRESHOLDS, *, twins_seen: bool = True) -> pd.DataFrame:
+    """Pairs whose two homes are a known move, weighed and decided again as if both records gave one home: the
+    weight lifts a pair it left short of a link, and the rules that read one home (twins, a record as near another
+    child of the family) read these pairs too, whatever decided them. ``decided`` is ``decide_pairs``' output with
+    the homes retained."""
+    known = set(moves)
+    if decided.empty or not known or weight_of_same_home is None or not set(HOME_COLUMNS) <= set(decided.columns):
+        return decided
+    on_a_move = pd.Series([m in known for m in moves_of_pairs(decided)], index=decided.index)
+    across = on_a_move
+    if not across.any():
+        return decided
+    again = decided.loc[across].drop(columns=["decision", "rule"])
+    shift = weight_of_same_home - again["mw_household"].astype(float)
+    weight = again["match_weight"].astype(float) + shift
+    again = again.assign(match_weight=weight, match_probability=1 / (1 + 2.0 ** -weight),
+                         mw_household=weight_of_same_home,
+                         gamma_household=pd.Series(SAME_HOME, index=again.index, dtype=again["gamma_household"].dtype))
+    redecided = decide_pairs(again, thresholds, twins_seen=twins_seen)
+    redecided.loc[redecided["rule"] == MATCH_WEIGHT, "rule"] = ACROSS_A_KNOWN_MOVE
+    return pd.concat([decided.loc[~across], redecided[decided.columns]]).loc[decided.index]
