@@ -290,8 +290,7 @@ def score_within(frame: Any, model: dict[str, Any], *, threshold: float,
     if len(frame) < 2:
         return pd.DataFrame(columns=list(SCORE_COLUMNS))
     linker = _linker(frame, model, backend)
-    predictions = linker.inference.predict(threshold_match_weight=threshold)
-    return _compact(predictions.as_pandas_dataframe())
+    return _compact_predictions(linker.inference.predict(threshold_match_weight=threshold), backend)
 
 
 def score_between(existing: Any, new: Any, model: dict[str, Any], *, threshold: float,
@@ -310,7 +309,7 @@ def score_between(existing: Any, new: Any, model: dict[str, Any], *, threshold: 
     between = linker.inference.predict_between(old_table, new_table, threshold_match_weight=threshold,
                                                warning_mode="never")
     within = linker.inference.predict_within(new_table, threshold_match_weight=threshold, warning_mode="never")
-    return pd.concat([_compact(between.as_pandas_dataframe()), _compact(within.as_pandas_dataframe())],
+    return pd.concat([_compact_predictions(between, backend), _compact_predictions(within, backend)],
                      ignore_index=True)
 
 
@@ -320,7 +319,20 @@ def _register_term_frequencies(linker: Any, model: dict[str, Any], api: Any) -> 
         linker.table_management.register_term_frequency_lookup(api.register(lookup), column)
 
 
-def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
-    keep = [c for c in predictions.columns
+def _kept(columns: list[str]) -> list[str]:
+    return [c for c in columns
             if c in SCORE_COLUMNS or c in KEPT_NAMES or c in KEPT_HOMES or c.startswith(("mw_", "gamma_"))]
-    return predictions[keep].reset_index(drop=True)
+
+
+def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
+    return predictions[_kept(list(predictions.columns))].reset_index(drop=True)
+
+
+def _compact_predictions(predictions: Any, backend: str) -> pd.DataFrame:
+    """Splink's scored pairs as pandas, only the columns the decisions read: on DuckDB the other columns (every
+    record's matched values, Bayes factors, term frequencies) never leave the database."""
+    if backend != "duckdb":
+        return _compact(predictions.as_pandas_dataframe())
+    relation = predictions.as_duckdbpyrelation()
+    kept = ", ".join(f'"{c}"' for c in _kept(list(relation.columns)))
+    return relation.project(kept).df().reset_index(drop=True)
