@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from matching.settings import THRESHOLDS, Thresholds
-from matching.twins import wholly_different
+from matching.twins import edit_distance, wholly_different
 
 LINK, REVIEW, APART = "link", "review", "apart"
 
@@ -131,6 +131,38 @@ def _one_name_shared_the_other_not(p: pd.DataFrame) -> pd.Series[bool]:
             | (surname.isin(SURNAME_SWAPPED) & _forenames_differ(p)))
 
 
+def _names(value: object) -> list[str]:
+    # A list, an array (Arrow, Spark) or a missing value (None, NaN, pandas' NA).
+    if value is None or isinstance(value, (float, str)) or not hasattr(value, "__iter__"):
+        return []
+    return [str(n) for n in value]
+
+
+def _far(one: str, other: str) -> bool:
+    # Neither a slip ("Hnery"), a spelling two letters off ("Mohammed", "Muhammad") nor a short form ("Alex").
+    return (not (one.startswith(other) or other.startswith(one))
+            and (abs(len(one) - len(other)) > 2 or edit_distance(one, other) > 2))
+
+
+def other_given_names_differ(one: object, other: object) -> bool:
+    """Whether two records' formal given names (forename first) each go on beyond the forename, and none of those
+    further names is among the other's names or near one of its further names: "Theodore Henry" and "Theodore
+    Oliver" are two boys; "Lauren Ivy" and "Ivy Lauren", "Henry" and "Hnery" may be one."""
+    names, others = _names(one), _names(other)
+    rest, others_rest = names[1:], others[1:]
+    if not rest or not others_rest or any(n in others for n in rest) or any(n in names for n in others_rest):
+        return False
+    return all(_far(x, y) for x in rest for y in others_rest)
+
+
+def _other_given_names_differ(p: pd.DataFrame) -> pd.Series[bool]:
+    # Pairs scored without the names retained cannot tell.
+    if "given_names_l" not in p.columns or "given_names_r" not in p.columns:
+        return pd.Series(False, index=p.index)
+    return pd.Series([other_given_names_differ(a, b) for a, b in zip(p["given_names_l"], p["given_names_r"],
+                                                                      strict=True)], index=p.index, dtype=bool)
+
+
 def _twins(p: pd.DataFrame) -> pd.Series[bool]:
     return _one_name_shared_the_other_not(p) & _born_together_at_one_home(p)
 
@@ -172,6 +204,10 @@ PAIR_RULES: tuple[PairRule, ...] = (
              two_children=True, copied_identifier=True),
     # A shared valid identifier with the birth date outranks the twin pattern: twins never share one.
     PairRule("identifier and date of birth", LINK, _identifier_and_birth_date_agree),
+    # Middle names (or second forenames) both given and wholly different: two children, twins or namesakes, at
+    # one home or two. In the independent population no pair of one child's records shows it (100k seed 12:
+    # 0 of 2,399 pairs scored at 2 or more), and 42 links on the weight did.
+    PairRule("other given names differ", APART, _other_given_names_differ, two_children=True),
     PairRule("twins of different sex", APART, _twins_of_different_sex, about_twins=True, two_children=True),
     PairRule("twins or siblings, one forename an initial", REVIEW, _twins_one_known_by_an_initial,
              asked_whatever_the_identifiers=True, about_twins=True, two_children=True),

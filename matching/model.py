@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 SPLINK_LOG_LEVEL = logging.ERROR
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / f"{MODEL_VERSION}.json"
 SCORE_COLUMNS = ("unique_id_l", "unique_id_r", "match_weight", "match_probability")
-# The forenames themselves travel with a scored pair: a rule reads one as the other's initial (``matching.decide``).
-KEPT_NAMES = ("forename_l", "forename_r")
+# The forenames themselves travel with a scored pair: a rule reads one as the other's initial, and the other
+# given names as another child's (``matching.decide``).
+KEPT_NAMES = ("forename_l", "forename_r", "given_names_l", "given_names_r")
 # So do the homes: a pair across a move the family is known to have made is read as one home (``matching.moves``).
 KEPT_HOMES = ("postcode_l", "postcode_r", "house_number_l", "house_number_r")
 

@@ -1,16 +1,16 @@
 """A move the family is known to have made: a mover's record at the old home read as one at the new home.
 
-A family moves together. When a record at one home links to a record of the same child at another home (an NHS
-number or UPN they share, or names, birth date and more), that pair of homes is a known move: a brother's school
-record at the new home, his previous school's last roll at the old one. A record of his sister at the old home
-and one at the new home, sharing no identifier, differ in home like any two strangers' records, and full name
-plus birth date alone sits at the link threshold in a large population (namesakes born on one day exist there).
-Across a known move the homes are the family's one home, and the pair is weighed and decided as if both records
-gave it (``matching.decide``'s rules included, so twins at either home still go to a steward).
+A family moves together. When a brother's previous school roll at the old home and his new school's record carry
+one UPN, that pair of homes is a known move. His sister's GP record at the old home and her school record at the
+new one, sharing no identifier, differ in home like any two strangers' records, and full name plus birth date
+alone sit at the link threshold in a large population (namesakes born on one day exist there) and below it in a
+national one. Across a known move the homes are the family's one home: every pair across them is weighed and
+decided as if both records gave it (``matching.decide``'s rules included, so twins who moved still go to a
+steward).
 
-Known moves come from the pairs that link, and from the homes an existing child's records already hold (any
-earlier extract, in a delta). Pure pandas: the pipeline, ``link-files`` and the Spark link (per batch of
-candidate pairs, ``matching.spark_linkage``) call the same functions.
+Known moves come from pairs a rule links, from two children's pairs that would each link at one home, and from
+the homes an existing child's records already hold (any earlier extract, in a delta). Pure pandas: the pipeline,
+``link-files`` and the Spark link (per partition, ``matching.spark_linkage.across_moves``) call the same functions.
 """
 
 from __future__ import annotations
@@ -144,8 +144,7 @@ def across_known_moves(decided: pd.DataFrame, moves: Iterable[tuple[str, str]], 
     known = set(moves)
     if decided.empty or not known or weight_of_same_home is None or not set(HOME_COLUMNS) <= set(decided.columns):
         return decided
-    on_a_move = pd.Series([m in known for m in moves_of_pairs(decided)], index=decided.index)
-    across = on_a_move
+    across = pd.Series([m in known for m in moves_of_pairs(decided)], index=decided.index)
     if not across.any():
         return decided
     again = decided.loc[across].drop(columns=["decision", "rule"])
