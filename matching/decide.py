@@ -131,8 +131,9 @@ def _one_name_shared_the_other_not(p: pd.DataFrame) -> pd.Series[bool]:
             | (surname.isin(SURNAME_SWAPPED) & _forenames_differ(p)))
 
 
-def _names(value: object) -> list[str]:
-    # A list, an array (Arrow, Spark) or a missing value (None, NaN, pandas' NA).
+def names_of(value: object) -> list[str]:
+    """A record's given names as a list, from a list, an array (Arrow, Spark) or a missing value (None, NaN,
+    pandas' NA)."""
     if value is None or isinstance(value, (float, str)) or not hasattr(value, "__iter__"):
         return []
     return [str(n) for n in value]
@@ -148,7 +149,7 @@ def other_given_names_differ(one: object, other: object) -> bool:
     """Whether two records' formal given names (forename first) each go on beyond the forename, and none of those
     further names is among the other's names or near one of its further names: "Theodore Henry" and "Theodore
     Oliver" are two boys; "Lauren Ivy" and "Ivy Lauren", "Henry" and "Hnery" may be one."""
-    names, others = _names(one), _names(other)
+    names, others = names_of(one), names_of(other)
     rest, others_rest = names[1:], others[1:]
     if not rest or not others_rest or any(n in others for n in rest) or any(n in names for n in others_rest):
         return False

@@ -28,6 +28,7 @@ from matching.moves import (
     across_known_moves,
     known_moves,
     moves_of_children,
+    moves_of_pairs,
     same_home_weight,
     scoring_floor,
 )
@@ -154,21 +155,22 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     floor = min(thresholds.review, thresholds.link)
     # v1 (the bundled model) keeps every valid UPN as a key, as it always did; v2 knows temporary ones.
     temporary = structure_of(model) == MODEL_VERSION
+    lowest = scoring_floor(model, floor)
     if existing is None:
-        pairs = score_within(new, model, threshold=scoring_floor(model, floor), backend=backend)
+        pairs = score_within(new, model, threshold=lowest, backend=backend)
         records = _keys(new, children, temporary)
     else:
-        pairs = score_between(existing, new, model, threshold=scoring_floor(model, floor), backend=backend)
+        pairs = score_between(existing, new, model, threshold=lowest, backend=backend)
         records = _keys(existing, children, temporary) + _keys(new, children, temporary)
     must, cannot = set(must_link), set(cannot_link)
     twins = twins_seen(model)
     decided = (decide_pairs(pairs, thresholds, twins_seen=twins) if not pairs.empty
                else pairs.assign(decision=[], rule=[]))
-    one_home = same_home_weight(model)
-    moves = known_moves(decided, one_home, thresholds)
+    one_home, pair_moves = same_home_weight(model), moves_of_pairs(decided)
+    moves = known_moves(decided, one_home, thresholds, pair_moves=pair_moves)
     if existing is not None and children:
         moves |= moves_of_children(existing, children)
-    decided = across_known_moves(decided, moves, one_home, thresholds, twins_seen=twins)
+    decided = across_known_moves(decided, moves, one_home, thresholds, twins_seen=twins, pair_moves=pair_moves)
     # Pairs scored below the floor only for a known move to lift: the rest can neither link nor reach a steward.
     decided = decided[decided["match_weight"] >= floor]
     if twins:

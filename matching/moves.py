@@ -42,8 +42,11 @@ def home(postcode: Any, house_number: Any) -> str | None:
     return f"{postcode}|{number}"
 
 
-def _homes(pairs: pd.DataFrame, side: str) -> list[str | None]:
-    return [home(p, n) for p, n in zip(pairs[f"postcode_{side}"], pairs[f"house_number_{side}"], strict=True)]
+def _homes(pairs: pd.DataFrame, side: str) -> pd.Series:
+    """``home`` of each pair's record on ``side``, a column at a time (NA where the record names no home)."""
+    postcode = pairs[f"postcode_{side}"].astype("string")
+    number = pairs[f"house_number_{side}"].astype("string").fillna("")
+    return (postcode + "|" + number).mask(postcode.fillna("") == "")
 
 
 def _move(one: str | None, other: str | None) -> tuple[str, str] | None:
@@ -56,11 +59,18 @@ def moves_of_pairs(pairs: pd.DataFrame) -> list[tuple[str, str] | None]:
     """Each pair's two homes as a move (ordered), or None where the homes are one or a record names none."""
     if not set(HOME_COLUMNS) <= set(pairs.columns):
         return [None] * len(pairs)
-    return [_move(a, b) for a, b in zip(_homes(pairs, "l"), _homes(pairs, "r"), strict=True)]
+    one, other = _homes(pairs, "l"), _homes(pairs, "r")
+    moved = (one.notna() & other.notna() & (one != other)).fillna(False).tolist()
+    first = one.where(one < other, other).tolist()
+    second = other.where(one < other, one).tolist()
+    return [(a, b) if m else None for a, b, m in zip(first, second, moved, strict=True)]
 
 
-def known_moves(decided: pd.DataFrame, weight_of_same_home: float | None,
-                thresholds: Thresholds = THRESHOLDS) -> set[tuple[str, str]]:
+PairMoves = list[tuple[str, str] | None]  # ``moves_of_pairs``' answer, computed once per frame of pairs
+
+
+def known_moves(decided: pd.DataFrame, weight_of_same_home: float | None, thresholds: Thresholds = THRESHOLDS, *,
+                pair_moves: PairMoves | None = None) -> set[tuple[str, str]]:
     """The moves ``decide_pairs``' pairs show: a pair a rule links (an NHS number or UPN with the birth date), or
     pairs of two children, each born on the day the other record says, that would each link at one home (a
     sister's records and her brother's).
@@ -73,7 +83,7 @@ def known_moves(decided: pd.DataFrame, weight_of_same_home: float | None,
     """
     if decided.empty or not set(HOME_COLUMNS) <= set(decided.columns):
         return set()
-    moves = moves_of_pairs(decided)
+    moves = moves_of_pairs(decided) if pair_moves is None else pair_moves
     decision, rule = decided["decision"].tolist(), decided["rule"].tolist()
     by_rule = {m for m, d, r in zip(moves, decision, rule, strict=True)
                if m is not None and d == LINK and r not in DECIDED_BY_WEIGHT}
@@ -136,7 +146,8 @@ def scoring_floor(model: Mapping[str, Any], floor: float) -> float:
 
 
 def across_known_moves(decided: pd.DataFrame, moves: Iterable[tuple[str, str]], weight_of_same_home: float | None,
-                       thresholds: Thresholds = THRESHOLDS, *, twins_seen: bool = True) -> pd.DataFrame:
+                       thresholds: Thresholds = THRESHOLDS, *, twins_seen: bool = True,
+                       pair_moves: PairMoves | None = None) -> pd.DataFrame:
     """Pairs whose two homes are a known move, weighed and decided again as if both records gave one home: the
     weight lifts a pair it left short of a link, and the rules that read one home (twins, a record as near another
     child of the family) read these pairs too, whatever decided them. ``decided`` is ``decide_pairs``' output with
@@ -144,7 +155,8 @@ def across_known_moves(decided: pd.DataFrame, moves: Iterable[tuple[str, str]], 
     known = set(moves)
     if decided.empty or not known or weight_of_same_home is None or not set(HOME_COLUMNS) <= set(decided.columns):
         return decided
-    across = pd.Series([m in known for m in moves_of_pairs(decided)], index=decided.index)
+    across = pd.Series([m in known for m in (moves_of_pairs(decided) if pair_moves is None else pair_moves)],
+                       index=decided.index)
     if not across.any():
         return decided
     again = decided.loc[across].drop(columns=["decision", "rule"])

@@ -32,6 +32,7 @@ from matching.decide import (
     TWO_CHILDREN_RULES,
     decide_pairs,
     doubtful_triangle,
+    names_of,
 )
 from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
 from matching.model import (
@@ -150,7 +151,10 @@ def across_moves(decided: Any, model: dict[str, Any], thresholds: Thresholds, *,
         for batch in batches:
             on = batch["known"].eq(True)
             moves = set(zip(batch.loc[on, "move_one"], batch.loc[on, "move_other"], strict=True))
-            lifted = across_known_moves(batch[columns], moves, weight, thresholds, twins_seen=twins)
+            pair_moves = [None if a is None or pd.isna(a) else (a, b)
+                          for a, b in zip(batch["move_one"], batch["move_other"], strict=True)]
+            lifted = across_known_moves(batch[columns], moves, weight, thresholds, twins_seen=twins,
+                                        pair_moves=pair_moves)
             yield lifted[lifted["match_weight"] >= floor]
 
     return marked.join(known, ["move_one", "move_other"], "left").mapInPandas(lift, decided.schema)
@@ -200,11 +204,9 @@ def links_as_near_another_child(decided: Any, records: Any) -> Any:
                          "linked_carries", "near_carries"))
 
     def judge(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        def listed(value: Any) -> list[str]:
-            return [] if value is None or (not hasattr(value, "__len__") and pd.isna(value)) else list(value)
-
         for batch in batches:
-            hit = [doubtful_triangle(rule, listed(r), listed(a), listed(b), copy_carried=bool(x is True or y is True))
+            hit = [doubtful_triangle(rule, names_of(r), names_of(a), names_of(b),
+                                     copy_carried=bool(x is True or y is True))
                    for rule, r, a, b, x, y in zip(batch["apart_rule"], batch["record_names"], batch["linked_names"],
                                                   batch["near_names"], batch["linked_carries"], batch["near_carries"],
                                                   strict=True)]

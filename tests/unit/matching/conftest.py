@@ -20,18 +20,28 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def link_beside_population(population: Path) -> Link:
-    """Link the rows beside 600 of the population's records with ``link-files`` (a model estimated on them all):
-    each record's group."""
+def beside_population(population: Path) -> Callable[[Path, list[dict[str, str]]], Path]:
+    """Write the rows beside 600 of the population's records as one canonical CSV file at ``path``."""
     with (population / "records.csv").open() as handle:
         background = list(csv.DictReader(handle))[:600]
 
-    def link(path: Path, rows: list[dict[str, str]]) -> dict[str, str]:
+    def write(path: Path, rows: list[dict[str, str]]) -> Path:
         with path.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=CANONICAL_COLUMNS)
             writer.writeheader()
             for row in background + rows:
                 writer.writerow({c: row.get(c, "") for c in CANONICAL_COLUMNS})
-        return link_files([path]).clustering.group_of
+        return path
+
+    return write
+
+
+@pytest.fixture()
+def link_beside_population(beside_population: Callable[[Path, list[dict[str, str]]], Path]) -> Link:
+    """Link the rows beside 600 of the population's records with ``link-files`` (a model estimated on them all):
+    each record's group."""
+
+    def link(path: Path, rows: list[dict[str, str]]) -> dict[str, str]:
+        return link_files([beside_population(path, rows)]).clustering.group_of
 
     return link

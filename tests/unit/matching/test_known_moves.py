@@ -4,7 +4,7 @@ that move, even where full name and birth date alone fall short, as they do amon
 
 from __future__ import annotations
 
-import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 
 from matching.decide import LINK, REVIEW, decide_pairs
 from matching.features import features_frame
-from matching.files import CANONICAL_COLUMNS, read_canonical
+from matching.files import read_canonical
 from matching.linkage import link_frames
 from matching.model import score_within, train
 from matching.moves import (
@@ -41,19 +41,13 @@ CHIDI = [{**FAMILY, **OLD_HOME, "record_id": "chidi-previous-school", "given_nam
           "date_of_birth": "2011-10-30", "gender": "M", "upn": "G999000000052"},
          {**FAMILY, **NEW_HOME, "record_id": "chidi-school", "given_name": "Chidi", "date_of_birth": "2011-10-30",
           "gender": "M", "upn": "G999000000052"}]
+Beside = Callable[[Path, list[dict[str, str]]], Path]  # the fixture ``beside_population``
 NATIONAL = 1_000  # a population a thousand times the test's: the prior of two records matching, that much lower
 
 
-def _frame(population: Path, rows: list[dict[str, str]], tmp_path: Path) -> pd.DataFrame:
-    path = tmp_path / "records.csv"
-    with (population / "records.csv").open() as handle:
-        background = list(csv.DictReader(handle))[:600]
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CANONICAL_COLUMNS)
-        writer.writeheader()
-        for row in background + rows:
-            writer.writerow({c: row.get(c, "") for c in CANONICAL_COLUMNS})
-    return features_frame(list(read_canonical([path])))
+def _frame(beside_population: Beside, rows: list[dict[str, str]],
+           tmp_path: Path) -> pd.DataFrame:
+    return features_frame(list(read_canonical([beside_population(tmp_path / "records.csv", rows)])))
 
 
 def _as_if_national(model: dict[str, Any]) -> dict[str, Any]:
@@ -61,8 +55,8 @@ def _as_if_national(model: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_girl_s_records_at_the_old_and_new_home_join_when_her_brother_s_show_the_family_s_move(
-        tmp_path: Path, population: Path) -> None:
-    frame = _frame(population, ADAEZE + CHIDI, tmp_path)
+        tmp_path: Path, beside_population: Beside) -> None:
+    frame = _frame(beside_population, ADAEZE + CHIDI, tmp_path)
     group = link_frames(frame, _as_if_national(train(frame))).clustering.group_of
 
     assert group["chidi-previous-school"] == group["chidi-school"]
@@ -70,8 +64,8 @@ def test_a_girl_s_records_at_the_old_and_new_home_join_when_her_brother_s_show_t
 
 
 def test_without_a_known_move_her_records_at_two_homes_stay_apart_among_millions(
-        tmp_path: Path, population: Path) -> None:
-    frame = _frame(population, ADAEZE, tmp_path)
+        tmp_path: Path, beside_population: Beside) -> None:
+    frame = _frame(beside_population, ADAEZE, tmp_path)
     model = _as_if_national(train(frame))
     group = link_frames(frame, model).clustering.group_of
 
