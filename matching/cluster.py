@@ -121,8 +121,11 @@ def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float
         if a in position and b in position and groups.find(position[a]) != groups.find(position[b]):
             groups.union(groups.find(position[a]), groups.find(position[b]))
     refused: list[tuple[str, str, str]] = []
-    # Ties broken by record ids, so equal weights are applied in the same order on every run.
-    for a, b, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
+    # Ties broken by record ids, so equal weights are applied in the same order on every run. Weights are compared
+    # to 1e-9: two estimates of one model differ in the last bits (DuckDB sums in parallel), and a pair lifted
+    # by a known move (its household weight swapped) differs so from one weighed at one home; unrounded, those
+    # bits would choose which of two equal links a refusal falls on.
+    for a, b, _ in sorted(links, key=lambda link: (-round(link[2], 9), link[0], link[1])):
         pa, pb = position.get(a), position.get(b)
         if pa is None or pb is None:
             continue

@@ -35,7 +35,7 @@ def at_least(version: str, structure: str) -> bool:
 class Thresholds:
     """Match weights: at or above ``link`` links; from ``review`` up to it goes to a steward; below, apart."""
 
-    link: float = 6.0
+    link: float = 5.0
     review: float = 2.0
 
 

@@ -23,7 +23,7 @@ from warehouse.db import transaction
 @pytest.mark.unit
 def test_the_weight_distribution_counts_what_each_threshold_move_would_send_to_review() -> None:
     # No rule applies (every comparison null): the weight alone decides.
-    weights = [1.5, 2.5, 5.5, 6.5, 9.0]
+    weights = [1.5, 2.5, 4.5, 5.5, 9.0]
     pairs = pd.DataFrame({"match_weight": weights, **{f"gamma_{c}": [-1] * 5 for c in
                                                         ("forename", "surname", "dob", "household", "nhs_number",
                                                          "upn")}})
@@ -31,7 +31,7 @@ def test_the_weight_distribution_counts_what_each_threshold_move_would_send_to_r
 
     assert shown.by_decision == {APART: 1, REVIEW: 2, LINK: 2}
     assert {low: counts for low, counts in shown.bins if counts} == {
-        1.0: {APART: 1}, 2.0: {REVIEW: 1}, 5.0: {REVIEW: 1}, 6.0: {LINK: 1}, 9.0: {LINK: 1}}
+        1.0: {APART: 1}, 2.0: {REVIEW: 1}, 4.0: {REVIEW: 1}, 5.0: {LINK: 1}, 9.0: {LINK: 1}}
     moves = {(m.threshold, m.delta): (m.to_review, m.from_review) for m in shown.moves}
     assert moves == {("link", 1.0): (1, 0), ("link", -1.0): (0, 1), ("review", 1.0): (0, 1), ("review", -1.0): (1, 0)}
 

@@ -81,7 +81,7 @@ def test_a_pair_across_a_known_move_is_weighed_as_one_home_and_decided_by_the_ru
         "unique_id_r": ["brother-new", "sister-new", "stranger-new"],
         "postcode_l": ["LS62QT", "LS62QT", "M11AA"], "house_number_l": ["12", "12", "3"],
         "postcode_r": ["BD71AB", "BD71AB", "BD71AB"], "house_number_r": ["7", "7", "7"],
-        "match_weight": [30.0, 5.0, 5.0], "match_probability": [1.0, 0.97, 0.97],
+        "match_weight": [30.0, 4.0, 4.0], "match_probability": [1.0, 0.94, 0.94],
         "mw_household": [-4.0, -4.0, -4.0], "gamma_household": [0, 0, 0],
         "gamma_forename": [4, 4, 4], "gamma_surname": [3, 3, 3], "gamma_dob": [4, 4, 4], "gamma_gender": [1, 1, 1],
         "gamma_nhs_number": [-1, -1, -1], "gamma_upn": [1, -1, -1]})
@@ -92,7 +92,7 @@ def test_a_pair_across_a_known_move_is_weighed_as_one_home_and_decided_by_the_ru
 
     sister = lifted.iloc[1]
     assert (sister["decision"], sister["rule"]) == (LINK, ACROSS_A_KNOWN_MOVE)
-    assert sister["match_weight"] == pytest.approx(5.0 + 4.0 + 15.0)
+    assert sister["match_weight"] == pytest.approx(4.0 + 4.0 + 15.0)
     assert (sister["gamma_household"], sister["mw_household"]) == (4, weight_of_same_home)
     # The stranger's old home is another: no move of the family's says anything about him.
     assert lifted.iloc[2]["decision"] == REVIEW
