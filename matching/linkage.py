@@ -20,6 +20,7 @@ from matching.decide import (
     REVIEW,
     decide_pairs,
     links_as_near_another_child,
+    links_through_a_middle_name_read_alone,
 )
 from matching.features import Frame, column
 from matching.model import score_between, score_within, twins_seen
@@ -174,7 +175,8 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     # Pairs scored below the floor only for a known move to lift: the rest can neither link nor reach a steward.
     decided = decided[decided["match_weight"] >= floor]
     if twins:
-        decided = links_as_near_another_child(decided, given_names_of(new, existing))
+        names = given_names_of(new, existing)
+        decided = links_through_a_middle_name_read_alone(links_as_near_another_child(decided, names), names)
     linked = decided[decided["decision"] == LINK]
     links = [(str(a), str(b), RULE_WEIGHT if rule not in DECIDED_BY_WEIGHT else float(weight))
              for a, b, weight, rule in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),

@@ -22,6 +22,7 @@ from matching.decide import (
     AS_NEAR_ANOTHER_CHILD,
     COPIED_IDENTIFIER_RULES,
     DOB_DIFFERENT,
+    FORENAME_ALIKE,
     GENDER_DIFFERS,
     LINK,
     MATCH_WEIGHT,
@@ -29,10 +30,12 @@ from matching.decide import (
     REVIEW,
     SAME_POSTCODE,
     SURNAME_CLOSE,
+    THROUGH_A_MIDDLE_NAME_READ_ALONE,
     TWO_CHILDREN_RULES,
     decide_pairs,
     doubtful_triangle,
     names_of,
+    read_alone,
 )
 from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
 from matching.model import (
@@ -160,6 +163,15 @@ def across_moves(decided: Any, model: dict[str, Any], thresholds: Thresholds, *,
     return marked.join(known, ["move_one", "move_other"], "left").mapInPandas(lift, decided.schema)
 
 
+def both_ways(frame: Any, other: str, *extra: Any, one: str = "record") -> Any:
+    """Each pair of ``frame`` twice, as (``one``, ``other``) and the other way round, with the ``extra`` columns."""
+    from pyspark.sql import functions as F
+
+    forward = frame.select(F.col("unique_id_l").alias(one), F.col("unique_id_r").alias(other), *extra)
+    return forward.unionByName(frame.select(F.col("unique_id_r").alias(one), F.col("unique_id_l").alias(other),
+                                            *extra))
+
+
 def links_as_near_another_child(decided: Any, records: Any) -> Any:
     """``matching.decide.links_as_near_another_child`` in Spark joins: the same triangles, the same exceptions."""
     from pyspark.sql import functions as F
@@ -167,11 +179,6 @@ def links_as_near_another_child(decided: Any, records: Any) -> Any:
     nearness = F.coalesce(F.create_map(*(F.lit(x) for pair in NEARNESS.items() for x in pair))[F.col("gamma_forename")],
                           F.lit(0))
     scored = decided.withColumn("nearness", nearness)
-
-    def both_ways(frame: Any, other: str, *extra: Any) -> Any:
-        forward = frame.select(F.col("unique_id_l").alias("record"), F.col("unique_id_r").alias(other), *extra)
-        return forward.unionByName(frame.select(F.col("unique_id_r").alias("record"),
-                                                F.col("unique_id_l").alias(other), *extra))
 
     not_other_sex = (F.col("gamma_gender") != GENDER_DIFFERS) if "gamma_gender" in decided.columns else F.lit(True)
     linked = both_ways(scored.where((F.col("decision") == LINK) & F.col("nearness").between(1, 2)), "linked",
@@ -220,6 +227,44 @@ def links_as_near_another_child(decided: Any, records: Any) -> Any:
     marked = marked.withColumn("hit", F.coalesce(F.col("doubtful"), F.lit(False)) & (F.col("decision") == LINK))
     return (marked.withColumn("decision", F.when(F.col("hit"), F.lit(REVIEW)).otherwise(F.col("decision")))
             .withColumn("rule", F.when(F.col("hit"), F.lit(AS_NEAR_ANOTHER_CHILD)).otherwise(F.col("rule")))
+            .drop("one", "other", "doubtful", "hit"))
+
+
+def links_through_a_middle_name_read_alone(decided: Any, records: Any) -> Any:
+    """``matching.decide.links_through_a_middle_name_read_alone`` in Spark joins: a link through a middle name,
+    another record alike to the one that took it, judged by ``read_alone``."""
+    from pyspark.sql import functions as F
+
+    alike = F.col("gamma_forename").isin(*FORENAME_ALIKE)
+    taking = both_ways(decided.where((F.col("decision") == LINK) & ~alike), "giver", one="taker")
+    partners = both_ways(decided.where(alike & F.col("decision").isin(LINK, REVIEW)
+                                       & ~F.col("rule").isin(sorted(TWO_CHILDREN_RULES))), "partner", one="taker")
+    names = records.select(F.col("unique_id").alias("who"), F.col("given_names").alias("names"))
+
+    def named(column: str, alias: str) -> Any:
+        return names.withColumnRenamed("who", column).withColumnRenamed("names", alias)
+
+    triangles = (taking.join(partners, "taker").where(F.col("partner") != F.col("giver"))
+                 .join(named("taker", "taker_names"), "taker", "left")
+                 .join(named("giver", "giver_names"), "giver", "left")
+                 .join(named("partner", "partner_names"), "partner", "left")
+                 .select("taker", "giver", "taker_names", "giver_names", "partner_names"))
+
+    def judge(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            hit = [read_alone(names_of(t), names_of(g), names_of(p)) for t, g, p in
+                   zip(batch["taker_names"], batch["giver_names"], batch["partner_names"], strict=True)]
+            yield batch.loc[hit, ["taker", "giver"]]
+
+    doubtful = (triangles.mapInPandas(judge, "taker string, giver string")
+                .select(F.least("taker", "giver").alias("one"), F.greatest("taker", "giver").alias("other"))
+                .distinct().withColumn("doubtful", F.lit(True)))
+    marked = decided.join(doubtful, (F.least("unique_id_l", "unique_id_r") == F.col("one"))
+                          & (F.greatest("unique_id_l", "unique_id_r") == F.col("other")), "left")
+    marked = marked.withColumn("hit", F.coalesce(F.col("doubtful"), F.lit(False)) & (F.col("decision") == LINK))
+    return (marked.withColumn("decision", F.when(F.col("hit"), F.lit(REVIEW)).otherwise(F.col("decision")))
+            .withColumn("rule", F.when(F.col("hit"), F.lit(THROUGH_A_MIDDLE_NAME_READ_ALONE))
+                        .otherwise(F.col("rule")))
             .drop("one", "other", "doubtful", "hit"))
 
 
@@ -280,6 +325,7 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
                            floor=floor).localCheckpoint()
     if twins:
         decided = links_as_near_another_child(decided, records).localCheckpoint()
+        decided = links_through_a_middle_name_read_alone(decided, records).localCheckpoint()
     pairs_scored = scored.count()
     rule_weight = F.when(~F.col("rule").isin(sorted(DECIDED_BY_WEIGHT)), F.lit(RULE_WEIGHT)).otherwise(
         F.col("match_weight"))

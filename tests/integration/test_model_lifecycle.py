@@ -209,7 +209,8 @@ def test_the_steward_lead_reads_the_matrices_compares_and_promotes_in_the_consol
     weights = client.get("/console/model/weights")
     assert weights.status_code == 200 and "<script" not in weights.text
     assert weights.text.count("stroke-dasharray") == 2  # both thresholds drawn
-    assert f"Match weights of {SHIFTED}" in weights.text and "link threshold +1 (to 7.0)" in weights.text
+    assert f"Match weights of {SHIFTED}" in weights.text
+    assert f"link threshold +1 (to {THRESHOLDS.link + 1:.1f})" in weights.text
 
 
 @pytest.mark.postgres

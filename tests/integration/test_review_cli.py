@@ -50,8 +50,9 @@ def child_of(record_id: int) -> str:
 
 def test_review_list_shows_the_open_pairs_in_the_consoles_order(store: Path, capsys: pytest.CaptureFixture[str],
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    # A population large enough that a few pairs stay doubtful once known moves have linked its movers.
-    load_population(store, children=600)
+    # A population that leaves a few pairs doubtful once known moves have linked its movers and pairs weighed
+    # 5-6 have linked (most populations of this size now leave one or two).
+    load_population(store, children=600, seed=28)
     # One pair touches a shielded child: it comes first, in the console and on the command line.
     pairs = queue_order()
     assert len(pairs) >= 3, "the population must give the linker some doubtful pairs"
@@ -100,7 +101,7 @@ def test_review_list_shows_the_open_pairs_in_the_consoles_order(store: Path, cap
 
 def test_review_decide_keeps_a_pair_apart_or_links_it_as_the_console_would(
         store: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    load_population(store)
+    load_population(store, children=600, seed=28)
     add_user("stella")
     add_user("rita", role="reader")
     first, second = queue_order()[:2]

@@ -61,6 +61,24 @@ def test_a_record_that_took_his_middle_name_for_his_forename_still_joins_him_bes
     assert group["gp"] == group["health-visitor"] == group["school"]
 
 
+HUGHES_TWINS = [
+    {"record_id": "isaac-gp", "given_name": "Isaac", "nhs_number": "9990000085"},
+    {"record_id": "isaac-health-visitor", "given_name": "Isaac"},
+    # Max's middle name is his twin brother's forename.
+    {"record_id": "max-school", "given_name": "Max", "middle_names": "Isaac", "upn": "A999000000017"}]
+HUGHES_HOME = {"family_name": "Hughes", "date_of_birth": "2017-12-04", "gender": "M", "postcode": "M13 3SY",
+               "address_line_1": "234 Tottenham High Road"}
+
+
+def test_twins_one_named_after_the_other_s_middle_name_are_asked_about_when_two_records_give_that_name_alone(
+        tmp_path: Path, link_beside_population: Link) -> None:
+    group = link_beside_population(tmp_path / "records.csv", [{**HUGHES_HOME, **row} for row in HUGHES_TWINS])
+
+    # One clerk taking Max's middle name for his forename would explain one "Isaac"; two records of Isaac alone
+    # are his twin brother more often than two such slips: the links through the middle name wait for a steward.
+    assert group["isaac-gp"] == group["isaac-health-visitor"] != group["max-school"]
+
+
 def test_a_boy_whose_forename_is_the_family_name_is_not_his_twin_sister(
         tmp_path: Path, link_beside_population: Link) -> None:
     home = {"family_name": "Ahmed", "date_of_birth": "2016-06-06", "postcode": "BD7 9NW",
@@ -97,3 +115,34 @@ def test_spark_sends_the_same_links_to_a_steward_as_duckdb(tmp_path: Path, popul
     assert outcome(on_spark) == outcome(on_duckdb)
     # The population holds twins whose records meet the rule: the comparison is not between two empty sets.
     assert (on_duckdb["rule"] == AS_NEAR_ANOTHER_CHILD).sum() > 0
+
+
+def test_spark_asks_about_the_same_links_through_a_middle_name_as_duckdb(
+        tmp_path: Path, beside_population: Callable[[Path, list[dict[str, str]]], Path]) -> None:
+    pytest.importorskip("pyspark", reason="the spark extra: EXTRAS=dev,spark scripts/setup.sh")
+    from matching import spark_linkage
+    from matching.decide import (
+        THROUGH_A_MIDDLE_NAME_READ_ALONE,
+        decide_pairs,
+        links_through_a_middle_name_read_alone,
+    )
+    from matching.features import features_frame
+    from matching.files import read_canonical
+    from matching.linkage import given_names_of
+    from matching.model import db_api, score_within, train
+
+    path = beside_population(tmp_path / "records.csv", [{**HUGHES_HOME, **row} for row in HUGHES_TWINS])
+    frame = features_frame(list(read_canonical([path])))
+    decided = decide_pairs(score_within(frame, train(frame), threshold=2.0), twins_seen=True)
+    on_duckdb = links_through_a_middle_name_read_alone(decided, given_names_of(frame))
+    spark = db_api("spark").spark
+    records = spark.createDataFrame(frame[["unique_id", "given_names"]])
+    on_spark = spark_linkage.links_through_a_middle_name_read_alone(spark.createDataFrame(decided),
+                                                                    records).toPandas()
+
+    def outcome(pairs: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
+        return {(str(a), str(b)): (d, r) for a, b, d, r in zip(
+            pairs["unique_id_l"], pairs["unique_id_r"], pairs["decision"], pairs["rule"], strict=True)}
+
+    assert outcome(on_spark) == outcome(on_duckdb)
+    assert (on_duckdb["rule"] == THROUGH_A_MIDDLE_NAME_READ_ALONE).sum() == 2  # Max's school record, each Isaac
