@@ -219,14 +219,23 @@ def links_as_near_another_child(decided: Any, records: Any) -> Any:
                                                   strict=True)]
             yield batch.loc[hit, ["record", "linked"]]
 
-    doubtful = (triangles.mapInPandas(judge, "record string, linked string")
-                .select(F.least("record", "linked").alias("one"), F.greatest("record", "linked").alias("other"))
+    return links_to_review(decided, triangles.mapInPandas(judge, "record string, linked string"),
+                           AS_NEAR_ANOTHER_CHILD)
+
+
+def links_to_review(decided: Any, doubtful: Any, rule: str) -> Any:
+    """``decided`` with its links between the records of each ``doubtful`` pair (two string columns, either order)
+    sent to a steward under ``rule``."""
+    from pyspark.sql import functions as F
+
+    one, other = doubtful.columns[:2]
+    doubtful = (doubtful.select(F.least(one, other).alias("one"), F.greatest(one, other).alias("other"))
                 .distinct().withColumn("doubtful", F.lit(True)))
     marked = decided.join(doubtful, (F.least("unique_id_l", "unique_id_r") == F.col("one"))
                           & (F.greatest("unique_id_l", "unique_id_r") == F.col("other")), "left")
     marked = marked.withColumn("hit", F.coalesce(F.col("doubtful"), F.lit(False)) & (F.col("decision") == LINK))
     return (marked.withColumn("decision", F.when(F.col("hit"), F.lit(REVIEW)).otherwise(F.col("decision")))
-            .withColumn("rule", F.when(F.col("hit"), F.lit(AS_NEAR_ANOTHER_CHILD)).otherwise(F.col("rule")))
+            .withColumn("rule", F.when(F.col("hit"), F.lit(rule)).otherwise(F.col("rule")))
             .drop("one", "other", "doubtful", "hit"))
 
 
@@ -256,16 +265,8 @@ def links_through_a_middle_name_read_alone(decided: Any, records: Any) -> Any:
                    zip(batch["taker_names"], batch["giver_names"], batch["partner_names"], strict=True)]
             yield batch.loc[hit, ["taker", "giver"]]
 
-    doubtful = (triangles.mapInPandas(judge, "taker string, giver string")
-                .select(F.least("taker", "giver").alias("one"), F.greatest("taker", "giver").alias("other"))
-                .distinct().withColumn("doubtful", F.lit(True)))
-    marked = decided.join(doubtful, (F.least("unique_id_l", "unique_id_r") == F.col("one"))
-                          & (F.greatest("unique_id_l", "unique_id_r") == F.col("other")), "left")
-    marked = marked.withColumn("hit", F.coalesce(F.col("doubtful"), F.lit(False)) & (F.col("decision") == LINK))
-    return (marked.withColumn("decision", F.when(F.col("hit"), F.lit(REVIEW)).otherwise(F.col("decision")))
-            .withColumn("rule", F.when(F.col("hit"), F.lit(THROUGH_A_MIDDLE_NAME_READ_ALONE))
-                        .otherwise(F.col("rule")))
-            .drop("one", "other", "doubtful", "hit"))
+    return links_to_review(decided, triangles.mapInPandas(judge, "taker string, giver string"),
+                           THROUGH_A_MIDDLE_NAME_READ_ALONE)
 
 
 def components(edges: Any) -> Any:
