@@ -34,6 +34,7 @@ FORENAME_SWAPPED = (6, 7)
 SURNAME_SWAPPED = (4, 5)
 SURNAME_DIFFERENT, SURNAME_CLOSE, SURNAME_EXACT = 0, 1, 3   # a part in common (2) between close and exact
 DOB_DIFFERENT, DOB_EXACT, DOB_SWAPPED = 0, 4, 3
+BORN_THAT_DAY = (DOB_EXACT, DOB_SWAPPED)  # the same birth date, or its day and month swapped
 SAME_POSTCODE = 3             # same home (4) or same postcode (3)
 SAME_HOME = 4
 IDENTIFIER_AGREES, IDENTIFIER_DIFFERS = 1, 0
@@ -75,7 +76,7 @@ def _identifier_agrees(p: pd.DataFrame) -> pd.Series[bool]:
 
 def _identifier_and_birth_date_agree(p: pd.DataFrame) -> pd.Series[bool]:
     # Exact or day and month swapped only: a structure's higher levels (v2's one year apart) are weaker.
-    return _identifier_agrees(p) & p["gamma_dob"].isin((DOB_EXACT, DOB_SWAPPED))
+    return _identifier_agrees(p) & p["gamma_dob"].isin(BORN_THAT_DAY)
 
 
 def _gender(p: pd.DataFrame) -> pd.Series[int]:
@@ -116,7 +117,7 @@ def _identifier_on_a_child_of_the_other_sex(p: pd.DataFrame) -> pd.Series[bool]:
 
 def _born_together_at_one_home(p: pd.DataFrame) -> pd.Series[bool]:
     # A day-month swap in one twin's record still reads as the same birth date.
-    return p["gamma_dob"].isin((DOB_EXACT, DOB_SWAPPED)) & (p["gamma_household"] >= SAME_POSTCODE)
+    return p["gamma_dob"].isin(BORN_THAT_DAY) & (p["gamma_household"] >= SAME_POSTCODE)
 
 
 def _one_name_shared_the_other_not(p: pd.DataFrame) -> pd.Series[bool]:
@@ -176,7 +177,7 @@ def _siblings_born_apart(p: pd.DataFrame) -> pd.Series[bool]:
     # digit, a month apart): a brother or sister, or one child's record with two faults at once. Never a link on
     # the weight: siblings merged would mix two children's records.
     return (_one_name_shared_the_other_not(p) & (p["gamma_household"] >= SAME_POSTCODE)
-            & ~p["gamma_dob"].isin((DOB_EXACT, DOB_SWAPPED)))
+            & ~p["gamma_dob"].isin(BORN_THAT_DAY))
 
 
 def _siblings_named_alike(p: pd.DataFrame) -> pd.Series[bool]:

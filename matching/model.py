@@ -320,13 +320,14 @@ def _register_term_frequencies(linker: Any, model: dict[str, Any], api: Any) -> 
         linker.table_management.register_term_frequency_lookup(api.register(lookup), column)
 
 
-def _kept(columns: list[str]) -> list[str]:
+def kept_columns(columns: list[str]) -> list[str]:
+    """The scored pairs' columns the decisions read (DuckDB and Spark keep the same)."""
     return [c for c in columns
             if c in SCORE_COLUMNS or c in KEPT_NAMES or c in KEPT_HOMES or c.startswith(("mw_", "gamma_"))]
 
 
 def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
-    return predictions[_kept(list(predictions.columns))].reset_index(drop=True)
+    return predictions[kept_columns(list(predictions.columns))].reset_index(drop=True)
 
 
 def _compact_predictions(predictions: Any, backend: str) -> pd.DataFrame:
@@ -335,5 +336,5 @@ def _compact_predictions(predictions: Any, backend: str) -> pd.DataFrame:
     if backend != "duckdb":
         return _compact(predictions.as_pandas_dataframe())
     relation = predictions.as_duckdbpyrelation()
-    kept = ", ".join(f'"{c}"' for c in _kept(list(relation.columns)))
+    kept = ", ".join(f'"{c}"' for c in kept_columns(list(relation.columns)))
     return relation.project(kept).df().reset_index(drop=True)

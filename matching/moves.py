@@ -21,45 +21,28 @@ from typing import Any
 
 import pandas as pd
 
-from matching.decide import DOB_EXACT, DOB_SWAPPED, LINK, MATCH_WEIGHT, SAME_HOME, decide_pairs
+from matching.decide import BORN_THAT_DAY, LINK, MATCH_WEIGHT, SAME_HOME, decide_pairs
 from matching.features import Frame, column
 from matching.model import KEPT_HOMES
 from matching.settings import THRESHOLDS, Thresholds
 
 ACROSS_A_KNOWN_MOVE = "match weight, across a move the family is known to have made"
-BORN_THAT_DAY = (DOB_EXACT, DOB_SWAPPED)  # the same birth date, or its day and month swapped
 # Links the weight decided: clustering weighs them by it (a rule's link outranks any weight).
 DECIDED_BY_WEIGHT = frozenset((MATCH_WEIGHT, ACROSS_A_KNOWN_MOVE))
-HOME_COLUMNS = KEPT_HOMES
 
 
-def home(postcode: Any, house_number: Any) -> str | None:
-    """A home as a key: postcode and house number (a record without a postcode names no home)."""
-    if postcode is None or (isinstance(postcode, float) and math.isnan(postcode)) or postcode == "":
-        return None
-    number = "" if house_number is None or (isinstance(house_number, float) and math.isnan(house_number)) \
-        else str(house_number)
-    return f"{postcode}|{number}"
-
-
-def _homes(pairs: pd.DataFrame, side: str) -> pd.Series:
-    """``home`` of each pair's record on ``side``, a column at a time (NA where the record names no home)."""
-    postcode = pairs[f"postcode_{side}"].astype("string")
-    number = pairs[f"house_number_{side}"].astype("string").fillna("")
-    return (postcode + "|" + number).mask(postcode.fillna("") == "")
-
-
-def _move(one: str | None, other: str | None) -> tuple[str, str] | None:
-    if one is None or other is None or one == other:
-        return None
-    return (one, other) if one < other else (other, one)
+def _homes(postcode: pd.Series, house_number: pd.Series) -> pd.Series:
+    """Each record's home as a key, postcode and house number, a column at a time (NA where the record gives no
+    postcode: it names no home)."""
+    postcode = postcode.astype("string")
+    return (postcode + "|" + house_number.astype("string").fillna("")).mask(postcode.fillna("") == "")
 
 
 def moves_of_pairs(pairs: pd.DataFrame) -> list[tuple[str, str] | None]:
     """Each pair's two homes as a move (ordered), or None where the homes are one or a record names none."""
-    if not set(HOME_COLUMNS) <= set(pairs.columns):
+    if not set(KEPT_HOMES) <= set(pairs.columns):
         return [None] * len(pairs)
-    one, other = _homes(pairs, "l"), _homes(pairs, "r")
+    one, other = (_homes(pairs[f"postcode_{side}"], pairs[f"house_number_{side}"]) for side in ("l", "r"))
     moved = (one.notna() & other.notna() & (one != other)).fillna(False).tolist()
     first = one.where(one < other, other).tolist()
     second = other.where(one < other, one).tolist()
@@ -81,7 +64,7 @@ def known_moves(decided: pd.DataFrame, weight_of_same_home: float | None, thresh
     a name alone, born on another day, is no evidence. A child is here a record with the records it links to at
     its own home (one hop is enough: a child's records at one home link to each other).
     """
-    if decided.empty or not set(HOME_COLUMNS) <= set(decided.columns):
+    if decided.empty or not set(KEPT_HOMES) <= set(decided.columns):
         return set()
     moves = moves_of_pairs(decided) if pair_moves is None else pair_moves
     decision, rule = decided["decision"].tolist(), decided["rule"].tolist()
@@ -106,14 +89,14 @@ def known_moves(decided: pd.DataFrame, weight_of_same_home: float | None, thresh
 
 def moves_of_children(frame: Frame, children: Mapping[str, str]) -> set[tuple[str, str]]:
     """The moves existing children's records already show: every two homes one child's records hold."""
-    homes: dict[str, set[str]] = {}
-    for record, postcode, number in zip(column(frame, "unique_id"), column(frame, "postcode"),
-                                        column(frame, "house_number"), strict=True):
-        child, at = children.get(str(record)), home(postcode, number)
-        if child is not None and at is not None:
-            homes.setdefault(child, set()).add(at)
-    return {m for held in homes.values() if len(held) > 1 for a in held for b in held
-            if (m := _move(a, b)) is not None and a < b}
+    homes = _homes(pd.Series(column(frame, "postcode"), dtype=object),
+                   pd.Series(column(frame, "house_number"), dtype=object)).tolist()
+    held: dict[str, set[str]] = {}
+    for record, at in zip(column(frame, "unique_id"), homes, strict=True):
+        child = children.get(str(record))
+        if child is not None and not pd.isna(at):
+            held.setdefault(child, set()).add(at)
+    return {(a, b) for homes_held in held.values() for a in homes_held for b in homes_held if a < b}
 
 
 def _household_weights(model: Mapping[str, Any]) -> list[float | None]:
@@ -153,7 +136,7 @@ def across_known_moves(decided: pd.DataFrame, moves: Iterable[tuple[str, str]], 
     child of the family) read these pairs too, whatever decided them. ``decided`` is ``decide_pairs``' output with
     the homes retained."""
     known = set(moves)
-    if decided.empty or not known or weight_of_same_home is None or not set(HOME_COLUMNS) <= set(decided.columns):
+    if decided.empty or not known or weight_of_same_home is None or not set(KEPT_HOMES) <= set(decided.columns):
         return decided
     across = pd.Series([m in known for m in (moves_of_pairs(decided) if pair_moves is None else pair_moves)],
                        index=decided.index)

@@ -40,12 +40,11 @@ from matching.decide import (
 from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
 from matching.model import (
     KEPT_HOMES,
-    KEPT_NAMES,
-    SCORE_COLUMNS,
     SPLINK_LOG_LEVEL,
     _fresh,
     _register_term_frequencies,
     _splink_settings,
+    kept_columns,
     twins_seen,
 )
 from matching.moves import (
@@ -81,8 +80,7 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
     linker = Linker(table, _splink_settings(model, "spark"), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     predictions = linker.inference.predict(threshold_match_weight=threshold).as_spark_dataframe()
-    return predictions.select(*(c for c in predictions.columns if c in SCORE_COLUMNS or c in KEPT_NAMES
-                                or c in KEPT_HOMES or c.startswith(("mw_", "gamma_"))))
+    return predictions.select(*kept_columns(list(predictions.columns)))
 
 
 def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = True) -> Any:
