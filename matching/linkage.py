@@ -18,6 +18,7 @@ from matching.decide import (
     ALWAYS_ASKED,
     LINK,
     REVIEW,
+    TWO_CHILDREN_RULES,
     decide_pairs,
     links_as_near_another_child,
     links_through_a_middle_name_read_alone,
@@ -91,8 +92,10 @@ class IdentifiersByGroup:
     same number could carry) are two children, as surely as two records whose identifiers differ
     (``matching.decide``'s first rule keeps those apart without a steward): a pair the weight alone sent to
     review, twins each known by her own identifiers, or a link the clustering refused for those identifiers is
-    then not a question for a steward. Groups that also hold one identifier in common, and rules whose evidence
-    conflicts whatever the identifiers (``ALWAYS_ASKED``), stay asked.
+    then not a question for a steward. Groups that also hold one identifier in common stay asked, unless the rule
+    that sent the pair already reads the names as two children's (``TWO_CHILDREN_RULES``: twins, a copied
+    identifier): the common identifier is then the copy, and the kind that differs tells the children apart.
+    Rules whose evidence conflicts whatever the identifiers (``ALWAYS_ASKED``) stay asked.
     """
 
     def __init__(self, records: Iterable[RecordKeys], group_of: dict[str, str]) -> None:
@@ -105,16 +108,19 @@ class IdentifiersByGroup:
             if r.upn:
                 upn.add(r.upn)
 
-    def differ(self, a: str, b: str) -> bool:
-        """Whether the groups of records ``a`` and ``b`` hold different NHS numbers or different UPNs."""
+    def differ(self, a: str, b: str, *, names_say_two_children: bool = False) -> bool:
+        """Whether the groups of records ``a`` and ``b`` hold different NHS numbers or different UPNs; with
+        ``names_say_two_children``, whether they do in one kind of identifier, whatever the other kind shares."""
         empty: tuple[set[str], set[str]] = (set(), set())
         held_a = self.held.get(self.group_of.get(a, a), empty)
         held_b = self.held.get(self.group_of.get(b, b), empty)
-        kinds = list(zip(held_a, held_b, strict=True))
-        # One identifier in common and another apart is conflicting evidence (a sibling's number copied onto a
-        # record that joined its own child): a steward's question, not two children.
-        shared = any(any(one_typo_apart(p, q) for p in x for q in y) for x, y in kinds)
-        return not shared and any(x and y for x, y in kinds)
+        kinds = [(bool(x and y), any(one_typo_apart(p, q) for p in x for q in y))
+                 for x, y in zip(held_a, held_b, strict=True)]
+        if names_say_two_children:
+            return any(both and not shared for both, shared in kinds)
+        # One identifier in common and another apart, beside names that may be one child's, is conflicting
+        # evidence (a record that took another child's number yet joined its own): a steward's question.
+        return not any(shared for _, shared in kinds) and any(both for both, _ in kinds)
 
 
 def still_asked(review: list[dict[str, Any]], held: IdentifiersByGroup,
@@ -131,7 +137,8 @@ def still_asked(review: list[dict[str, Any]], held: IdentifiersByGroup,
 
     kept_apart = {children(a, b) for a, b in cannot_link}
     return [e for e in review if children(e["record_a"], e["record_b"]) not in kept_apart
-            and (e["reason"] in ALWAYS_ASKED or not held.differ(e["record_a"], e["record_b"]))]
+            and (e["reason"] in ALWAYS_ASKED or not held.differ(
+                e["record_a"], e["record_b"], names_say_two_children=e["reason"] in TWO_CHILDREN_RULES))]
 
 
 def one_typo_apart(a: str, b: str) -> bool:

@@ -217,6 +217,48 @@ def test_groups_sharing_one_identifier_and_differing_on_another_are_a_steward_s_
     assert not held.differ("school-a", "gp-b-copied")
 
 
+def test_twins_whose_names_say_two_children_are_told_apart_by_the_kind_of_identifier_that_differs() -> None:
+    # Sophie's GP record carries Amelia's NHS number, copied; her school record gives her own UPN. A rule that
+    # already reads the names as two children's (twins, a copied identifier) takes the shared number for the
+    # copy: their UPNs differ, so a steward would only confirm two children.
+    records = [RecordKeys("amelia-school", upn="Q999000000011"), RecordKeys("amelia-gp", nhs_number="9990000018"),
+               RecordKeys("sophie-school", upn="E999000000012"),
+               RecordKeys("sophie-gp-copied", nhs_number="9990000018"), RecordKeys("sophie-ecaf")]
+    held = IdentifiersByGroup(records, {"amelia-school": "a", "amelia-gp": "a", "sophie-school": "s",
+                                        "sophie-gp-copied": "s", "sophie-ecaf": "s"})
+
+    assert held.differ("amelia-gp", "sophie-gp-copied", names_say_two_children=True)
+    assert held.differ("amelia-school", "sophie-ecaf", names_say_two_children=True)
+    # Names that may be one child's (a link the clustering refused) leave the conflict to a steward.
+    assert not held.differ("amelia-gp", "sophie-gp-copied")
+    # Nothing differs in either kind: the names alone cannot settle it.
+    lone = IdentifiersByGroup([RecordKeys("amelia-gp", nhs_number="9990000018"),
+                               RecordKeys("sophie-gp-copied", nhs_number="9990000018")],
+                              {"amelia-gp": "a", "sophie-gp-copied": "s"})
+    assert not lone.differ("amelia-gp", "sophie-gp-copied", names_say_two_children=True)
+
+
+def test_twins_one_of_whom_carries_her_sister_s_nhs_number_are_two_children_once_their_schools_give_two_upns(
+        tmp_path: Path, population: Path) -> None:
+    # Zara's GP copied Hana's NHS number onto her record; each girl's school gives her own UPN.
+    twins = {"family_name": "Begum", "date_of_birth": "2013-05-06", "gender": "F", "postcode": "E6 1AB",
+             "address_line_1": "12 Kempton Road"}
+    rows = _twins_and_a_typo(population) + [
+        {**twins, "record_id": "hana-gp", "given_name": "Hana", "nhs_number": "9990000077"},
+        {**twins, "record_id": "hana-school", "given_name": "Hana", "upn": "P999000000018"},
+        {**twins, "record_id": "zara-gp", "given_name": "Zara", "nhs_number": "9990000077"},
+        {**twins, "record_id": "zara-school", "given_name": "Zara", "upn": "D999000000019"},
+    ]
+    linkage = link_files([_write(tmp_path / "records.csv", rows)])
+
+    group = linkage.clustering.group_of
+    assert group["hana-gp"] == group["hana-school"] != group["zara-gp"] == group["zara-school"]
+    # Zara's GP record and Hana's share a number, but the names say two girls and so do their schools' UPNs:
+    # the shared number is the copy, and no steward is asked.
+    assert not [p for p in linkage.review if {group[p["record_a"]], group[p["record_b"]]}
+                == {group["hana-gp"], group["zara-gp"]}]
+
+
 def test_identifiers_one_typo_or_transposition_apart_may_be_one_child_s() -> None:
     records = [RecordKeys("gp-a", nhs_number="9990000018"), RecordKeys("gp-b", nhs_number="9990000081"),
                RecordKeys("gp-c", nhs_number="9990000028"), RecordKeys("gp-d", nhs_number="9990000034")]
