@@ -93,10 +93,12 @@ def _another_given_name(p: pd.DataFrame) -> pd.Series[bool]:
     # the other's family name while the names left over differ ("Gill Ravi" against "Manveer Gill"). v2's level
     # 7 (a given name far from the other's, close to their family name) differs too, unless the family names
     # also match across (a whole swap, mistyped).
+    # A given name that is the other's family name beside the same family name is no swap either: "Yusuf Yusuf"
+    # against "Mohamed Yusuf" names another child.
     forename, surname = p["gamma_forename"], p["gamma_surname"]
     return (_forenames_differ(p)
             | ((forename == FORENAME_SWAPPED[1]) & ~surname.isin(SURNAME_SWAPPED))
-            | ((forename == FORENAME_SWAPPED[0]) & (surname == SURNAME_DIFFERENT)))
+            | ((forename == FORENAME_SWAPPED[0]) & surname.isin((SURNAME_DIFFERENT, SURNAME_EXACT))))
 
 
 def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
@@ -105,8 +107,10 @@ def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
     # (none, or only close: "Ma" and "Aa" are Max and Ava, each mistyped). A sex is taken for a slip only
     # beside the same forename (or formal name). Linking would merge the twins through that one record, so a
     # steward decides.
+    # So do further given names wholly different beside forenames not alike ("Aa Akua" against "Yaa Adwoa").
     forename_alike = p["gamma_forename"].isin(FORENAME_ALIKE)
-    return _identifier_agrees(p) & (_another_given_name(p) | (~forename_alike & (_gender(p) == GENDER_DIFFERS)))
+    return _identifier_agrees(p) & (_another_given_name(p) | (~forename_alike & (_gender(p) == GENDER_DIFFERS))
+                                    | (~forename_alike & _other_given_names_differ(p)))
 
 
 def _identifier_on_a_child_of_the_other_sex(p: pd.DataFrame) -> pd.Series[bool]:
@@ -208,8 +212,12 @@ def _twins_one_known_by_an_initial(p: pd.DataFrame) -> pd.Series[bool]:
 def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
     # A boy and a girl with the twin pattern are two children: a steward would only confirm it. So are a boy and
     # a girl of one family, birth date and home when one record has lost its forename.
+    # So are a boy and a girl whose forenames are near, not alike (Aleksander and Aleksandra, Abena and Kwabena):
+    # one child's record would need a slip in the name and in the sex at once.
     no_forename = (p["gamma_forename"] == -1) & (p["gamma_surname"] >= SURNAME_CLOSE) & _born_together_at_one_home(p)
-    return (_twins(p) | no_forename) & (_gender(p) == GENDER_DIFFERS) & ~_identifier_agrees(p)
+    named_near = (p["gamma_forename"].isin(FORENAME_NEAR) & p["gamma_surname"].between(SURNAME_CLOSE, SURNAME_EXACT)
+                  & _born_together_at_one_home(p))
+    return (_twins(p) | no_forename | named_near) & (_gender(p) == GENDER_DIFFERS) & ~_identifier_agrees(p)
 
 
 PAIR_RULES: tuple[PairRule, ...] = (
