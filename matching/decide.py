@@ -108,9 +108,12 @@ def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
     # beside the same forename (or formal name). Linking would merge the twins through that one record, so a
     # steward decides.
     # So do further given names wholly different beside forenames not alike ("Aa Akua" against "Yaa Adwoa").
-    forename_alike = p["gamma_forename"].isin(FORENAME_ALIKE)
-    return _identifier_agrees(p) & (_another_given_name(p) | (~forename_alike & (_gender(p) == GENDER_DIFFERS))
-                                    | (~forename_alike & _other_given_names_differ(p)))
+    not_alike = _identifier_agrees(p) & ~p["gamma_forename"].isin(FORENAME_ALIKE)
+    further_names_differ = pd.Series(False, index=p.index)
+    if not_alike.any():  # names read one pair at a time: only where they can matter
+        further_names_differ[not_alike] = _other_given_names_differ(p[not_alike])
+    return _identifier_agrees(p) & (_another_given_name(p) | (not_alike & (_gender(p) == GENDER_DIFFERS))
+                                    | further_names_differ)
 
 
 def _identifier_on_a_child_of_the_other_sex(p: pd.DataFrame) -> pd.Series[bool]:
