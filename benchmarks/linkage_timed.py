@@ -66,7 +66,7 @@ def delta_vs_full(repeat: int, seed: int, share: float = DELTA_SHARE) -> dict[st
     from matching.link import link_unlinked, relink_all
     from matching.settings import BLOCKING_KEYS
     from warehouse.db import get_engine
-    from warehouse.record_features import sharing_a_blocking_key
+    from warehouse.record_features import for_a_delta
     from warehouse.staging import QUEUE
 
     engine = get_engine()
@@ -88,7 +88,7 @@ def delta_vs_full(repeat: int, seed: int, share: float = DELTA_SHARE) -> dict[st
                     # As when they arrived: a record without a child is waiting to be published.
                     conn.execute(text(QUEUE.format("SELECT unnest(CAST(:ids AS bigint[]))")),
                                  {"ids": [int(s) for s in sample]})
-                    candidates = (_existing_records_read(conn, sharing_a_blocking_key(BLOCKING_KEYS))
+                    candidates = (_existing_records_read(conn, for_a_delta(BLOCKING_KEYS))
                                   if mode == "delta" else len(records) - len(sample))
                     gc.collect()
                     with PhaseTimer(matching.link, PHASES) as phases, PeakRss() as memory:

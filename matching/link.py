@@ -36,10 +36,10 @@ from warehouse.record_features import (
     UNLINKED,
     analyse_features,
     canonical_records,
+    for_a_delta,
     kept_features_csv,
     records_without_features,
     replace_features,
-    sharing_a_blocking_key,
     stage_new_features,
 )
 
@@ -80,7 +80,8 @@ def _kept_features(conn: Connection, selector: str) -> tuple[Any, dict[str, str]
 def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> LinkSummary:
     """The nightly delta: link every record that has no child yet.
 
-    Only existing records sharing a blocking key with a new one are read (their features kept in
+    Only existing records sharing a blocking key with a new one, and the records of the children at a new
+    one's home (a sibling's move, ``warehouse.record_features.for_a_delta``), are read (their features kept in
     ``identity.record_features``), so a night's cost follows the delta, not the directory.
     """
     lock_linking(conn)
@@ -95,7 +96,7 @@ def link_unlinked(conn: Connection, run_id: str, *, backend: str = "duckdb") -> 
     if new_frame.num_rows == 0:
         return summary
     stage_new_features(conn)
-    existing, children = _kept_features(conn, sharing_a_blocking_key(BLOCKING_KEYS))
+    existing, children = _kept_features(conn, for_a_delta(BLOCKING_KEYS))
     must, cannot = steward_constraints(conn)
     linkage = link_frames(new_frame, current_model(conn), existing=existing if existing.num_rows else None,
                           children=children, must_link=must, cannot_link=cannot, backend=backend)

@@ -93,19 +93,36 @@ def kept_features_csv(conn: Connection, selector: str) -> Iterator[Iterable[Any]
 
 def stage_new_features(conn: Connection) -> None:
     """The features of the records a delta links, as the temporary ``new_features`` table (dropped at
-    commit) that :func:`sharing_a_blocking_key` joins on."""
+    commit) that :func:`for_a_delta` joins on."""
     conn.execute(text(f"""CREATE TEMP TABLE new_features ON COMMIT DROP AS
                           SELECT f.* FROM identity.record_features f WHERE f.record_id IN ({AWAITING_PUBLISH})
                             AND NOT EXISTS (SELECT 1 FROM identity.link l WHERE l.record_id = f.record_id)"""))
     conn.execute(text("ANALYZE new_features"))
 
 
-def sharing_a_blocking_key(blocking_keys: Iterable[Iterable[str]]) -> str:
-    """Selector: linked records sharing a blocking key with a record of ``new_features``, one index lookup per
-    blocking rule (``blocking_keys``: the feature columns each rule compares)."""
-    unions = " UNION ".join(
+def _sharing_a_blocking_key(blocking_keys: Iterable[Iterable[str]]) -> str:
+    # Linked or not: the selector keeps linked records only.
+    return " UNION ".join(
         "SELECT o.record_id FROM identity.record_features o JOIN new_features n ON "
         + " AND ".join(f"o.{k} = n.{k}" for k in keys)
         for keys in blocking_keys)
-    return f"f.record_id IN ({unions}) AND l.cp_id IS NOT NULL"
 
+
+# A home is a postcode and a house number (``matching.moves``): the number may be missing, the postcode not.
+OF_CHILDREN_AT_A_NEW_HOME = """
+    SELECT k.record_id FROM identity.link k WHERE k.cp_id IN (
+      SELECT h.cp_id FROM identity.record_features o
+        JOIN new_features n ON o.postcode = n.postcode AND o.house_number IS NOT DISTINCT FROM n.house_number
+        JOIN identity.link h ON h.record_id = o.record_id)
+"""
+
+
+def for_a_delta(blocking_keys: Iterable[Iterable[str]]) -> str:
+    """Selector: the linked records a nightly delta reads besides its new ones. Those sharing a blocking key with
+    a record of ``new_features``, one index lookup per blocking rule (``blocking_keys``: the feature columns each
+    rule compares); and every record of a child with a record at a new record's home: a brother's records at the
+    old and the new home are the family's move, which lets his sister's record at the new home join hers at the
+    old one (``matching.moves.moves_of_children``), yet he shares no blocking key with her. Both follow the
+    night's records, not the directory (the home's index: migration 0025)."""
+    return (f"f.record_id IN ({_sharing_a_blocking_key(blocking_keys)} UNION {OF_CHILDREN_AT_A_NEW_HOME}) "
+            "AND l.cp_id IS NOT NULL")

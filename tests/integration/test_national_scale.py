@@ -15,12 +15,13 @@ from sqlalchemy import event, text
 
 from matching.features import record_features
 from matching.link import _kept_features
+from matching.settings import BLOCKING_KEYS
 from pipeline import steps as pipeline
 from pipeline.ingest import ingest_folder
 from tests.integration.test_arrival_order import empty_store
 from tools.synthetic import generate
 from warehouse.db import transaction
-from warehouse.record_features import CANONICAL, FEATURE_COLUMNS
+from warehouse.record_features import CANONICAL, FEATURE_COLUMNS, for_a_delta
 from warehouse.retention.door import DOOR_SQL, door_params, out_of_scope_keys
 
 pytestmark = pytest.mark.postgres
@@ -134,3 +135,36 @@ def test_the_linker_reads_back_exactly_the_features_it_kept(store: Path, tmp_pat
     for record_id, features in expected.items():
         assert kept[record_id] == {c: features[c] for c in FEATURE_COLUMNS}, record_id
     assert children == {str(r["record_id"]): r["cp_id"] for r in canonical}
+
+
+def test_a_delta_reads_the_children_at_its_records_homes_through_indexes_never_a_scan_of_the_kept_features(
+        store: Path) -> None:
+    seed_store(SEEDED)
+    with transaction() as conn:
+        # Three seeded children to a home (a postcode and a house number), each known by one record.
+        conn.execute(text("""
+            INSERT INTO identity.record_features (record_id, forename, forename_formal, surname, dob, birth_year,
+                                                  postcode, postcode_sector, house_number, nhs_number)
+            SELECT s.record_id, 'ada', 'ada', lower(s.family_name), s.date_of_birth::text,
+                   extract(year FROM s.date_of_birth)::int, 'LS6' || (s.record_id / 3)::text || 'QT',
+                   'LS6 ' || (s.record_id / 3 % 10)::text, '12', s.nhs_number
+            FROM staging.source_record s"""))
+    pipeline.analyze(("identity.record_features",))
+    with transaction() as conn:
+        # A night's ten records arrive at ten of those homes (another birth date, another name: no blocking key).
+        conn.execute(text("""
+            CREATE TEMP TABLE new_features ON COMMIT DROP AS
+            SELECT -record_id AS record_id, 'zoe' AS forename, 'zoe' AS forename_formal, 'new' || surname AS surname,
+                   '2001-01-01' AS dob, 2001 AS birth_year, postcode, postcode_sector, house_number,
+                   NULL::text AS nhs_number, NULL::text AS upn
+            FROM identity.record_features ORDER BY record_id LIMIT 10 OFFSET 3000"""))
+        conn.execute(text("ANALYZE new_features"))
+        query = f"""SELECT f.record_id FROM identity.record_features f
+                    LEFT JOIN identity.link l ON l.record_id = f.record_id WHERE {for_a_delta(BLOCKING_KEYS)}"""
+        plan = "\n".join(conn.execute(text(f"EXPLAIN {query}")).scalars())
+        read = conn.execute(text(query)).scalars().all()
+        homes = conn.execute(text("SELECT count(DISTINCT (postcode, house_number)) FROM new_features")).scalar_one()
+    assert "Seq Scan on record_features" not in plan, plan
+    assert "record_features_home" in plan, plan
+    # Every record of every child at those homes, and nothing else: the night's cost, not the directory's.
+    assert 0 < len(read) <= 3 * homes
