@@ -5,8 +5,8 @@ move is known (``matching.moves``): a brother whose records already give both ho
 existing records that share a blocking key with a new one; a brother shares none with his sister (another
 forename, another birth date), so his move was invisible to it unless the whole directory was read. The delta
 now also reads the records of every child with a record at a new record's home (``warehouse.record_features.
-of_children_at_a_new_home``): one index lookup per new record, then the children's records by ``identity.link``'s
-index on ``cp_id``.
+for_a_delta``): one index lookup per new record, then the children's records by ``identity.link``'s index on
+``cp_id``.
 
 Revision ID: 0025
 Revises: 0024
