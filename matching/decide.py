@@ -108,12 +108,12 @@ def _identifier_on_another_child(p: pd.DataFrame) -> pd.Series[bool]:
     # beside the same forename (or formal name). Linking would merge the twins through that one record, so a
     # steward decides.
     # So do further given names wholly different beside forenames not alike ("Aa Akua" against "Yaa Adwoa").
-    not_alike = _identifier_agrees(p) & ~p["gamma_forename"].isin(FORENAME_ALIKE)
+    agrees = _identifier_agrees(p)
+    not_alike = agrees & ~p["gamma_forename"].isin(FORENAME_ALIKE)
     further_names_differ = pd.Series(False, index=p.index)
     if not_alike.any():  # names read one pair at a time: only where they can matter
         further_names_differ[not_alike] = _other_given_names_differ(p[not_alike])
-    return _identifier_agrees(p) & (_another_given_name(p) | (not_alike & (_gender(p) == GENDER_DIFFERS))
-                                    | further_names_differ)
+    return agrees & (_another_given_name(p) | (not_alike & (_gender(p) == GENDER_DIFFERS)) | further_names_differ)
 
 
 def _identifier_on_a_child_of_the_other_sex(p: pd.DataFrame) -> pd.Series[bool]:
@@ -187,15 +187,20 @@ def _siblings_born_apart(p: pd.DataFrame) -> pd.Series[bool]:
             & ~p["gamma_dob"].isin(BORN_THAT_DAY))
 
 
+def _named_near_at_one_home(p: pd.DataFrame) -> pd.Series[bool]:
+    # A forename near the other's, not alike (a slip, a middle name, JW-close), at one home under one family name
+    # (not swapped into the given name).
+    return (p["gamma_forename"].isin(FORENAME_NEAR) & p["gamma_surname"].between(SURNAME_CLOSE, SURNAME_EXACT)
+            & (p["gamma_household"] >= SAME_POSTCODE))
+
+
 def _siblings_named_alike(p: pd.DataFrame) -> pd.Series[bool]:
     # A forename near the other's (Dana and Hana; Isaac and Max Isaac) beside a birth date wholly different, at one
     # home under one family name: a brother or sister. One child's record would need two faults at once, a slip
     # in the name and a date neither a digit, a year nor a day-month swap away (independent 100k seed 12: 3 of
     # 202 such pairs were one child's; 8 of the others linked on the weight, 172 waited for a steward). An
     # identifier both records carry may be the child's own: the weight decides then.
-    return (p["gamma_forename"].isin(FORENAME_NEAR) & (p["gamma_dob"] == DOB_DIFFERENT)
-            & (p["gamma_household"] >= SAME_POSTCODE) & p["gamma_surname"].between(SURNAME_CLOSE, SURNAME_EXACT)
-            & ~_identifier_agrees(p))
+    return _named_near_at_one_home(p) & (p["gamma_dob"] == DOB_DIFFERENT) & ~_identifier_agrees(p)
 
 
 def _one_forename_an_initial(p: pd.DataFrame) -> pd.Series[bool]:
@@ -218,8 +223,7 @@ def _twins_of_different_sex(p: pd.DataFrame) -> pd.Series[bool]:
     # So are a boy and a girl whose forenames are near, not alike (Aleksander and Aleksandra, Abena and Kwabena):
     # one child's record would need a slip in the name and in the sex at once.
     no_forename = (p["gamma_forename"] == -1) & (p["gamma_surname"] >= SURNAME_CLOSE) & _born_together_at_one_home(p)
-    named_near = (p["gamma_forename"].isin(FORENAME_NEAR) & p["gamma_surname"].between(SURNAME_CLOSE, SURNAME_EXACT)
-                  & _born_together_at_one_home(p))
+    named_near = _named_near_at_one_home(p) & p["gamma_dob"].isin(BORN_THAT_DAY)
     return (_twins(p) | no_forename | named_near) & (_gender(p) == GENDER_DIFFERS) & ~_identifier_agrees(p)
 
 
