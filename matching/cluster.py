@@ -5,6 +5,8 @@ children whose valid NHS numbers differ. Here links are applied strongest first,
 when the two groups would then hold two different NHS numbers or UPNs, when a steward said the records
 are different children, or (in a nightly delta) when both groups are already children: merging two
 existing children is a steward's decision, never the linker's. Steward must-links are applied first.
+A link that only an identifier can check (``matching.decide.needs_an_identifier``) merges two groups only once
+both hold an NHS number or a UPN.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ class _Groups:
             return "both are already children"
         return None
 
+    def identified(self, a: int) -> bool:
+        """Whether the group holds an NHS number or a UPN."""
+        return self.nhs[a] is not None or self.upn[a] is not None
+
     def union(self, a: int, b: int) -> None:
         big, small = (a, b) if self.size[a] >= self.size[b] else (b, a)
         self.parent[small] = big
@@ -102,10 +108,17 @@ class _Groups:
             self.forbidden.setdefault(big, set()).update(self.forbidden.pop(small))
 
 
+UNCHECKED = "one of the two holds no NHS number or UPN to check a link through a middle name"
+
+
 def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float]], *,
             must_link: Iterable[tuple[str, str]] = (), cannot_link: Iterable[tuple[str, str]] = (),
-            children_may_merge: bool = True) -> Clustering:
-    """Group records; ``links`` are (record, record, weight) pairs decided ``link``, strongest applied first.
+            children_may_merge: bool = True, needing_an_identifier: Iterable[tuple[str, str, float]] = ()
+            ) -> Clustering:
+    """Group records; ``links`` are (record, record, weight) pairs decided ``link``, strongest applied first, and
+    with them those ``needing_an_identifier``: each of those merges two groups only once both hold an NHS number
+    or a UPN. One that finds a group without either waits until every other link is applied, then merges or is
+    refused (``UNCHECKED``).
 
     Records that share a current child start in one group (their child is not split by the linker).
     """
@@ -121,21 +134,37 @@ def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float
         if a in position and b in position and groups.find(position[a]) != groups.find(position[b]):
             groups.union(groups.find(position[a]), groups.find(position[b]))
     refused: list[tuple[str, str, str]] = []
-    # Ties broken by record ids, so equal weights are applied in the same order on every run. Weights are compared
-    # to 1e-9: two estimates of one model differ in the last bits (DuckDB sums in parallel), and a pair lifted
-    # by a known move (its household weight swapped) differs so from one weighed at one home; unrounded, those
-    # bits would choose which of two equal links a refusal falls on.
-    for a, b, _ in sorted(links, key=lambda link: (-round(link[2], 9), link[0], link[1])):
+    waiting: list[tuple[str, str]] = []
+
+    def apply(a: str, b: str, needs_an_identifier: bool, *, last: bool) -> None:
         pa, pb = position.get(a), position.get(b)
         if pa is None or pb is None:
-            continue
+            return
         ra, rb = groups.find(pa), groups.find(pb)
         if ra == rb:
-            continue
+            return
         reason = groups.conflict(ra, rb, children_may_merge=children_may_merge)
+        if reason is None and needs_an_identifier and not (groups.identified(ra) and groups.identified(rb)):
+            # Applied in its turn it keeps the order of the links it competes with (a weaker link to another
+            # child must not win a group first); only a group not yet identified makes it wait.
+            if not last:
+                waiting.append((a, b))
+                return
+            reason = UNCHECKED
         if reason is None:
             groups.union(ra, rb)
         else:
             refused.append((a, b, reason))
+
+    # Ties broken by record ids, so equal weights are applied in the same order on every run. Weights are compared
+    # to 1e-9: two estimates of one model differ in the last bits (DuckDB sums in parallel), and a pair lifted
+    # by a known move (its household weight swapped) differs so from one weighed at one home; unrounded, those
+    # bits would choose which of two equal links a refusal falls on.
+    ordered = sorted([(*link, False) for link in links] + [(*link, True) for link in needing_an_identifier],
+                     key=lambda link: (-round(link[2], 9), link[0], link[1]))
+    for a, b, _, needs_an_identifier in ordered:
+        apply(a, b, needs_an_identifier, last=False)
+    for a, b in waiting:
+        apply(a, b, True, last=True)
     ids = [r.record_id for r in records]
     return Clustering({record: ids[groups.find(i)] for i, record in enumerate(ids)}, refused)

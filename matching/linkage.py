@@ -22,6 +22,7 @@ from matching.decide import (
     decide_pairs,
     links_as_near_another_child,
     links_through_a_middle_name_read_alone,
+    needs_an_identifier,
 )
 from matching.features import Frame, column
 from matching.model import score_between, score_within, twins_seen
@@ -181,15 +182,19 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     decided = across_known_moves(decided, moves, one_home, thresholds, twins_seen=twins, pair_moves=pair_moves)
     # Pairs scored below the floor only for a known move to lift: the rest can neither link nor reach a steward.
     decided = decided[decided["match_weight"] >= floor]
+    unchecked = pd.Series(False, index=decided.index)
     if twins:
         names = given_names_of(new, existing)
         decided = links_through_a_middle_name_read_alone(links_as_near_another_child(decided, names), names)
+        unchecked = needs_an_identifier(decided)
     linked = decided[decided["decision"] == LINK]
-    links = [(str(a), str(b), RULE_WEIGHT if rule not in DECIDED_BY_WEIGHT else float(weight))
-             for a, b, weight, rule in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),
-                                           linked["match_weight"].tolist(), linked["rule"].tolist(), strict=True)]
-    clustering = cluster(records, links, must_link=must, cannot_link=cannot,
-                         children_may_merge=existing is None)
+    links: tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]] = ([], [])
+    for a, b, weight, rule, needs in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),
+                                         linked["match_weight"].tolist(), linked["rule"].tolist(),
+                                         unchecked[linked.index].tolist(), strict=True):
+        links[bool(needs)].append((str(a), str(b), RULE_WEIGHT if rule not in DECIDED_BY_WEIGHT else float(weight)))
+    clustering = cluster(records, links[False], must_link=must, cannot_link=cannot,
+                         children_may_merge=existing is None, needing_an_identifier=links[True])
     stewarded = must | cannot | {(b, a) for a, b in must | cannot}
     review = []
     for _, pair in decided[decided["decision"] == REVIEW].iterrows():
@@ -206,4 +211,4 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
         review.append({"record_a": a, "record_b": b, "match_weight": float(refused["match_weight"]),
                        "reason": f"would link, but {reason}", "explanation": explanation(refused)})
     review = still_asked(review, IdentifiersByGroup(records, clustering.group_of), cannot)
-    return Linkage(clustering, review, pairs_scored=len(pairs), links=len(links))
+    return Linkage(clustering, review, pairs_scored=len(pairs), links=len(links[False]) + len(links[True]))

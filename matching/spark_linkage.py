@@ -35,6 +35,7 @@ from matching.decide import (
     decide_pairs,
     doubtful_triangle,
     names_of,
+    needs_an_identifier,
     read_alone,
 )
 from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
@@ -296,8 +297,12 @@ def _cluster_component(must: set[tuple[str, str]], cannot: set[tuple[str, str]],
     def apply(records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
         keys = [RecordKeys(str(r), _text(n), _text(u), _text(c)) for r, n, u, c in zip(
             records["record_id"], records["nhs_number"], records["upn"], records["cp_id"], strict=True)]
-        edges = zip(links["a"].astype(str), links["b"].astype(str), links["weight"], strict=True)
-        outcome = cluster(keys, edges, must_link=must, cannot_link=cannot, children_may_merge=children_may_merge)
+        edges: tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]] = ([], [])
+        for a, b, weight, needs in zip(links["a"].astype(str), links["b"].astype(str), links["weight"],
+                                       links["needs_identifier"], strict=True):
+            edges[bool(needs)].append((a, b, float(weight)))
+        outcome = cluster(keys, edges[False], must_link=must, cannot_link=cannot,
+                          children_may_merge=children_may_merge, needing_an_identifier=edges[True])
         rows: list[tuple[int, int | None, int | None, str | None]] = []
         for members in outcome.groups().values():
             group_id = min(int(m) for m in members)
@@ -325,12 +330,13 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     if twins:
         decided = links_as_near_another_child(decided, records).localCheckpoint()
         decided = links_through_a_middle_name_read_alone(decided, records).localCheckpoint()
+    decided = needing_an_identifier(decided, twins=twins).localCheckpoint()
     pairs_scored = scored.count()
     rule_weight = F.when(~F.col("rule").isin(sorted(DECIDED_BY_WEIGHT)), F.lit(RULE_WEIGHT)).otherwise(
         F.col("match_weight"))
     links = decided.where(F.col("decision") == LINK).select(
         F.col("unique_id_l").cast("long").alias("a"), F.col("unique_id_r").cast("long").alias("b"),
-        rule_weight.cast("double").alias("weight"))
+        rule_weight.cast("double").alias("weight"), "needs_identifier")
     links_count = links.count()
     stewarded = spark.createDataFrame([(int(a), int(b)) for a, b in must], "a long, b long")
     nodes = components(links.select("a", "b").union(stewarded))
@@ -341,7 +347,7 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     in_components = keyed.join(nodes, keyed.record_id == nodes.node).select(
         "record_id", "nhs_number", "upn", "cp_id", nodes.component.alias("component"))
     component_links = links.join(nodes, links.a == nodes.node).select(
-        "a", "b", "weight", nodes.component.alias("component"))
+        "a", "b", "weight", "needs_identifier", nodes.component.alias("component"))
     clustered = (in_components.groupBy("component").cogroup(component_links.groupBy("component"))
                  .applyInPandas(_cluster_component(must, cannot, children_may_merge=True),
                                 "record_id long, group_id long, other_id long, reason string")).localCheckpoint()
@@ -371,6 +377,19 @@ def _identifiers_of_groups(keyed: Any, groups: Any, review: list[dict[str, Any]]
             for r, n, u in zip(members["record_id"], members["nhs_number"], members["upn"], strict=True)]
     return IdentifiersByGroup(keys, {str(r): str(g) for r, g in zip(members["record_id"], members["group_id"],
                                                                     strict=True)})
+
+
+def needing_an_identifier(decided: Any, *, twins: bool) -> Any:
+    """``decided`` with ``needs_identifier``: ``matching.decide.needs_an_identifier`` where the population holds
+    twins (read after a known move set both records at one home, as on DuckDB), else False."""
+    from pyspark.sql.types import BooleanType, StructField, StructType
+
+    def mark(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            yield batch.assign(needs_identifier=needs_an_identifier(batch) if twins else False)
+
+    return decided.mapInPandas(mark, StructType([*decided.schema.fields,
+                                                 StructField("needs_identifier", BooleanType())]))
 
 
 def _review(decided: Any, groups: Any, refused: Any, stewarded_pairs: set[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -19,6 +19,11 @@ JUNK_NAMES = frozenset({
     "unknown", "not known", "notknown", "nk", "n k", "baby", "baby boy", "baby girl", "infant", "child",
     "twin", "twin 1", "twin 2", "twin one", "twin two", "test", "xxx", "x", "none", "null", "na", "n a",
 })
+# Of those, codes that are also names: systems write them as codes ("NA", "N/A", "n/a"); written as a name ("Na")
+# it is one, or a slip in one (Naa, an Akan girl's name, with a letter dropped). Read as missing, such a slip left a
+# record carrying her twin's copied number without a forename to tell the twins apart (independent 100k, seeds 40
+# and 41).
+CODES_THAT_ARE_NAMES = frozenset({"na"})
 # Nickname → formal forename. A forename maps to itself when absent. Ambiguous short forms
 # (e.g. "alex": alexander or alexandra) map to the short form, so the gender comparison can separate them.
 NICKNAMES: dict[str, str] = {
@@ -102,7 +107,15 @@ def clean_name(value: str | None) -> str | None:
         return None
     text = _ascii_lower(value).replace("'", "").replace("’", "").replace("-", " ")
     text = _SPACES.sub(" ", _NOT_LETTERS.sub(" ", text)).strip()
+    if text in CODES_THAT_ARE_NAMES and _written_as_a_name(value):
+        return text
     return None if not text or text in JUNK_NAMES else text
+
+
+def _written_as_a_name(value: str) -> bool:
+    # A capital, then small letters: "Na", not "NA", "N/A" or "na".
+    word = value.strip()
+    return word.isalpha() and word[0].isupper() and word[1:].islower()
 
 
 def forename_key(value: str | None) -> str | None:

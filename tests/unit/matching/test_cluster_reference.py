@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.cluster import RecordKeys, cluster
+from matching.cluster import UNCHECKED, RecordKeys, cluster
 
 pytestmark = pytest.mark.unit
 
@@ -77,8 +77,10 @@ class _Groups:
 
 def reference_cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float]], *,
             must_link: Iterable[tuple[str, str]] = (), cannot_link: Iterable[tuple[str, str]] = (),
-            children_may_merge: bool = True) -> dict[str, object]:
-    """Group records; ``links`` are (record, record, weight) pairs decided ``link``, strongest applied first.
+            children_may_merge: bool = True,
+            needing_an_identifier: Iterable[tuple[str, str, float]] = ()) -> dict[str, object]:
+    """Group records; ``links`` are (record, record, weight) pairs decided ``link``, strongest applied first; those
+    ``needing_an_identifier`` merge only groups that both hold an identifier, and wait until the end otherwise.
 
     Records that share a current child start in one group (their child is not split by the linker).
     """
@@ -94,17 +96,27 @@ def reference_cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, 
             groups.union(groups.find(a), groups.find(b))
     refused: list[tuple[str, str, str]] = []
     # Ties broken by record ids, so equal weights are applied in the same order on every run.
-    for a, b, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
-        if a not in groups.parent or b not in groups.parent:
-            continue
-        ra, rb = groups.find(a), groups.find(b)
-        if ra == rb:
-            continue
-        reason = groups.conflict(ra, rb, children_may_merge=children_may_merge)
-        if reason is None:
-            groups.union(ra, rb)
-        else:
-            refused.append((a, b, reason))
+    in_turn = sorted([(a, b, w, False) for a, b, w in links] + [(a, b, w, True) for a, b, w in needing_an_identifier],
+                     key=lambda link: (-link[2], link[0], link[1]))
+    waiting: list[tuple[str, str, float, bool]] = []
+    for last, ordered in ((False, in_turn), (True, waiting)):
+        for a, b, weight, needs in ordered:
+            if a not in groups.parent or b not in groups.parent:
+                continue
+            ra, rb = groups.find(a), groups.find(b)
+            if ra == rb:
+                continue
+            reason = groups.conflict(ra, rb, children_may_merge=children_may_merge)
+            identified = all(groups.data[r].nhs or groups.data[r].upn for r in (ra, rb))
+            if reason is None and needs and not identified:
+                if not last:
+                    waiting.append((a, b, weight, needs))
+                    continue
+                reason = UNCHECKED
+            if reason is None:
+                groups.union(ra, rb)
+            else:
+                refused.append((a, b, reason))
     group_of = {r.record_id: groups.find(r.record_id) for r in records}
     return {"groups": _partition(group_of), "refused": refused}
 
@@ -121,14 +133,19 @@ pairs = st.tuples(st.sampled_from(RECORDS), st.sampled_from(RECORDS)).filter(lam
 @given(keys=st.lists(record_keys, min_size=len(RECORDS), max_size=len(RECORDS)),
        links=st.lists(st.tuples(st.sampled_from(RECORDS), st.sampled_from(RECORDS),
                                 st.sampled_from([2.0, 6.5, 9.0, 1000.0])), max_size=30),
-       must=st.lists(pairs, max_size=3), cannot=st.lists(pairs, max_size=3), may_merge=st.booleans())
+       must=st.lists(pairs, max_size=3), cannot=st.lists(pairs, max_size=3), may_merge=st.booleans(),
+       needing=st.lists(st.booleans(), min_size=30, max_size=30))
 def test_the_fast_clustering_gives_the_reference_s_groups_and_refusals(
         keys: list[tuple[str | None, str | None, str | None]], links: list[tuple[str, str, float]],
-        must: list[tuple[str, str]], cannot: list[tuple[str, str]], may_merge: bool) -> None:
+        must: list[tuple[str, str]], cannot: list[tuple[str, str]], may_merge: bool, needing: list[bool]) -> None:
     records = [RecordKeys(r, nhs, upn, child) for r, (nhs, upn, child) in zip(RECORDS, keys, strict=True)]
     links = [link for link in links if link[0] != link[1]]
-    fast = cluster(records, links, must_link=must, cannot_link=cannot, children_may_merge=may_merge)
-    reference = reference_cluster(records, links, must_link=must, cannot_link=cannot,
-                                  children_may_merge=may_merge)
+    # Some links only an identifier can check (through a middle name at one home and birth date).
+    plain = [link for link, needs in zip(links, needing, strict=False) if not needs]
+    checked = [link for link, needs in zip(links, needing, strict=False) if needs]
+    fast = cluster(records, plain, must_link=must, cannot_link=cannot, children_may_merge=may_merge,
+                   needing_an_identifier=checked)
+    reference = reference_cluster(records, plain, must_link=must, cannot_link=cannot,
+                                  children_may_merge=may_merge, needing_an_identifier=checked)
     assert _partition(fast.group_of) == reference["groups"]
     assert fast.refused == reference["refused"]

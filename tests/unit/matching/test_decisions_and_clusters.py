@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from matching.assign import carry_over
-from matching.cluster import RecordKeys, cluster
+from matching.cluster import UNCHECKED, RecordKeys, cluster
 from matching.decide import APART, LINK, REVIEW, decide_pairs
 from matching.settings import Thresholds
 
@@ -128,3 +128,16 @@ def test_in_a_delta_two_existing_children_are_never_merged_by_the_linker() -> No
 def test_ids_carry_over_by_maximum_overlap(groups: list[list[str]], before: dict[str, str],
                                            expected: list[str | None]) -> None:
     assert carry_over(groups, before) == expected
+
+
+def test_a_link_only_an_identifier_can_check_waits_for_one_and_is_refused_without() -> None:
+    # Ava's record without a number links to Elsie's through a middle name (only an identifier can check that)
+    # and, more weakly, to Ava's school record: that joins first, and its UPN lets the first link be checked.
+    records = [RecordKeys("elsie-gp", nhs_number="9990000018"), RecordKeys("ava-gp"),
+               RecordKeys("ava-school", upn="A999000000017")]
+    checked = cluster(records, [("ava-gp", "ava-school", 7.0)], needing_an_identifier=[("ava-gp", "elsie-gp", 9.0)])
+    assert len(set(checked.group_of.values())) == 1 and checked.refused == []
+
+    alone = cluster(records[:2], [], needing_an_identifier=[("ava-gp", "elsie-gp", 9.0)])
+    assert alone.group_of["ava-gp"] != alone.group_of["elsie-gp"]
+    assert alone.refused == [("ava-gp", "elsie-gp", UNCHECKED)]

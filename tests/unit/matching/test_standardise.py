@@ -58,9 +58,14 @@ def test_letters_without_a_decomposition_are_spelt_out_not_dropped(written: str,
     assert clean_name(written) == plain
 
 
-@pytest.mark.parametrize("junk", ["UNKNOWN", "Baby Boy", "twin 1", "  ", "x", None])
+@pytest.mark.parametrize("junk", ["UNKNOWN", "Baby Boy", "twin 1", "  ", "x", None, "NA", "N/A", "n/a", "na"])
 def test_placeholder_names_are_missing_not_values(junk: str | None) -> None:
     assert clean_name(junk) is None and forename_key(junk) is None
+
+
+def test_a_code_written_as_a_name_is_a_name() -> None:
+    # "Na" is how a clerk writes a name (Naa with a letter dropped), not how a system writes "not available".
+    assert clean_name("Na") == forename_key("Na") == "na"
 
 
 def test_every_part_of_every_surname_is_kept_for_comparison() -> None:
