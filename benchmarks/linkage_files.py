@@ -5,7 +5,8 @@ and FEBRL3/4, scored pairwise against each set's truth.
                                        [--no-ours] [--model PATH] [--output benchmarks/results/linkage_sets.json]
 
 Each set is linked in a fresh interpreter (``matching.files.link_files``, timed; peak RSS is that process's
-``ru_maxrss``). Reported: precision, recall, F1, twin merges, review pairs per 1,000 children (entities),
+``ru_maxrss``). Reported: precision, recall, F1, twin merges (and what each merged pair's records show: named
+alike, a copied identifier, or other), review pairs per 1,000 children (entities),
 link seconds (wall and CPU), peak RSS, and the load average when the run started.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.linkage import DEFAULT_SERVER, REPO
-from benchmarks.linkage_measure import score_clusters
+from benchmarks.linkage_measure import score_clusters, twin_merges_by_what_the_records_show
 from benchmarks.linkage_sets import DataSet, febrl3, febrl4, independent, ours
 
 RESULTS = REPO / "benchmarks" / "results" / "linkage_sets.json"
@@ -60,6 +61,13 @@ def run_set(data: DataSet, work: Path, model: Path | None) -> dict[str, Any]:
     linked = json.loads(out.read_text(encoding="utf-8"))
     cp_of = {str(k): str(v) for k, v in linked["group_of"].items()}
     metrics = score_clusters(data.truth, cp_of, data.twin_of)
+    if data.twin_of:
+        from matching.files import read_canonical
+        from matching.standardise import forename_key
+
+        forename_of = {str(r["record_id"]): forename_key(r["given_name"]) for r in read_canonical(data.files)}
+        metrics["twin_merges_by_kind"] = twin_merges_by_what_the_records_show(data.truth, cp_of, data.twin_of,
+                                                                              forename_of, data.faults)
     review = [tuple(p) for p in linked["review"]]
     same = sum(data.truth.get(a) == data.truth.get(b) for a, b in review)
     # The console asks one question per pair of groups (a twin pair's school and GP pairs are one question).
@@ -145,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                 row["load_average"] = [round(x, 2) for x in os.getloadavg()]
                 rows.append(row)
                 print(f"{row['set']}: P {row['precision']:.4f} R {row['recall']:.4f} F1 {row['f1']:.4f} "
-                      f"twins {row['twin_merges']} review/1k {row['review_per_1000']} {row['link_s']}s "
+                      f"twins {row['twin_merges']} {row.get('twin_merges_by_kind') or ''} "
+                      f"review/1k {row['review_per_1000']} {row['link_s']}s "
                       f"cpu {row['link_cpu_s']}s (load {row['load_average'][0]})", flush=True)
             del data
     print()

@@ -187,6 +187,32 @@ def score_clusters(true_of: dict[str, str], cp_of: dict[str, str], twin_of: dict
     }
 
 
+
+def twin_merges_by_what_the_records_show(true_of: dict[str, str], cp_of: dict[str, str], twin_of: dict[str, str],
+                                         forename_of: dict[str, str | None], faults: dict[str, str]) -> dict[str, int]:
+    """Each twin pair merged into a group, by what the two twins' records in that group show: "named alike" (a
+    record of each gives one formal forename: both "Isla" after a clerk took one's middle name for her forename,
+    Amelia and Millie), else "a copied identifier" (a record of either carries the other's NHS number or UPN: the
+    generator's ``sibling_identifier`` fault), else "other" (the names and numbers could tell them apart)."""
+    members: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for record, child in true_of.items():
+        group = cp_of.get(record)
+        if group is not None:
+            members[group][child].append(record)
+    kinds: Counter[str] = Counter()
+    for by_child in members.values():
+        children = sorted(by_child)
+        for i, a in enumerate(children):
+            for b in children[i + 1:]:
+                if twin_of.get(a) != b:
+                    continue
+                names_a = {forename_of.get(r) for r in by_child[a]} - {None}
+                names_b = {forename_of.get(r) for r in by_child[b]} - {None}
+                copied = any("sibling_identifier" in faults.get(r, "") for r in by_child[a] + by_child[b])
+                kinds["named alike" if names_a & names_b else "a copied identifier" if copied else "other"] += 1
+    return dict(kinds)
+
+
 # --- The linked store against the truth ------------------------------------------------------------
 
 def store_state(truth: dict[tuple[str, int], Truth]) -> tuple[list[dict[str, Any]], dict[str, Truth],
