@@ -431,7 +431,6 @@ def links_through_a_middle_name_read_alone(decided: pd.DataFrame,
     return out
 
 
-
 def took_a_middle_name_either_way(one: Sequence[str], other: Sequence[str]) -> bool:
     """Whether either record's forename is the other's middle name, the other's forename not among its names."""
     return took_a_middle_name(one, other) or took_a_middle_name(other, one)
@@ -440,13 +439,14 @@ def took_a_middle_name_either_way(one: Sequence[str], other: Sequence[str]) -> b
 def needs_an_identifier(p: pd.DataFrame) -> pd.Series[bool]:
     """Pairs whose link only an identifier can check: one record's forename is the other's middle name, they were
     born the same day at one home under one family name ("Elsie" against "Ava Elsie"), and no identifier agrees.
-    One girl whose middle name a clerk took for her forename, or her twin sister named so: the names cannot
-    tell; identifiers can, once the records are grouped (``matching.cluster`` joins two groups through such a
-    link only where both hold an NHS number, or both a UPN).
+    One girl whose middle name a clerk took for her forename, or her twin sister named so: the names cannot tell.
+    ``matching.cluster`` joins two groups through such a link only once both hold an NHS number or a UPN (each a
+    child some service numbered under those names); otherwise a steward decides (D33).
 
-    In the independent population (100k, seed 12) 214 such links joined groups with no kind of identifier in
-    common, all one child's; over 27 seeds, twins so named were a third of the twin merges left. Pairs scored
-    without the names retained cannot tell."""
+    In the independent population (100k, 27 seeds) such links were 9 of the 25 twin merges left after D31, 6 of
+    them beside a side holding no number at all; on seed 12, 15 links of one child's records had such a side (and
+    199 more joined a GP's and a school's records, each numbered: those still link). Pairs scored without the
+    names retained cannot tell."""
     if "given_names_l" not in p.columns or "given_names_r" not in p.columns:
         return pd.Series(False, index=p.index)
     candidates = (~_identifier_agrees(p) & _born_together_at_one_home(p)
