@@ -292,11 +292,13 @@ def _text(value: Any) -> str | None:
     return None if value is None or pd.isna(value) or value == "" else str(value)
 
 
-def _cluster_component(must: set[tuple[str, str]], cannot: set[tuple[str, str]], children_may_merge: bool
-                       ) -> Any:
+def _cluster_component(must: set[tuple[str, str]], cannot: set[tuple[str, str]], children_may_merge: bool,
+                       temporary_upns_count: bool) -> Any:
     def apply(records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-        keys = [RecordKeys(str(r), _text(n), _text(u), _text(c)) for r, n, u, c in zip(
-            records["record_id"], records["nhs_number"], records["upn"], records["cp_id"], strict=True)]
+        # As on DuckDB (``linkage._keys``): from v2 on a temporary UPN is a placeholder, never a key that refuses.
+        keys = [RecordKeys(str(r), _text(n), _text(u) if temporary_upns_count else permanent_upn(_text(u)), _text(c))
+                for r, n, u, c in zip(records["record_id"], records["nhs_number"], records["upn"], records["cp_id"],
+                                      strict=True)]
         edges: tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]] = ([], [])
         for a, b, weight, needs in zip(links["a"].astype(str), links["b"].astype(str), links["weight"],
                                        links["needs_identifier"], strict=True):
@@ -340,6 +342,7 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     links_count = links.count()
     stewarded = spark.createDataFrame([(int(a), int(b)) for a, b in must], "a long, b long")
     nodes = components(links.select("a", "b").union(stewarded))
+    temporary_upns_count = structure_of(model) == MODEL_VERSION
     keyed = records.select(F.col("record_id").cast("long").alias("record_id"), "nhs_number", "upn",
                            F.lit(None).cast("string").alias("cp_id"))
     # Each side gets its own copy of the component column (an alias is a new column): a cogroup of two
@@ -349,7 +352,8 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     component_links = links.join(nodes, links.a == nodes.node).select(
         "a", "b", "weight", "needs_identifier", nodes.component.alias("component"))
     clustered = (in_components.groupBy("component").cogroup(component_links.groupBy("component"))
-                 .applyInPandas(_cluster_component(must, cannot, children_may_merge=True),
+                 .applyInPandas(_cluster_component(must, cannot, children_may_merge=True,
+                                                   temporary_upns_count=temporary_upns_count),
                                 "record_id long, group_id long, other_id long, reason string")).localCheckpoint()
     assigned = clustered.where(F.col("group_id").isNotNull()).select("record_id", "group_id")
     groups = (keyed.select("record_id").join(assigned, "record_id", "left")
@@ -357,8 +361,7 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     review = _review(decided, groups, clustered.where(F.col("other_id").isNotNull()), must | cannot)
     # The groups of every record a review pair touches are known here, so are those of the steward's cannot-links
     # that matter (a cannot-link outside them separates no group a pair touches).
-    review = still_asked(review, _identifiers_of_groups(keyed, groups, review, structure_of(model) == MODEL_VERSION),
-                         cannot)
+    review = still_asked(review, _identifiers_of_groups(keyed, groups, review, temporary_upns_count), cannot)
     return SparkLinkage(groups, review, pairs_scored=pairs_scored, links=links_count)
 
 

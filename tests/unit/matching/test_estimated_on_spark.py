@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from matching.cluster import UNCHECKED
 from matching.features import features_frame
 from matching.files import read_canonical
 from matching.model import score_within, train
@@ -34,3 +35,36 @@ def test_an_estimated_model_scores_the_same_pairs_and_levels_on_spark_as_on_duck
     assert scored(spark) == scored(duckdb)
     # The v3 level (forenames that differ beside a shared middle name) is among what both backends computed.
     assert 8 in {level for level, _ in scored(duckdb).values()}
+
+
+def test_a_population_linked_with_an_estimated_model_on_spark_gives_duckdb_s_children_and_review_pairs(
+        tmp_path: Path) -> None:
+    pytest.importorskip("pyspark", reason="the spark extra: EXTRAS=dev,spark scripts/setup.sh")
+    from matching.linkage import link_frames
+    from matching.model import db_api
+    from matching.spark_linkage import link_records
+
+    # This population holds records with temporary UPNs (a placeholder from v2 on) beside a child's permanent one,
+    # and links through a middle name at one home and birth date, which only an identifier can check.
+    written = generate(tmp_path / "independent", children=1_500, seed=7)
+    frame = features_frame(list(read_canonical([written.records])))
+    frame["unique_id"] = [str(i + 1) for i in range(len(frame))]  # Spark's clustering keys records by number
+    model = train(frame)
+    on_duckdb = link_frames(frame, model)
+    api = db_api("spark")
+    on_spark = link_records(api, api.spark.createDataFrame(frame.assign(record_id=frame["unique_id"].astype("int64"))),
+                            model)
+
+    def children(group_of: dict[str, str]) -> set[frozenset[str]]:
+        members: dict[str, set[str]] = {}
+        for record, group in group_of.items():
+            members.setdefault(group, set()).add(record)
+        return {frozenset(m) for m in members.values()}
+
+    def asked(review: list[dict[str, object]]) -> set[tuple[object, object, object]]:
+        return {(p["record_a"], p["record_b"], p["reason"]) for p in review}
+
+    spark_groups = {str(r.record_id): str(r.group_id) for r in on_spark.groups.toLocalIterator()}
+    assert children(spark_groups) == children(on_duckdb.clustering.group_of)
+    assert asked(on_spark.review) == asked(on_duckdb.review)
+    assert any(p["reason"] == f"would link, but {UNCHECKED}" for p in on_duckdb.review)
