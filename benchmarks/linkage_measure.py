@@ -187,13 +187,12 @@ def score_clusters(true_of: dict[str, str], cp_of: dict[str, str], twin_of: dict
     }
 
 
-
 def twin_merges_by_what_the_records_show(true_of: dict[str, str], cp_of: dict[str, str], twin_of: dict[str, str],
                                          forename_of: dict[str, str | None], faults: dict[str, str]) -> dict[str, int]:
     """Each twin pair merged into a group, by what the two twins' records in that group show: "named alike" (a
     record of each gives one formal forename: both "Isla" after a clerk took one's middle name for her forename,
     Amelia and Millie), else "a copied identifier" (a record of either carries the other's NHS number or UPN: the
-    generator's ``sibling_identifier`` fault), else "other" (the names and numbers could tell them apart)."""
+    generator's ``sibling_identifier`` fault), else "other" (forenames that differ, no number copied)."""
     members: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for record, child in true_of.items():
         group = cp_of.get(record)
