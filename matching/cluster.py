@@ -113,12 +113,12 @@ UNCHECKED = "one of the two holds no NHS number or UPN to check a link through a
 
 def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float]], *,
             must_link: Iterable[tuple[str, str]] = (), cannot_link: Iterable[tuple[str, str]] = (),
-            children_may_merge: bool = True, needing_an_identifier: Iterable[tuple[str, str, float]] = ()
+            children_may_merge: bool = True, needing_an_identifier: Iterable[tuple[str, str]] = ()
             ) -> Clustering:
-    """Group records; ``links`` are (record, record, weight) pairs decided ``link``, strongest applied first, and
-    with them those ``needing_an_identifier``: each of those merges two groups only once both hold an NHS number
-    or a UPN. One that finds a group without either waits until every other link is applied, then merges or is
-    refused (``UNCHECKED``).
+    """Group records; ``links`` are (record, record, weight) pairs decided ``link``, strongest applied first. A link
+    whose (record, record) is ``needing_an_identifier`` merges two groups only once both hold an NHS number or a
+    UPN; one that finds a group without either waits until every other link is applied, then merges or is refused
+    (``UNCHECKED``).
 
     Records that share a current child start in one group (their child is not split by the linker).
     """
@@ -160,10 +160,9 @@ def cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float
     # to 1e-9: two estimates of one model differ in the last bits (DuckDB sums in parallel), and a pair lifted
     # by a known move (its household weight swapped) differs so from one weighed at one home; unrounded, those
     # bits would choose which of two equal links a refusal falls on.
-    ordered = sorted([(*link, False) for link in links] + [(*link, True) for link in needing_an_identifier],
-                     key=lambda link: (-round(link[2], 9), link[0], link[1]))
-    for a, b, _, needs_an_identifier in ordered:
-        apply(a, b, needs_an_identifier, last=False)
+    needing = set(needing_an_identifier)
+    for a, b, _ in sorted(links, key=lambda link: (-round(link[2], 9), link[0], link[1])):
+        apply(a, b, (a, b) in needing, last=False)
     for a, b in waiting:
         apply(a, b, True, last=True)
     ids = [r.record_id for r in records]

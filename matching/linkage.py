@@ -71,6 +71,12 @@ def permanent_upn(upn: str | None) -> str | None:
     return upn if upn and upn[-1].isdigit() else None
 
 
+def upn_key(upn: str | None, temporary_upns_count: bool) -> str | None:
+    """A record's UPN as a grouping key: any valid one for a v1 model (as it always was), only a permanent one
+    for a model of v2 or later (DuckDB and Spark read it alike)."""
+    return (upn or None) if temporary_upns_count else permanent_upn(upn)
+
+
 def given_names_of(*frames: Frame | None) -> dict[str, list[str]]:
     """Each record's formal given names, its forename first."""
     return {str(record): list(names) for frame in frames if frame is not None
@@ -80,8 +86,7 @@ def given_names_of(*frames: Frame | None) -> dict[str, list[str]]:
 
 def _keys(frame: Frame, children: dict[str, str] | None, temporary_upns_count: bool = True) -> list[RecordKeys]:
     children = children or {}
-    return [RecordKeys(str(record), nhs or None, (upn or None) if temporary_upns_count else permanent_upn(upn),
-                       children.get(str(record)))
+    return [RecordKeys(str(record), nhs or None, upn_key(upn, temporary_upns_count), children.get(str(record)))
             for record, nhs, upn in zip(column(frame, "unique_id"), column(frame, "nhs_number"),
                                         column(frame, "upn"), strict=True)]
 
@@ -182,19 +187,17 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
     decided = across_known_moves(decided, moves, one_home, thresholds, twins_seen=twins, pair_moves=pair_moves)
     # Pairs scored below the floor only for a known move to lift: the rest can neither link nor reach a steward.
     decided = decided[decided["match_weight"] >= floor]
-    unchecked = pd.Series(False, index=decided.index)
     if twins:
         names = given_names_of(new, existing)
         decided = links_through_a_middle_name_read_alone(links_as_near_another_child(decided, names), names)
-        unchecked = needs_an_identifier(decided)
     linked = decided[decided["decision"] == LINK]
-    links: tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]] = ([], [])
-    for a, b, weight, rule, needs in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),
-                                         linked["match_weight"].tolist(), linked["rule"].tolist(),
-                                         unchecked[linked.index].tolist(), strict=True):
-        links[bool(needs)].append((str(a), str(b), RULE_WEIGHT if rule not in DECIDED_BY_WEIGHT else float(weight)))
-    clustering = cluster(records, links[False], must_link=must, cannot_link=cannot,
-                         children_may_merge=existing is None, needing_an_identifier=links[True])
+    links = [(str(a), str(b), RULE_WEIGHT if rule not in DECIDED_BY_WEIGHT else float(weight))
+             for a, b, weight, rule in zip(linked["unique_id_l"].tolist(), linked["unique_id_r"].tolist(),
+                                           linked["match_weight"].tolist(), linked["rule"].tolist(), strict=True)]
+    unchecked = linked[needs_an_identifier(linked)] if twins else linked.iloc[:0]
+    clustering = cluster(records, links, must_link=must, cannot_link=cannot, children_may_merge=existing is None,
+                         needing_an_identifier=zip(unchecked["unique_id_l"].astype(str),
+                                                   unchecked["unique_id_r"].astype(str), strict=True))
     stewarded = must | cannot | {(b, a) for a, b in must | cannot}
     review = []
     for _, pair in decided[decided["decision"] == REVIEW].iterrows():
@@ -211,4 +214,4 @@ def link_frames(new: Frame, model: dict[str, Any], *, existing: Frame | None = N
         review.append({"record_a": a, "record_b": b, "match_weight": float(refused["match_weight"]),
                        "reason": f"would link, but {reason}", "explanation": explanation(refused)})
     review = still_asked(review, IdentifiersByGroup(records, clustering.group_of), cannot)
-    return Linkage(clustering, review, pairs_scored=len(pairs), links=len(links[False]) + len(links[True]))
+    return Linkage(clustering, review, pairs_scored=len(pairs), links=len(links))

@@ -38,7 +38,7 @@ from matching.decide import (
     needs_an_identifier,
     read_alone,
 )
-from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, permanent_upn, still_asked
+from matching.linkage import RULE_WEIGHT, IdentifiersByGroup, explanation, still_asked, upn_key
 from matching.model import (
     KEPT_HOMES,
     SPLINK_LOG_LEVEL,
@@ -295,16 +295,14 @@ def _text(value: Any) -> str | None:
 def _cluster_component(must: set[tuple[str, str]], cannot: set[tuple[str, str]], children_may_merge: bool,
                        temporary_upns_count: bool) -> Any:
     def apply(records: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-        # As on DuckDB (``linkage._keys``): from v2 on a temporary UPN is a placeholder, never a key that refuses.
-        keys = [RecordKeys(str(r), _text(n), _text(u) if temporary_upns_count else permanent_upn(_text(u)), _text(c))
+        keys = [RecordKeys(str(r), _text(n), upn_key(_text(u), temporary_upns_count), _text(c))
                 for r, n, u, c in zip(records["record_id"], records["nhs_number"], records["upn"], records["cp_id"],
                                       strict=True)]
-        edges: tuple[list[tuple[str, str, float]], list[tuple[str, str, float]]] = ([], [])
-        for a, b, weight, needs in zip(links["a"].astype(str), links["b"].astype(str), links["weight"],
-                                       links["needs_identifier"], strict=True):
-            edges[bool(needs)].append((a, b, float(weight)))
-        outcome = cluster(keys, edges[False], must_link=must, cannot_link=cannot,
-                          children_may_merge=children_may_merge, needing_an_identifier=edges[True])
+        a, b = links["a"].astype(str), links["b"].astype(str)
+        needs = links["needs_identifier"].fillna(False).astype(bool)
+        outcome = cluster(keys, zip(a, b, links["weight"], strict=True), must_link=must, cannot_link=cannot,
+                          children_may_merge=children_may_merge,
+                          needing_an_identifier=zip(a[needs], b[needs], strict=True))
         rows: list[tuple[int, int | None, int | None, str | None]] = []
         for members in outcome.groups().values():
             group_id = min(int(m) for m in members)
@@ -332,13 +330,12 @@ def link_records(api: Any, records: Any, model: dict[str, Any], *, must_link: Pa
     if twins:
         decided = links_as_near_another_child(decided, records).localCheckpoint()
         decided = links_through_a_middle_name_read_alone(decided, records).localCheckpoint()
-    decided = needing_an_identifier(decided, twins=twins).localCheckpoint()
     pairs_scored = scored.count()
     rule_weight = F.when(~F.col("rule").isin(sorted(DECIDED_BY_WEIGHT)), F.lit(RULE_WEIGHT)).otherwise(
         F.col("match_weight"))
-    links = decided.where(F.col("decision") == LINK).select(
+    links = needing_an_identifier(decided.where(F.col("decision") == LINK), twins=twins).select(
         F.col("unique_id_l").cast("long").alias("a"), F.col("unique_id_r").cast("long").alias("b"),
-        rule_weight.cast("double").alias("weight"), "needs_identifier")
+        rule_weight.cast("double").alias("weight"), "needs_identifier").localCheckpoint()
     links_count = links.count()
     stewarded = spark.createDataFrame([(int(a), int(b)) for a, b in must], "a long, b long")
     nodes = components(links.select("a", "b").union(stewarded))
@@ -376,7 +373,7 @@ def _identifiers_of_groups(keyed: Any, groups: Any, review: list[dict[str, Any]]
     touched = groups.where(F.col("record_id").isin(involved)).select("group_id").distinct()
     members = groups.join(touched, "group_id").join(keyed.select("record_id", "nhs_number", "upn"),
                                                      "record_id").toPandas()
-    keys = [RecordKeys(str(r), _text(n), _text(u) if temporary_upns_count else permanent_upn(_text(u)))
+    keys = [RecordKeys(str(r), _text(n), upn_key(_text(u), temporary_upns_count))
             for r, n, u in zip(members["record_id"], members["nhs_number"], members["upn"], strict=True)]
     return IdentifiersByGroup(keys, {str(r): str(g) for r, g in zip(members["record_id"], members["group_id"],
                                                                     strict=True)})
@@ -385,11 +382,15 @@ def _identifiers_of_groups(keyed: Any, groups: Any, review: list[dict[str, Any]]
 def needing_an_identifier(decided: Any, *, twins: bool) -> Any:
     """``decided`` with ``needs_identifier``: ``matching.decide.needs_an_identifier`` where the population holds
     twins (read after a known move set both records at one home, as on DuckDB), else False."""
+    from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, StructField, StructType
+
+    if not twins:
+        return decided.withColumn("needs_identifier", F.lit(False))
 
     def mark(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            yield batch.assign(needs_identifier=needs_an_identifier(batch) if twins else False)
+            yield batch.assign(needs_identifier=needs_an_identifier(batch))
 
     return decided.mapInPandas(mark, StructType([*decided.schema.fields,
                                                  StructField("needs_identifier", BooleanType())]))

@@ -78,9 +78,10 @@ class _Groups:
 def reference_cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, str, float]], *,
             must_link: Iterable[tuple[str, str]] = (), cannot_link: Iterable[tuple[str, str]] = (),
             children_may_merge: bool = True,
-            needing_an_identifier: Iterable[tuple[str, str, float]] = ()) -> dict[str, object]:
+            needing_an_identifier: Iterable[tuple[str, str]] = ()) -> dict[str, object]:
     """Group records; ``links`` are (record, record, weight) pairs decided ``link``, strongest applied first; those
-    ``needing_an_identifier`` merge only groups that both hold an identifier, and wait until the end otherwise.
+    whose pair is ``needing_an_identifier`` merge only groups that both hold an identifier, and wait until the end
+    otherwise.
 
     Records that share a current child start in one group (their child is not split by the linker).
     """
@@ -96,8 +97,8 @@ def reference_cluster(records: Sequence[RecordKeys], links: Iterable[tuple[str, 
             groups.union(groups.find(a), groups.find(b))
     refused: list[tuple[str, str, str]] = []
     # Ties broken by record ids, so equal weights are applied in the same order on every run.
-    in_turn = sorted([(a, b, w, False) for a, b, w in links] + [(a, b, w, True) for a, b, w in needing_an_identifier],
-                     key=lambda link: (-link[2], link[0], link[1]))
+    needing = set(needing_an_identifier)
+    in_turn = sorted([(a, b, w, (a, b) in needing) for a, b, w in links], key=lambda link: (-link[2], link[0], link[1]))
     waiting: list[tuple[str, str, float, bool]] = []
     for last, ordered in ((False, in_turn), (True, waiting)):
         for a, b, weight, needs in ordered:
@@ -141,11 +142,10 @@ def test_the_fast_clustering_gives_the_reference_s_groups_and_refusals(
     records = [RecordKeys(r, nhs, upn, child) for r, (nhs, upn, child) in zip(RECORDS, keys, strict=True)]
     links = [link for link in links if link[0] != link[1]]
     # Some links only an identifier can check (through a middle name at one home and birth date).
-    plain = [link for link, needs in zip(links, needing, strict=False) if not needs]
-    checked = [link for link, needs in zip(links, needing, strict=False) if needs]
-    fast = cluster(records, plain, must_link=must, cannot_link=cannot, children_may_merge=may_merge,
+    checked = [(a, b) for (a, b, _), needs in zip(links, needing, strict=False) if needs]
+    fast = cluster(records, links, must_link=must, cannot_link=cannot, children_may_merge=may_merge,
                    needing_an_identifier=checked)
-    reference = reference_cluster(records, plain, must_link=must, cannot_link=cannot,
+    reference = reference_cluster(records, links, must_link=must, cannot_link=cannot,
                                   children_may_merge=may_merge, needing_an_identifier=checked)
     assert _partition(fast.group_of) == reference["groups"]
     assert fast.refused == reference["refused"]

@@ -135,9 +135,10 @@ def test_a_link_only_an_identifier_can_check_waits_for_one_and_is_refused_withou
     # and, more weakly, to Ava's school record: that joins first, and its UPN lets the first link be checked.
     records = [RecordKeys("elsie-gp", nhs_number="9990000018"), RecordKeys("ava-gp"),
                RecordKeys("ava-school", upn="A999000000017")]
-    checked = cluster(records, [("ava-gp", "ava-school", 7.0)], needing_an_identifier=[("ava-gp", "elsie-gp", 9.0)])
+    checked = cluster(records, [("ava-gp", "elsie-gp", 9.0), ("ava-gp", "ava-school", 7.0)],
+                      needing_an_identifier=[("ava-gp", "elsie-gp")])
     assert len(set(checked.group_of.values())) == 1 and checked.refused == []
 
-    alone = cluster(records[:2], [], needing_an_identifier=[("ava-gp", "elsie-gp", 9.0)])
+    alone = cluster(records[:2], [("ava-gp", "elsie-gp", 9.0)], needing_an_identifier=[("ava-gp", "elsie-gp")])
     assert alone.group_of["ava-gp"] != alone.group_of["elsie-gp"]
     assert alone.refused == [("ava-gp", "elsie-gp", UNCHECKED)]
