@@ -47,6 +47,9 @@ SCORE_COLUMNS = ("unique_id_l", "unique_id_r", "match_weight", "match_probabilit
 KEPT_NAMES = ("forename_l", "forename_r", "given_names_l", "given_names_r")
 # So do the homes: a pair across a move the family is known to have made is read as one home (``matching.moves``).
 KEPT_HOMES = ("postcode_l", "postcode_r", "house_number_l", "house_number_r")
+# And how common each forename is (the model's term frequencies): a rule reads two common names a letter apart as two
+# names, not a slip (``matching.decide``).
+KEPT_FREQUENCIES = ("tf_forename_l", "tf_forename_r")
 
 
 def db_api(backend: str = "duckdb") -> Any:
@@ -323,7 +326,8 @@ def _register_term_frequencies(linker: Any, model: dict[str, Any], api: Any) -> 
 def kept_columns(columns: list[str]) -> list[str]:
     """The scored pairs' columns the decisions read (DuckDB and Spark keep the same)."""
     return [c for c in columns
-            if c in SCORE_COLUMNS or c in KEPT_NAMES or c in KEPT_HOMES or c.startswith(("mw_", "gamma_"))]
+            if c in SCORE_COLUMNS or c in KEPT_NAMES or c in KEPT_HOMES or c in KEPT_FREQUENCIES
+            or c.startswith(("mw_", "gamma_"))]
 
 
 def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
