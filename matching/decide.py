@@ -181,10 +181,6 @@ def _twins(p: pd.DataFrame) -> pd.Series[bool]:
     return _one_name_shared_the_other_not(p) & _born_together_at_one_home(p)
 
 
-# A forename given by at least this share of the records (the model's term frequencies: its training population's,
-# or the files' own for link-files) is a name in its own right: a clerk's slip makes a spelling few records share.
-# 2 in 10,000: 38 records of 190,000 (100,000 children), 4 of 19,000.
-A_NAME_IN_ITS_OWN_RIGHT = 2e-4
 _SPELT_ALIKE = (("ph", "f"), ("ck", "k"), ("c", "k"), ("q", "k"), ("z", "s"))
 _DOUBLED = re.compile(r"(.)\1+")
 
@@ -200,11 +196,11 @@ def sound_key(name: str) -> str:
 
 
 def _names_in_their_own_right(p: pd.DataFrame) -> pd.Series[bool]:
-    # Pairs scored without the frequencies retained, or names the model never met, cannot tell.
-    if "tf_forename_l" not in p.columns or "tf_forename_r" not in p.columns:
+    # Whether both forenames are common in the population the model learnt from (``matching.model``); pairs scored
+    # without it cannot tell.
+    if "forename_common_l" not in p.columns or "forename_common_r" not in p.columns:
         return pd.Series(False, index=p.index)
-    return ((p["tf_forename_l"] >= A_NAME_IN_ITS_OWN_RIGHT) & (p["tf_forename_r"] >= A_NAME_IN_ITS_OWN_RIGHT)
-            ).fillna(False).astype(bool)
+    return (p["forename_common_l"].fillna(False) & p["forename_common_r"].fillna(False)).astype(bool)
 
 
 def _twins_named_near(p: pd.DataFrame) -> pd.Series[bool]:

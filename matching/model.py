@@ -47,9 +47,6 @@ SCORE_COLUMNS = ("unique_id_l", "unique_id_r", "match_weight", "match_probabilit
 KEPT_NAMES = ("forename_l", "forename_r", "given_names_l", "given_names_r")
 # So do the homes: a pair across a move the family is known to have made is read as one home (``matching.moves``).
 KEPT_HOMES = ("postcode_l", "postcode_r", "house_number_l", "house_number_r")
-# And how common each forename is (the model's term frequencies): a rule reads two common names a letter apart as two
-# names, not a slip (``matching.decide``).
-KEPT_FREQUENCIES = ("tf_forename_l", "tf_forename_r")
 
 
 def db_api(backend: str = "duckdb") -> Any:
@@ -294,7 +291,7 @@ def score_within(frame: Any, model: dict[str, Any], *, threshold: float,
     if len(frame) < 2:
         return pd.DataFrame(columns=list(SCORE_COLUMNS))
     linker = _linker(frame, model, backend)
-    return _compact_predictions(linker.inference.predict(threshold_match_weight=threshold), backend)
+    return _compact_predictions(linker.inference.predict(threshold_match_weight=threshold), backend, model)
 
 
 def score_between(existing: Any, new: Any, model: dict[str, Any], *, threshold: float,
@@ -313,7 +310,7 @@ def score_between(existing: Any, new: Any, model: dict[str, Any], *, threshold: 
     between = linker.inference.predict_between(old_table, new_table, threshold_match_weight=threshold,
                                                warning_mode="never")
     within = linker.inference.predict_within(new_table, threshold_match_weight=threshold, warning_mode="never")
-    return pd.concat([_compact_predictions(between, backend), _compact_predictions(within, backend)],
+    return pd.concat([_compact_predictions(between, backend, model), _compact_predictions(within, backend, model)],
                      ignore_index=True)
 
 
@@ -326,19 +323,47 @@ def _register_term_frequencies(linker: Any, model: dict[str, Any], api: Any) -> 
 def kept_columns(columns: list[str]) -> list[str]:
     """The scored pairs' columns the decisions read (DuckDB and Spark keep the same)."""
     return [c for c in columns
-            if c in SCORE_COLUMNS or c in KEPT_NAMES or c in KEPT_HOMES or c in KEPT_FREQUENCIES
-            or c.startswith(("mw_", "gamma_"))]
+            if c in SCORE_COLUMNS or c in KEPT_NAMES or c in KEPT_HOMES or c.startswith(("mw_", "gamma_"))]
 
 
-def _compact(predictions: pd.DataFrame) -> pd.DataFrame:
-    return predictions[kept_columns(list(predictions.columns))].reset_index(drop=True)
+# A forename is common, a name in its own right, when at least this share of the population the model learnt from
+# gives it, and at least this many of its records: a clerk's slip makes a spelling few records share. 2 in 10,000 is
+# 38 records of 190,000 (100,000 children); the count keeps a small population's every spelling from counting.
+COMMON_FORENAME_SHARE, COMMON_FORENAME_RECORDS = 2e-4, 5
 
 
-def _compact_predictions(predictions: Any, backend: str) -> pd.DataFrame:
-    """Splink's scored pairs as pandas, only the columns the decisions read: on DuckDB the other columns (every
-    record's matched values, Bayes factors, term frequencies) never leave the database."""
+def common_forename_floor(model: dict[str, Any]) -> float | None:
+    """The share of records from which a forename is common by ``model``'s term frequencies (its rarest forename is
+    one record's); None when it holds none (Splink would count a scored batch's own names)."""
+    table = model.get(TF_KEY, {}).get("forename")
+    if not table:
+        return None
+    return max(COMMON_FORENAME_SHARE, COMMON_FORENAME_RECORDS * min(table.values()))
+
+
+def forename_commonness(model: dict[str, Any], columns: list[str]) -> list[str]:
+    """SQL expressions (DuckDB's and Spark's alike) of whether each record's forename is common: the scored pairs'
+    ``forename_common_l`` and ``forename_common_r``, from Splink's term-frequency columns (``matching.decide`` reads
+    two common names a letter apart as two names)."""
+    floor = common_forename_floor(model)
+    expressions = []
+    for side in ("l", "r"):
+        frequency = f"tf_forename_{side}"
+        common = f"coalesce({frequency} >= {floor:.12f}, false)" if floor is not None and frequency in columns \
+            else "false"
+        expressions.append(f"{common} AS forename_common_{side}")
+    return expressions
+
+
+def _compact_predictions(predictions: Any, backend: str, model: dict[str, Any]) -> pd.DataFrame:
+    """Splink's scored pairs as pandas, only the columns the decisions read and whether each forename is common: the
+    other columns (every record's matched values, Bayes factors, term frequencies) never leave the database."""
     if backend != "duckdb":
-        return _compact(predictions.as_pandas_dataframe())
+        frame = predictions.as_spark_dataframe()
+        columns = list(frame.columns)
+        return frame.selectExpr(*(f"`{c}`" for c in kept_columns(columns)), *forename_commonness(model, columns)
+                                ).toPandas().reset_index(drop=True)
     relation = predictions.as_duckdbpyrelation()
-    kept = ", ".join(f'"{c}"' for c in kept_columns(list(relation.columns)))
+    columns = list(relation.columns)
+    kept = ", ".join([*(f'"{c}"' for c in kept_columns(columns)), *forename_commonness(model, columns)])
     return relation.project(kept).df().reset_index(drop=True)

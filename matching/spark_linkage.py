@@ -45,6 +45,7 @@ from matching.model import (
     _fresh,
     _register_term_frequencies,
     _splink_settings,
+    forename_commonness,
     kept_columns,
     twins_seen,
 )
@@ -81,7 +82,8 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
     linker = Linker(table, _splink_settings(model, "spark"), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     predictions = linker.inference.predict(threshold_match_weight=threshold).as_spark_dataframe()
-    return predictions.select(*kept_columns(list(predictions.columns)))
+    columns = list(predictions.columns)
+    return predictions.selectExpr(*(f"`{c}`" for c in kept_columns(columns)), *forename_commonness(model, columns))
 
 
 def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = True) -> Any:

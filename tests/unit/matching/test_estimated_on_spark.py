@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from matching import spark_linkage
 from matching.cluster import UNCHECKED
 from matching.features import features_frame
 from matching.files import read_canonical
-from matching.model import score_within, train
+from matching.model import db_api, score_within, train
 from matching.settings import ESTIMATED_VERSION
 from tools.independent_population.generate import generate
 
@@ -28,13 +29,19 @@ def test_an_estimated_model_scores_the_same_pairs_and_levels_on_spark_as_on_duck
     duckdb = score_within(frame, model, threshold=2.0)
     spark = score_within(frame, model, threshold=2.0, backend="spark")
 
-    def scored(pairs: pd.DataFrame) -> dict[tuple[str, str], tuple[int, float]]:
-        return {(str(a), str(b)): (int(level), round(float(weight), 6)) for a, b, level, weight in zip(
-            pairs["unique_id_l"], pairs["unique_id_r"], pairs["gamma_forename"], pairs["match_weight"], strict=True)}
+    national = spark_linkage.score(db_api("spark"), frame, model, 2.0).toPandas()
 
-    assert scored(spark) == scored(duckdb)
-    # The v3 level (forenames that differ beside a shared middle name) is among what both backends computed.
-    assert 8 in {level for level, _ in scored(duckdb).values()}
+    def scored(pairs: pd.DataFrame) -> dict[tuple[str, str], tuple[int, float, bool, bool]]:
+        return {(str(a), str(b)): (int(level), round(float(weight), 6), bool(common_l), bool(common_r))
+                for a, b, level, weight, common_l, common_r in zip(
+                    pairs["unique_id_l"], pairs["unique_id_r"], pairs["gamma_forename"], pairs["match_weight"],
+                    pairs["forename_common_l"], pairs["forename_common_r"], strict=True)}
+
+    assert scored(spark) == scored(duckdb) == scored(national)
+    # The v3 level (forenames that differ beside a shared middle name) is among what both backends computed, and
+    # so are common forenames and rare ones.
+    assert 8 in {level for level, *_ in scored(duckdb).values()}
+    assert {common for *_, common, _ in scored(duckdb).values()} == {True, False}
 
 
 def test_a_population_linked_with_an_estimated_model_on_spark_gives_duckdb_s_children_and_review_pairs(

@@ -30,6 +30,22 @@ def test_twins_stay_apart_when_one_carries_her_sister_s_nhs_number_and_a_slip_ma
     assert {group["asha-gp"], group["asha-school"]}.isdisjoint({group["sahra-gp"], group["sahra-school"]})
 
 
+def test_a_boy_carrying_his_twin_sister_s_nhs_number_does_not_join_her_through_her_record_that_lost_its_sex(
+        tmp_path: Path, link_beside_population: Link) -> None:
+    home = {"family_name": "Karim", "date_of_birth": "2024-08-14", "postcode": "LE5 1HD",
+            "address_line_1": "40 Uppingham Road"}
+    group = link_beside_population(tmp_path / "records.csv", [
+        {**home, "record_id": "rahima-gp", "given_name": "Rahma", "gender": "F", "nhs_number": "9990000077"},
+        {**home, "record_id": "rahima-visit", "given_name": "Rahima", "nhs_number": "9990000077"},
+        # Rahi's school form carries his sister's NHS number; "Rahi" is as near "Rahima" as her own "Rahma" is.
+        {**home, "record_id": "rahi-school", "given_name": "Rahi", "gender": "M", "nhs_number": "9990000077"}])
+
+    # Forename and sex say Rahi and Rahma are two children: the record without a sex, as near either, joins
+    # neither until a steward says whose it is.
+    assert group["rahi-school"] != group["rahima-gp"]
+    assert group["rahi-school"] != group["rahima-visit"]
+
+
 def test_twins_named_a_letter_apart_keep_their_own_records_when_one_moved_school(
         tmp_path: Path, link_beside_population: Link) -> None:
     old_home = {"family_name": "Mehta", "gender": "M", "postcode": "E6 7SR", "address_line_1": "21 Green Street"}
