@@ -195,6 +195,13 @@ def sound_key(name: str) -> str:
     return name[:1] + "".join(c for c in name[1:] if c not in "aeiouyh")
 
 
+def two_names(one: str, other: str) -> bool:
+    """Whether two forenames are two names, not spellings or pet forms of one: they sound different (``sound_key``)
+    and do not begin alike (a pet or short form keeps the name's first four letters: "Louie" for Louis, "Frankie"
+    for Francis, "Priya" for Priyanka)."""
+    return sound_key(one) != sound_key(other) and one[:4] != other[:4]
+
+
 def _names_in_their_own_right(p: pd.DataFrame) -> pd.Series[bool]:
     # Whether both forenames are common in the population the model learnt from (``matching.model``); pairs scored
     # without it cannot tell.
@@ -206,8 +213,8 @@ def _names_in_their_own_right(p: pd.DataFrame) -> pd.Series[bool]:
 def _twins_named_near(p: pd.DataFrame) -> pd.Series[bool]:
     # Twins named a letter or two apart (Safa and Sana, Rahim and Fahim, Aisha and Alishba), born that day or near
     # it (a digit, a year apart: one twin's date mistyped) at one home under one family name: each forename a name
-    # many records give, the two sounding different. One child's record would need a slip that lands on another
-    # common name; spellings of one name (Noor and Nour) sound alike.
+    # many records give, two names (``two_names``). One child's record would need a slip that lands on another
+    # common name; spellings of one name (Noor and Nour) sound alike, and pet forms (Louie, Frankie) begin alike.
     near = (p["gamma_forename"].isin((FORENAME_NEAR[0], FORENAME_NEAR[2])) & (p["gamma_dob"] > DOB_DIFFERENT)
             & (p["gamma_household"] >= SAME_POSTCODE) & p["gamma_surname"].between(SURNAME_CLOSE, SURNAME_EXACT)
             & ~_identifier_agrees(p)
@@ -215,7 +222,7 @@ def _twins_named_near(p: pd.DataFrame) -> pd.Series[bool]:
     out = pd.Series(False, index=p.index, dtype=bool)
     if near.any():
         chosen = p[near]
-        out[near] = pd.Series([sound_key(str(a)) != sound_key(str(b)) for a, b in
+        out[near] = pd.Series([two_names(str(a), str(b)) for a, b in
                                zip(chosen["forename_l"], chosen["forename_r"], strict=True)], index=chosen.index,
                               dtype=bool)
     return out

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from matching.decide import sound_key
+from matching.decide import sound_key, two_names
 from matching.files import link_files
 from matching.linkage import Linkage
 from matching.model import COMMON_FORENAME_RECORDS, COMMON_FORENAME_SHARE, TF_KEY, common_forename_floor
@@ -99,6 +99,13 @@ def test_spellings_of_one_name_sound_alike(one: str, other: str) -> None:
                                             ("alfie", "albie"), ("vihaan", "vivaan"), ("afua", "akua")])
 def test_names_a_letter_apart_sound_different(one: str, other: str) -> None:
     assert sound_key(one) != sound_key(other)
+    assert two_names(one, other)
+
+
+@pytest.mark.parametrize(("one", "other"), [("louis", "louie"), ("francis", "frankie"), ("priyanka", "priya")])
+def test_a_pet_or_short_form_begins_as_the_name_does_and_is_not_another_name(one: str, other: str) -> None:
+    assert sound_key(one) != sound_key(other)
+    assert not two_names(one, other)
 
 
 def test_a_name_is_common_from_a_share_of_the_population_and_never_below_a_few_of_its_records() -> None:
