@@ -115,3 +115,25 @@ def test_a_name_is_common_from_a_share_of_the_population_and_never_below_a_few_o
     assert common_forename_floor(large) == COMMON_FORENAME_SHARE
     assert common_forename_floor(small) == pytest.approx(COMMON_FORENAME_RECORDS / 2_000)
     assert common_forename_floor({"comparisons": []}) is None
+
+
+def test_a_night_s_delta_reads_how_common_a_name_is_from_the_model_s_population_not_its_own_few_records(
+        tmp_path: Path, beside_population: Beside) -> None:
+    from matching.features import features_frame
+    from matching.files import read_canonical
+    from matching.linkage import link_frames
+    from matching.model import train
+
+    directory = features_frame(list(read_canonical([beside_population(tmp_path / "directory.csv",
+                                                                      namesakes("Safa", "Sana"))])))
+    model = train(directory)
+    children = {str(record): f"child-{record}" for record in directory["unique_id"]}
+    tonight = features_frame([
+        {**BUTT_HOME, "record_id": "safa-gp", "given_name": "Safa", "nhs_number": "9990000077"},
+        {**BUTT_HOME, "record_id": "sana-visit", "given_name": "Sana", "middle_names": "Hafsa"}])
+
+    linkage = link_frames(tonight, model, existing=directory, children=children)
+
+    assert linkage.clustering.group_of["safa-gp"] != linkage.clustering.group_of["sana-visit"]
+    asked = {frozenset((e["record_a"], e["record_b"])): e["reason"] for e in linkage.review}
+    assert asked[frozenset(("safa-gp", "sana-visit"))] == NAMED_NEAR
