@@ -52,9 +52,17 @@ def test_a_population_linked_with_an_estimated_model_on_spark_gives_duckdb_s_chi
     from matching.spark_linkage import link_records
 
     # This population holds records with temporary UPNs (a placeholder from v2 on) beside a child's permanent one,
-    # and links through a middle name at one home and birth date, which only an identifier can check.
+    # and links through a middle name at one home and birth date, which only an identifier can check; beside it,
+    # twins named Safa and Sana where both names are common (namesakes at other homes).
     written = generate(tmp_path / "independent", children=1_500, seed=7)
-    frame = features_frame(list(read_canonical([written.records])))
+    home = {"family_name": "Butt", "date_of_birth": "2025-06-06", "gender": "F", "postcode": "PE1 1ZS",
+            "address_line_1": "12 Lincoln Road"}
+    twins = [{**home, "record_id": "safa-gp", "given_name": "Safa", "nhs_number": "9990000077"},
+             {**home, "record_id": "sana-visit", "given_name": "Sana", "middle_names": "Hafsa"}]
+    namesakes = [{"record_id": f"{name}-{i}", "given_name": name, "family_name": f"Family{i}", "gender": "F",
+                  "date_of_birth": f"20{10 + i}-0{1 + i}-1{i}", "postcode": f"B{10 + i} {i}AA"}
+                 for name in ("Safa", "Sana") for i in range(6)]
+    frame = features_frame([*read_canonical([written.records]), *twins, *namesakes])
     frame["unique_id"] = [str(i + 1) for i in range(len(frame))]  # Spark's clustering keys records by number
     model = train(frame)
     on_duckdb = link_frames(frame, model)
@@ -75,3 +83,4 @@ def test_a_population_linked_with_an_estimated_model_on_spark_gives_duckdb_s_chi
     assert children(spark_groups) == children(on_duckdb.clustering.group_of)
     assert asked(on_spark.review) == asked(on_duckdb.review)
     assert any(p["reason"] == f"would link, but {UNCHECKED}" for p in on_duckdb.review)
+    assert any(p["reason"] == "twins or siblings named near alike" for p in on_duckdb.review)
