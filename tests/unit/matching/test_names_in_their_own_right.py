@@ -117,7 +117,7 @@ def test_a_name_is_common_from_a_share_of_the_population_and_never_below_a_few_o
     assert common_forename_floor({"comparisons": []}) is None
 
 
-def test_a_night_s_delta_reads_how_common_a_name_is_from_the_model_s_population_not_its_own_few_records(
+def test_a_night_s_delta_sends_twins_named_near_alike_to_a_steward_as_the_full_link_does(
         tmp_path: Path, beside_population: Beside) -> None:
     from matching.features import features_frame
     from matching.files import read_canonical
