@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 from matching.standardise import (
     clean_name,
     forename_key,
+    given_name_parts,
     house_number,
     identifier_key,
     postcode_parts,
@@ -56,10 +57,8 @@ def record_features(record: Mapping[str, Any]) -> dict[str, Any]:
     forenames = [record.get("given_name"), record.get("preferred_given_name")]
     given = []
     for name in (*forenames, record.get("middle_names")):
-        cleaned = clean_name(name)
-        for part in cleaned.split(" ") if cleaned else []:
-            formal = forename_key(part)
-            if formal and formal not in given:
+        for formal in given_name_parts(name):
+            if formal not in given:
                 given.append(formal)
     postcode = normalise_postcode(record.get("postcode"))
     parts = postcode_parts(postcode)

@@ -127,6 +127,22 @@ def forename_key(value: str | None) -> str | None:
     return NICKNAMES.get(first, first)
 
 
+def given_name_parts(value: str | None) -> list[str]:
+    """Each given name a field holds, cleaned and mapped to its formal form, junk left out ("Mary-Jane" → mary,
+    jane). Read word by word as written, so a code that is also a name keeps its reading: "Na Araba" gives na and
+    araba, "NA" nothing."""
+    if clean_name(value) is None:  # junk as a whole ("Not Known", "Baby Girl")
+        return []
+    parts: list[str] = []
+    for word in (value or "").split():
+        cleaned = clean_name(word)
+        for part in cleaned.split(" ") if cleaned else []:
+            if part in JUNK_NAMES and part != cleaned:  # a junk part inside a word ("J.X.")
+                continue
+            parts.append(NICKNAMES.get(part, part))
+    return parts
+
+
 def surname_parts(*values: str | None) -> tuple[str, ...]:
     """Every part of every surname given (family, former, preferred), for "any part agrees" comparisons."""
     parts: list[str] = []

@@ -128,6 +128,19 @@ def test_twins_stay_apart_when_a_slip_turns_one_s_forename_into_what_reads_like_
     assert group["esi-gp"] == group["esi-school"] != group["naa-school"]
 
 
+def test_a_copy_of_na_araba_s_nhs_number_on_her_twin_aa_akosua_is_not_read_as_one_girl(
+        tmp_path: Path, link_beside_population: Link) -> None:
+    home = {"family_name": "Quaye", "date_of_birth": "2024-08-06", "gender": "F", "postcode": "BD5 1DZ",
+            "address_line_1": "14 Little Horton Lane"}
+    group = link_beside_population(tmp_path / "records.csv", [
+        # Naa Araba's GP record, "Na" for Naa; her twin Yaa Akosua's, "Aa" for Yaa, carrying Naa's NHS number.
+        {**home, "record_id": "naa-gp", "given_name": "Na", "middle_names": "Araba", "nhs_number": "9990000077"},
+        {**home, "record_id": "yaa-gp", "given_name": "Aa", "middle_names": "Akosua", "nhs_number": "9990000077"}])
+
+    # The forenames are a slip apart, but the further names, Araba and Akosua, say two girls (D31).
+    assert group["naa-gp"] != group["yaa-gp"]
+
+
 def test_twins_stay_apart_when_a_copied_number_and_slips_in_both_forenames_meet_a_record_near_both(
         tmp_path: Path, link_beside_population: Link) -> None:
     home = {"family_name": "Moore", "date_of_birth": "2023-01-24", "gender": "F", "postcode": "WF13 7RH",

@@ -66,6 +66,11 @@ def test_placeholder_names_are_missing_not_values(junk: str | None) -> None:
 def test_a_code_written_as_a_name_is_a_name() -> None:
     # "Na" is how a clerk writes a name (Naa with a letter dropped), not how a system writes "not available".
     assert clean_name("Na") == forename_key("Na") == "na"
+    # And so it is among the given names, read word by word as written.
+    assert record_features({"record_id": "1", "given_name": "Na", "middle_names": "Araba"})["given_names"] == [
+        "na", "araba"]
+    assert record_features({"record_id": "2", "given_name": "NA", "middle_names": "Araba"})["given_names"] == [
+        "araba"]
 
 
 def test_every_part_of_every_surname_is_kept_for_comparison() -> None:
