@@ -130,7 +130,7 @@ def forename_key(value: str | None) -> str | None:
 def given_name_parts(value: str | None) -> list[str]:
     """Each given name a field holds, cleaned and mapped to its formal form, junk left out ("Mary-Jane" → mary,
     jane). Read word by word as written, so a code that is also a name keeps its reading: "Na Araba" gives na and
-    araba, "NA" nothing."""
+    araba, "NA Araba" only araba."""
     if clean_name(value) is None:  # junk as a whole ("Not Known", "Baby Girl")
         return []
     parts: list[str] = []
