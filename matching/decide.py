@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -79,6 +80,18 @@ def _identifier_agrees(p: pd.DataFrame) -> pd.Series[bool]:
 def _identifier_and_birth_date_agree(p: pd.DataFrame) -> pd.Series[bool]:
     # Exact or day and month swapped only: a structure's higher levels (v2's one year apart) are weaker.
     return _identifier_agrees(p) & p["gamma_dob"].isin(BORN_THAT_DAY)
+
+
+def _read_pair_by_pair(p: pd.DataFrame, where: pd.Series[bool], column: str,
+                       judge: Callable[[Any, Any], bool]) -> pd.Series[bool]:
+    """``judge`` of each pair's two values of ``column`` (``column_l``, ``column_r``) where ``where`` holds, else
+    False: names are read one pair at a time in Python, so only where they can matter."""
+    out = pd.Series(False, index=p.index, dtype=bool)
+    if where.any():
+        chosen = p[where]
+        out[where] = pd.Series([judge(a, b) for a, b in zip(chosen[f"{column}_l"], chosen[f"{column}_r"],
+                                                            strict=True)], index=chosen.index, dtype=bool)
+    return out
 
 
 def _gender(p: pd.DataFrame) -> pd.Series[int]:
@@ -219,13 +232,7 @@ def _twins_named_near(p: pd.DataFrame) -> pd.Series[bool]:
             & (p["gamma_household"] >= SAME_POSTCODE) & p["gamma_surname"].between(SURNAME_CLOSE, SURNAME_EXACT)
             & ~_identifier_agrees(p)
             & _names_in_their_own_right(p)).fillna(False).astype(bool)
-    out = pd.Series(False, index=p.index, dtype=bool)
-    if near.any():
-        chosen = p[near]
-        out[near] = pd.Series([two_names(str(a), str(b)) for a, b in
-                               zip(chosen["forename_l"], chosen["forename_r"], strict=True)], index=chosen.index,
-                              dtype=bool)
-    return out
+    return _read_pair_by_pair(p, near, "forename", lambda a, b: two_names(str(a), str(b)))
 
 
 def _siblings_born_apart(p: pd.DataFrame) -> pd.Series[bool]:
@@ -502,10 +509,5 @@ def needs_an_identifier(p: pd.DataFrame) -> pd.Series[bool]:
         return pd.Series(False, index=p.index)
     candidates = (~_identifier_agrees(p) & _born_together_at_one_home(p)
                   & p["gamma_surname"].between(SURNAME_CLOSE, SURNAME_EXACT)).fillna(False).astype(bool)
-    out = pd.Series(False, index=p.index, dtype=bool)
-    if candidates.any():  # names read one pair at a time: only where they can matter
-        chosen = p[candidates]
-        out[candidates] = pd.Series([took_a_middle_name_either_way(names_of(a), names_of(b)) for a, b in
-                                     zip(chosen["given_names_l"], chosen["given_names_r"], strict=True)],
-                                    index=chosen.index, dtype=bool)
-    return out
+    return _read_pair_by_pair(p, candidates, "given_names",
+                              lambda a, b: took_a_middle_name_either_way(names_of(a), names_of(b)))
