@@ -355,15 +355,17 @@ def forename_commonness(model: dict[str, Any], columns: list[str]) -> list[str]:
     return expressions
 
 
+def scored_columns(model: dict[str, Any], columns: list[str], quote: str) -> list[str]:
+    """SQL expressions of what a scored pair keeps: the columns the decisions read (names quoted with ``quote``,
+    DuckDB's '"' or Spark's '`') and whether each forename is common."""
+    return [*(f"{quote}{c}{quote}" for c in kept_columns(columns)), *forename_commonness(model, columns)]
+
+
 def _compact_predictions(predictions: Any, backend: str, model: dict[str, Any]) -> pd.DataFrame:
     """Splink's scored pairs as pandas, only the columns the decisions read and whether each forename is common: the
     other columns (every record's matched values, Bayes factors, term frequencies) never leave the database."""
     if backend != "duckdb":
         frame = predictions.as_spark_dataframe()
-        columns = list(frame.columns)
-        return frame.selectExpr(*(f"`{c}`" for c in kept_columns(columns)), *forename_commonness(model, columns)
-                                ).toPandas().reset_index(drop=True)
+        return frame.selectExpr(*scored_columns(model, list(frame.columns), "`")).toPandas().reset_index(drop=True)
     relation = predictions.as_duckdbpyrelation()
-    columns = list(relation.columns)
-    kept = ", ".join([*(f'"{c}"' for c in kept_columns(columns)), *forename_commonness(model, columns)])
-    return relation.project(kept).df().reset_index(drop=True)
+    return relation.project(", ".join(scored_columns(model, list(relation.columns), '"'))).df().reset_index(drop=True)

@@ -45,8 +45,7 @@ from matching.model import (
     _fresh,
     _register_term_frequencies,
     _splink_settings,
-    forename_commonness,
-    kept_columns,
+    scored_columns,
     twins_seen,
 )
 from matching.moves import (
@@ -82,8 +81,7 @@ def score(api: Any, records: Any, model: dict[str, Any], threshold: float) -> An
     linker = Linker(table, _splink_settings(model, "spark"), log_level=SPLINK_LOG_LEVEL)
     _register_term_frequencies(linker, model, api)
     predictions = linker.inference.predict(threshold_match_weight=threshold).as_spark_dataframe()
-    columns = list(predictions.columns)
-    return predictions.selectExpr(*(f"`{c}`" for c in kept_columns(columns)), *forename_commonness(model, columns))
+    return predictions.selectExpr(*scored_columns(model, list(predictions.columns), "`"))
 
 
 def decide(pairs: Any, thresholds: Thresholds = THRESHOLDS, *, twins: bool = True) -> Any:
